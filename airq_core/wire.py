@@ -1,0 +1,227 @@
+"""MQTT wire format v1 (see docs/wire-format.md): topics and the payload codec.
+
+Readings:  ``airq/v1/<station>/readings``, payload one JSON object or an array of them:
+    {"ts": "2026-11-21T20:15:00Z", "sensor": "sds011",
+     "values": {"pm2_5": 7.1, "pm10": 12.3}, "seq": 42}
+Status:    ``airq/v1/<station>/status``, retained ``online`` / ``offline`` (last will).
+
+Decoding is split so that an app can use a faster JSON parser: ``parse_json`` then
+``decode_readings``. One bad reading in an array does not reject the others; one bad value in a
+reading drops that value only (the reading is dropped when no value is left). Every rejection
+is a ``WireFormatError`` whose ``reason`` is one of ``REASONS``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from airq_core.errors import WireFormatError
+from airq_core.quantities import QUANTITIES
+from airq_core.readings import Reading, format_time, parse_time
+from airq_core.sensors import SENSORS
+
+__all__ = [
+    "REASONS",
+    "STATION_ID_RE",
+    "Limits",
+    "decode_readings",
+    "encode_reading",
+    "encode_readings",
+    "parse_json",
+    "parse_topic",
+    "readings_topic",
+    "status_topic",
+]
+
+VERSION = "v1"
+ROOT = f"airq/{VERSION}"
+STATION_ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]{2,63}$")
+STATUS_ONLINE = b"online"
+STATUS_OFFLINE = b"offline"
+READINGS_FILTER = f"{ROOT}/+/readings"
+
+REASONS = {
+    "bad_topic": "topic is not airq/v1/<station>/readings with a valid station id",
+    "payload_too_large": "payload larger than the size limit",
+    "not_json": "payload is not UTF-8 JSON",
+    "bad_structure": "payload is not a reading object or an array of them",
+    "too_many_readings": "array longer than the limit",
+    "bad_ts": "ts missing or not RFC 3339 with a zone / Unix seconds",
+    "ts_future": "ts too far in the future",
+    "ts_too_old": "ts too far in the past",
+    "unknown_sensor": "sensor is not a model of the sensor registry",
+    "bad_values": "values missing, empty or not an object",
+    "unknown_quantity": "a value names a quantity outside the vocabulary",
+    "not_number": "a value is not a finite number",
+    "out_of_range": "a value is outside the plausible range of its quantity",
+    "bad_seq": "seq is not a non-negative integer",
+    "bad_flags": "flags is not a list of short strings",
+    "unknown_station": "station is not in the registry",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    max_payload_bytes: int = 256 * 1024
+    max_readings: int = 1000
+    max_future_s: float = 300.0
+    max_age_s: float = 400 * 86400.0
+    check_ranges: bool = True
+
+
+DEFAULT_LIMITS = Limits()
+
+
+def readings_topic(station: str) -> str:
+    return f"{ROOT}/{station}/readings"
+
+
+def status_topic(station: str) -> str:
+    return f"{ROOT}/{station}/status"
+
+
+def parse_topic(topic: str) -> tuple[str, str]:
+    """``airq/v1/<station>/<kind>`` -> (station, kind); WireFormatError('bad_topic') otherwise."""
+    parts = topic.split("/")
+    if len(parts) != 4 or parts[0] != "airq" or parts[1] != VERSION:
+        raise WireFormatError("bad_topic", f"not an airq/v1 topic: {topic[:80]!r}")
+    station, kind = parts[2], parts[3]
+    if not STATION_ID_RE.match(station):
+        raise WireFormatError("bad_topic", f"invalid station id in topic: {station[:80]!r}")
+    if kind not in ("readings", "status"):
+        raise WireFormatError("bad_topic", f"unknown topic kind {kind[:40]!r}")
+    return station, kind
+
+
+def parse_json(payload: bytes, limits: Limits = DEFAULT_LIMITS) -> Any:
+    if len(payload) > limits.max_payload_bytes:
+        raise WireFormatError(
+            "payload_too_large",
+            f"payload of {len(payload)} bytes exceeds {limits.max_payload_bytes}",
+        )
+    try:
+        return json.loads(payload)
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise WireFormatError("not_json", f"payload is not UTF-8 JSON: {exc}") from None
+
+
+def _decode_one(
+    station: str, obj: Any, now: float, limits: Limits, errors: list[WireFormatError]
+) -> Reading | None:
+    if not isinstance(obj, dict):
+        errors.append(WireFormatError("bad_structure", "a reading must be a JSON object"))
+        return None
+    raw_ts = obj.get("ts")
+    try:
+        if raw_ts is None:
+            raise ValueError("ts is missing")
+        ts = parse_time(raw_ts)
+    except ValueError as exc:
+        errors.append(WireFormatError("bad_ts", str(exc)))
+        return None
+    if ts > now + limits.max_future_s:
+        errors.append(WireFormatError("ts_future", f"ts {format_time(ts)} is in the future"))
+        return None
+    if ts < now - limits.max_age_s:
+        errors.append(WireFormatError("ts_too_old", f"ts {format_time(ts)} is too old"))
+        return None
+    sensor = obj.get("sensor")
+    if not isinstance(sensor, str) or sensor not in SENSORS:
+        errors.append(WireFormatError("unknown_sensor", f"unknown sensor {str(sensor)[:40]!r}"))
+        return None
+    seq = obj.get("seq")
+    if seq is not None and (isinstance(seq, bool) or not isinstance(seq, int) or seq < 0):
+        errors.append(WireFormatError("bad_seq", f"seq must be a non-negative integer: {seq!r}"))
+        return None
+    flags = obj.get("flags", ())
+    if not isinstance(flags, list | tuple) or not all(
+        isinstance(f, str) and 0 < len(f) <= 32 for f in flags
+    ) or len(flags) > 16:
+        errors.append(WireFormatError("bad_flags", "flags must be a list of short strings"))
+        return None
+    raw_values = obj.get("values")
+    if not isinstance(raw_values, dict) or not raw_values:
+        errors.append(WireFormatError("bad_values", "values must be a non-empty object"))
+        return None
+    values: dict[str, float] = {}
+    for name, v in raw_values.items():
+        q = QUANTITIES.get(name)
+        if q is None:
+            errors.append(WireFormatError("unknown_quantity", f"unknown quantity {name[:40]!r}"))
+            continue
+        if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):
+            errors.append(WireFormatError("not_number", f"{name} is not a finite number: {v!r}"))
+            continue
+        lo, hi = q.plausible
+        if limits.check_ranges and not lo <= v <= hi:
+            errors.append(
+                WireFormatError("out_of_range", f"{name}={v} outside [{lo}, {hi}] {q.unit}")
+            )
+            continue
+        values[name] = float(v)
+    if not values:
+        return None
+    return Reading(station, sensor, ts, values, seq, tuple(flags))
+
+
+def decode_readings(
+    station: str, obj: Any, now: float, limits: Limits = DEFAULT_LIMITS
+) -> tuple[list[Reading], list[WireFormatError]]:
+    """A parsed payload -> (valid readings, rejections). Never raises for bad content."""
+    errors: list[WireFormatError] = []
+    if isinstance(obj, dict):
+        items: list[Any] = [obj]
+    elif isinstance(obj, list):
+        if not obj:
+            return [], [WireFormatError("bad_structure", "empty array")]
+        if len(obj) > limits.max_readings:
+            return [], [
+                WireFormatError(
+                    "too_many_readings", f"{len(obj)} readings exceed {limits.max_readings}"
+                )
+            ]
+        items = obj
+    else:
+        return [], [WireFormatError("bad_structure", "payload must be an object or an array")]
+    readings = []
+    for item in items:
+        r = _decode_one(station, item, now, limits, errors)
+        if r is not None:
+            readings.append(r)
+    return readings, errors
+
+
+def decode_payload(
+    station: str, payload: bytes, now: float, limits: Limits = DEFAULT_LIMITS
+) -> tuple[list[Reading], list[WireFormatError]]:
+    """Bytes -> (valid readings, rejections), for callers without a faster JSON parser."""
+    try:
+        obj = parse_json(payload, limits)
+    except WireFormatError as exc:
+        return [], [exc]
+    return decode_readings(station, obj, now, limits)
+
+
+def reading_to_obj(r: Reading) -> dict[str, Any]:
+    obj: dict[str, Any] = {"ts": format_time(r.ts), "sensor": r.sensor, "values": r.values}
+    if r.seq is not None:
+        obj["seq"] = r.seq
+    if r.flags:
+        obj["flags"] = list(r.flags)
+    return obj
+
+
+def encode_reading(r: Reading) -> bytes:
+    return json.dumps(reading_to_obj(r), separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def encode_readings(readings: list[Reading]) -> bytes:
+    """Several readings of one station as one array payload (what a backlog flush sends)."""
+    if len(readings) == 1:
+        return encode_reading(readings[0])
+    body = [reading_to_obj(r) for r in readings]
+    return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()

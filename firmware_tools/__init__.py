@@ -1,0 +1,1 @@
+"""Workshop tools: decode frames, virtual sensors, (later) flashing and station set-up."""

@@ -1,0 +1,124 @@
+"""Pty runner and the emulator registry."""
+
+from __future__ import annotations
+
+import logging
+import os
+import select
+import termios
+import threading
+import time
+import tty
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from airq_core.readings import Sample
+
+log = logging.getLogger(__name__)
+
+
+class Emulator(Protocol):
+    sensor: str
+    baudrate: int
+    emitted: list[tuple[float, Sample]]
+
+    def on_bytes(self, data: bytes, now: float) -> bytes: ...
+
+    def tick(self, now: float) -> bytes: ...
+
+
+def _sds011(**kw: Any) -> Emulator:
+    from firmware_tools.virtual.sds011 import VirtualSDS011
+
+    return VirtualSDS011(**kw)
+
+
+# name -> factory; a factory takes keyword options (seed, period, ...) and returns an emulator.
+EMULATORS: dict[str, Callable[..., Emulator]] = {
+    "sds011": _sds011,
+}
+
+
+def make_emulator(sensor: str, **options: Any) -> Emulator:
+    try:
+        factory = EMULATORS[sensor]
+    except KeyError:
+        raise ValueError(
+            f"no virtual sensor for {sensor!r}; available: {', '.join(sorted(EMULATORS))}"
+        ) from None
+    return factory(**options)
+
+
+class PtySensor:
+    """Runs an emulator on a pseudo-terminal in a background thread.
+
+    ``port`` is the slave device path (e.g. /dev/pts/7). ``close()`` stops the thread and closes
+    the master, which the reader sees as a port that vanished (an unplugged cable);
+    ``reopen()``-style tests create a new PtySensor.
+    """
+
+    def __init__(self, emulator: Emulator, tick_s: float = 0.02) -> None:
+        self.emulator = emulator
+        self._tick_s = tick_s
+        self._master, self._slave = os.openpty()
+        tty.setraw(self._master)
+        attrs = termios.tcgetattr(self._slave)
+        tty.setraw(self._slave)
+        attrs = termios.tcgetattr(self._slave)
+        attrs[3] &= ~termios.ECHO
+        termios.tcsetattr(self._slave, termios.TCSANOW, attrs)
+        self.port = os.ttyname(self._slave)
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self.silent = False  # when True, the sensor sends nothing (a dead sensor)
+        self._thread = threading.Thread(target=self._run, name=f"pty-{emulator.sensor}",
+                                        daemon=True)
+
+    def start(self) -> PtySensor:
+        self._thread.start()
+        return self
+
+    def __enter__(self) -> PtySensor:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def inject(self, data: bytes) -> None:
+        """Write raw bytes on the line (garbage, partial frames) as if the sensor sent them."""
+        with self._lock:
+            os.write(self._master, data)
+
+    def _write(self, data: bytes) -> None:
+        if data and not self.silent:
+            with self._lock:
+                try:
+                    os.write(self._master, data)
+                except OSError:
+                    log.debug("pty write failed", exc_info=True)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                ready, _, _ = select.select([self._master], [], [], self._tick_s)
+            except (OSError, ValueError):
+                return
+            now = time.time()
+            if ready:
+                try:
+                    data = os.read(self._master, 4096)
+                except OSError:
+                    data = b""
+                if data:
+                    self._write(self.emulator.on_bytes(data, now))
+            self._write(self.emulator.tick(now))
+
+    def close(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=2)
+        for fd in (self._master, self._slave):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
