@@ -1,0 +1,5 @@
+import sys
+
+from airq.cli import main
+
+sys.exit(main())

@@ -1,0 +1,47 @@
+"""Parsing of service URLs given in settings (pure)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import unquote, urlsplit
+
+__all__ = ["MqttTarget", "parse_mqtt_url"]
+
+
+@dataclass(frozen=True, slots=True)
+class MqttTarget:
+    host: str
+    port: int
+    username: str | None
+    password: str | None
+    tls: bool
+
+    def redacted(self) -> str:
+        """The URL without its password, for logs and messages."""
+        scheme = "mqtts" if self.tls else "mqtt"
+        user = f"{self.username}:***@" if self.username else ""
+        return f"{scheme}://{user}{self.host}:{self.port}"
+
+
+def parse_mqtt_url(url: str) -> MqttTarget:
+    """``mqtt://user:pass@host:port`` (or ``mqtts://`` for TLS) -> MqttTarget.
+
+    Raises ValueError naming what is wrong, for settings validation at start-up.
+    """
+    parts = urlsplit(url.strip())
+    if parts.scheme not in ("mqtt", "mqtts", "tcp", "ssl"):
+        raise ValueError(f"MQTT URL must start with mqtt:// or mqtts://, got {url[:60]!r}")
+    if not parts.hostname:
+        raise ValueError(f"MQTT URL has no host: {url[:60]!r}")
+    tls = parts.scheme in ("mqtts", "ssl")
+    try:
+        port = parts.port or (8883 if tls else 1883)
+    except ValueError:
+        raise ValueError(f"MQTT URL has an invalid port: {url[:60]!r}") from None
+    return MqttTarget(
+        host=parts.hostname,
+        port=port,
+        username=unquote(parts.username) if parts.username else None,
+        password=unquote(parts.password) if parts.password else None,
+        tls=tls,
+    )

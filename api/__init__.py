@@ -1,0 +1,1 @@
+"""The researchers' API (FastAPI): stations, time series, health."""

@@ -1,0 +1,46 @@
+"""InfluxDB v1 ``/query`` client for the API (async, bind parameters for every value)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import httpx
+
+
+class InfluxQueryError(RuntimeError):
+    """InfluxDB could not answer; the API turns this into a 503."""
+
+
+class InfluxReader:
+    def __init__(self, url: str, db: str, username: str | None = None,
+                 password: str | None = None, timeout: float = 30) -> None:
+        auth = (username, password or "") if username else None
+        self._client = httpx.AsyncClient(base_url=url, auth=auth, timeout=timeout)
+        self.db = db
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+    async def query(self, q: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+        """Run one or more statements; returns InfluxDB's ``results`` list (epoch ms times)."""
+        form = {"q": q, "db": self.db, "epoch": "ms"}
+        if params:
+            form["params"] = json.dumps(params)
+        try:
+            r = await self._client.post("/query", data=form)
+        except httpx.HTTPError as exc:
+            raise InfluxQueryError(f"InfluxDB unreachable: {exc}") from exc
+        if r.status_code != 200:
+            raise InfluxQueryError(f"InfluxDB /query {r.status_code}: {r.text[:200]}")
+        results: list[dict[str, Any]] = r.json().get("results", [])
+        for res in results:
+            if "error" in res and "database not found" not in res["error"]:
+                raise InfluxQueryError(f"InfluxDB query error: {res['error']}")
+        return results
+
+    async def ping(self) -> bool:
+        try:
+            return (await self._client.get("/ping")).status_code == 204
+        except httpx.HTTPError:
+            return False

@@ -1,0 +1,147 @@
+"""The station registry (SQLite by default, PostgreSQL when AIRQ_DATABASE_URL points at one).
+
+Tokens are random (192 bits) and stored only as a Mosquitto-compatible PBKDF2-SHA512 hash, so
+the same record authenticates a board over HTTP and exports to the broker's password file.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+
+from airq_core.storage import STATIONS_TABLE
+from airq_core.wire import STATION_ID_RE
+
+metadata = sa.MetaData()
+
+stations = sa.Table(
+    STATIONS_TABLE,
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("name", sa.String(200), nullable=False, server_default=""),
+    sa.Column("lat", sa.Float, nullable=False),
+    sa.Column("lon", sa.Float, nullable=False),
+    sa.Column("indoor", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("token_hash", sa.String(200), nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("retired_at", sa.DateTime(timezone=True), nullable=True),
+)
+
+
+class RegistryError(ValueError):
+    """A registry operation was refused; the message says why and what to do."""
+
+
+@dataclass(frozen=True, slots=True)
+class Station:
+    id: str
+    name: str
+    lat: float
+    lon: float
+    indoor: bool
+    created_at: datetime
+    retired_at: datetime | None
+
+
+def hash_token(token: str, iterations: int = 101) -> str:
+    salt = secrets.token_bytes(12)
+    digest = hashlib.pbkdf2_hmac("sha512", token.encode(), salt, iterations)
+    return f"$7${iterations}${base64.b64encode(salt).decode()}${base64.b64encode(digest).decode()}"
+
+
+def check_token(token: str, stored: str) -> bool:
+    try:
+        _, kind, iterations, salt, digest = stored.split("$")
+        if kind != "7":
+            return False
+        got = hashlib.pbkdf2_hmac("sha512", token.encode(), base64.b64decode(salt), int(iterations))
+        return hmac.compare_digest(got, base64.b64decode(digest))
+    except (ValueError, TypeError):
+        return False
+
+
+def validate_station(station_id: str, lat: float, lon: float) -> None:
+    if not STATION_ID_RE.match(station_id):
+        raise RegistryError(
+            f"invalid station id {station_id!r}: use 3 to 64 lower-case letters, digits and "
+            "dashes, starting with a letter or digit (e.g. lens-01)"
+        )
+    if not (-90 <= lat <= 90) or not (-180 <= lon <= 180):
+        raise RegistryError(f"invalid coordinates lat={lat} lon={lon}")
+
+
+def _row(r: sa.Row) -> Station:  # type: ignore[type-arg]
+    return Station(r.id, r.name, r.lat, r.lon, bool(r.indoor), r.created_at, r.retired_at)
+
+
+class Registry:
+    def __init__(self, database_url: str) -> None:
+        self.engine = sa.create_engine(database_url)
+        metadata.create_all(self.engine)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def add(self, station_id: str, lat: float, lon: float, name: str = "",
+            indoor: bool = False) -> str:
+        """Create a station; returns its secret token (shown once, stored hashed)."""
+        validate_station(station_id, lat, lon)
+        token = secrets.token_urlsafe(24)
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(stations.insert().values(
+                    id=station_id, name=name, lat=lat, lon=lon, indoor=indoor,
+                    token_hash=hash_token(token), created_at=datetime.now(UTC),
+                ))
+        except sa.exc.IntegrityError:
+            raise RegistryError(f"station {station_id!r} already exists") from None
+        return token
+
+    def get(self, station_id: str) -> Station | None:
+        with self.engine.connect() as conn:
+            r = conn.execute(stations.select().where(stations.c.id == station_id)).first()
+        return _row(r) if r else None
+
+    def list(self, include_retired: bool = False) -> list[Station]:
+        q = stations.select().order_by(stations.c.id)
+        if not include_retired:
+            q = q.where(stations.c.retired_at.is_(None))
+        with self.engine.connect() as conn:
+            return [_row(r) for r in conn.execute(q)]
+
+    def verify_token(self, station_id: str, token: str) -> bool:
+        with self.engine.connect() as conn:
+            r = conn.execute(
+                sa.select(stations.c.token_hash).where(
+                    stations.c.id == station_id, stations.c.retired_at.is_(None))
+            ).first()
+        return bool(r) and check_token(token, r.token_hash)
+
+    def rotate_token(self, station_id: str) -> str:
+        token = secrets.token_urlsafe(24)
+        with self.engine.begin() as conn:
+            n = conn.execute(stations.update().where(stations.c.id == station_id)
+                             .values(token_hash=hash_token(token))).rowcount
+        if not n:
+            raise RegistryError(f"no station {station_id!r}")
+        return token
+
+    def retire(self, station_id: str) -> None:
+        with self.engine.begin() as conn:
+            n = conn.execute(stations.update().where(stations.c.id == station_id)
+                             .values(retired_at=datetime.now(UTC))).rowcount
+        if not n:
+            raise RegistryError(f"no station {station_id!r}")
+
+    def mosquitto_users(self) -> dict[str, str]:
+        """station id -> password hash, for Mosquitto's password_file."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(stations.c.id, stations.c.token_hash)
+                                .where(stations.c.retired_at.is_(None))).all()
+        return {r.id: r.token_hash for r in rows}

@@ -1,0 +1,197 @@
+"""Gateway wiring: one thread per sensor port, the publisher, and the status file."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from airq_core import wire
+from airq_core.errors import DecodeError
+from airq_core.readings import Reading, Sample, format_time
+from airq_core.sensors import SENSORS
+from gateway.config import GatewayConfig, SensorConfig
+from gateway.drivers import DRIVERS, SilentSensorError
+from gateway.publisher import Publisher
+from gateway.serial_link import PortError, SerialLink
+from gateway.store import ReadingStore
+
+log = logging.getLogger(__name__)
+
+# Readings stamped before this instant come from a clock that was never set (no NTP yet, no RTC).
+RELEASE_EPOCH = 1767225600.0  # 2026-01-01T00:00:00Z
+CLOCK_JUMP_S = 600.0
+
+
+class ClockWatch:
+    """Detects a wall clock that is obviously wrong or jumps; such readings get flagged."""
+
+    def __init__(self) -> None:
+        self._last: tuple[float, float] | None = None  # (wall, monotonic)
+        self.suspect = False
+        self.reason = ""
+
+    def check(self, wall: float, mono: float) -> bool:
+        reason = ""
+        if wall < RELEASE_EPOCH:
+            reason = f"clock before the software's release ({format_time(wall)})"
+        elif self._last is not None:
+            drift = (wall - self._last[0]) - (mono - self._last[1])
+            if abs(drift) > CLOCK_JUMP_S:
+                reason = f"clock jumped by {drift:+.0f} s"
+        self._last = (wall, mono)
+        if bool(reason) != self.suspect:
+            if reason:
+                log.error("horloge suspecte / suspicious clock: %s; readings are flagged", reason)
+            else:
+                log.info("clock looks right again")
+        self.suspect = bool(reason)
+        self.reason = reason
+        return self.suspect
+
+
+class SensorRunner(threading.Thread):
+    def __init__(self, gw: Gateway, cfg: SensorConfig) -> None:
+        super().__init__(name=f"sensor-{cfg.type}-{Path(cfg.port).name}", daemon=True)
+        self.gw = gw
+        self.cfg = cfg
+        model = SENSORS[cfg.type]
+        assert model.protocol is not None
+        self.link = SerialLink(cfg.port, cfg.baudrate or model.protocol.BAUDRATE, model.protocol)
+        self.state = "starting"
+        self.problem = ""
+        self.last_reading: dict[str, Any] | None = None
+        self.readings = 0
+        self.decode_errors = 0
+
+    def _set_state(self, state: str, problem: str = "") -> None:
+        if state != self.state or problem != self.problem:
+            if state == "ok":
+                log.info("%s on %s: receiving data", self.cfg.type, self.cfg.port)
+            elif problem:
+                log.warning("%s on %s: %s", self.cfg.type, self.cfg.port, problem)
+        self.state, self.problem = state, problem
+
+    def _emit(self, sample: Sample) -> None:
+        self.readings += 1
+        self._set_state("ok")
+        self.gw.record(self.cfg, sample)
+        self.last_reading = {"ts": format_time(time.time()), "values": sample.values,
+                             "flags": list(sample.flags)}
+
+    def run(self) -> None:
+        backoff = 1.0
+        stop = self.gw.stopping
+        while not stop.is_set():
+            try:
+                self.link.open()
+            except PortError as exc:
+                self._set_state("missing", f"{exc}" + (f" — {exc.hint}" if exc.hint else ""))
+                stop.wait(backoff)
+                backoff = min(backoff * 2, 30)
+                continue
+            driver = DRIVERS[self.cfg.type](self.cfg, self.link, self._emit, stop.wait)
+            try:
+                driver.setup()
+                backoff = 1.0
+                next_at = time.monotonic()
+                while not stop.is_set():
+                    try:
+                        driver.cycle()
+                    except DecodeError as exc:
+                        self.decode_errors += 1
+                        log.debug("decode error on %s: %s", self.cfg.port, exc)
+                    next_at += self.cfg.interval
+                    delay = next_at - time.monotonic()
+                    if delay < 0:
+                        next_at = time.monotonic()
+                        delay = 0
+                    if stop.wait(delay):
+                        break
+            except SilentSensorError as exc:
+                self._set_state("silent", str(exc) + " — check wiring and 5 V power")
+            except PortError as exc:
+                self._set_state("lost", f"port lost: {exc}")
+            except Exception:  # noqa: BLE001 - a driver bug must not stop the other sensors
+                log.exception("unexpected error with %s on %s", self.cfg.type, self.cfg.port)
+                self._set_state("error", "unexpected error, see log")
+            finally:
+                self.link.close()
+            stop.wait(backoff)
+            backoff = min(backoff * 2, 30)
+
+
+class Gateway:
+    def __init__(self, cfg: GatewayConfig) -> None:
+        self.cfg = cfg
+        self.state_dir = cfg.resolved_state_dir()
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        self.store = ReadingStore(self.state_dir / "queue.sqlite",
+                                  int(cfg.queue.max_disk_mb * 1e6))
+        self.publisher = Publisher(cfg, self.store)
+        self.clock = ClockWatch()
+        self.stopping = threading.Event()
+        self.runners = [SensorRunner(self, s) for s in cfg.sensors]
+        self._lock = threading.Lock()
+
+    def record(self, cfg: SensorConfig, sample: Sample) -> None:
+        wall, mono = time.time(), time.monotonic()
+        flags = list(sample.flags)
+        with self._lock:
+            if self.clock.check(wall, mono):
+                flags.append("clock_suspect")
+            seq = self.store.next_seq()
+            reading = Reading(self.cfg.station, sample.sensor, wall, dict(sample.values), seq,
+                              tuple(flags))
+            self.store.put(wire.encode_reading(reading))
+
+    def status(self) -> dict[str, Any]:
+        return {
+            "station": self.cfg.station,
+            "updated": format_time(time.time()),
+            "pid": os.getpid(),
+            "broker": {"url": self.publisher.target.redacted(), "state": self.publisher.state,
+                       "refused": self.publisher.refused_reason},
+            "queue": {"depth": self.store.depth, "bytes": self.store.size_bytes,
+                      "dropped": self.store.dropped, "inflight": self.publisher.inflight,
+                      "published": self.publisher.published},
+            "clock": {"suspect": self.clock.suspect, "reason": self.clock.reason},
+            "sensors": [
+                {"type": r.cfg.type, "port": r.cfg.port, "state": r.state, "problem": r.problem,
+                 "readings": r.readings, "decode_errors": r.decode_errors,
+                 "skipped_bytes": r.link.stream.skipped_bytes, "last": r.last_reading}
+                for r in self.runners
+            ],
+        }
+
+    def write_status(self) -> None:
+        path = self.state_dir / "status.json"
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(self.status(), ensure_ascii=False, indent=1))
+        os.replace(tmp, path)
+
+    def start(self) -> None:
+        self.publisher.start()
+        for r in self.runners:
+            r.start()
+
+    def run(self, stop: threading.Event | None = None) -> None:
+        stop = stop or threading.Event()
+        self.start()
+        try:
+            while not stop.wait(2.0):
+                self.write_status()
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        self.stopping.set()
+        for r in self.runners:
+            r.join(timeout=5)
+        self.publisher.stop()
+        self.write_status()
+        self.store.close()

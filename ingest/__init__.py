@@ -1,0 +1,1 @@
+"""Ingest: MQTT readings -> validation -> InfluxDB (v1 HTTP API, line protocol)."""

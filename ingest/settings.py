@@ -1,0 +1,43 @@
+"""Typed settings of the ingest, from ``AIRQ_*`` environment variables (see .env.example)."""
+
+from __future__ import annotations
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from airq_core.urls import parse_mqtt_url
+
+
+class IngestSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="AIRQ_", env_file=".env", extra="ignore")
+
+    mqtt_url: str = "mqtt://airq-ingest:change-me@localhost:1883"
+    mqtt_ca_file: str | None = None
+    influx_url: str = "http://localhost:8086"
+    influx_db: str = "airquartiers"
+    influx_username: str | None = None
+    influx_password: str | None = None
+    database_url: str = "sqlite:///airquartiers.sqlite"
+
+    ingest_client_id: str = "airq-ingest"
+    ingest_shared_group: str | None = Field(
+        default=None, description="join $share/<group>/… so that N workers split the load"
+    )
+    ingest_batch_size: int = Field(default=5000, ge=1, le=50000)
+    ingest_flush_interval: float = Field(default=0.5, gt=0, le=60)
+    ingest_max_future_s: float = Field(default=300, ge=0)
+    ingest_max_age_days: float = Field(default=400, gt=0)
+    ingest_station_refresh_s: float = Field(default=30, gt=0)
+
+    @field_validator("mqtt_url")
+    @classmethod
+    def _check_mqtt_url(cls, v: str) -> str:
+        parse_mqtt_url(v)
+        return v
+
+    @field_validator("influx_url")
+    @classmethod
+    def _check_influx_url(cls, v: str) -> str:
+        if not v.startswith(("http://", "https://")):
+            raise ValueError("AIRQ_INFLUX_URL must start with http:// or https://")
+        return v.rstrip("/")
