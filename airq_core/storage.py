@@ -1,7 +1,17 @@
 """Names shared by the ingest (writer), the API and the dashboards (readers).
 
-InfluxDB layout: one measurement of raw readings, tags ``station`` and ``sensor``, one float
-field per quantity (the vocabulary names, unchanged), millisecond timestamps.
+InfluxDB layout (v1 API, one database, default ``airquartiers``):
+
+* Raw readings: retention policy ``RAW_RP`` (duration configurable, default 400 days),
+  measurement ``readings``, tags ``station`` and ``sensor``, one float field per quantity (the
+  vocabulary names, unchanged), optional ``seq`` (integer) and ``flags`` (string) fields,
+  millisecond timestamps. A second write of the same station, sensor and time overwrites.
+* Aggregates: retention policy ``AGG_RP`` (kept forever by default), one measurement per tier
+  (``readings_1m``, ``readings_1h``, ``readings_1d``, and ``readings_1d_paris`` for
+  Europe/Paris civil days), same tags, fields ``<quantity>_mean``, ``_min``, ``_max``,
+  ``_count`` (count is a float field too). The timestamp is the window start (UTC; for
+  ``1d_paris``, local midnight expressed in UTC).
+
 Registry layout: the ``stations`` table, owned by the API, read by the ingest.
 """
 
@@ -11,6 +21,26 @@ RAW_MEASUREMENT = "readings"
 TAG_STATION = "station"
 TAG_SENSOR = "sensor"
 FIELD_SEQ = "seq"
+FIELD_FLAGS = "flags"
 TIME_PRECISION = "ms"
+
+RAW_RP = "raw"
+AGG_RP = "agg"
+
+# tier name -> (measurement, window length in seconds; "1d_paris" windows follow local days)
+TIERS: dict[str, tuple[str, int]] = {
+    "1m": ("readings_1m", 60),
+    "1h": ("readings_1h", 3600),
+    "1d": ("readings_1d", 86400),
+    "1d_paris": ("readings_1d_paris", 86400),
+}
+AGG_STATS = ("mean", "min", "max", "count")
+LOCAL_TZ = "Europe/Paris"
+
+
+def agg_field(quantity: str, stat: str) -> str:
+    """Field name of one statistic of one quantity in an aggregate tier (``pm2_5_mean``)."""
+    return f"{quantity}_{stat}"
+
 
 STATIONS_TABLE = "stations"

@@ -1,0 +1,6 @@
+"""One module per subcommand group; each exposes ``register(subparsers)``.
+
+Adding a command adds a module here and one name to ``MODULES``.
+"""
+
+MODULES = ["decode", "gateway", "ingest", "api", "station", "stack", "virtual"]

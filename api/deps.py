@@ -1,0 +1,43 @@
+"""Dependency aliases shared by the routers."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request
+
+from airq_core.readings import parse_time
+from api.influx import InfluxReader
+from api.registry import Registry
+from api.settings import ApiSettings
+
+
+def _registry(request: Request) -> Registry:
+    return request.app.state.registry  # type: ignore[no-any-return]
+
+
+def _influx(request: Request) -> InfluxReader:
+    return request.app.state.influx  # type: ignore[no-any-return]
+
+
+def _settings(request: Request) -> ApiSettings:
+    return request.app.state.settings  # type: ignore[no-any-return]
+
+
+RegistryDep = Annotated[Registry, Depends(_registry)]
+InfluxDep = Annotated[InfluxReader, Depends(_influx)]
+SettingsDep = Annotated[ApiSettings, Depends(_settings)]
+
+
+def parse_time_param(name: str, value: str | None, default: float) -> float:
+    """A query parameter in RFC 3339 (with zone) or Unix seconds; 400 naming it otherwise."""
+    if value is None or value == "":
+        return default
+    try:
+        try:
+            number: float | None = float(value)
+        except ValueError:
+            number = None
+        return parse_time(number if number is not None else value)
+    except ValueError as exc:
+        raise HTTPException(400, f"invalid '{name}': {exc}") from None
