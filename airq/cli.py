@@ -17,7 +17,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="airq",
         description="AirQuartiers : capteurs citoyens de qualité de l'air / citizen air-quality "
-                    "sensors")
+        "sensors",
+    )
     p.add_argument("-v", "--verbose", action="store_true", help="détails et traces / debug logs")
     p.add_argument("--lang", choices=["fr", "en"], help="langue des messages / message language")
     sub = p.add_subparsers(dest="command", required=True)

@@ -58,7 +58,9 @@ def run_decode(sensor: str, hex_args: list[str], stream: bool, hex_stream: bool)
     try:
         model = get_sensor(sensor)
     except UnknownSensorError:
-        raise CliError(t("unknown_sensor", sensor=sensor, known=", ".join(sorted(SENSORS)))) from None
+        raise CliError(
+            t("unknown_sensor", sensor=sensor, known=", ".join(sorted(SENSORS)))
+        ) from None
     proto = model.protocol
     if proto is None:
         raise CliError(t("no_protocol", sensor=sensor))
@@ -78,8 +80,10 @@ def run_decode(sensor: str, hex_args: list[str], stream: bool, hex_stream: bool)
                 except DecodeError as exc:  # a valid command reply, not a measurement
                     bad += 1
                     print(_describe(exc), file=sys.stderr)
-        print(t("stream_summary", frames=fs.frames - bad, skipped=fs.skipped_bytes + fs.pending),
-              file=sys.stderr)
+        print(
+            t("stream_summary", frames=fs.frames - bad, skipped=fs.skipped_bytes + fs.pending),
+            file=sys.stderr,
+        )
         return 0
     if not hex_args:
         raise CliError("airq decode SENSOR HEX… (ou --stream)")

@@ -156,7 +156,9 @@ log_type notice
         logf = self.workdir / "mosquitto.log"
         with open(logf, "ab") as err:
             self.proc = subprocess.Popen(
-                [binary, "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=err,
+                [binary, "-c", str(conf)],
+                stdout=subprocess.DEVNULL,
+                stderr=err,
                 start_new_session=True,
             )
         _wait_tcp(self.port, self.proc, timeout, "mosquitto", logf)
@@ -221,7 +223,9 @@ bind-address = "127.0.0.1:{rpc}"
         logf = self.workdir / "influxd.log"
         with open(logf, "ab") as err:
             self.proc = subprocess.Popen(
-                [binary, "-config", str(conf)], stdout=subprocess.DEVNULL, stderr=err,
+                [binary, "-config", str(conf)],
+                stdout=subprocess.DEVNULL,
+                stderr=err,
                 start_new_session=True,
             )
         _wait_tcp(self.port, self.proc, timeout, "influxd", logf)

@@ -1,12 +1,12 @@
 """Exception tree of the shared core.
 
-    AirqError                   base of every error the project raises on purpose
-    ├── DecodeError             a sensor frame cannot be decoded (drop it, keep reading)
-    │   ├── IncompleteFrameError  too few bytes: wait for more
-    │   ├── FrameFormatError      bad header, tail, length or command byte
-    │   └── ChecksumError         checksum or CRC mismatch (line noise, bad wiring)
-    ├── WireFormatError         an MQTT/HTTP payload breaks wire format v1 (count it, drop it)
-    └── UnknownSensorError      a sensor model the registry does not know (fix the config)
+AirqError                   base of every error the project raises on purpose
+├── DecodeError             a sensor frame cannot be decoded (drop it, keep reading)
+│   ├── IncompleteFrameError  too few bytes: wait for more
+│   ├── FrameFormatError      bad header, tail, length or command byte
+│   └── ChecksumError         checksum or CRC mismatch (line noise, bad wiring)
+├── WireFormatError         an MQTT/HTTP payload breaks wire format v1 (count it, drop it)
+└── UnknownSensorError      a sensor model the registry does not know (fix the config)
 """
 
 from __future__ import annotations

@@ -138,9 +138,11 @@ def _decode_one(
         errors.append(WireFormatError("bad_seq", f"seq must be a non-negative integer: {seq!r}"))
         return None
     flags = obj.get("flags", ())
-    if not isinstance(flags, list | tuple) or not all(
-        isinstance(f, str) and 0 < len(f) <= 32 for f in flags
-    ) or len(flags) > 16:
+    if (
+        not isinstance(flags, list | tuple)
+        or not all(isinstance(f, str) and 0 < len(f) <= 32 for f in flags)
+        or len(flags) > 16
+    ):
         errors.append(WireFormatError("bad_flags", "flags must be a list of short strings"))
         return None
     raw_values = obj.get("values")

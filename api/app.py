@@ -31,16 +31,21 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI):  # type: ignore[no-untyped-def]
         app.state.settings = settings
         app.state.registry = Registry(settings.database_url)
-        app.state.influx = InfluxReader(settings.influx_url, settings.influx_db,
-                                        settings.influx_username, settings.influx_password)
+        app.state.influx = InfluxReader(
+            settings.influx_url,
+            settings.influx_db,
+            settings.influx_username,
+            settings.influx_password,
+        )
         try:
             yield
         finally:
             await app.state.influx.aclose()
             app.state.registry.close()
 
-    app = FastAPI(title="AirQuartiers API", version="0.1.0", description=DESCRIPTION,
-                  lifespan=lifespan)
+    app = FastAPI(
+        title="AirQuartiers API", version="0.1.0", description=DESCRIPTION, lifespan=lifespan
+    )
 
     @app.exception_handler(InfluxQueryError)
     async def _influx_down(request: Request, exc: InfluxQueryError) -> JSONResponse:

@@ -13,8 +13,14 @@ class InfluxQueryError(RuntimeError):
 
 
 class InfluxReader:
-    def __init__(self, url: str, db: str, username: str | None = None,
-                 password: str | None = None, timeout: float = 30) -> None:
+    def __init__(
+        self,
+        url: str,
+        db: str,
+        username: str | None = None,
+        password: str | None = None,
+        timeout: float = 30,
+    ) -> None:
         auth = (username, password or "") if username else None
         self._client = httpx.AsyncClient(base_url=url, auth=auth, timeout=timeout)
         self.db = db

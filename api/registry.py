@@ -88,17 +88,25 @@ class Registry:
     def close(self) -> None:
         self.engine.dispose()
 
-    def add(self, station_id: str, lat: float, lon: float, name: str = "",
-            indoor: bool = False) -> str:
+    def add(
+        self, station_id: str, lat: float, lon: float, name: str = "", indoor: bool = False
+    ) -> str:
         """Create a station; returns its secret token (shown once, stored hashed)."""
         validate_station(station_id, lat, lon)
         token = secrets.token_urlsafe(24)
         try:
             with self.engine.begin() as conn:
-                conn.execute(stations.insert().values(
-                    id=station_id, name=name, lat=lat, lon=lon, indoor=indoor,
-                    token_hash=hash_token(token), created_at=datetime.now(UTC),
-                ))
+                conn.execute(
+                    stations.insert().values(
+                        id=station_id,
+                        name=name,
+                        lat=lat,
+                        lon=lon,
+                        indoor=indoor,
+                        token_hash=hash_token(token),
+                        created_at=datetime.now(UTC),
+                    )
+                )
         except sa.exc.IntegrityError:
             raise RegistryError(f"station {station_id!r} already exists") from None
         return token
@@ -119,29 +127,39 @@ class Registry:
         with self.engine.connect() as conn:
             r = conn.execute(
                 sa.select(stations.c.token_hash).where(
-                    stations.c.id == station_id, stations.c.retired_at.is_(None))
+                    stations.c.id == station_id, stations.c.retired_at.is_(None)
+                )
             ).first()
         return bool(r) and check_token(token, r.token_hash)
 
     def rotate_token(self, station_id: str) -> str:
         token = secrets.token_urlsafe(24)
         with self.engine.begin() as conn:
-            n = conn.execute(stations.update().where(stations.c.id == station_id)
-                             .values(token_hash=hash_token(token))).rowcount
+            n = conn.execute(
+                stations.update()
+                .where(stations.c.id == station_id)
+                .values(token_hash=hash_token(token))
+            ).rowcount
         if not n:
             raise RegistryError(f"no station {station_id!r}")
         return token
 
     def retire(self, station_id: str) -> None:
         with self.engine.begin() as conn:
-            n = conn.execute(stations.update().where(stations.c.id == station_id)
-                             .values(retired_at=datetime.now(UTC))).rowcount
+            n = conn.execute(
+                stations.update()
+                .where(stations.c.id == station_id)
+                .values(retired_at=datetime.now(UTC))
+            ).rowcount
         if not n:
             raise RegistryError(f"no station {station_id!r}")
 
     def mosquitto_users(self) -> dict[str, str]:
         """station id -> password hash, for Mosquitto's password_file."""
         with self.engine.connect() as conn:
-            rows = conn.execute(sa.select(stations.c.id, stations.c.token_hash)
-                                .where(stations.c.retired_at.is_(None))).all()
+            rows = conn.execute(
+                sa.select(stations.c.id, stations.c.token_hash).where(
+                    stations.c.retired_at.is_(None)
+                )
+            ).all()
         return {r.id: r.token_hash for r in rows}

@@ -51,8 +51,9 @@ class SensorConfig(_Strict):
     warmup: float | None = Field(default=None, ge=0, description="seconds after wake-up")
     mode: Literal["auto", "query", "active"] = "auto"
     baudrate: int | None = None
-    silent_after: float | None = Field(default=None, gt=0,
-                                       description="seconds without data before the port is reopened")
+    silent_after: float | None = Field(
+        default=None, gt=0, description="seconds without data before the port is reopened"
+    )
 
     @field_validator("type")
     @classmethod

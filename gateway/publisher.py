@@ -8,6 +8,7 @@ we never get near that). Refused credentials stop the retries; readings keep bei
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import random
 import ssl
@@ -56,10 +57,13 @@ class Publisher:
         if self.target.username:
             client.username_pw_set(self.target.username, self.target.password)
         if self.target.tls or self.cfg.mqtt.ca_file:
-            client.tls_set(ca_certs=str(self.cfg.mqtt.ca_file) if self.cfg.mqtt.ca_file else None,
-                           cert_reqs=ssl.CERT_REQUIRED)
-        client.will_set(wire.status_topic(self.cfg.station), wire.STATUS_OFFLINE, qos=1,
-                        retain=True)
+            client.tls_set(
+                ca_certs=str(self.cfg.mqtt.ca_file) if self.cfg.mqtt.ca_file else None,
+                cert_reqs=ssl.CERT_REQUIRED,
+            )
+        client.will_set(
+            wire.status_topic(self.cfg.station), wire.STATUS_OFFLINE, qos=1, retain=True
+        )
         client.max_inflight_messages_set(self.cfg.queue.max_inflight)
         client.max_queued_messages_set(0)
         client.on_connect = self._on_connect
@@ -73,10 +77,14 @@ class Publisher:
             if reason_code.value in REFUSED_CODES:
                 self.state = "refused"
                 self.refused_reason = str(reason_code)
-                log.error("le broker %s refuse les identifiants de la station %s (%s) : "
-                          "vérifiez le jeton dans [mqtt] url. Les mesures restent stockées. / "
-                          "broker refused the station's credentials; readings are kept on disk",
-                          self.target.redacted(), self.cfg.station, reason_code)
+                log.error(
+                    "le broker %s refuse les identifiants de la station %s (%s) : "
+                    "vérifiez le jeton dans [mqtt] url. Les mesures restent stockées. / "
+                    "broker refused the station's credentials; readings are kept on disk",
+                    self.target.redacted(),
+                    self.cfg.station,
+                    reason_code,
+                )
                 self._stop.set()
                 client.disconnect()
             else:
@@ -91,8 +99,9 @@ class Publisher:
 
     def _on_disconnect(self, client, userdata, flags, reason_code, properties):  # type: ignore[no-untyped-def]
         if self.state == "connected":
-            log.warning("lost the broker (%s); readings are kept on disk until it returns",
-                        reason_code)
+            log.warning(
+                "lost the broker (%s); readings are kept on disk until it returns", reason_code
+            )
         if self.state != "refused":
             self.state = "disconnected"
         self._connected.clear()
@@ -115,19 +124,19 @@ class Publisher:
         # delay per gateway is the jitter: after a broker restart the fleet does not come back
         # in lockstep.
         self._client.reconnect_delay_set(random.uniform(1.0, 2.0), 60)  # type: ignore[arg-type]
-        self._client.connect_async(self.target.host, self.target.port,
-                                   keepalive=self.cfg.mqtt.keepalive)
+        self._client.connect_async(
+            self.target.host, self.target.port, keepalive=self.cfg.mqtt.keepalive
+        )
         self._client.loop_start()
 
     def stop(self) -> None:
         self._stop.set()
         if self._thread.is_alive():
             self._thread.join(timeout=5)
-        try:
-            self._client.publish(wire.status_topic(self.cfg.station), wire.STATUS_OFFLINE,
-                                 qos=1, retain=True).wait_for_publish(1)
-        except (RuntimeError, ValueError):
-            pass
+        with contextlib.suppress(RuntimeError, ValueError):
+            self._client.publish(
+                wire.status_topic(self.cfg.station), wire.STATUS_OFFLINE, qos=1, retain=True
+            ).wait_for_publish(1)
         self._client.disconnect()
         self._client.loop_stop()
 

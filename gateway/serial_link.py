@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import logging
 import time
@@ -27,13 +28,17 @@ def explain_open_error(port: str, exc: Exception) -> PortError:
     err = getattr(exc, "errno", None)
     text = str(exc)
     if err == errno.ENOENT or "No such file" in text:
-        return PortError(f"port {port} not found",
-                         "check the USB cable (some cables carry power only) and the port name "
-                         "(ls /dev/ttyUSB* /dev/ttyACM*)")
+        return PortError(
+            f"port {port} not found",
+            "check the USB cable (some cables carry power only) and the port name "
+            "(ls /dev/ttyUSB* /dev/ttyACM*)",
+        )
     if err == errno.EACCES or "Permission denied" in text:
-        return PortError(f"permission denied on {port}",
-                         "add your user to the dialout group: sudo usermod -aG dialout $USER, "
-                         "then log out and back in")
+        return PortError(
+            f"permission denied on {port}",
+            "add your user to the dialout group: sudo usermod -aG dialout $USER, "
+            "then log out and back in",
+        )
     if err == errno.EBUSY or "busy" in text.lower():
         return PortError(f"port {port} is busy", "another program uses it; close it first")
     return PortError(f"cannot open {port}: {text}", "")
@@ -62,10 +67,8 @@ class SerialLink:
 
     def close(self) -> None:
         if self._ser is not None:
-            try:
+            with contextlib.suppress(serial.SerialException, OSError):
                 self._ser.close()
-            except (serial.SerialException, OSError):
-                pass
             self._ser = None
 
     def send(self, data: bytes) -> None:

@@ -80,8 +80,11 @@ class SensorRunner(threading.Thread):
         self.readings += 1
         self._set_state("ok")
         self.gw.record(self.cfg, sample)
-        self.last_reading = {"ts": format_time(time.time()), "values": sample.values,
-                             "flags": list(sample.flags)}
+        self.last_reading = {
+            "ts": format_time(time.time()),
+            "values": sample.values,
+            "flags": list(sample.flags),
+        }
 
     def run(self) -> None:
         backoff = 1.0
@@ -130,8 +133,7 @@ class Gateway:
         self.cfg = cfg
         self.state_dir = cfg.resolved_state_dir()
         self.state_dir.mkdir(parents=True, exist_ok=True)
-        self.store = ReadingStore(self.state_dir / "queue.sqlite",
-                                  int(cfg.queue.max_disk_mb * 1e6))
+        self.store = ReadingStore(self.state_dir / "queue.sqlite", int(cfg.queue.max_disk_mb * 1e6))
         self.publisher = Publisher(cfg, self.store)
         self.clock = ClockWatch()
         self.stopping = threading.Event()
@@ -145,8 +147,9 @@ class Gateway:
             if self.clock.check(wall, mono):
                 flags.append("clock_suspect")
             seq = self.store.next_seq()
-            reading = Reading(self.cfg.station, sample.sensor, wall, dict(sample.values), seq,
-                              tuple(flags))
+            reading = Reading(
+                self.cfg.station, sample.sensor, wall, dict(sample.values), seq, tuple(flags)
+            )
             self.store.put(wire.encode_reading(reading))
 
     def status(self) -> dict[str, Any]:
@@ -154,16 +157,30 @@ class Gateway:
             "station": self.cfg.station,
             "updated": format_time(time.time()),
             "pid": os.getpid(),
-            "broker": {"url": self.publisher.target.redacted(), "state": self.publisher.state,
-                       "refused": self.publisher.refused_reason},
-            "queue": {"depth": self.store.depth, "bytes": self.store.size_bytes,
-                      "dropped": self.store.dropped, "inflight": self.publisher.inflight,
-                      "published": self.publisher.published},
+            "broker": {
+                "url": self.publisher.target.redacted(),
+                "state": self.publisher.state,
+                "refused": self.publisher.refused_reason,
+            },
+            "queue": {
+                "depth": self.store.depth,
+                "bytes": self.store.size_bytes,
+                "dropped": self.store.dropped,
+                "inflight": self.publisher.inflight,
+                "published": self.publisher.published,
+            },
             "clock": {"suspect": self.clock.suspect, "reason": self.clock.reason},
             "sensors": [
-                {"type": r.cfg.type, "port": r.cfg.port, "state": r.state, "problem": r.problem,
-                 "readings": r.readings, "decode_errors": r.decode_errors,
-                 "skipped_bytes": r.link.stream.skipped_bytes, "last": r.last_reading}
+                {
+                    "type": r.cfg.type,
+                    "port": r.cfg.port,
+                    "state": r.state,
+                    "problem": r.problem,
+                    "readings": r.readings,
+                    "decode_errors": r.decode_errors,
+                    "skipped_bytes": r.link.stream.skipped_bytes,
+                    "last": r.last_reading,
+                }
                 for r in self.runners
             ],
         }

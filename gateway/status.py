@@ -5,16 +5,38 @@ from __future__ import annotations
 from typing import Any
 
 _L = {
-    "fr": {"station": "Station", "broker": "Broker", "queue": "File d'attente",
-           "readings": "mesures", "dropped": "perdues (disque plein)", "sensors": "Capteurs",
-           "last": "dernière mesure", "none": "aucune", "clock": "Horloge suspecte",
-           "connected": "connecté", "disconnected": "déconnecté", "refused":
-           "identifiants refusés", "connecting": "connexion…", "ok": "fonctionne",
-           "missing": "port absent", "silent": "muet", "lost": "port perdu",
-           "starting": "démarrage", "error": "erreur"},
-    "en": {"station": "Station", "broker": "Broker", "queue": "Queue", "readings": "readings",
-           "dropped": "dropped (disk full)", "sensors": "Sensors", "last": "last reading",
-           "none": "none", "clock": "Suspicious clock"},
+    "fr": {
+        "station": "Station",
+        "broker": "Broker",
+        "queue": "File d'attente",
+        "readings": "mesures",
+        "dropped": "perdues (disque plein)",
+        "sensors": "Capteurs",
+        "last": "dernière mesure",
+        "none": "aucune",
+        "clock": "Horloge suspecte",
+        "connected": "connecté",
+        "disconnected": "déconnecté",
+        "refused": "identifiants refusés",
+        "connecting": "connexion…",
+        "ok": "fonctionne",
+        "missing": "port absent",
+        "silent": "muet",
+        "lost": "port perdu",
+        "starting": "démarrage",
+        "error": "erreur",
+    },
+    "en": {
+        "station": "Station",
+        "broker": "Broker",
+        "queue": "Queue",
+        "readings": "readings",
+        "dropped": "dropped (disk full)",
+        "sensors": "Sensors",
+        "last": "last reading",
+        "none": "none",
+        "clock": "Suspicious clock",
+    },
 }
 
 
@@ -32,9 +54,13 @@ def format_status(s: dict[str, Any], lang: str = "fr") -> str:
     lines.append(f"{tr('sensors')}:")
     for sn in s["sensors"]:
         last = sn.get("last")
-        last_txt = (f"{last['ts']} " + ", ".join(f"{k}={v}" for k, v in last["values"].items())
-                    if last else tr("none"))
+        last_txt = (
+            f"{last['ts']} " + ", ".join(f"{k}={v}" for k, v in last["values"].items())
+            if last
+            else tr("none")
+        )
         problem = f" — {sn['problem']}" if sn.get("problem") else ""
-        lines.append(f"  {sn['type']} @ {sn['port']}: {tr(sn['state'])}{problem}; "
-                     f"{tr('last')}: {last_txt}")
+        lines.append(
+            f"  {sn['type']} @ {sn['port']}: {tr(sn['state'])}{problem}; {tr('last')}: {last_txt}"
+        )
     return "\n".join(lines)

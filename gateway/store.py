@@ -29,7 +29,8 @@ class ReadingStore:
         self._lock = threading.Lock()
         self._max_bytes = max_bytes
         row = self._db.execute(
-            "SELECT COUNT(*), COALESCE(SUM(LENGTH(payload)), 0) FROM queue").fetchone()
+            "SELECT COUNT(*), COALESCE(SUM(LENGTH(payload)), 0) FROM queue"
+        ).fetchone()
         self._count, self._bytes = int(row[0]), int(row[1])
         self.dropped = self._meta("dropped")
         self.new_data = threading.Event()
@@ -72,8 +73,13 @@ class ReadingStore:
         self._bytes -= freed
         self.dropped += n
         self._db.execute("INSERT OR REPLACE INTO meta VALUES ('dropped', ?)", (self.dropped,))
-        log.warning("store-and-forward queue full (%.1f MB): dropped the %d oldest readings "
-                    "(%d dropped in total)", self._max_bytes / 1e6, n, self.dropped)
+        log.warning(
+            "store-and-forward queue full (%.1f MB): dropped the %d oldest readings "
+            "(%d dropped in total)",
+            self._max_bytes / 1e6,
+            n,
+            self.dropped,
+        )
 
     def peek(self, after_id: int, limit: int) -> list[tuple[int, bytes]]:
         with self._lock:
@@ -85,7 +91,9 @@ class ReadingStore:
         with self._lock:
             rows = self._db.execute(
                 f"SELECT COUNT(*), COALESCE(SUM(LENGTH(payload)), 0) FROM queue WHERE id IN "
-                f"({','.join('?' * len(ids))})", ids).fetchone()
+                f"({','.join('?' * len(ids))})",
+                ids,
+            ).fetchone()
             self._db.execute(f"DELETE FROM queue WHERE id IN ({','.join('?' * len(ids))})", ids)
             self._count -= int(rows[0])
             self._bytes -= int(rows[1])

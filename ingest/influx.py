@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 
 import httpx
 
-from airq_core.storage import TIME_PRECISION
+from airq_core.storage import AGG_RP, RAW_RP, TIME_PRECISION
 
 log = logging.getLogger(__name__)
 
@@ -20,8 +21,14 @@ class InfluxWriteError(RuntimeError):
 
 
 class InfluxWriter:
-    def __init__(self, url: str, db: str, username: str | None = None,
-                 password: str | None = None, timeout: float = 30) -> None:
+    def __init__(
+        self,
+        url: str,
+        db: str,
+        username: str | None = None,
+        password: str | None = None,
+        timeout: float = 30,
+    ) -> None:
         auth = (username, password or "") if username else None
         self._client = httpx.Client(base_url=url, auth=auth, timeout=timeout)
         self.db = db
@@ -29,26 +36,48 @@ class InfluxWriter:
     def close(self) -> None:
         self._client.close()
 
-    def ensure_database(self) -> None:
-        """CREATE DATABASE is idempotent in InfluxDB 1.x."""
-        r = self._client.post("/query", params={"q": f'CREATE DATABASE "{self.db}"'})
+    def _run(self, q: str) -> str | None:
+        r = self._client.post("/query", params={"q": q})
         r.raise_for_status()
+        results = r.json().get("results", [{}])
+        return results[0].get("error") if results else None
 
-    def write_lines(self, body: bytes) -> None:
+    def ensure_database(self, raw_retention: str = "400d", agg_retention: str = "INF") -> None:
+        """Create the database and its retention policies (idempotent): raw readings in
+        ``raw`` (the default policy) for ``raw_retention``, aggregates in ``agg``."""
+        self._run(f'CREATE DATABASE "{self.db}"')
+        for rp, duration, default in (
+            (RAW_RP, raw_retention, " DEFAULT"),
+            (AGG_RP, agg_retention, ""),
+        ):
+            err = self._run(
+                f'CREATE RETENTION POLICY "{rp}" ON "{self.db}" '
+                f"DURATION {duration} REPLICATION 1{default}"
+            )
+            if err and "already exists" in err:
+                err = self._run(
+                    f'ALTER RETENTION POLICY "{rp}" ON "{self.db}" DURATION {duration}{default}'
+                )
+            if err:
+                raise InfluxWriteError(f"cannot set retention policy {rp}: {err}", retry=False)
+
+    def write_lines(self, body: bytes, rp: str = RAW_RP) -> None:
         try:
             r = self._client.post(
-                "/write", params={"db": self.db, "precision": TIME_PRECISION}, content=body
+                "/write",
+                params={"db": self.db, "rp": rp, "precision": TIME_PRECISION},
+                content=body,
             )
         except httpx.HTTPError as exc:
             raise InfluxWriteError(f"InfluxDB unreachable: {exc}", retry=True) from exc
         if r.status_code == 204:
             return
-        if r.status_code == 404 and "database not found" in r.text:
-            try:
+        if r.status_code == 404 and "not found" in r.text:
+            with contextlib.suppress(httpx.HTTPError, InfluxWriteError):
                 self.ensure_database()
-            except httpx.HTTPError:
-                pass
         text = r.text[:300]
         # 4xx: the batch itself is bad (should not happen after validation); 5xx: retry.
-        raise InfluxWriteError(f"InfluxDB /write {r.status_code}: {text}",
-                               retry=r.status_code >= 500 or r.status_code == 404)
+        raise InfluxWriteError(
+            f"InfluxDB /write {r.status_code}: {text}",
+            retry=r.status_code >= 500 or r.status_code == 404,
+        )

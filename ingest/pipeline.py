@@ -24,13 +24,20 @@ class Counters:
     rejected: Counter[str] = field(default_factory=Counter)
 
     def as_dict(self) -> dict[str, object]:
-        return {"messages": self.messages, "readings": self.readings,
-                "rejected": dict(self.rejected)}
+        return {
+            "messages": self.messages,
+            "readings": self.readings,
+            "rejected": dict(self.rejected),
+        }
 
 
 class MessageHandler:
-    def __init__(self, stations: Container[str], clock: Callable[[], float],
-                 limits: wire.Limits = wire.DEFAULT_LIMITS) -> None:
+    def __init__(
+        self,
+        stations: Container[str],
+        clock: Callable[[], float],
+        limits: wire.Limits = wire.DEFAULT_LIMITS,
+    ) -> None:
         self._stations = stations
         self._clock = clock
         self._limits = limits
@@ -38,8 +45,7 @@ class MessageHandler:
 
     def _reject(self, err: WireFormatError, topic: str, payload: bytes) -> None:
         self.counters.rejected[err.reason] += 1
-        log.debug("rejected (%s) on %s: %s; payload %r", err.reason, topic[:80], err,
-                  payload[:120])
+        log.debug("rejected (%s) on %s: %s; payload %r", err.reason, topic[:80], err, payload[:120])
 
     def handle(self, topic: str, payload: bytes) -> list[Reading]:
         self.counters.messages += 1
@@ -48,8 +54,9 @@ class MessageHandler:
             if kind != "readings":
                 return []
             if len(payload) > self._limits.max_payload_bytes:
-                raise WireFormatError("payload_too_large",
-                                      f"payload of {len(payload)} bytes exceeds the limit")
+                raise WireFormatError(
+                    "payload_too_large", f"payload of {len(payload)} bytes exceeds the limit"
+                )
             if station not in self._stations:
                 raise WireFormatError("unknown_station", f"station {station!r} is not registered")
             try:

@@ -56,8 +56,12 @@ class IngestService:
             max_age_s=settings.ingest_max_age_days * 86400,
         )
         self.handler = MessageHandler(self.stations, clock, limits)
-        self.writer = InfluxWriter(settings.influx_url, settings.influx_db,
-                                   settings.influx_username, settings.influx_password)
+        self.writer = InfluxWriter(
+            settings.influx_url,
+            settings.influx_db,
+            settings.influx_username,
+            settings.influx_password,
+        )
         self.stored = 0
         self.write_failures = 0
         self._client = self._make_client()
@@ -98,8 +102,9 @@ class IngestService:
                 self._stop.set()
             log.error(msg)
             return
-        log.info("connected to %s (session present: %s)", self._target.redacted(),
-                 flags.session_present)
+        log.info(
+            "connected to %s (session present: %s)", self._target.redacted(), flags.session_present
+        )
         self.connected.set()
         client.subscribe(self.topic_filter, qos=1)
 
@@ -160,7 +165,7 @@ class IngestService:
 
     def _influx_reachable(self) -> bool:
         try:
-            self.writer.ensure_database()
+            self.writer.ensure_database(self.settings.influx_raw_retention)
             return True
         except Exception as exc:  # noqa: BLE001 - reported, retried by the writer loop
             log.warning("InfluxDB not reachable at start (%s); will retry", exc)
@@ -177,7 +182,9 @@ class IngestService:
         last_stats = time.monotonic()
         try:
             while not (stop.is_set() or self._stop.is_set()):
-                timeout = interval if not batch else max(0.0, first_at + interval - time.monotonic())
+                timeout = (
+                    interval if not batch else max(0.0, first_at + interval - time.monotonic())
+                )
                 try:
                     m = self._inbox.get(timeout=timeout)
                     if not batch:

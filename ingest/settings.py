@@ -17,6 +17,9 @@ class IngestSettings(BaseSettings):
     influx_db: str = "airquartiers"
     influx_username: str | None = None
     influx_password: str | None = None
+    influx_raw_retention: str = Field(
+        default="400d", pattern=r"^(INF|\d+[hdw])$", description="how long raw readings are kept"
+    )
     database_url: str = "sqlite:///airquartiers.sqlite"
 
     ingest_client_id: str = "airq-ingest"

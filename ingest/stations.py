@@ -16,8 +16,13 @@ class KnownStations:
     """A cached set of active station ids, refreshed periodically and on a miss (rate-limited),
     so a station registered during a workshop is accepted within seconds."""
 
-    def __init__(self, database_url: str, refresh_s: float = 30.0, miss_refresh_s: float = 2.0,
-                 clock=time.monotonic) -> None:  # type: ignore[no-untyped-def]
+    def __init__(
+        self,
+        database_url: str,
+        refresh_s: float = 30.0,
+        miss_refresh_s: float = 2.0,
+        clock=time.monotonic,
+    ) -> None:  # type: ignore[no-untyped-def]
         self._engine = sa.create_engine(database_url)
         self._refresh_s = refresh_s
         self._miss_refresh_s = miss_refresh_s
@@ -35,8 +40,11 @@ class KnownStations:
                 ).all()
         except sa.exc.SQLAlchemyError as exc:
             if not self._warned:
-                log.error("cannot read the station registry (%s); readings are rejected as "
-                          "unknown stations until it is available", str(exc).splitlines()[0])
+                log.error(
+                    "cannot read the station registry (%s); readings are rejected as "
+                    "unknown stations until it is available",
+                    str(exc).splitlines()[0],
+                )
                 self._warned = True
             return
         if self._warned:

@@ -11,8 +11,12 @@ import pytest
 INGEST_PASSWORD = "ingest-secret"
 
 
-def wait_until(pred: Callable[[], object], timeout: float = 20.0, interval: float = 0.05,
-               what: str = "condition") -> object:
+def wait_until(
+    pred: Callable[[], object],
+    timeout: float = 20.0,
+    interval: float = 0.05,
+    what: str = "condition",
+) -> object:
     """Poll ``pred`` until it returns a truthy value; fail the test with ``what`` on timeout."""
     deadline = time.monotonic() + timeout
     while True:

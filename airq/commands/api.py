@@ -16,8 +16,12 @@ def run(args: argparse.Namespace) -> int:
         settings = ApiSettings()
     except ValidationError as exc:
         raise CliError(f"invalid AIRQ_* setting: {exc}") from None
-    uvicorn.run(create_app(settings), host=args.host or settings.api_host,
-                port=args.port or settings.api_port, log_level="warning")
+    uvicorn.run(
+        create_app(settings),
+        host=args.host or settings.api_host,
+        port=args.port or settings.api_port,
+        log_level="warning",
+    )
     return 0
 
 

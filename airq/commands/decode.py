@@ -13,8 +13,14 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     d = sub.add_parser("decode", help="décoder des trames capteur / decode sensor frames")
     d.add_argument("sensor", help="modèle du capteur, ex. sds011")
     d.add_argument("hex", nargs="*", help="trame(s) en hexadécimal")
-    d.add_argument("--stream", action="store_true",
-                   help="lire un flux d'octets sur l'entrée standard / read a byte stream on stdin")
-    d.add_argument("--hex-stream", action="store_true",
-                   help="avec --stream : le flux est du texte hexadécimal / stdin is hex text")
+    d.add_argument(
+        "--stream",
+        action="store_true",
+        help="lire un flux d'octets sur l'entrée standard / read a byte stream on stdin",
+    )
+    d.add_argument(
+        "--hex-stream",
+        action="store_true",
+        help="avec --stream : le flux est du texte hexadécimal / stdin is hex text",
+    )
     d.set_defaults(func=run)

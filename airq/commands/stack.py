@@ -7,8 +7,13 @@ from pathlib import Path
 def run(args: argparse.Namespace) -> int:
     from airq.stack import run_stack
 
-    return run_stack(Path(args.data), stations=args.stations, interval=args.interval,
-                     api_port=args.api_port, duration=args.duration)
+    return run_stack(
+        Path(args.data),
+        stations=args.stations,
+        interval=args.interval,
+        api_port=args.api_port,
+        duration=args.duration,
+    )
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -17,6 +22,10 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     st.add_argument("--stations", type=int, default=8, help="stations virtuelles (1-8)")
     st.add_argument("--interval", type=float, default=5.0, help="secondes entre mesures")
     st.add_argument("--api-port", type=int, default=8000)
-    st.add_argument("--duration", type=float, default=0,
-                    help="s'arrêter après N secondes (0 : jusqu'à Ctrl-C) / stop after N s")
+    st.add_argument(
+        "--duration",
+        type=float,
+        default=0,
+        help="s'arrêter après N secondes (0 : jusqu'à Ctrl-C) / stop after N s",
+    )
     st.set_defaults(func=run)

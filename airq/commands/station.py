@@ -73,7 +73,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     sl = ss.add_parser("list", help="lister / list")
     sl.add_argument("--all", action="store_true", help="avec les stations retirées")
     sl.set_defaults(func=list_)
-    sm = ss.add_parser("mosquitto-passwd",
-                       help="entrées du fichier de mots de passe Mosquitto / password file")
+    sm = ss.add_parser(
+        "mosquitto-passwd", help="entrées du fichier de mots de passe Mosquitto / password file"
+    )
     sm.add_argument("output", help="fichier ou - pour la sortie standard")
     sm.set_defaults(func=mosquitto_passwd)

@@ -20,5 +20,7 @@ async def healthz(influx: InfluxDep) -> dict[str, Any]:
 @router.get("/v1/quantities", tags=["vocabulary"])
 async def quantities() -> dict[str, Any]:
     """The vocabulary: quantity names, units and labels (French and English)."""
-    return {q.name: {"unit": q.unit, "label_fr": q.label_fr, "label_en": q.label_en}
-            for q in QUANTITIES.values()}
+    return {
+        q.name: {"unit": q.unit, "label_fr": q.label_fr, "label_en": q.label_en}
+        for q in QUANTITIES.values()
+    }

@@ -32,7 +32,8 @@ async def station_series(
         raise HTTPException(404, f"unknown station {station_id[:64]!r}")
     if quantity not in QUANTITIES:
         raise HTTPException(
-            400, f"unknown quantity {quantity[:40]!r}; known: {', '.join(QUANTITIES)}")
+            400, f"unknown quantity {quantity[:40]!r}; known: {', '.join(QUANTITIES)}"
+        )
     if sensor is not None and sensor not in SENSORS:
         raise HTTPException(400, f"unknown sensor {sensor[:40]!r}")
     end_t = parse_time_param("end", end, time.time())

@@ -36,15 +36,17 @@ async def list_stations(registry: RegistryDep, influx: InfluxDep) -> dict[str, A
     for s in stations:
         per_sensor = seen.get(s.id, {})
         last = max(per_sensor.values()) if per_sensor else None
-        features.append({
-            "type": "Feature",
-            "geometry": {"type": "Point", "coordinates": [s.lon, s.lat]},
-            "properties": {
-                "id": s.id,
-                "name": s.name,
-                "indoor": s.indoor,
-                "sensors": sorted(per_sensor),
-                "last_seen": format_time(last / 1000) if last else None,
-            },
-        })
+        features.append(
+            {
+                "type": "Feature",
+                "geometry": {"type": "Point", "coordinates": [s.lon, s.lat]},
+                "properties": {
+                    "id": s.id,
+                    "name": s.name,
+                    "indoor": s.indoor,
+                    "sensors": sorted(per_sensor),
+                    "last_seen": format_time(last / 1000) if last else None,
+                },
+            }
+        )
     return {"type": "FeatureCollection", "features": features}

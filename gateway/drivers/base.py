@@ -16,8 +16,13 @@ class SilentSensorError(RuntimeError):
 class Driver:
     default_warmup: float = 0.0
 
-    def __init__(self, cfg: SensorConfig, link: SerialLink, emit: Callable[[Sample], None],
-                 wait: Callable[[float], bool]) -> None:
+    def __init__(
+        self,
+        cfg: SensorConfig,
+        link: SerialLink,
+        emit: Callable[[Sample], None],
+        wait: Callable[[float], bool],
+    ) -> None:
         self.cfg = cfg
         self.link = link
         self.emit = emit

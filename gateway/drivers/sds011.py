@@ -27,7 +27,8 @@ class Sds011Driver(Driver):
         for _ in range(2):
             self.link.send(cmd)
             reply = self.link.wait_for(
-                lambda f: proto.is_reply(f) and f[2] == expect_cmd, self.reply_timeout)
+                lambda f: proto.is_reply(f) and f[2] == expect_cmd, self.reply_timeout
+            )
             if reply is not None:
                 return True
         return False

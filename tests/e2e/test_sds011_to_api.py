@@ -32,29 +32,37 @@ def _serve(app, port: int) -> tuple[uvicorn.Server, threading.Thread]:  # type: 
     return server, th
 
 
-def test_sds011_values_reach_the_api_unchanged(tmp_path: Path, registry, mosquitto, influxd,
-                                               influx_db) -> None:
+def test_sds011_values_reach_the_api_unchanged(
+    tmp_path: Path, registry, mosquitto, influxd, influx_db
+) -> None:
     token = registry.add("lens-01", 50.44912, 2.83905, "Grande Résidence")
     mosquitto.sync()
     db_url = str(registry.engine.url)
 
-    ingest = IngestService(IngestSettings(
-        mqtt_url=mosquitto.url(INGEST_USER, INGEST_PASSWORD),
-        influx_url=influxd.url, influx_db=influx_db, database_url=db_url,
-        ingest_client_id="ingest-e2e", ingest_flush_interval=0.1,
-    ))
+    ingest = IngestService(
+        IngestSettings(
+            mqtt_url=mosquitto.url(INGEST_USER, INGEST_PASSWORD),
+            influx_url=influxd.url,
+            influx_db=influx_db,
+            database_url=db_url,
+            ingest_client_id="ingest-e2e",
+            ingest_flush_interval=0.1,
+        )
+    )
     ingest_runner = ThreadRunner(ingest.run, "ingest")
     wait_until(ingest.subscribed.is_set, what="ingest subscription")
 
     emulator = VirtualSDS011(seed=3, period=0.2)
     emulator.active = False  # reporting mode persists on a real SDS011; start in query mode
     with PtySensor(emulator) as pty:
-        cfg = GatewayConfig.model_validate({
-            "station": "lens-01",
-            "state_dir": str(tmp_path / "gw"),
-            "mqtt": {"url": mosquitto.url("lens-01", token)},
-            "sensors": [{"type": "sds011", "port": pty.port, "interval": 0.25, "warmup": 0}],
-        })
+        cfg = GatewayConfig.model_validate(
+            {
+                "station": "lens-01",
+                "state_dir": str(tmp_path / "gw"),
+                "mqtt": {"url": mosquitto.url("lens-01", token)},
+                "sensors": [{"type": "sds011", "port": pty.port, "interval": 0.25, "warmup": 0}],
+            }
+        )
         gw = Gateway(cfg)
         gw_runner = ThreadRunner(gw.run, "gateway")
         wait_until(lambda: len(emulator.emitted) >= 8, what="8 SDS011 readings")
@@ -67,8 +75,10 @@ def test_sds011_values_reach_the_api_unchanged(tmp_path: Path, registry, mosquit
     assert ingest.handler.counters.rejected == {}
 
     port = free_port()
-    server, th = _serve(create_app(ApiSettings(influx_url=influxd.url, influx_db=influx_db,
-                                               database_url=db_url)), port)
+    server, th = _serve(
+        create_app(ApiSettings(influx_url=influxd.url, influx_db=influx_db, database_url=db_url)),
+        port,
+    )
     try:
         base = f"http://127.0.0.1:{port}"
         got = {}
