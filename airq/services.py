@@ -22,12 +22,17 @@ import httpx
 log = logging.getLogger(__name__)
 
 INGEST_USER = "airq-ingest"
+API_USER = "airq-api"
 
 # Stations publish only under their own id (MQTT username = station id); the ingest reads all.
 ACL = f"""\
 user {INGEST_USER}
 topic read airq/v1/+/readings
 topic read airq/v1/+/status
+
+# the API forwards readings received over HTTP (airrohr boards, HTTP batches)
+user {API_USER}
+topic write airq/v1/+/readings
 
 pattern write airq/v1/%u/readings
 pattern readwrite airq/v1/%u/status

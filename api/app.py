@@ -8,6 +8,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from api.influx import InfluxQueryError, InfluxReader
+from api.publish import ReadingPublisher
 from api.registry import Registry
 from api.routes import health, series, stations
 from api.settings import ApiSettings
@@ -37,9 +38,15 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
             settings.influx_username,
             settings.influx_password,
         )
+        app.state.publisher = None
+        if settings.mqtt_url:
+            app.state.publisher = ReadingPublisher(settings.mqtt_url, settings.mqtt_ca_file)
+            app.state.publisher.start()
         try:
             yield
         finally:
+            if app.state.publisher is not None:
+                app.state.publisher.stop()
             await app.state.influx.aclose()
             app.state.registry.close()
 

@@ -8,6 +8,7 @@ from fastapi import Depends, HTTPException, Request
 
 from airq_core.readings import parse_time
 from api.influx import InfluxReader
+from api.publish import ReadingPublisher
 from api.registry import Registry
 from api.settings import ApiSettings
 
@@ -24,9 +25,17 @@ def _settings(request: Request) -> ApiSettings:
     return request.app.state.settings  # type: ignore[no-any-return]
 
 
+def _publisher(request: Request) -> ReadingPublisher:
+    pub = request.app.state.publisher
+    if pub is None:
+        raise HTTPException(503, "HTTP ingest is not configured on this server (AIRQ_MQTT_URL)")
+    return pub  # type: ignore[no-any-return]
+
+
 RegistryDep = Annotated[Registry, Depends(_registry)]
 InfluxDep = Annotated[InfluxReader, Depends(_influx)]
 SettingsDep = Annotated[ApiSettings, Depends(_settings)]
+PublisherDep = Annotated[ReadingPublisher, Depends(_publisher)]
 
 
 def parse_time_param(name: str, value: str | None, default: float) -> float:

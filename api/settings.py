@@ -14,6 +14,12 @@ class ApiSettings(BaseSettings):
     influx_username: str | None = None
     influx_password: str | None = None
     database_url: str = "sqlite:///airquartiers.sqlite"
+    mqtt_url: str | None = Field(
+        default=None,
+        description="broker the API forwards HTTP readings to (user airq-api); unset: "
+        "HTTP ingest endpoints answer 503",
+    )
+    mqtt_ca_file: str | None = None
 
     api_host: str = "127.0.0.1"
     api_port: int = Field(default=8000, ge=1, le=65535)
