@@ -48,6 +48,7 @@ class IngestService:
         self._inbox: queue.SimpleQueue[_Msg] = queue.SimpleQueue()
         self._stop = threading.Event()
         self._fatal: str | None = None
+        self._closing = False
         self.connected = threading.Event()
         self.subscribed = threading.Event()
         self.stations = KnownStations(settings.database_url, settings.ingest_station_refresh_s)
@@ -112,7 +113,7 @@ class IngestService:
         self.subscribed.set()
 
     def _on_disconnect(self, client, userdata, flags, reason_code, properties):  # type: ignore[no-untyped-def]
-        if self.connected.is_set():
+        if self.connected.is_set() and not self._closing:
             log.warning("disconnected from broker (%s); reconnecting", reason_code)
         self.connected.clear()
 
@@ -204,8 +205,9 @@ class IngestService:
             if batch and not self._stop.is_set():
                 self._flush(batch)
         finally:
-            self._client.loop_stop()
+            self._closing = True
             self._client.disconnect()
+            self._client.loop_stop()
             self.writer.close()
             self.stations.close()
         if self._fatal:
