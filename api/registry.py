@@ -72,6 +72,8 @@ def validate_station(station_id: str, lat: float, lon: float) -> None:
             f"invalid station id {station_id!r}: use 3 to 64 lower-case letters, digits and "
             "dashes, starting with a letter or digit (e.g. lens-01)"
         )
+    if station_id.startswith("airq-"):
+        raise RegistryError(f"station ids starting with 'airq-' are reserved: {station_id!r}")
     if not (-90 <= lat <= 90) or not (-180 <= lon <= 180):
         raise RegistryError(f"invalid coordinates lat={lat} lon={lon}")
 

@@ -5,6 +5,7 @@ import os
 import sys
 from pathlib import Path
 
+from airq.commands import workshop_station
 from airq.errors import CliError
 from airq.i18n import t
 
@@ -44,12 +45,21 @@ def list_(args: argparse.Namespace) -> int:
 
 
 def mosquitto_passwd(args: argparse.Namespace) -> int:
-    """Write the station entries of a Mosquitto password file (username = station id)."""
+    """Write a Mosquitto password file: the stations (username = station id) and the service
+    accounts given with --service user=password (airq-ingest, airq-api)."""
+    from api.registry import hash_token
+
     reg = _registry()
     try:
         users = reg.mosquitto_users()
     finally:
         reg.close()
+    for spec in args.service or []:
+        user, sep, password = spec.partition("=")
+        if not sep or not user or not password:
+            raise CliError(f"--service attend utilisateur=motdepasse / expects user=password: "
+                           f"{spec[:40]!r}")
+        users[user] = hash_token(password)
     text = "".join(f"{u}:{h}\n" for u, h in sorted(users.items()))
     if args.output == "-":
         sys.stdout.write(text)
@@ -77,4 +87,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         "mosquitto-passwd", help="entrées du fichier de mots de passe Mosquitto / password file"
     )
     sm.add_argument("output", help="fichier ou - pour la sortie standard")
+    sm.add_argument("--service", action="append", metavar="USER=PASSWORD",
+                    help="compte de service (airq-ingest, airq-api)")
     sm.set_defaults(func=mosquitto_passwd)
+    workshop_station.add_to(ss)
