@@ -1,0 +1,176 @@
+"""Workshop subcommands of ``airq station``: ``register`` (bulk, from a participants CSV),
+``follow`` (latest values of one station) and ``gateway-config`` (TOML for our gateway).
+
+Added to the ``station`` group by ``airq/commands/station.py`` via :func:`add_to`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import datetime
+from pathlib import Path
+
+from airq.errors import CliError
+
+
+def _settings():  # type: ignore[no-untyped-def]
+    from pydantic import ValidationError
+
+    from firmware_tools.settings import WorkshopSettings
+
+    try:
+        return WorkshopSettings()
+    except ValidationError as exc:
+        lines = [
+            f"  AIRQ_WORKSHOP_{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}"
+            for e in exc.errors()
+        ]
+        raise CliError("configuration invalide / invalid settings:\n" + "\n".join(lines)) from None
+
+
+def _registry():  # type: ignore[no-untyped-def]
+    from api.registry import Registry
+    from api.settings import ApiSettings
+
+    return Registry(ApiSettings().database_url)
+
+
+def _single_row_csv(args: argparse.Namespace) -> str:
+    if args.id is None or args.lat is None or args.lon is None:
+        from firmware_tools.i18n import t
+
+        raise CliError(t("register_need_input"))
+    cells = [
+        args.id,
+        (args.name or "").replace(";", ","),
+        repr(args.lat),
+        repr(args.lon),
+        "intérieur" if args.indoor else "extérieur",
+        "oui" if args.exact else "non",
+        " ".join(args.sensors or []),
+    ]
+    return "id;nom;lat;lon;emplacement;position_exacte;capteurs\n" + ";".join(cells) + "\n"
+
+
+def register_cmd(args: argparse.Namespace) -> int:
+    from firmware_tools.errors import WorkshopError
+    from firmware_tools.i18n import t
+    from firmware_tools.printouts import write_labels_pdf, write_recap_csv, write_recap_pdf
+    from firmware_tools.roster import decode_csv_bytes, parse_roster, register_stations
+
+    settings = _settings()
+    if args.csv:
+        try:
+            text = decode_csv_bytes(Path(args.csv).read_bytes())
+        except OSError as exc:
+            raise CliError(t("roster_unreadable", path=args.csv, why=exc.strerror)) from None
+    else:
+        text = _single_row_csv(args)
+    out = Path(args.out or f"atelier-{datetime.now():%Y%m%d-%H%M}")
+    recap_csv = out / "recap.csv"
+    if not args.dry_run and recap_csv.exists():
+        raise CliError(t("register_recap_exists", path=recap_csv))
+
+    reg = _registry()
+    try:
+        existing = [s.id for s in reg.list(include_retired=True)]
+        try:
+            roster = parse_roster(text, prefix=args.prefix, existing_ids=existing)
+        except WorkshopError as exc:
+            raise CliError(str(exc)) from None
+        if roster.ignored_columns:
+            print(
+                t("register_ignored_columns", columns=", ".join(roster.ignored_columns)),
+                file=sys.stderr,
+            )
+        if args.dry_run:
+            for s in roster.stations:
+                print(f"{s.id}\t{s.lat}\t{s.lon}\t{s.name}")
+            print(t("register_dry_run", n=len(roster.stations)))
+            done, failed = [], []
+        else:
+            done, failed = register_stations(roster.stations, reg.add)
+    finally:
+        reg.close()
+
+    problems = sorted([*roster.problems, *failed], key=lambda p: p.line)
+    if done:
+        urls = {r.station.id: settings.station_url(r.station.id) for r in done}
+        write_recap_csv(recap_csv, done, urls)
+        written = [recap_csv]
+        if not args.no_pdf:
+            write_recap_pdf(out / "recap.pdf", done, urls, t("recap_title"))
+            write_labels_pdf(out / "etiquettes.pdf", done, urls, settings.platform_url)
+            written += [out / "recap.pdf", out / "etiquettes.pdf"]
+        if args.gateway_configs:
+            from firmware_tools.gateway_config import gateway_toml
+
+            for r in done:
+                serial = [s for s in r.station.sensors if _is_serial(s)] or ["sds011"]
+                path = out / "passerelles" / f"{r.station.id}.toml"
+                _write_private(
+                    path,
+                    gateway_toml(
+                        r.station.id, r.token, settings.mqtt_url, [(s, None) for s in serial]
+                    ),
+                )
+                written.append(path)
+        print(t("register_created", n=len(done), ids=", ".join(r.station.id for r in done)))
+        for path in written:
+            print(t("register_wrote", path=path))
+        print(t("register_tokens_once", path=recap_csv))
+    if problems:
+        print(t("register_failed", n=len(problems)), file=sys.stderr)
+        for p in problems:
+            print(f"  {p}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _is_serial(sensor: str) -> bool:
+    from airq_core.sensors import SENSORS
+
+    return SENSORS[sensor].protocol is not None
+
+
+def _write_private(path: Path, text: str) -> None:
+    import os
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(text)
+
+
+def add_to(ss: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    r = ss.add_parser(
+        "register",
+        help="inscrire des stations depuis un tableau de participants / bulk registration",
+        description="Crée les stations d'un fichier CSV (colonnes : id;nom;lat;lon;emplacement;"
+        "position_exacte;capteurs;adresse;participant;contact — voir docs/workshop.md), puis "
+        "écrit le récapitulatif avec les jetons et les étiquettes à imprimer.",
+    )
+    r.add_argument("--csv", help="fichier des participants (CSV ; ou ,)")
+    r.add_argument("--prefix", default="station", help="préfixe des identifiants générés, ex. lens")
+    r.add_argument("--out", help="dossier de sortie (défaut : atelier-AAAAMMJJ-HHMM)")
+    r.add_argument("--dry-run", action="store_true", help="vérifier sans rien créer / check only")
+    r.add_argument("--no-pdf", action="store_true", help="sans PDF (récapitulatif CSV seulement)")
+    r.add_argument(
+        "--gateway-configs",
+        action="store_true",
+        help="écrire aussi la configuration TOML de passerelle de chaque station",
+    )
+    one = r.add_argument_group("une seule station / a single station")
+    one.add_argument("--id")
+    one.add_argument("--lat", type=float)
+    one.add_argument("--lon", type=float)
+    one.add_argument("--name")
+    one.add_argument("--indoor", action="store_true")
+    one.add_argument(
+        "--exact",
+        action="store_true",
+        help="position exacte publiée (avec l'accord du participant)",
+    )
+    one.add_argument("--sensors", nargs="*", help="capteurs installés, ex. sds011 bme280")
+    r.set_defaults(func=register_cmd)
