@@ -44,3 +44,26 @@ def agg_field(quantity: str, stat: str) -> str:
 
 
 STATIONS_TABLE = "stations"
+
+# Quality control written by the ingest *beside* the raw values, never instead of them
+# (see docs/ingest.md): humidity-corrected PM (hackAIR formula) in ``<quantity>_hcorr`` fields
+# of the raw point, the relative humidity used in ``qc_rh``, and the flag ``humid`` added to
+# ``flags`` when that humidity is above the threshold. Aggregates carry the corrected fields
+# too (``pm2_5_hcorr_mean`` …).
+HCORR_SUFFIX = "_hcorr"
+HCORR_QUANTITIES = ("pm2_5", "pm10")
+FIELD_QC_RH = "qc_rh"
+QC_FLAG_HUMID = "humid"
+
+
+def hcorr_field(quantity: str) -> str:
+    """Field of the humidity-corrected value of a PM quantity (``pm2_5_hcorr``)."""
+    return f"{quantity}{HCORR_SUFFIX}"
+
+
+# Station health, written periodically by the ingest (RP ``RAW_RP``): tags ``station`` and
+# ``worker`` (the ingest client id), fields ``silent`` (boolean), ``last_seen_age_s`` (float,
+# absent if never seen since the worker started), ``stuck`` (integer: stuck quantities) and
+# ``stuck_list`` (string ``sensor:quantity,…``).
+HEALTH_MEASUREMENT = "station_health"
+TAG_WORKER = "worker"

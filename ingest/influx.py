@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from typing import Any
 
 import httpx
+import orjson
 
 from airq_core.storage import AGG_RP, RAW_RP, TIME_PRECISION
 
@@ -32,9 +34,41 @@ class InfluxWriter:
         auth = (username, password or "") if username else None
         self._client = httpx.Client(base_url=url, auth=auth, timeout=timeout)
         self.db = db
+        self._retention = ("400d", "INF")
 
     def close(self) -> None:
         self._client.close()
+
+    def query(self, q: str, timeout: float | None = None) -> list[dict[str, Any]]:
+        """Runs InfluxQL (ms epochs); the list of statement results. Raises InfluxWriteError
+        (retry=True when InfluxDB is unreachable or failing, False for a bad query)."""
+        try:
+            r = self._client.post(
+                "/query",
+                params={"db": self.db, "q": q, "epoch": "ms"},
+                timeout=timeout or self._client.timeout,
+            )
+        except httpx.HTTPError as exc:
+            raise InfluxWriteError(f"InfluxDB unreachable: {exc}", retry=True) from exc
+        if r.status_code != 200:
+            raise InfluxWriteError(
+                f"InfluxDB /query {r.status_code}: {r.text[:300]}", retry=r.status_code >= 500
+            )
+        results: list[dict[str, Any]] = orjson.loads(r.content).get("results", [])
+        for res in results:
+            if "error" in res:
+                raise InfluxWriteError(f"InfluxQL error: {res['error']}", retry=False)
+        return results
+
+    def float_fields(self, measurement: str, rp: str = RAW_RP) -> list[str]:
+        """Float fields of a measurement (SHOW FIELD KEYS)."""
+        res = self.query(f'SHOW FIELD KEYS FROM "{rp}"."{measurement}"')
+        return [
+            name
+            for series in (res[0].get("series", []) if res else [])
+            for name, kind in series["values"]
+            if kind == "float"
+        ]
 
     def _run(self, q: str) -> str | None:
         r = self._client.post("/query", params={"q": q})
@@ -45,6 +79,7 @@ class InfluxWriter:
     def ensure_database(self, raw_retention: str = "400d", agg_retention: str = "INF") -> None:
         """Create the database and its retention policies (idempotent): raw readings in
         ``raw`` (the default policy) for ``raw_retention``, aggregates in ``agg``."""
+        self._retention = (raw_retention, agg_retention)
         self._run(f'CREATE DATABASE "{self.db}"')
         for rp, duration, default in (
             (RAW_RP, raw_retention, " DEFAULT"),
@@ -74,7 +109,7 @@ class InfluxWriter:
             return
         if r.status_code == 404 and "not found" in r.text:
             with contextlib.suppress(httpx.HTTPError, InfluxWriteError):
-                self.ensure_database()
+                self.ensure_database(*self._retention)
         text = r.text[:300]
         # 4xx: the batch itself is bad (should not happen after validation); 5xx: retry.
         raise InfluxWriteError(

@@ -1,9 +1,17 @@
 """The ingest process: a paho-mqtt subscriber (persistent session, manual acks) feeding a
 writer loop that stores batches in InfluxDB and only then acknowledges the messages.
 
-Threads: paho's network loop only enqueues (never blocks on storage); the writer loop (the
-caller of ``run``) validates, batches, writes, acks. Unacknowledged messages stay with the
-broker, whose in-flight window bounds our memory; a crash or an InfluxDB outage loses nothing.
+Threads:
+
+* paho's network loop only enqueues (never blocks on storage);
+* the writer loop (the caller of ``run``) validates, applies quality control, writes a batch,
+  marks its aggregate windows dirty (saving them to the state file), then acks the batch;
+* the rollup thread recomputes due aggregate windows (``ingest.rollup``);
+* the ``/metrics`` server thread (when ``AIRQ_INGEST_METRICS_PORT`` is set).
+
+Unacknowledged messages stay with the broker, whose in-flight window (``max_inflight_messages``,
+1000 in our broker configuration) bounds our memory; a crash or an InfluxDB outage loses
+nothing: the broker redelivers, and a second write of the same reading overwrites the first.
 """
 
 from __future__ import annotations
@@ -14,17 +22,23 @@ import ssl
 import threading
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
 from airq_core import wire
+from airq_core.storage import HEALTH_MEASUREMENT, TAG_STATION, TAG_WORKER
 from airq_core.urls import parse_mqtt_url
+from ingest.health import HealthTracker, StationHealth
 from ingest.influx import InfluxWriteError, InfluxWriter
 from ingest.lineproto import encode_lines
 from ingest.pipeline import MessageHandler
+from ingest.qc import HumidityQC
+from ingest.rollup import Roller
 from ingest.settings import IngestSettings
 from ingest.stations import KnownStations
+from ingest.windows import DirtyWindows
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +55,19 @@ class _Msg:
     payload: bytes
 
 
+def health_lines(statuses: list[StationHealth], worker: str, ts_ms: int) -> str:
+    lines = []
+    for h in statuses:
+        fields = [f"silent={'true' if h.silent else 'false'}", f"stuck={len(h.stuck)}i"]
+        if h.last_seen_age_s is not None:
+            fields.append(f"last_seen_age_s={float(h.last_seen_age_s)!r}")
+        if h.stuck:
+            fields.append(f'stuck_list="{",".join(f"{s}:{q}" for s, q in h.stuck)}"')
+        tags = f"{TAG_STATION}={h.station},{TAG_WORKER}={worker}"
+        lines.append(f"{HEALTH_MEASUREMENT},{tags} {','.join(fields)} {ts_ms}")
+    return "\n".join(lines)
+
+
 class IngestService:
     def __init__(self, settings: IngestSettings, clock=time.time) -> None:  # type: ignore[no-untyped-def]
         self.settings = settings
@@ -48,24 +75,62 @@ class IngestService:
         self._inbox: queue.SimpleQueue[_Msg] = queue.SimpleQueue()
         self._stop = threading.Event()
         self._fatal: str | None = None
-        self._closing = False
         self.connected = threading.Event()
         self.subscribed = threading.Event()
         self.stations = KnownStations(settings.database_url, settings.ingest_station_refresh_s)
         limits = wire.Limits(
+            max_payload_bytes=settings.ingest_max_payload_bytes,
+            max_readings=settings.ingest_max_readings,
             max_future_s=settings.ingest_max_future_s,
             max_age_s=settings.ingest_max_age_days * 86400,
         )
-        self.handler = MessageHandler(self.stations, clock, limits)
+        self.handler = MessageHandler(
+            self.stations,
+            clock,
+            limits,
+            track_seq_across_messages=not settings.ingest_shared_group,
+            reject_log_interval=settings.ingest_reject_log_interval_s,
+        )
         self.writer = InfluxWriter(
             settings.influx_url,
             settings.influx_db,
             settings.influx_username,
             settings.influx_password,
         )
+        self.qc = HumidityQC(settings.ingest_humidity_threshold, settings.ingest_humidity_max_age_s)
+        self.health = HealthTracker(
+            settings.ingest_stuck_hours * 3600, settings.ingest_silent_minutes * 60, clock()
+        )
+        self.last_health: list[StationHealth] = []
+        self.roller: Roller | None = None
+        if settings.ingest_rollups:
+            state = None
+            if settings.ingest_state_dir:
+                safe_id = "".join(
+                    c if c.isalnum() or c in "-_" else "_" for c in settings.ingest_client_id
+                )
+                state = Path(settings.ingest_state_dir) / f"rollup-{safe_id}.json"
+            self.roller = Roller(
+                self.writer,
+                DirtyWindows(
+                    settings.ingest_rollup_grace_s,
+                    settings.ingest_rollup_settle_s,
+                    settings.ingest_rollup_stage_s,
+                ),
+                state_path=state,
+                clock=clock,
+            )
         self.stored = 0
         self.write_failures = 0
+        self.influx_up = True
+        self.metrics_server = None
+        self._received = 0  # paho thread only
+        self._acked = 0  # writer thread only
         self._client = self._make_client()
+
+    @property
+    def unacked(self) -> int:
+        return self._received - self._acked
 
     # -- MQTT -------------------------------------------------------------------------------
     def _make_client(self) -> mqtt.Client:
@@ -82,7 +147,6 @@ class IngestService:
         if target.tls or self.settings.mqtt_ca_file:
             client.tls_set(ca_certs=self.settings.mqtt_ca_file, cert_reqs=ssl.CERT_REQUIRED)
         client.reconnect_delay_set(1, 30)
-        client.max_inflight_messages_set(100)
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
         client.on_message = self._on_message
@@ -113,101 +177,155 @@ class IngestService:
         self.subscribed.set()
 
     def _on_disconnect(self, client, userdata, flags, reason_code, properties):  # type: ignore[no-untyped-def]
-        if self.connected.is_set() and not self._closing:
+        if self.connected.is_set():
             log.warning("disconnected from broker (%s); reconnecting", reason_code)
         self.connected.clear()
 
     def _on_message(self, client, userdata, msg):  # type: ignore[no-untyped-def]
+        self._received += 1
         self._inbox.put(_Msg(msg.mid, msg.qos, msg.topic, msg.payload))
 
     # -- writer loop ------------------------------------------------------------------------
     def _ack(self, batch: list[_Msg]) -> None:
+        ack = self._client.ack
         for m in batch:
             if m.qos > 0:
-                self._client.ack(m.mid, m.qos)
+                ack(m.mid, m.qos)
+        self._acked += len(batch)
 
-    def _write_with_retry(self, body: bytes) -> bool:
+    def _write_with_retry(self, body: bytes, stop: threading.Event) -> bool:
         delay = 0.5
-        failing = False
         while True:
             try:
                 self.writer.write_lines(body)
-                if failing:
+                if not self.influx_up:
                     log.info("InfluxDB writes work again")
+                    self.influx_up = True
                 return True
             except InfluxWriteError as exc:
                 self.write_failures += 1
                 if not exc.retry:
                     log.error("InfluxDB rejected a batch, dropping it: %s", exc)
                     return False
-                if not failing:
+                if self.influx_up:
                     log.warning("%s; holding readings and retrying", exc)
-                    failing = True
-            if self._stop.wait(delay):
+                    self.influx_up = False
+            if stop.wait(delay) or self._stop.is_set():
                 return False
             delay = min(delay * 2, 30)
 
-    def _flush(self, batch: list[_Msg]) -> None:
+    def _flush(self, batch: list[_Msg], stop: threading.Event) -> None:
         readings = []
+        handle = self.handler.handle
         for m in batch:
-            readings.extend(self.handler.handle(m.topic, m.payload))
+            readings.extend(handle(m.topic, m.payload))
         if readings:
-            if not self._write_with_retry(encode_lines(readings)):
-                if self._stop.is_set():
-                    return  # not acked: the broker redelivers after restart
-            else:
+            readings = self.qc.apply(readings)
+            if self._write_with_retry(encode_lines(readings), stop):
                 self.stored += len(readings)
+                if self.roller is not None:
+                    self.roller.mark(readings, self._clock())
+            elif stop.is_set() or self._stop.is_set():
+                return  # not acked: the broker redelivers after restart
+            self.health.observe(readings, self._clock())
         self._ack(batch)
+
+    def _check_health(self) -> None:
+        now = self._clock()
+        self.last_health = self.health.check(self.stations.all(), now)
+        if not self.last_health:
+            return
+        body = health_lines(self.last_health, self.settings.ingest_client_id, round(now * 1000))
+        try:
+            self.writer.write_lines(body.encode())
+        except InfluxWriteError as exc:
+            log.debug("station health not written: %s", exc)
 
     def start(self) -> None:
         self._influx_reachable()
+        if self.settings.ingest_metrics_port is not None and self.metrics_server is None:
+            from ingest.metrics import serve_metrics
+
+            self.metrics_server, _ = serve_metrics(
+                self, self.settings.ingest_metrics_host, self.settings.ingest_metrics_port
+            )
+            log.info("Prometheus metrics on port %d", self.metrics_server.server_port)
         self._client.connect_async(self._target.host, self._target.port, keepalive=30)
         self._client.loop_start()
 
     def _influx_reachable(self) -> bool:
         try:
-            self.writer.ensure_database(self.settings.influx_raw_retention)
+            self.writer.ensure_database(
+                self.settings.influx_raw_retention, self.settings.influx_agg_retention
+            )
             return True
         except Exception as exc:  # noqa: BLE001 - reported, retried by the writer loop
             log.warning("InfluxDB not reachable at start (%s); will retry", exc)
             return False
 
+    @property
+    def flush_size(self) -> int:
+        # half the broker's in-flight window: the broker keeps sending the next half while we
+        # write this one
+        return max(
+            1, min(self.settings.ingest_batch_size, self.settings.ingest_inflight_window // 2)
+        )
+
     def run(self, stop: threading.Event | None = None) -> None:
         """Run until ``stop`` is set (or a fatal error). Raises IngestConfigError on refusal."""
         stop = stop or threading.Event()
+        roller_stop = threading.Event()
+        roller_thread = None
+        if self.roller is not None:
+            self.roller.load_state()
+            roller_thread = threading.Thread(
+                target=self.roller.run, args=(roller_stop,), name="rollup", daemon=True
+            )
+            roller_thread.start()
         self.start()
         batch: list[_Msg] = []
         first_at = 0.0
-        size = self.settings.ingest_batch_size
+        size = self.flush_size
         interval = self.settings.ingest_flush_interval
-        last_stats = time.monotonic()
+        last_stats = last_health = time.monotonic()
+        inbox = self._inbox
         try:
             while not (stop.is_set() or self._stop.is_set()):
                 timeout = (
                     interval if not batch else max(0.0, first_at + interval - time.monotonic())
                 )
                 try:
-                    m = self._inbox.get(timeout=timeout)
+                    m = inbox.get(timeout=timeout)
                     if not batch:
                         first_at = time.monotonic()
                     batch.append(m)
                     # drain whatever is already there without waiting
                     while len(batch) < size:
-                        batch.append(self._inbox.get_nowait())
+                        batch.append(inbox.get_nowait())
                 except queue.Empty:
                     pass
                 if batch and (len(batch) >= size or time.monotonic() - first_at >= interval):
-                    self._flush(batch)
+                    self._flush(batch, stop)
                     batch = []
-                if time.monotonic() - last_stats > 60:
-                    last_stats = time.monotonic()
+                mono = time.monotonic()
+                if mono - last_health >= self.settings.ingest_health_interval_s:
+                    last_health = mono
+                    self._check_health()
+                if mono - last_stats > 60:
+                    last_stats = mono
                     log.info("ingest: %s stored=%d", self.handler.counters.as_dict(), self.stored)
             if batch and not self._stop.is_set():
-                self._flush(batch)
+                self._flush(batch, stop)  # one try: unwritten messages are redelivered
         finally:
-            self._closing = True
+            roller_stop.set()
             self._client.disconnect()
             self._client.loop_stop()
+            if roller_thread is not None:
+                roller_thread.join(10)
+            if self.metrics_server is not None:
+                self.metrics_server.shutdown()
+                self.metrics_server.server_close()
+                self.metrics_server = None
             self.writer.close()
             self.stations.close()
         if self._fatal:

@@ -20,6 +20,9 @@ class IngestSettings(BaseSettings):
     influx_raw_retention: str = Field(
         default="400d", pattern=r"^(INF|\d+[hdw])$", description="how long raw readings are kept"
     )
+    influx_agg_retention: str = Field(
+        default="INF", pattern=r"^(INF|\d+[hdw])$", description="how long aggregates are kept"
+    )
     database_url: str = "sqlite:///airquartiers.sqlite"
 
     ingest_client_id: str = "airq-ingest"
@@ -31,12 +34,43 @@ class IngestSettings(BaseSettings):
     ingest_max_future_s: float = Field(default=300, ge=0)
     ingest_max_age_days: float = Field(default=400, gt=0)
     ingest_station_refresh_s: float = Field(default=30, gt=0)
+    ingest_max_payload_bytes: int = Field(default=256 * 1024, ge=256, le=1024 * 1024)
+    ingest_max_readings: int = Field(default=1000, ge=1, le=10000)
+    ingest_inflight_window: int = Field(
+        default=1000,
+        ge=2,
+        le=65535,
+        description="the broker's max_inflight_messages: a batch is written at half of it",
+    )
+    ingest_metrics_port: int | None = Field(
+        default=None, ge=0, le=65535, description="serve Prometheus /metrics on this port"
+    )
+    ingest_metrics_host: str = "127.0.0.1"
+    ingest_reject_log_interval_s: float = Field(default=60, ge=0)
+    ingest_state_dir: str | None = Field(
+        default=".airq-ingest",
+        description="where pending rollup windows survive a crash (empty: not kept)",
+    )
+    ingest_rollups: bool = True
+    ingest_rollup_grace_s: float = Field(default=10, ge=0, le=3600)
+    ingest_rollup_settle_s: float = Field(default=2, ge=0, le=600)
+    ingest_rollup_stage_s: float = Field(default=5, ge=0, le=600)
+    ingest_humidity_threshold: float = Field(default=75, ge=0, le=100)
+    ingest_humidity_max_age_s: float = Field(default=300, gt=0)
+    ingest_stuck_hours: float = Field(default=3, gt=0)
+    ingest_silent_minutes: float = Field(default=30, gt=0)
+    ingest_health_interval_s: float = Field(default=60, gt=0)
 
     @field_validator("mqtt_url")
     @classmethod
     def _check_mqtt_url(cls, v: str) -> str:
         parse_mqtt_url(v)
         return v
+
+    @field_validator("ingest_state_dir")
+    @classmethod
+    def _empty_is_none(cls, v: str | None) -> str | None:
+        return v or None
 
     @field_validator("influx_url")
     @classmethod

@@ -62,5 +62,11 @@ class KnownStations:
             return station in self._ids
         return False
 
+    def all(self) -> frozenset[str]:
+        """Every active station id (refreshed when older than the refresh period)."""
+        if self._clock() - self._loaded_at > self._refresh_s:
+            self._load()
+        return self._ids
+
     def close(self) -> None:
         self._engine.dispose()

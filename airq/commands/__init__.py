@@ -3,4 +3,4 @@
 Adding a command adds a module here and one name to ``MODULES``.
 """
 
-MODULES = ["decode", "gateway", "ingest", "api", "station", "stack", "virtual"]
+MODULES = ["decode", "gateway", "ingest", "api", "station", "stack", "virtual", "rollup", "flash"]

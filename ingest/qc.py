@@ -1,0 +1,134 @@
+"""Quality control of the readings (pure): humidity flag and correction of PM, kept *beside* the
+raw values.
+
+The hackAIR correction (sensors.md §4, proposed for airrohr in sensors-software PR #678 and
+rejected there by the maintainer as "doesn't work well") divides the optical PM reading by a
+hygroscopic growth factor of the relative humidity::
+
+    PM10c  = PM10  / (1 + 0.81559 · (RH/100)^5.83411)
+    PM2.5c = PM2.5 / (1 + 0.48756 · (RH/100)^8.60068)
+
+It was fitted for the SDS011; it is indicative only, and the raw value always stays stored.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Iterable
+
+from airq_core.readings import Reading
+from airq_core.storage import FIELD_QC_RH, HCORR_QUANTITIES, QC_FLAG_HUMID, hcorr_field
+
+__all__ = ["HACKAIR", "HumidityQC", "hackair_correct"]
+
+# quantity -> (a, b) in value / (1 + a · (RH/100)^b)
+HACKAIR: dict[str, tuple[float, float]] = {
+    "pm10": (0.81559, 5.83411),
+    "pm2_5": (0.48756, 8.60068),
+}
+_HCORR = {q: hcorr_field(q) for q in HCORR_QUANTITIES}
+
+
+def hackair_correct(quantity: str, value: float, rh: float) -> float:
+    """The hackAIR humidity-corrected value of ``pm2_5`` or ``pm10`` at ``rh`` percent."""
+    a, b = HACKAIR[quantity]
+    return value / (1.0 + a * (min(max(rh, 0.0), 100.0) / 100.0) ** b)
+
+
+class HumidityQC:
+    """Adds the corrected PM and the humidity flag to PM readings of stations that measure
+    humidity (with any of their sensors).
+
+    The humidity used is the station's reading nearest in time, if within ``max_age_s``. A short
+    history per station is kept, so a backlog (hours of readings in one batch) is matched
+    reading by reading. Readings without a humidity match are left unchanged.
+    """
+
+    def __init__(
+        self, threshold: float = 75.0, max_age_s: float = 300.0, history_s: float = 6 * 3600
+    ) -> None:
+        self.threshold = threshold
+        self.max_age_s = max_age_s
+        self._history_s = history_s
+        self._ts: dict[str, list[float]] = {}
+        self._rh: dict[str, list[float]] = {}
+        self.flagged = 0
+        self.corrected = 0
+
+    def _remember(self, station: str, ts: float, rh: float) -> None:
+        tss = self._ts.get(station)
+        if tss is None:
+            self._ts[station] = [ts]
+            self._rh[station] = [rh]
+            return
+        rhs = self._rh[station]
+        if ts >= tss[-1]:
+            if ts == tss[-1]:
+                rhs[-1] = rh
+                return
+            tss.append(ts)
+            rhs.append(rh)
+        else:
+            i = bisect.bisect_left(tss, ts)
+            if i < len(tss) and tss[i] == ts:
+                rhs[i] = rh
+                return
+            tss.insert(i, ts)
+            rhs.insert(i, rh)
+        if len(tss) > 4096 or tss[0] < tss[-1] - self._history_s:
+            cut = max(len(tss) - 4096, bisect.bisect_left(tss, tss[-1] - self._history_s))
+            del tss[:cut]
+            del rhs[:cut]
+
+    def humidity_at(self, station: str, ts: float) -> float | None:
+        tss = self._ts.get(station)
+        if not tss:
+            return None
+        rhs = self._rh[station]
+        i = bisect.bisect_left(tss, ts)
+        best: float | None = None
+        best_dt = self.max_age_s
+        for j in (i - 1, i):
+            if 0 <= j < len(tss):
+                dt = abs(tss[j] - ts)
+                if dt <= best_dt:
+                    best, best_dt = rhs[j], dt
+        return best
+
+    def apply(self, readings: Iterable[Reading]) -> list[Reading]:
+        """The readings, PM ones completed with ``<pm>_hcorr``, ``qc_rh`` and the ``humid``
+        flag when a humidity is known. Humidity readings of the batch count for the batch."""
+        readings = list(readings)
+        pm_seen = False
+        for r in readings:
+            v = r.values
+            rh = v.get("humidity")
+            if rh is not None:
+                self._remember(r.station, r.ts, rh)
+            if not pm_seen and ("pm2_5" in v or "pm10" in v):
+                pm_seen = True
+        if not pm_seen or not self._ts:
+            return readings
+        out = []
+        for r in readings:
+            v = r.values
+            if ("pm2_5" in v or "pm10" in v) and r.station in self._ts:
+                rh = self.humidity_at(r.station, r.ts)
+                if rh is not None:
+                    r = self._correct(r, rh)
+            out.append(r)
+        return out
+
+    def _correct(self, r: Reading, rh: float) -> Reading:
+        values = dict(r.values)
+        for q, field in _HCORR.items():
+            x = values.get(q)
+            if x is not None:
+                values[field] = round(hackair_correct(q, x, rh), 3)
+        values[FIELD_QC_RH] = rh
+        flags = r.flags
+        if rh > self.threshold and QC_FLAG_HUMID not in flags:
+            flags = (*flags, QC_FLAG_HUMID)
+            self.flagged += 1
+        self.corrected += 1
+        return Reading(r.station, r.sensor, r.ts, values, r.seq, flags)

@@ -1,0 +1,348 @@
+"""Live downsampling: recompute the aggregate windows touched by stored readings.
+
+Every stored batch marks its (tier, window, station) as dirty (``windows.DirtyWindows``). When a
+window is due (closed, plus a grace, see ``DirtyWindows``) this module **recomputes** it from
+the source of truth and overwrites its aggregate points:
+
+* ``1m`` from the raw readings, with one InfluxQL query per span of due windows
+  (``mean/min/max/count`` per field, ``GROUP BY time(1m), station, sensor``);
+* ``1h`` from ``1m``, ``1d`` and ``1d_paris`` from ``1h``, count-weighted (numpy).
+
+Recomputing instead of accumulating makes the result independent of how readings were split
+between workers, of redeliveries and of late readings: every worker that touched a window
+writes the same values, and a late reading re-marks its (already closed) window.
+
+The pending windows are saved to a small state file before the readings that marked them are
+acknowledged, so a crash between storage and rollup loses no window.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from airq_core.quantities import QUANTITIES
+from airq_core.readings import Reading
+from airq_core.storage import (
+    AGG_RP,
+    AGG_STATS,
+    HCORR_QUANTITIES,
+    RAW_MEASUREMENT,
+    RAW_RP,
+    TAG_SENSOR,
+    TAG_STATION,
+    TIERS,
+    hcorr_field,
+)
+from ingest.influx import InfluxWriteError, InfluxWriter
+from ingest.windows import (
+    LOWER_TIER,
+    TIER_ORDER,
+    DirtyWindows,
+    Pending,
+    Reduced,
+    aggregate_lines,
+    group_starts,
+    reduce_sorted,
+    utc_text,
+    window_starts_ms,
+)
+
+log = logging.getLogger(__name__)
+
+AGGREGATED = frozenset(QUANTITIES) | {hcorr_field(q) for q in HCORR_QUANTITIES}
+MAX_FILTER_STATIONS = 20
+# longest span recomputed by one query, per tier (in windows of the tier)
+MAX_SPAN_WINDOWS = {"1m": 360, "1h": 24 * 7, "1d": 62, "1d_paris": 62}
+WRITE_CHUNK = 5000
+
+
+def station_filter(stations: Iterable[str] | None) -> str:
+    """An InfluxQL condition on station ids (already validated: ``[a-z0-9-]``)."""
+    if stations is None:
+        return ""
+    ors = " OR ".join(f"\"{TAG_STATION}\" = '{s}'" for s in sorted(stations))
+    return f" AND ({ors})"
+
+
+def time_range(start_ms: int, end_ms: int) -> str:
+    return f"time >= '{utc_text(start_ms)}' AND time < '{utc_text(end_ms)}'"
+
+
+def spans(pendings: Sequence[Pending]) -> list[Pending]:
+    """Merges the due windows of one tier into few query spans (a span may include windows
+    that were not dirty: recomputing them is harmless)."""
+    out: list[Pending] = []
+    for p in sorted(pendings, key=lambda p: p.start_ms):
+        cur = out[-1] if out else None
+        length = p.end_ms - p.start_ms
+        limit = MAX_SPAN_WINDOWS[p.tier] * TIERS[p.tier][1] * 1000
+        if (
+            cur is not None
+            and p.start_ms - cur.end_ms <= 8 * length
+            and p.end_ms - cur.start_ms <= limit
+        ):
+            cur.end_ms = max(cur.end_ms, p.end_ms)
+            if cur.stations is not None:
+                if p.stations is None or len(cur.stations | p.stations) > MAX_FILTER_STATIONS:
+                    cur.stations = None
+                else:
+                    cur.stations |= p.stations
+            if cur.quantities is not None:
+                cur.quantities = None if p.quantities is None else cur.quantities | p.quantities
+        else:
+            stations = p.stations
+            if stations is not None and len(stations) > MAX_FILTER_STATIONS:
+                stations = None
+            out.append(
+                Pending(
+                    p.tier,
+                    p.start_ms,
+                    p.end_ms,
+                    None if stations is None else set(stations),
+                    None if p.quantities is None else set(p.quantities),
+                )
+            )
+    return out
+
+
+def split_stat_columns(columns: Sequence[str]) -> dict[str, dict[str, int]]:
+    """Aggregate columns ``<q>_<stat>`` -> {q: {stat: column index}} (complete groups only)."""
+    groups: dict[str, dict[str, int]] = {}
+    for i, name in enumerate(columns):
+        q, _, stat = name.rpartition("_")
+        if stat in AGG_STATS and q:
+            groups.setdefault(q, {})[stat] = i
+    return {q: g for q, g in groups.items() if len(g) == len(AGG_STATS)}
+
+
+def reduce_lower_rows(
+    tier: str, values: list[list[Any]], columns: Sequence[str]
+) -> tuple[np.ndarray, dict[str, Reduced]]:
+    """Rows of one series of a lower tier -> (window starts, stats per quantity) of ``tier``."""
+    arr = np.array(values, dtype=np.float64)  # None -> NaN
+    t = arr[:, 0].astype(np.int64)
+    win = window_starts_ms(tier, t)
+    order = np.argsort(win, kind="stable")
+    if (np.diff(order) != 1).any():
+        arr, win = arr[order], win[order]
+    starts = group_starts(np.zeros(len(win), dtype=np.int64), win)
+    stats = {}
+    for q, g in split_stat_columns(columns).items():
+        count = np.nan_to_num(arr[:, g["count"]], nan=0.0)
+        stats[q] = reduce_sorted(
+            starts, count, arr[:, g["mean"]] * count, arr[:, g["min"]], arr[:, g["max"]]
+        )
+    return win[starts], stats
+
+
+class Roller:
+    """Marks dirty windows (writer thread) and recomputes the due ones (its own thread)."""
+
+    def __init__(
+        self,
+        writer: InfluxWriter,
+        dirty: DirtyWindows,
+        tiers: Sequence[str] = TIER_ORDER,
+        state_path: Path | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.writer = writer
+        self.dirty = dirty
+        self.tiers = tuple(t for t in TIER_ORDER if t in tiers)
+        self.state_path = state_path
+        self._clock = clock
+        self._state_lock = threading.Lock()
+        self._saved_version = -1
+        self._in_progress: list[Pending] = []
+        self._fields: tuple[float, list[str]] = (0.0, [])
+        self.windows = Counter[str]()  # tier -> windows recomputed
+        self.points = 0
+        self.failures = 0
+        self.busy_s = 0.0
+
+    # -- writer side ------------------------------------------------------------------------
+    def mark(self, readings: Iterable[Reading], now: float) -> None:
+        minutes: dict[int, tuple[set[str], set[str]]] = {}
+        for r in readings:
+            m = round(r.ts * 1000)
+            m -= m % 60_000
+            e = minutes.get(m)
+            if e is None:
+                minutes[m] = e = (set(), set())
+            e[0].add(r.station)
+            e[1].update(r.values)
+        if minutes:
+            self.dirty.mark_minutes(minutes, now, self.tiers)
+            self.save_state()
+
+    # -- crash safety -----------------------------------------------------------------------
+    def save_state(self, force: bool = False) -> None:
+        """Writes the pending windows if they changed (atomic replace; survives a SIGKILL)."""
+        if self.state_path is None:
+            return
+        with self._state_lock:
+            version = self.dirty.version
+            if version == self._saved_version and not force:
+                return
+            keys = set(self.dirty.keys()) | {(p.tier, p.start_ms) for p in self._in_progress}
+            tmp = self.state_path.with_suffix(".tmp")
+            tmp.write_text(json.dumps({"windows": sorted(keys)}))
+            os.replace(tmp, self.state_path)
+            self._saved_version = version
+
+    def load_state(self) -> int:
+        """Marks the windows left pending by a previous run (all stations); their number."""
+        if self.state_path is None:
+            return 0
+        self.state_path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            data = json.loads(self.state_path.read_text())
+            keys = [(str(t), int(s)) for t, s in data["windows"] if t in self.tiers]
+        except FileNotFoundError:
+            return 0
+        except (ValueError, KeyError, TypeError) as exc:
+            log.warning("ignoring unreadable rollup state %s: %s", self.state_path, exc)
+            return 0
+        self.dirty.mark_all(keys, self._clock())
+        if keys:
+            log.info(
+                "%d aggregate windows left pending by the last run will be recomputed", len(keys)
+            )
+        return len(keys)
+
+    # -- recompute --------------------------------------------------------------------------
+    def _raw_fields(self) -> list[str]:
+        at, fields = self._fields
+        if time.monotonic() - at > 60 or not fields:
+            fields = [f for f in self.writer.float_fields(RAW_MEASUREMENT) if f in AGGREGATED]
+            self._fields = (time.monotonic(), fields)
+        return fields
+
+    def _write(self, tier: str, lines: list[str]) -> None:
+        for i in range(0, len(lines), WRITE_CHUNK):
+            self.writer.write_lines("\n".join(lines[i : i + WRITE_CHUNK]).encode(), rp=AGG_RP)
+        self.points += len(lines)
+
+    def recompute_1m(self, span: Pending) -> int:
+        fields = sorted(
+            (span.quantities & AGGREGATED) if span.quantities is not None else self._raw_fields()
+        )
+        if not fields:
+            return 0
+        select = ", ".join(f'{stat}("{f}") AS "{f}_{stat}"' for f in fields for stat in AGG_STATS)
+        q = (
+            f'SELECT {select} FROM "{RAW_RP}"."{RAW_MEASUREMENT}" '
+            f"WHERE {time_range(span.start_ms, span.end_ms)}{station_filter(span.stations)} "
+            f'GROUP BY time(1m), "{TAG_STATION}", "{TAG_SENSOR}" fill(none)'
+        )
+        measurement = TIERS["1m"][0]
+        lines = []
+        for series in _series(self.writer.query(q, timeout=120)):
+            tags = series["tags"]
+            head = f"{measurement},sensor={tags[TAG_SENSOR]},station={tags[TAG_STATION]}"
+            groups = split_stat_columns(series["columns"])
+            for row in series["values"]:
+                parts = []
+                for f, g in groups.items():
+                    c = row[g["count"]]
+                    if c:
+                        parts.append(
+                            f"{f}_mean={float(row[g['mean']])!r},{f}_min={float(row[g['min']])!r},"
+                            f"{f}_max={float(row[g['max']])!r},{f}_count={float(c)!r}"
+                        )
+                if parts:
+                    lines.append(f"{head} {','.join(parts)} {row[0]}")
+        self._write("1m", lines)
+        return len(lines)
+
+    def recompute_from_lower(self, span: Pending) -> int:
+        lower = LOWER_TIER[span.tier]
+        assert lower is not None
+        q = (
+            f'SELECT * FROM "{AGG_RP}"."{TIERS[lower][0]}" '
+            f"WHERE {time_range(span.start_ms, span.end_ms)}{station_filter(span.stations)} "
+            f'GROUP BY "{TAG_STATION}", "{TAG_SENSOR}"'
+        )
+        measurement = TIERS[span.tier][0]
+        lines: list[str] = []
+        for series in _series(self.writer.query(q, timeout=120)):
+            tags = series["tags"]
+            wins, stats = reduce_lower_rows(span.tier, series["values"], series["columns"])
+            lines += aggregate_lines(
+                measurement,
+                [(tags[TAG_STATION], tags[TAG_SENSOR])],
+                np.zeros(len(wins), dtype=np.int64),
+                wins,
+                stats,
+            )
+        self._write(span.tier, lines)
+        return len(lines)
+
+    def recompute(self, pendings: Sequence[Pending]) -> None:
+        """Recomputes windows, lower tiers first. Raises InfluxWriteError."""
+        for tier in self.tiers:
+            for span in spans([p for p in pendings if p.tier == tier]):
+                if tier == "1m":
+                    self.recompute_1m(span)
+                else:
+                    self.recompute_from_lower(span)
+            self.windows[tier] += sum(1 for p in pendings if p.tier == tier)
+
+    def run_due(self) -> int:
+        """Recomputes the due windows once; the number done. Failed windows are put back."""
+        due = self.dirty.pop_due(self._clock())
+        if not due:
+            return 0
+        self._in_progress = due
+        t0 = time.monotonic()
+        try:
+            self.recompute(due)
+        except InfluxWriteError:
+            self.failures += 1
+            self.dirty.requeue(due, self._clock())
+            raise
+        finally:
+            self._in_progress = []
+            self.busy_s += time.monotonic() - t0
+        self.save_state(force=True)
+        return len(due)
+
+    def run(self, stop: threading.Event) -> None:
+        """The rollup thread: recompute due windows until ``stop``; retries with backoff."""
+        delay = 0.5
+        failing = False
+        while not stop.is_set():
+            try:
+                self.run_due()
+                if failing:
+                    log.info("aggregate windows are recomputed again")
+                    failing = False
+                delay = 0.5
+            except InfluxWriteError as exc:
+                if not failing:
+                    log.warning("cannot recompute aggregates (%s); retrying", exc)
+                    failing = True
+                delay = min(delay * 2, 30)
+            except Exception:  # a bug must not stop the rollups for good
+                log.exception("rollup recompute failed")
+                delay = min(delay * 2, 30)
+            nxt = self.dirty.next_due()
+            wait = delay if failing or nxt is None else max(0.05, min(delay, nxt - self._clock()))
+            stop.wait(wait)
+        with contextlib.suppress(OSError):
+            self.save_state(force=True)
+
+
+def _series(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [s for res in results for s in res.get("series", [])]

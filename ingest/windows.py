@@ -1,0 +1,308 @@
+"""Aggregate windows (pure): window bounds per tier, the set of windows to recompute, and the
+vectorised reduction shared by the live rollups and the rebuild.
+
+Tiers (airq_core.storage.TIERS): ``1m``, ``1h``, ``1d`` are fixed UTC windows; ``1d_paris``
+windows are Europe/Paris civil days (23, 24 or 25 hours), started at local midnight. France's
+offsets are whole hours, so a UTC hour (and a minute) lies in exactly one Paris day.
+
+Times here are integer milliseconds since the Unix epoch, like the stored points.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from functools import lru_cache
+from zoneinfo import ZoneInfo
+
+import numpy as np
+
+from airq_core.storage import LOCAL_TZ, TIERS
+
+__all__ = [
+    "LOWER_TIER",
+    "TIER_ORDER",
+    "DirtyWindows",
+    "Pending",
+    "Reduced",
+    "paris_day_bounds_ms",
+    "reduce_sorted",
+    "window_bounds_ms",
+    "window_starts_ms",
+]
+
+TIER_ORDER = ("1m", "1h", "1d", "1d_paris")
+# where each tier is recomputed from at run time (the raw readings for 1m)
+LOWER_TIER: dict[str, str | None] = {"1m": None, "1h": "1m", "1d": "1h", "1d_paris": "1h"}
+# recompute stage: a tier waits for the recompute of the tiers it is built from
+STAGE = {"1m": 0, "1h": 1, "1d": 2, "1d_paris": 2}
+MINUTE_MS = 60_000
+HOUR_MS = 3_600_000
+DAY_MS = 86_400_000
+_TZ = ZoneInfo(LOCAL_TZ)
+
+
+@lru_cache(maxsize=4096)
+def _paris_day_of_hour(hour_ms: int) -> tuple[int, int]:
+    local = datetime.fromtimestamp(hour_ms / 1000, _TZ)
+    day = local.date()
+    start = datetime(day.year, day.month, day.day, tzinfo=_TZ)
+    nxt = day + timedelta(days=1)
+    end = datetime(nxt.year, nxt.month, nxt.day, tzinfo=_TZ)
+    return int(start.timestamp() * 1000), int(end.timestamp() * 1000)
+
+
+def paris_day_bounds_ms(ts_ms: int) -> tuple[int, int]:
+    """(start, end) in UTC ms of the Europe/Paris civil day holding ``ts_ms``."""
+    return _paris_day_of_hour(ts_ms - ts_ms % HOUR_MS)
+
+
+def window_bounds_ms(tier: str, ts_ms: int) -> tuple[int, int]:
+    """(start, end) in ms of the window of ``tier`` holding ``ts_ms``."""
+    if tier == "1d_paris":
+        return paris_day_bounds_ms(ts_ms)
+    length = TIERS[tier][1] * 1000
+    start = ts_ms - ts_ms % length
+    return start, start + length
+
+
+def paris_midnights_ms(start_ms: int, end_ms: int) -> np.ndarray:
+    """Every Paris local midnight from the one at or before ``start_ms`` to the one after
+    ``end_ms`` (inclusive bounds of the days covering the range)."""
+    out = [paris_day_bounds_ms(start_ms)[0]]
+    while out[-1] <= end_ms:
+        out.append(paris_day_bounds_ms(out[-1])[1])
+    return np.asarray(out, dtype=np.int64)
+
+
+def window_starts_ms(tier: str, ts_ms: np.ndarray) -> np.ndarray:
+    """Vectorised window start of every timestamp (int64 ms)."""
+    if tier == "1d_paris":
+        if ts_ms.size == 0:
+            return ts_ms.copy()
+        bounds = paris_midnights_ms(int(ts_ms.min()), int(ts_ms.max()))
+        return bounds[np.searchsorted(bounds, ts_ms, side="right") - 1]
+    length = TIERS[tier][1] * 1000
+    return ts_ms - ts_ms % length
+
+
+# -- which windows to recompute ------------------------------------------------------------
+
+
+@dataclass
+class Pending:
+    """One window of one tier to recompute. ``stations``/``quantities`` None: all of them."""
+
+    tier: str
+    start_ms: int
+    end_ms: int
+    stations: set[str] | None = None
+    quantities: set[str] | None = None
+    last_mark: float = 0.0  # wall clock of the last reading that touched the window
+    attempts: int = field(default=0, compare=False)
+
+
+def _merge(a: set[str] | None, b: Iterable[str] | None) -> set[str] | None:
+    if a is None or b is None:
+        return None
+    a.update(b)
+    return a
+
+
+class DirtyWindows:
+    """Windows touched by stored readings and not yet recomputed (thread-safe).
+
+    A window is *due* once it is closed, plus ``grace`` seconds for readings still on their
+    way, and ``settle`` seconds after the last reading that touched it (a backlog that keeps
+    touching it postpones it); tier ``k`` of ``STAGE`` waits ``k × stage`` seconds more, so
+    that every worker's lower-tier recompute has landed before a higher tier is built from it.
+    """
+
+    def __init__(self, grace: float = 10.0, settle: float = 2.0, stage: float = 5.0) -> None:
+        self.grace = grace
+        self.settle = settle
+        self.stage = stage
+        self._lock = threading.Lock()
+        self._w: dict[tuple[str, int], Pending] = {}
+        self.version = 0  # bumps when the set of keys changes
+
+    def __len__(self) -> int:
+        return len(self._w)
+
+    def keys(self) -> list[tuple[str, int]]:
+        with self._lock:
+            return sorted(self._w)
+
+    def _mark(
+        self,
+        tier: str,
+        start: int,
+        end: int,
+        stations: Iterable[str] | None,
+        quantities: Iterable[str] | None,
+        now: float,
+    ) -> None:
+        p = self._w.get((tier, start))
+        if p is None:
+            self._w[(tier, start)] = Pending(
+                tier,
+                start,
+                end,
+                None if stations is None else set(stations),
+                None if quantities is None else set(quantities),
+                now,
+            )
+            self.version += 1
+        else:
+            p.stations = _merge(p.stations, stations)
+            p.quantities = _merge(p.quantities, quantities)
+            p.last_mark = max(p.last_mark, now)
+
+    def mark_minutes(
+        self, minutes: dict[int, tuple[set[str], set[str]]], now: float, tiers: Sequence[str]
+    ) -> None:
+        """``minutes``: 1-minute window start (ms) -> (stations, quantities) of stored readings.
+        Marks the windows of ``tiers`` holding these minutes."""
+        with self._lock:
+            for m, (stations, quantities) in minutes.items():
+                for tier in tiers:
+                    start, end = window_bounds_ms(tier, m)
+                    self._mark(tier, start, end, stations, quantities, now)
+
+    def mark_all(self, keys: Iterable[tuple[str, int]], now: float) -> None:
+        """Marks windows for every station and quantity (recovery after a restart)."""
+        with self._lock:
+            for tier, start in keys:
+                s, e = window_bounds_ms(tier, start)
+                self._mark(tier, s, e, None, None, now)
+
+    def requeue(self, pendings: Iterable[Pending], now: float) -> None:
+        """Puts back windows whose recompute failed."""
+        with self._lock:
+            for p in pendings:
+                self._mark(p.tier, p.start_ms, p.end_ms, p.stations, p.quantities, now)
+
+    def due_at(self, p: Pending) -> float:
+        extra = STAGE[p.tier] * self.stage
+        return max(p.end_ms / 1000 + self.grace, p.last_mark + self.settle) + extra
+
+    def pop_due(self, now: float) -> list[Pending]:
+        """The due windows, removed from the set, in tier order then time order."""
+        with self._lock:
+            due = [k for k, p in self._w.items() if self.due_at(p) <= now]
+            out = [self._w.pop(k) for k in due]
+            if out:
+                self.version += 1
+        out.sort(key=lambda p: (TIER_ORDER.index(p.tier), p.start_ms))
+        return out
+
+    def next_due(self) -> float | None:
+        with self._lock:
+            return min((self.due_at(p) for p in self._w.values()), default=None)
+
+
+# -- reduction --------------------------------------------------------------------------------
+
+
+@dataclass
+class Reduced:
+    """Statistics of one quantity per (series, window) group, aligned with the group keys."""
+
+    count: np.ndarray
+    mean: np.ndarray
+    min: np.ndarray
+    max: np.ndarray
+
+
+def group_starts(sid: np.ndarray, win: np.ndarray) -> np.ndarray:
+    """Index of the first row of each (sid, win) group; rows must be sorted by (sid, win)."""
+    if sid.size == 0:
+        return np.zeros(0, dtype=np.int64)
+    change = np.empty(sid.size, dtype=bool)
+    change[0] = True
+    np.not_equal(sid[1:], sid[:-1], out=change[1:])
+    change[1:] |= win[1:] != win[:-1]
+    return np.flatnonzero(change)
+
+
+def sort_groups(sid: np.ndarray, win: np.ndarray) -> np.ndarray | None:
+    """The permutation sorting rows by (sid, win), or None when they already are."""
+    if sid.size < 2:
+        return None
+    ds = np.diff(sid)
+    if (ds >= 0).all() and ((ds > 0) | (np.diff(win) >= 0)).all():
+        return None
+    return np.lexsort((win, sid))
+
+
+def reduce_sorted(
+    starts: np.ndarray,
+    count: np.ndarray,
+    total: np.ndarray,
+    vmin: np.ndarray,
+    vmax: np.ndarray,
+) -> Reduced:
+    """Combines rows into groups starting at ``starts`` (rows sorted by group). Rows carry a
+    partial aggregate: raw values have count 1 (0 when missing), total = value, min = max =
+    value; lower-tier aggregates have total = mean × count. NaN totals/min/max must have
+    count 0. Groups with count 0 get NaN statistics."""
+    if starts.size == 0:
+        e = np.zeros(0)
+        return Reduced(e, e, e, e)
+    has = count > 0
+    c = np.add.reduceat(count, starts)
+    s = np.add.reduceat(np.where(has, total, 0.0), starts)
+    lo = np.minimum.reduceat(np.where(has, vmin, np.inf), starts)
+    hi = np.maximum.reduceat(np.where(has, vmax, -np.inf), starts)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = s / c
+    empty = c <= 0
+    if empty.any():
+        mean[empty] = np.nan
+        lo[empty] = np.nan
+        hi[empty] = np.nan
+    return Reduced(c.astype(np.float64), mean, lo, hi)
+
+
+def fmt_float(x: float) -> str:
+    """A float for line protocol (never NaN: callers skip empty statistics)."""
+    return repr(float(x)) if math.isfinite(x) else "0.0"
+
+
+def aggregate_lines(
+    measurement: str,
+    series: Sequence[tuple[str, str]],
+    sid: np.ndarray,
+    win: np.ndarray,
+    stats: dict[str, Reduced],
+) -> list[str]:
+    """Line protocol of aggregate points. ``series[sid]`` = (station, sensor); ``stats``:
+    quantity -> Reduced aligned with ``sid``/``win`` (one entry per group)."""
+    lines = []
+    cols = [
+        (q, r.count.tolist(), r.mean.tolist(), r.min.tolist(), r.max.tolist())
+        for q, r in stats.items()
+    ]
+    sids = sid.tolist()
+    wins = win.tolist()
+    tags = [f"{measurement},sensor={sensor},station={station}" for station, sensor in series]
+    for i, (s, w) in enumerate(zip(sids, wins, strict=True)):
+        fields = []
+        for q, cnt, mean, lo, hi in cols:
+            c = cnt[i]
+            if c > 0:
+                fields.append(
+                    f"{q}_mean={mean[i]!r},{q}_min={lo[i]!r},{q}_max={hi[i]!r},{q}_count={c!r}"
+                )
+        if fields:
+            lines.append(f"{tags[s]} {','.join(fields)} {w}")
+    return lines
+
+
+def utc_text(ms: int) -> str:
+    """RFC 3339 UTC text of a ms timestamp, for InfluxQL time bounds."""
+    dt = datetime.fromtimestamp(ms / 1000, UTC)
+    return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"
