@@ -40,8 +40,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     "row_out_of_range": {
         "fr": "{what} « {value} » hors limites ({lo:g} à {hi:g}) : latitude et longitude "
         "inversées ?",
-        "en": "{what} '{value}' out of range ({lo:g} to {hi:g}): latitude and longitude "
-        "swapped?",
+        "en": "{what} '{value}' out of range ({lo:g} to {hi:g}): latitude and longitude swapped?",
     },
     "row_yes_no": {
         "fr": "{what} « {value} » : écrivez oui ou non",
@@ -165,6 +164,143 @@ MESSAGES: dict[str, dict[str, str]] = {
     "not_serial_sensor": {
         "fr": "le capteur « {sensor} » ne se lit pas sur un port série ; capteurs série : {known}",
         "en": "sensor '{sensor}' is not read over a serial port; serial sensors: {known}",
+    },
+    # --- firmware images ------------------------------------------------------------------
+    "image_not_esp": {
+        "fr": "{file} n'est pas un firmware ESP (premier octet {magic}, 0xE9 attendu) : "
+        "téléchargez le fichier .bin du firmware (pas un .zip, .elf ou une page web)",
+        "en": "{file} is not an ESP firmware (first byte {magic}, expected 0xE9): download the "
+        "firmware .bin file (not a .zip, .elf or a web page)",
+    },
+    "image_corrupt": {
+        "fr": "{file} est abîmé ou incomplet ({why}) : téléchargez-le à nouveau",
+        "en": "{file} is damaged or incomplete ({why}): download it again",
+    },
+    "image_checksum": {
+        "fr": "{file} : somme de contrôle fausse, le fichier est abîmé : téléchargez-le à nouveau",
+        "en": "{file}: bad checksum, the file is damaged: download it again",
+    },
+    "image_wrong_chip": {
+        "fr": "{file} est fait pour une puce {image_chip}, mais la carte est une {chip} : "
+        "rien n'a été écrit. Prenez le firmware prévu pour {chip}",
+        "en": "{file} is built for an {image_chip} chip but the board is an {chip}: nothing was "
+        "written. Take the firmware built for {chip}",
+    },
+    "image_address_unknown": {
+        "fr": "{file} ne dit pas où l'écrire (ni application, ni image complète) : précisez "
+        "--address (0x0 pour une image complète, 0x10000 pour une application ESP32)",
+        "en": "{file} does not tell where to write it (neither an application nor a full image): "
+        "give --address (0x0 for a full image, 0x10000 for an ESP32 application)",
+    },
+    "image_ok": {
+        "fr": "{file} : firmware {chip} valide ({kind}, {size} octets, {segments} segments), "
+        "à écrire à 0x{address:X}",
+        "en": "{file}: valid {chip} firmware ({kind}, {size} bytes, {segments} segments), "
+        "to write at 0x{address:X}",
+    },
+    # --- serial ports --------------------------------------------------------------------
+    "no_port": {
+        "fr": "aucune carte USB détectée. Vérifiez : 1) le câble transmet les données (beaucoup "
+        "de câbles ne font que charger : essayez-en un autre) ; 2) la carte est bien branchée "
+        "(une LED s'allume) ; 3) {hint}",
+        "en": "no USB board found. Check: 1) the cable carries data (many cables only charge: "
+        "try another one); 2) the board is plugged in (an LED lights up); 3) {hint}",
+    },
+    "hint_driver_linux": {
+        "fr": "le pilote est chargé (lsmod | grep -e ch341 -e cp210x ; débranchez puis "
+        "rebranchez et regardez « sudo dmesg | tail »)",
+        "en": "the driver is loaded (lsmod | grep -e ch341 -e cp210x; unplug, plug again and "
+        "look at 'sudo dmesg | tail')",
+    },
+    "hint_driver_windows": {
+        "fr": "le pilote de la puce USB est installé (CH340 ou CP210x selon la carte) : voir le "
+        "Gestionnaire de périphériques, rubrique « Ports (COM et LPT) »",
+        "en": "the USB chip driver is installed (CH340 or CP210x depending on the board): see "
+        "Device Manager, 'Ports (COM & LPT)'",
+    },
+    "hint_driver_mac": {
+        "fr": "le pilote de la puce USB est installé (CH340 ou CP210x selon la carte) et "
+        "autorisé dans Réglages > Confidentialité et sécurité",
+        "en": "the USB chip driver is installed (CH340 or CP210x depending on the board) and "
+        "allowed in Settings > Privacy & Security",
+    },
+    "several_ports": {
+        "fr": "plusieurs ports série trouvés : {ports}. Choisissez avec --port, ou débranchez "
+        "les autres appareils",
+        "en": "several serial ports found: {ports}. Choose one with --port, or unplug the other "
+        "devices",
+    },
+    "port_missing": {
+        "fr": "le port {port} n'existe pas (carte débranchée ?). Ports présents : {available}",
+        "en": "port {port} does not exist (board unplugged?). Ports present: {available}",
+    },
+    "port_permission": {
+        "fr": "pas le droit d'ouvrir {port}. Ajoutez votre compte au groupe {group} : "
+        "« sudo usermod -aG {group} {user} », puis fermez la session et reconnectez-vous",
+        "en": "no permission to open {port}. Add your account to the {group} group: "
+        "'sudo usermod -aG {group} {user}', then log out and back in",
+    },
+    "port_busy": {
+        "fr": "le port {port} est déjà utilisé par un autre programme : fermez le moniteur "
+        "série (Arduino IDE, screen, minicom) ou la passerelle airq, puis réessayez",
+        "en": "port {port} is used by another program: close the serial monitor (Arduino IDE, "
+        "screen, minicom) or the airq gateway, then try again",
+    },
+    "port_error": {
+        "fr": "impossible d'ouvrir {port} : {why}. Débranchez et rebranchez la carte",
+        "en": "cannot open {port}: {why}. Unplug and plug the board again",
+    },
+    # --- flashing -------------------------------------------------------------------------
+    "no_chip": {
+        "fr": "aucune carte n'a répondu sur {port}. Mettez-la en mode programmation : "
+        "maintenez le bouton BOOT (ou FLASH) enfoncé, appuyez brièvement sur RESET (ou EN), "
+        "relâchez BOOT, puis relancez. Si rien ne change : essayez un autre câble USB (certains "
+        "ne font que charger) ou un autre port",
+        "en": "no board answered on {port}. Put it in programming mode: hold the BOOT (or "
+        "FLASH) button, press RESET (or EN) briefly, release BOOT, then run again. If nothing "
+        "changes: try another USB cable (some only charge) or another port",
+    },
+    "not_in_bootloader": {
+        "fr": "la carte sur {port} envoie des données mais n'est pas en mode programmation : "
+        "maintenez BOOT (ou FLASH), appuyez sur RESET (ou EN), relâchez BOOT, puis relancez",
+        "en": "the board on {port} sends data but is not in programming mode: hold BOOT (or "
+        "FLASH), press RESET (or EN), release BOOT, then run again",
+    },
+    "connect_failed": {
+        "fr": "connexion à la carte sur {port} impossible ({why}) : débranchez-la, rebranchez-la "
+        "et relancez",
+        "en": "cannot connect to the board on {port} ({why}): unplug it, plug it again and "
+        "run again",
+    },
+    "flash_failed": {
+        "fr": "l'écriture a échoué à toutes les vitesses ({tried} bauds) sur {port} : {why}. "
+        "Branchez la carte directement sur l'ordinateur (sans hub), changez de câble USB et "
+        "relancez",
+        "en": "writing failed at every speed ({tried} baud) on {port}: {why}. Plug the board "
+        "directly into the computer (no hub), change the USB cable and run again",
+    },
+    "flash_retry": {
+        "fr": "liaison instable à {baud} bauds ({why}) : nouvel essai à {lower} bauds",
+        "en": "unstable link at {baud} baud ({why}): trying again at {lower} baud",
+    },
+    "flash_detecting": {
+        "fr": "recherche de la carte sur {port}…",
+        "en": "looking for the board on {port}…",
+    },
+    "flash_writing": {"fr": "Écriture", "en": "Writing"},
+    "flash_done": {
+        "fr": "Firmware écrit et vérifié sur la carte {chip} ({baud} bauds). Elle redémarre : "
+        "sur l'airrohr, son Wi-Fi « airRohr-… » apparaît dans une minute",
+        "en": "Firmware written and verified on the {chip} board ({baud} baud). It restarts: "
+        "on airrohr, its 'airRohr-…' Wi-Fi appears within a minute",
+    },
+    "firmware_unreadable": {
+        "fr": "impossible de lire le firmware {path} : {why}",
+        "en": "cannot read firmware {path}: {why}",
+    },
+    "ports_none": {
+        "fr": "aucun port série",
+        "en": "no serial port",
     },
     # (end of messages)
 }

@@ -1,0 +1,167 @@
+"""Flash a board with esptool's Python API (esptool >= 5: ``esptool.cmds``).
+
+detect the chip -> refuse an image built for another chip -> upload the stub -> raise the baud
+rate -> write (compressed, with esptool's MD5 check) -> verify -> hard reset. When the transfer
+fails (noisy cable, long USB hub chain), start again at a lower baud rate.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from firmware_tools.errors import WorkshopError
+from firmware_tools.flashing.image import ImageInfo, check_image_matches, chip_key
+
+__all__ = ["FALLBACK_BAUDS", "FlashReport", "detect_board", "flash_image"]
+
+log = logging.getLogger(__name__)
+
+ROM_BAUD = 115200
+FALLBACK_BAUDS = (460800, 230400, 115200)
+
+ProgressFn = Callable[[int, int], None]  # (bytes done, bytes total)
+
+
+def _esptool_logger(progress: ProgressFn | None) -> Any:
+    """An esptool ``TemplateLogger`` that sends text to logging and progress to ``progress``."""
+    from esptool.logger import TemplateLogger
+
+    class _Logger(TemplateLogger):  # type: ignore[misc]
+        def print(self, *args: Any, **kwargs: Any) -> None:
+            text = " ".join(str(a) for a in args).strip()
+            if text:
+                log.debug("esptool: %s", text)
+
+        def note(self, message: str) -> None:
+            log.debug("esptool note: %s", message)
+
+        def warning(self, message: str) -> None:
+            log.debug("esptool warning: %s", message)
+
+        def error(self, message: str) -> None:
+            log.debug("esptool error: %s", message)
+
+        def stage(self, finish: bool = False) -> None:
+            pass
+
+        def progress_bar(
+            self,
+            cur_iter: int,
+            total_iters: int,
+            prefix: str = "",
+            suffix: str = "",
+            bar_length: int = 30,
+        ) -> None:
+            if progress is not None:
+                progress(cur_iter, total_iters)
+
+        def set_verbosity(self, verbosity: str) -> None:
+            pass
+
+    return _Logger()
+
+
+@contextlib.contextmanager
+def _quiet_esptool(progress: ProgressFn | None = None):  # type: ignore[no-untyped-def]
+    from esp_pylib.logger import EspLog
+    from esptool.logger import log as esplog
+
+    previous = EspLog.instance
+    esplog.set_logger(_esptool_logger(progress))
+    try:
+        yield
+    finally:
+        EspLog.instance = previous
+
+
+def _connect_error(exc: Exception, port: str) -> WorkshopError:
+    text = str(exc)
+    if "No serial data received" in text:
+        return WorkshopError("no_chip", port=port)
+    if "Invalid head of packet" in text or "Wrong boot mode" in text or "boot mode" in text:
+        return WorkshopError("not_in_bootloader", port=port)
+    if "Permission denied" in text or "could not open port" in text:
+        from firmware_tools.flashing.ports import check_port_access
+
+        check_port_access(port)  # raises the precise port error
+    return WorkshopError("connect_failed", port=port, why=text.splitlines()[0][:160])
+
+
+def _close(esp: Any) -> None:
+    port = getattr(esp, "_port", None)
+    if port is not None:
+        with contextlib.suppress(Exception):
+            port.close()
+
+
+def detect_board(port: str, connect_attempts: int = 4, before: str = "default-reset") -> Any:
+    """Connect to the ROM bootloader and return esptool's loader for the detected chip."""
+    import serial
+    from esptool.cmds import detect_chip
+    from esptool.util import FatalError
+
+    try:
+        return detect_chip(port, ROM_BAUD, before, False, connect_attempts)
+    except (FatalError, serial.SerialException, OSError) as exc:
+        raise _connect_error(exc, port) from None
+
+
+@dataclass
+class FlashReport:
+    chip: str
+    baud: int
+    attempts: list[tuple[int, str]] = field(default_factory=list)  # (baud, why it failed)
+
+
+def flash_image(
+    port: str,
+    data: bytes,
+    info: ImageInfo,
+    address: int,
+    name: str = "firmware",
+    baud: int = 460800,
+    connect_attempts: int = 4,
+    before: str = "default-reset",
+    progress: ProgressFn | None = None,
+    on_retry: Callable[[int, int, str], None] | None = None,
+) -> FlashReport:
+    """Write ``data`` at ``address`` and verify it; retry at lower baud rates on link errors.
+
+    Raises WorkshopError: no chip answered, wrong boot mode, image for another chip, or every
+    baud rate failed.
+    """
+    import serial
+    from esptool.cmds import attach_flash, reset_chip, run_stub, verify_flash, write_flash
+    from esptool.util import FatalError
+
+    bauds = [baud] + [b for b in FALLBACK_BAUDS if b < baud]
+    report = FlashReport(chip="?", baud=baud)
+    with _quiet_esptool(progress):
+        for k, rate in enumerate(bauds):
+            esp = detect_board(port, connect_attempts, before)
+            try:
+                report.chip = chip_key(esp.CHIP_NAME)
+                check_image_matches(info, report.chip, name)
+                esp = run_stub(esp)
+                if rate != ROM_BAUD:
+                    esp.change_baud(rate)
+                attach_flash(esp)
+                write_flash(esp, [(address, data)])
+                verify_flash(esp, [(address, data)])
+                reset_chip(esp, "hard-reset")
+                report.baud = rate
+                return report
+            except (FatalError, serial.SerialException, OSError) as exc:
+                why = str(exc).splitlines()[0][:160]
+                report.attempts.append((rate, why))
+                log.debug("flashing at %d baud failed: %s", rate, why)
+                if k + 1 < len(bauds) and on_retry is not None:
+                    on_retry(rate, bauds[k + 1], why)
+            finally:
+                _close(esp)
+    tried = ", ".join(str(b) for b, _ in report.attempts)
+    raise WorkshopError("flash_failed", port=port, tried=tried, why=report.attempts[-1][1])
