@@ -1,0 +1,220 @@
+"""The QPV service of the API: loaded layers (reloaded when their file changes), cached station
+placements, and the hourly aggregates read from InfluxDB."""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from airq_core.quantities import QUANTITIES
+from airq_core.readings import format_time
+from airq_core.storage import AGG_RP, TAG_SENSOR, TAG_STATION, TIERS, agg_field
+from api.qpv.placement import (
+    Placement,
+    PlacementCache,
+    communes_of_qpv,
+    place_station,
+    qpv_zones,
+)
+from api.qpv.polygons import DEFAULT_ATTRIBUTION, DEFAULT_FILE, Layer, load_communes, load_qpv
+
+log = logging.getLogger(__name__)
+
+_QUANTITY_RE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
+
+
+class QpvSettings(BaseSettings):
+    """``AIRQ_QPV_*`` settings (see docs/qpv-dashboards.md)."""
+
+    model_config = SettingsConfigDict(env_prefix="AIRQ_QPV_", env_file=".env", extra="ignore")
+
+    file: Path = DEFAULT_FILE
+    crs: str | None = None
+    attribution: str = DEFAULT_ATTRIBUTION
+    communes_file: Path | None = None
+    communes_crs: str | None = None
+    buffers_m: tuple[int, ...] = (300, 1000)
+    reference_radius_m: float = Field(default=5000, gt=0, le=50_000)
+    min_coverage: float = Field(default=0.75, ge=0, le=1)
+    min_day_coverage: float = Field(default=0.75, gt=0, le=1)
+    max_days: int = Field(default=400, ge=1)
+    default_days: int = Field(default=30, ge=1)
+
+    @field_validator("buffers_m", mode="before")
+    @classmethod
+    def _parse_buffers(cls, v: Any) -> Any:
+        if isinstance(v, str):
+            v = [p for p in re.split(r"[,\s]+", v.strip()) if p]
+        try:
+            out = tuple(sorted({int(x) for x in v}))
+        except (TypeError, ValueError):
+            raise ValueError("AIRQ_QPV_BUFFERS_M must be metres, e.g. '300,1000'") from None
+        if not out or out[0] <= 0 or out[-1] > 20_000:
+            raise ValueError("AIRQ_QPV_BUFFERS_M must be between 1 and 20000 m")
+        return out
+
+
+def check_quantity(quantity: str) -> str:
+    """A vocabulary quantity or its humidity-corrected series (``pm2_5_hcorr``)."""
+    if not _QUANTITY_RE.match(quantity) or quantity.removesuffix("_hcorr") not in QUANTITIES:
+        raise ValueError(f"unknown quantity {quantity[:40]!r}")
+    return quantity
+
+
+def build_hourly_query(quantity: str, stations: list[str], start: float, end: float) -> str:
+    """InfluxQL for the hourly means and counts of one quantity at some stations. Station ids
+    match the registry pattern (letters, digits, dashes), so they are safe in a regex."""
+    check_quantity(quantity)
+    measurement = TIERS["1h"][0]
+    mean, count = agg_field(quantity, "mean"), agg_field(quantity, "count")
+    ids = "|".join(re.escape(s) for s in stations)
+    return (
+        f'SELECT "{mean}", "{count}" FROM "{AGG_RP}"."{measurement}" '
+        f"WHERE time >= '{format_time(start)}' AND time < '{format_time(end)}' "
+        f'AND "{TAG_STATION}" =~ /^(?:{ids})$/ GROUP BY "{TAG_STATION}", "{TAG_SENSOR}"'
+    )
+
+
+def parse_hourly(results: list[dict[str, Any]]) -> dict[str, dict[int, float]]:
+    """InfluxDB results -> station -> {hour start (s): mean}. Several sensors of one station
+    measuring the same quantity are combined, weighted by their counts; hours whose count is 0
+    or missing are absent."""
+    acc: dict[str, dict[int, list[float]]] = {}
+    for res in results:
+        for series in res.get("series", []):
+            sid = series.get("tags", {}).get(TAG_STATION)
+            if not sid:
+                continue
+            per = acc.setdefault(sid, {})
+            for t_ms, mean, count in series["values"]:
+                if mean is None or not count:
+                    continue
+                slot = per.setdefault(int(t_ms) // 1000, [0.0, 0.0])
+                slot[0] += mean * count
+                slot[1] += count
+    return {sid: {t: s / c for t, (s, c) in per.items() if c > 0} for sid, per in acc.items()}
+
+
+@dataclass(frozen=True)
+class StationRef:
+    id: str
+    name: str
+    lat: float
+    lon: float
+
+
+class QpvService:
+    """Holds the QPV layer (and the optional communes layer), reloading a file whenever its
+    modification time or size changes, and the placement cache keyed on layer versions."""
+
+    def __init__(self, settings: QpvSettings) -> None:
+        self.settings = settings
+        self._lock = threading.Lock()
+        self._qpv: Layer | None = None
+        self._qpv_stat: tuple[float, int] | None = None
+        self._communes: Layer | None = None
+        self._communes_stat: tuple[float, int] | None = None
+        self._qpv_communes: dict[str, tuple[str, ...]] | None = None
+        self._cache = PlacementCache()
+        self.layer()  # fail fast on a bad file
+
+    @staticmethod
+    def _stat(path: Path) -> tuple[float, int]:
+        st = os.stat(path)
+        return st.st_mtime, st.st_size
+
+    def layer(self) -> Layer:
+        with self._lock:
+            stat = self._stat(self.settings.file)
+            if self._qpv is None or stat != self._qpv_stat:
+                self._qpv = load_qpv(self.settings.file, self.settings.crs)
+                self._qpv_stat = stat
+                self._qpv_communes = None
+                log.info(
+                    "QPV layer %s loaded: %d QPV (version %s)",
+                    self._qpv.source,
+                    len(self._qpv.areas),
+                    self._qpv.version,
+                )
+            return self._qpv
+
+    def communes(self) -> Layer | None:
+        path = self.settings.communes_file
+        if path is None:
+            return None
+        with self._lock:
+            stat = self._stat(path)
+            if self._communes is None or stat != self._communes_stat:
+                self._communes = load_communes(path, self.settings.communes_crs)
+                self._communes_stat = stat
+                self._qpv_communes = None
+            return self._communes
+
+    def qpv_communes(self) -> dict[str, tuple[str, ...]] | None:
+        """QPV code -> commune codes, when a communes layer is configured."""
+        qpv, communes = self.layer(), self.communes()
+        if communes is None:
+            return None
+        with self._lock:
+            if self._qpv_communes is None:
+                self._qpv_communes = communes_of_qpv(qpv, communes)
+            return self._qpv_communes
+
+    @property
+    def search_radius_m(self) -> float:
+        s = self.settings
+        return float(max(max(s.buffers_m), s.reference_radius_m if not s.communes_file else 0))
+
+    def placements(self, stations: list[StationRef]) -> dict[str, Placement]:
+        qpv, communes = self.layer(), self.communes()
+        key = (
+            qpv.version,
+            communes.version if communes else None,
+            self.settings.buffers_m,
+            self.search_radius_m,
+        )
+        with self._lock:
+            return self._cache.get(
+                key,
+                [(s.id, s.lat, s.lon) for s in stations],
+                lambda sid, lat, lon: place_station(
+                    sid, lat, lon, qpv, self.search_radius_m, communes
+                ),
+            )
+
+    @property
+    def placements_computed(self) -> int:
+        return self._cache.computed
+
+    def zones(self, code: str, placements: dict[str, Placement]) -> dict[str, list[str]]:
+        communes = self.qpv_communes()
+        return qpv_zones(
+            code,
+            placements.values(),
+            self.settings.buffers_m,
+            self.settings.reference_radius_m,
+            None if communes is None else communes.get(code, ()),
+        )
+
+    def outside_definition(self, code: str) -> dict[str, str]:
+        communes = self.qpv_communes()
+        if communes is None:
+            r = self.settings.reference_radius_m
+            km = f"{r / 1000:g}"
+            return {
+                "fr": f"stations hors de tout QPV, à moins de {km} km du quartier",
+                "en": f"stations outside every QPV, within {km} km of the neighbourhood",
+            }
+        codes = ", ".join(communes.get(code, ())) or "?"
+        return {
+            "fr": f"stations de la commune ({codes}) hors de tout QPV",
+            "en": f"stations of the commune ({codes}) outside every QPV",
+        }

@@ -1,0 +1,381 @@
+"""Priority neighbourhoods (QPV): list, exposure statistics, GeoJSON layers for Grafana maps."""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from pydantic import ValidationError
+from starlette.concurrency import run_in_threadpool
+
+from airq_core.quantities import QUANTITIES
+from airq_core.readings import format_time
+from airq_core.reference_values import ATMO_CLASSES, atmo_class, daily_statistic
+from api.deps import InfluxDep, RegistryDep, parse_time_param
+from api.influx import InfluxReader
+from api.qpv.exposure import HOUR, daily_values, hour_bounds, zone_statistics
+from api.qpv.placement import ZONE_OUTSIDE, ZONE_QPV, buffer_zone
+from api.qpv.polygons import PolygonFileError
+from api.qpv.service import (
+    QpvService,
+    QpvSettings,
+    StationRef,
+    build_hourly_query,
+    check_quantity,
+    parse_hourly,
+)
+from api.registry import Registry
+
+router = APIRouter(tags=["qpv"])
+
+_init_lock = threading.Lock()
+_RELATIVE = re.compile(r"^now(?:-(\d{1,5})([smhdw]))?$")
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+NO_DATA = "sans_donnees"
+PARTIAL = "_partiel"
+CLASS_LABELS = {c.key: c for c in ATMO_CLASSES}
+NO_DATA_COLOUR = "#B0B0B0"
+INDICATIVE_FR = "classe indicative (capteur citoyen), pas l'indice ATMO officiel"
+INDICATIVE_EN = "indicative class (citizen sensor), not the official ATMO index"
+
+
+def _service(request: Request) -> QpvService:
+    svc = getattr(request.app.state, "qpv", None)
+    if svc is None:
+        with _init_lock:
+            svc = getattr(request.app.state, "qpv", None)
+            if svc is None:
+                try:
+                    svc = QpvService(QpvSettings())
+                except (ValidationError, PolygonFileError, OSError) as exc:
+                    raise HTTPException(503, f"QPV layer unavailable: {exc}") from None
+                request.app.state.qpv = svc
+    return svc  # type: ignore[no-any-return]
+
+
+QpvDep = Annotated[QpvService, Depends(_service)]
+QuantityQ = Annotated[str, Query(description="pm2_5, pm10, no2, pm2_5_hcorr …")]
+TimeQ = Annotated[
+    str | None, Query(description="RFC 3339, Unix seconds, or relative to now: now-30d, now")
+]
+
+
+def _time(name: str, value: str | None, default: float, now: float) -> float:
+    if value is not None:
+        m = _RELATIVE.match(value.strip())
+        if m:
+            return now - (int(m.group(1)) * _UNITS[m.group(2)] if m.group(1) else 0)
+    return parse_time_param(name, value, default)
+
+
+def _period(svc: QpvService, start: str | None, end: str | None) -> tuple[float, float]:
+    now = time.time()
+    end_t = _time("end", end, now, now)
+    start_t = _time("start", start, end_t - svc.settings.default_days * 86400, now)
+    if start_t >= end_t:
+        raise HTTPException(400, "'start' must be before 'end'")
+    if end_t - start_t > svc.settings.max_days * 86400:
+        raise HTTPException(
+            400, f"period longer than {svc.settings.max_days} days; ask for a shorter one"
+        )
+    return start_t, end_t
+
+
+def _quantity(quantity: str) -> str:
+    try:
+        return check_quantity(quantity)
+    except ValueError:
+        raise HTTPException(
+            400, f"unknown quantity {quantity[:40]!r}; e.g. pm2_5, pm10, no2, pm2_5_hcorr"
+        ) from None
+
+
+def _unit(quantity: str) -> str:
+    return QUANTITIES[quantity.removesuffix("_hcorr")].unit
+
+
+async def _stations(registry: Registry) -> list[StationRef]:
+    """Outdoor stations, retired ones included (their past data still counts)."""
+    rows = await run_in_threadpool(registry.list, True)
+    return [StationRef(s.id, s.name, s.lat, s.lon) for s in rows if not s.indoor]
+
+
+async def fetch_hourly(
+    influx: InfluxReader, quantity: str, stations: list[str], start: float, end: float
+) -> dict[str, dict[int, float]]:
+    if not stations:
+        return {}
+    t0, t1 = hour_bounds(start, end)
+    out: dict[str, dict[int, float]] = {}
+    for i in range(0, len(stations), 200):  # keep the regex of one statement short
+        q = build_hourly_query(quantity, stations[i : i + 200], t0, t1)
+        out.update(parse_hourly(await influx.query(q)))
+    return out
+
+
+def _qpv_summary(svc: QpvService, code: str, placements: dict) -> dict[str, Any]:
+    area = svc.layer().by_code[code]
+    zones = svc.zones(code, placements)
+    return {
+        "code": area.code,
+        "name": area.name,
+        "communes": list(area.communes),
+        "departement": area.departement,
+        "stations": {z: len(ids) for z, ids in zones.items()},
+        "station_ids": zones,
+    }
+
+
+@router.get("/v1/qpv")
+async def list_qpv(
+    svc: QpvDep,
+    registry: RegistryDep,
+    departement: Annotated[str | None, Query(max_length=3, description="e.g. 59")] = None,
+    commune: Annotated[str | None, Query(max_length=100, description="e.g. Roubaix")] = None,
+) -> dict[str, Any]:
+    """Les quartiers prioritaires, avec le nombre de stations dans et autour de chacun.
+    *The priority neighbourhoods with the number of stations inside and around each.*"""
+    layer = svc.layer()
+    stations = await _stations(registry)
+    placements = await run_in_threadpool(svc.placements, stations)
+    items = []
+    for area in layer.areas:
+        if departement and area.departement != departement:
+            continue
+        if commune and commune.casefold() not in (c.casefold() for c in area.communes):
+            continue
+        items.append(_qpv_summary(svc, area.code, placements))
+    return {
+        "source": layer.source,
+        "version": layer.version,
+        "millesime": layer.areas[0].millesime if layer.areas else None,
+        "attribution": svc.settings.attribution,
+        "buffers_m": list(svc.settings.buffers_m),
+        "count": len(items),
+        "qpv": items,
+    }
+
+
+def _zone_stats(
+    svc: QpvService,
+    code: str,
+    placements: dict,
+    quantity: str,
+    series: dict[str, dict[int, float]],
+    start: float,
+    end: float,
+) -> dict[str, Any]:
+    s = svc.settings
+    out = {}
+    for zone, ids in svc.zones(code, placements).items():
+        out[zone] = zone_statistics(
+            quantity, series, ids, start, end, s.min_coverage, s.min_day_coverage
+        )
+    return out
+
+
+@router.get("/v1/qpv/exposure.geojson")
+async def exposure_geojson(
+    svc: QpvDep,
+    registry: RegistryDep,
+    influx: InfluxDep,
+    quantity: QuantityQ = "pm2_5",
+    start: TimeQ = None,
+    end: TimeQ = None,
+    departement: Annotated[str | None, Query(max_length=3)] = None,
+) -> dict[str, Any]:
+    """Polygones des QPV avec leurs statistiques d'exposition et une classe de couleur, pour la
+    couche GeoJSON de la carte Grafana. *QPV polygons with exposure statistics and a colour
+    class as feature properties, for Grafana's Geomap GeoJSON layer style rules.*"""
+    quantity = _quantity(quantity)
+    start_t, end_t = _period(svc, start, end)
+    layer = svc.layer()
+    stations = await _stations(registry)
+    placements = await run_in_threadpool(svc.placements, stations)
+    areas = [a for a in layer.areas if not departement or a.departement == departement]
+    wanted = sorted(
+        {sid for a in areas for ids in svc.zones(a.code, placements).values() for sid in ids}
+    )
+    series = await fetch_hourly(influx, quantity, wanted, start_t, end_t)
+
+    def build() -> list[dict[str, Any]]:
+        feats = []
+        for area in areas:
+            zones = _zone_stats(svc, area.code, placements, quantity, series, start_t, end_t)
+            props = _feature_properties(svc, area, quantity, zones)
+            feats.append(
+                {
+                    "type": "Feature",
+                    "id": area.code,
+                    "geometry": area.geometry_wgs84.__geo_interface__,
+                    "properties": props,
+                }
+            )
+        return feats
+
+    features = await run_in_threadpool(build)
+    return {
+        "type": "FeatureCollection",
+        "name": f"qpv_exposure_{quantity}",
+        "quantity": quantity,
+        "unit": _unit(quantity),
+        "start": format_time(start_t),
+        "end": format_time(end_t),
+        "attribution": svc.settings.attribution,
+        "features": features,
+    }
+
+
+def _feature_properties(
+    svc: QpvService, area: Any, quantity: str, zones: dict[str, dict[str, Any]]
+) -> dict[str, Any]:
+    order = [ZONE_QPV] + [buffer_zone(b) for b in svc.settings.buffers_m]
+    basis = next((z for z in order if zones[z]["hours_with_data"] > 0), None)
+    st = zones[basis] if basis else None
+    outside = zones[ZONE_OUTSIDE]
+    cls = st["atmo_class"] if st else None
+    partial = bool(st and (st["low_coverage"] or basis != ZONE_QPV))
+    style = (cls + (PARTIAL if partial else "")) if cls else NO_DATA
+    unit = _unit(quantity)
+    mean = st["mean"] if st else None
+    diff = None
+    if mean is not None and outside["mean"] is not None:
+        diff = round(mean - outside["mean"], 2)
+    label_cls = CLASS_LABELS[cls].label_fr if cls else "sans données"
+    return {
+        "code_qp": area.code,
+        "nom_qp": area.name,
+        "commune_qp": ", ".join(area.communes),
+        "departement": area.departement,
+        "quantity": quantity,
+        "unit": unit,
+        "basis": basis,
+        "mean": mean,
+        "median": st["median"] if st else None,
+        "p95": st["p95"] if st else None,
+        "coverage": st["coverage"] if st else 0.0,
+        "low_coverage": st["low_coverage"] if st else True,
+        "n_stations": st["n_stations"] if st else 0,
+        "days_valid": st["days_valid"] if st else 0,
+        "days_over_who": st["days_over_who"] if st else None,
+        "who_24h": zones[ZONE_QPV]["who_24h"],
+        "outside_mean": outside["mean"],
+        "outside_n_stations": outside["n_stations"],
+        "outside_coverage": outside["coverage"],
+        "difference": diff,
+        "atmo_class": cls,
+        "style_class": style,
+        "label": f"{area.name} : {mean:.1f} {unit}" if mean is not None else area.name,
+        "class_label": f"{label_cls} ({INDICATIVE_FR})" if cls else label_cls,
+        # simplestyle properties, read by recent Grafana Geomap versions directly
+        "fill": CLASS_LABELS[cls].colour if cls else NO_DATA_COLOUR,
+        "fill-opacity": 0.3 if (partial or not cls) else 0.7,
+        "stroke-width": 1,
+    }
+
+
+@router.get("/v1/qpv/stations.geojson")
+async def stations_geojson(
+    svc: QpvDep,
+    registry: RegistryDep,
+    influx: InfluxDep,
+    quantity: QuantityQ = "pm2_5",
+) -> dict[str, Any]:
+    """Stations avec la classe indicative (type ATMO) de leur dernier jour de mesure.
+    *Stations with the indicative ATMO-like class of their latest day (not the official
+    index).*"""
+    quantity = _quantity(quantity)
+    stations = await _stations(registry)
+    placements = await run_in_threadpool(svc.placements, stations)
+    now = time.time()
+    series = await fetch_hourly(influx, quantity, [s.id for s in stations], now - 2 * 86400, now)
+    stat = daily_statistic(quantity)
+    feats = []
+    for s in stations:
+        p = placements[s.id]
+        days = daily_values(series.get(s.id, {}), svc.settings.min_day_coverage)
+        day, d = max(days.items()) if days else (None, None)
+        value = round(d[stat], 2) if d else None
+        cls = atmo_class(quantity, value) if value is not None else None
+        nearest = p.near[0] if p.near else None
+        feats.append(
+            {
+                "type": "Feature",
+                "id": s.id,
+                "geometry": {"type": "Point", "coordinates": [s.lon, s.lat]},
+                "properties": {
+                    "station_id": s.id,
+                    "name": s.name,
+                    "qpv": list(p.inside),
+                    "nearest_qpv": nearest[0] if nearest else None,
+                    "nearest_qpv_m": nearest[1] if nearest else None,
+                    "quantity": quantity,
+                    "day": day,
+                    "day_complete": bool(d and d["valid"]),
+                    "hours": d["hours"] if d else 0,
+                    "value": value,
+                    "statistic": stat,
+                    "atmo_class": cls.key if cls else NO_DATA,
+                    "class_label": (
+                        f"{cls.label_fr} ({INDICATIVE_FR})" if cls else "pas de donnée récente"
+                    ),
+                    "class_label_en": (
+                        f"{cls.label_en} ({INDICATIVE_EN})" if cls else "no recent data"
+                    ),
+                    "marker-color": cls.colour if cls else NO_DATA_COLOUR,
+                },
+            }
+        )
+    return {"type": "FeatureCollection", "name": f"stations_{quantity}", "features": feats}
+
+
+@router.get("/v1/qpv/{code}/exposure")
+async def qpv_exposure(
+    code: str,
+    svc: QpvDep,
+    registry: RegistryDep,
+    influx: InfluxDep,
+    quantity: QuantityQ = "pm2_5",
+    start: TimeQ = None,
+    end: TimeQ = None,
+) -> dict[str, Any]:
+    """Exposition mesurée dans un QPV, dans ses zones tampons et dans le reste de la commune.
+    *Measured exposure inside one QPV, within its buffers, and in the rest of the commune.*"""
+    quantity = _quantity(quantity)
+    start_t, end_t = _period(svc, start, end)
+    layer = svc.layer()
+    area = layer.by_code.get(code.strip().upper())
+    if area is None:
+        raise HTTPException(404, f"unknown QPV {code[:20]!r} in {layer.source}")
+    stations = await _stations(registry)
+    placements = await run_in_threadpool(svc.placements, stations)
+    zones = svc.zones(area.code, placements)
+    wanted = sorted({sid for ids in zones.values() for sid in ids})
+    series = await fetch_hourly(influx, quantity, wanted, start_t, end_t)
+    stats = await run_in_threadpool(
+        _zone_stats, svc, area.code, placements, quantity, series, start_t, end_t
+    )
+    for zone, st in stats.items():
+        for entry in st["stations"]:
+            entry["distance_m"] = placements[entry["id"]].distance_to(area.code)
+        st["zone"] = zone
+    t0, t1 = hour_bounds(start_t, end_t)
+    return {
+        "code": area.code,
+        "name": area.name,
+        "communes": list(area.communes),
+        "departement": area.departement,
+        "quantity": quantity,
+        "unit": _unit(quantity),
+        "start": format_time(t0),
+        "end": format_time(t1),
+        "hours": (t1 - t0) // HOUR,
+        "min_coverage": svc.settings.min_coverage,
+        "buffers_m": list(svc.settings.buffers_m),
+        "outside_definition": svc.outside_definition(area.code),
+        "attribution": svc.settings.attribution,
+        "zones": stats,
+    }
