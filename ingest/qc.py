@@ -39,7 +39,8 @@ class HumidityQC:
     """Adds the corrected PM and the humidity flag to PM readings of stations that measure
     humidity (with any of their sensors).
 
-    The humidity used is the station's reading nearest in time, if within ``max_age_s``. A short
+    The humidity used is the station's reading at the same time, else its latest before,
+    else its first after, within ``max_age_s``. A short
     history per station is kept, so a backlog (hours of readings in one batch) is matched
     reading by reading. Readings without a humidity match are left unchanged.
     """
@@ -86,14 +87,14 @@ class HumidityQC:
             return None
         rhs = self._rh[station]
         i = bisect.bisect_left(tss, ts)
-        best: float | None = None
-        best_dt = self.max_age_s
-        for j in (i - 1, i):
-            if 0 <= j < len(tss):
-                dt = abs(tss[j] - ts)
-                if dt <= best_dt:
-                    best, best_dt = rhs[j], dt
-        return best
+        # the same instant, else the latest before, else the first after (within max_age_s)
+        if i < len(tss) and tss[i] == ts:
+            return rhs[i]
+        if i > 0 and ts - tss[i - 1] <= self.max_age_s:
+            return rhs[i - 1]
+        if i < len(tss) and tss[i] - ts <= self.max_age_s:
+            return rhs[i]
+        return None
 
     def apply(self, readings: Iterable[Reading]) -> list[Reading]:
         """The readings, PM ones completed with ``<pm>_hcorr``, ``qc_rh`` and the ``humid``

@@ -318,6 +318,7 @@ class IngestService:
                 self._flush(batch, stop)  # one try: unwritten messages are redelivered
         finally:
             roller_stop.set()
+            self.connected.clear()  # our own disconnection: not worth a warning
             self._client.disconnect()
             self._client.loop_stop()
             if roller_thread is not None:
