@@ -302,6 +302,75 @@ MESSAGES: dict[str, dict[str, str]] = {
         "fr": "aucun port série",
         "en": "no serial port",
     },
+    # --- sensor check ---------------------------------------------------------------------
+    "unknown_sensor": {
+        "fr": "capteur inconnu « {sensor} » ; capteurs connus : {known}",
+        "en": "unknown sensor '{sensor}'; known sensors: {known}",
+    },
+    "port_lost": {
+        "fr": "le port {port} a disparu (câble débranché ?) : rebranchez et relancez",
+        "en": "port {port} vanished (cable unplugged?): plug it back and run again",
+    },
+    "verdict_ok": {
+        "fr": "FONCTIONNE : {n} mesure(s) reçue(s), valeurs plausibles.",
+        "en": "WORKING: {n} reading(s) received, plausible values.",
+    },
+    "verdict_noise": {
+        "fr": " ({n} octet(s) illisible(s) ignoré(s) : vérifiez que les fils sont bien serrés)",
+        "en": " ({n} unreadable byte(s) skipped: check that the wires are tight)",
+    },
+    "verdict_no_data": {
+        "fr": "AUCUNE DONNÉE : le capteur {sensor} n'envoie rien. Vérifiez l'alimentation "
+        "(5 V ; le ventilateur tourne-t-il ?), le fil TX du capteur sur RX de l'adaptateur "
+        "(et RX sur TX), la masse (GND) commune, et le port choisi",
+        "en": "NO DATA: the {sensor} sensor sends nothing. Check the power supply (5 V; does "
+        "the fan spin?), the sensor's TX wire on the adapter's RX (and RX on TX), the common "
+        "ground (GND), and the chosen port",
+    },
+    "verdict_unreadable": {
+        "fr": "DONNÉES ILLISIBLES : {n} octet(s) reçu(s) mais aucune trame {sensor} valide. Le "
+        "capteur branché est-il bien un {sensor} (option --sensor) ? Sinon : fils mal serrés, "
+        "câble trop long ou parasité",
+        "en": "UNREADABLE DATA: {n} byte(s) received but no valid {sensor} frame. Is the "
+        "connected sensor really a {sensor} (--sensor option)? Otherwise: loose wires, a cable "
+        "too long or noisy",
+    },
+    "verdict_implausible": {
+        "fr": "VALEURS INVRAISEMBLABLES ({what}) : le capteur est sale, défectueux ou mal "
+        "réglé. Soufflez dans l'entrée d'air, débranchez-le 10 secondes et relancez ; si cela "
+        "persiste, remplacez-le",
+        "en": "IMPLAUSIBLE VALUES ({what}): the sensor is dirty, faulty or misconfigured. Blow "
+        "into the air inlet, unplug it for 10 seconds and run again; if it persists, replace it",
+    },
+    "verdict_warming_up": {
+        "fr": "EN PRÉCHAUFFAGE : le capteur {sensor} mesure mais ses valeurs ne sont pas encore "
+        "fiables. Attendez (30 s pour les particules, 3 min pour le CO₂) et relancez",
+        "en": "WARMING UP: the {sensor} sensor measures but its values are not reliable yet. "
+        "Wait (30 s for particles, 3 min for CO2) and run again",
+    },
+    "verdict_warming_up_silent": {
+        "fr": "EN PRÉCHAUFFAGE : le capteur {sensor} répond mais n'a pas encore de mesure. "
+        "Attendez une minute et relancez",
+        "en": "WARMING UP: the {sensor} sensor answers but has no reading yet. Wait a minute "
+        "and run again",
+    },
+    "verdict_humid": {
+        "fr": "FONCTIONNE, MAIS HUMIDITÉ TROP ÉLEVÉE POUR LES PM ({rh} % > {limit} %) : les "
+        "particules gonflent d'eau et les PM sont surestimées ; ces mesures seront marquées. "
+        "Installez la station à l'abri de la pluie et du linge qui sèche",
+        "en": "WORKING, BUT HUMIDITY TOO HIGH FOR PM ({rh} % > {limit} %): particles swell with "
+        "water and PM is over-estimated; these readings will be flagged. Keep the station out "
+        "of the rain and away from drying laundry",
+    },
+    "warmup_flag": {"fr": "préchauffage", "en": "warming up"},
+    "check_listening": {
+        "fr": "Écoute du capteur {sensor} sur {port} pendant {seconds:g} s (Ctrl-C pour arrêter)…",
+        "en": "Listening to the {sensor} sensor on {port} for {seconds:g} s (Ctrl-C to stop)…",
+    },
+    "capture_done": {
+        "fr": "{n} trame(s) enregistrée(s) dans {path}",
+        "en": "{n} frame(s) written to {path}",
+    },
     # (end of messages)
 }
 

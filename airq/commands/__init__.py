@@ -3,4 +3,15 @@
 Adding a command adds a module here and one name to ``MODULES``.
 """
 
-MODULES = ["decode", "gateway", "ingest", "api", "station", "stack", "virtual", "rollup", "flash"]
+MODULES = [
+    "decode",
+    "gateway",
+    "ingest",
+    "api",
+    "station",
+    "stack",
+    "virtual",
+    "rollup",
+    "flash",
+    "sensor",
+]
