@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 from api.influx import InfluxQueryError, InfluxReader
 from api.publish import ReadingPublisher
 from api.registry import Registry
-from api.routes import health, qpv, series, stations
+from api.routes import admin, health, ingest_http, qpv, series, stations
 from api.settings import ApiSettings
 
 DESCRIPTION = """\
@@ -22,7 +22,14 @@ Quantities and units are the platform vocabulary (`pm2_5` in µg/m³, `co2` in p
 times are RFC 3339 UTC. Data licence: ODbL.
 """
 
-ROUTERS = [health.router, stations.router, series.router, qpv.router]
+ROUTERS = [
+    health.router,
+    stations.router,
+    series.router,
+    qpv.router,
+    admin.router,
+    ingest_http.router,
+]
 
 
 def create_app(settings: ApiSettings | None = None) -> FastAPI:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -44,6 +45,41 @@ class InfluxReader:
             if "error" in res and "database not found" not in res["error"]:
                 raise InfluxQueryError(f"InfluxDB query error: {res['error']}")
         return results
+
+    async def stream(
+        self, q: str, params: dict[str, Any] | None = None, chunk_size: int = 10_000
+    ) -> AsyncIterator[dict[str, Any]]:
+        """Run one statement with ``chunked=true``; yields its series pieces as they arrive
+        (``{"name", "tags", "columns", "values"}``; a series may come in several pieces, in
+        order), so that a long result is never held in memory whole."""
+        form = {
+            "q": q,
+            "db": self.db,
+            "epoch": "ms",
+            "chunked": "true",
+            "chunk_size": str(chunk_size),
+        }
+        if params:
+            form["params"] = json.dumps(params)
+        try:
+            async with self._client.stream("POST", "/query", data=form) as r:
+                if r.status_code != 200:
+                    text = (await r.aread()).decode(errors="replace")
+                    raise InfluxQueryError(f"InfluxDB /query {r.status_code}: {text[:200]}")
+                async for line in r.aiter_lines():
+                    if not line.strip():
+                        continue
+                    obj = json.loads(line)
+                    if obj.get("error"):
+                        raise InfluxQueryError(f"InfluxDB query error: {obj['error']}")
+                    for res in obj.get("results", []):
+                        err = res.get("error")
+                        if err and "database not found" not in err:
+                            raise InfluxQueryError(f"InfluxDB query error: {err}")
+                        for series in res.get("series", []):
+                            yield series
+        except httpx.HTTPError as exc:
+            raise InfluxQueryError(f"InfluxDB unreachable: {exc}") from exc
 
     async def ping(self) -> bool:
         try:

@@ -1,21 +1,123 @@
-"""InfluxQL builders (pure). Identifiers come from the vocabulary, values go in bind params."""
+"""InfluxQL builders (pure). Identifiers come from the vocabulary and the storage contract, never
+from the request; every value a client chose (station ids, sensor) goes in bind parameters;
+times are formatted from integers."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+from airq_core import storage
 from airq_core.quantities import QUANTITIES
 from airq_core.readings import format_time
-from airq_core.storage import RAW_MEASUREMENT, RAW_RP, TAG_SENSOR, TAG_STATION
+from airq_core.storage import (
+    AGG_RP,
+    AGG_STATS,
+    RAW_MEASUREMENT,
+    RAW_RP,
+    TAG_SENSOR,
+    TAG_STATION,
+    TIERS,
+    agg_field,
+)
+
+__all__ = [
+    "SERIES_FIELDS",
+    "build_count_query",
+    "build_last_seen_query",
+    "build_select_query",
+    "build_series_query",
+    "source_of",
+    "tier_fields",
+]
+
+
+# Humidity-corrected PM is stored by the ingest beside the raw PM (storage contract).
+HCORR_SUFFIX: str = getattr(storage, "HCORR_SUFFIX", "_hcorr")
+HCORR_QUANTITIES: tuple[str, ...] = getattr(storage, "HCORR_QUANTITIES", ("pm2_5", "pm10"))
+
+SERIES_FIELDS: dict[str, str] = {q: q for q in QUANTITIES}
+"""Names a series request may ask for -> the vocabulary quantity that gives the unit: every
+quantity, plus the humidity-corrected PM fields (``pm2_5_hcorr``)."""
+SERIES_FIELDS.update({f"{q}{HCORR_SUFFIX}": q for q in HCORR_QUANTITIES})
 
 
 def _ident(name: str) -> str:
-    if name not in QUANTITIES:
+    if name not in SERIES_FIELDS:
         raise ValueError(f"unknown quantity {name!r}")
     return f'"{name}"'
+
+
+def source_of(tier: str) -> str:
+    """``raw`` or a tier name -> the quoted retention policy and measurement."""
+    if tier == "raw":
+        return f'"{RAW_RP}"."{RAW_MEASUREMENT}"'
+    return f'"{AGG_RP}"."{TIERS[tier][0]}"'
+
+
+def tier_fields(quantities: Sequence[str]) -> list[str]:
+    """Field names read from an aggregate tier, in order: mean, min, max, count per quantity."""
+    for q in quantities:
+        _ident(q)
+    return [agg_field(q, s) for q in quantities for s in AGG_STATS]
+
+
+def _where(
+    stations: Sequence[str], start_ms: int, end_ms: int, sensor: str | None
+) -> tuple[str, dict[str, str]]:
+    if not stations:
+        raise ValueError("no station")
+    params = {f"s{i}": s for i, s in enumerate(stations)}
+    cond = " OR ".join(f'"{TAG_STATION}" = $s{i}' for i in range(len(stations)))
+    where = (
+        f"({cond}) AND time >= '{format_time(start_ms / 1000)}' "
+        f"AND time < '{format_time(end_ms / 1000)}'"
+    )
+    if sensor is not None:
+        where += f' AND "{TAG_SENSOR}" = $sensor'
+        params["sensor"] = sensor
+    return where, params
+
+
+def build_select_query(
+    tier: str,
+    quantities: Sequence[str],
+    stations: Sequence[str],
+    start_ms: int,
+    end_ms: int,
+    sensor: str | None = None,
+) -> tuple[str, dict[str, str]]:
+    """Rows of raw readings (``tier="raw"``: one column per quantity) or of an aggregate tier
+    (four columns per quantity), one series per (station, sensor), in time order."""
+    fields = (
+        [_ident(q) for q in quantities]
+        if tier == "raw"
+        else [f'"{f}"' for f in tier_fields(quantities)]
+    )
+    where, params = _where(stations, start_ms, end_ms, sensor)
+    q = (
+        f"SELECT {', '.join(fields)} FROM {source_of(tier)} WHERE {where} "
+        f'GROUP BY "{TAG_STATION}", "{TAG_SENSOR}"'
+    )
+    return q, params
+
+
+def build_count_query(
+    quantities: Sequence[str],
+    stations: Sequence[str],
+    start_ms: int,
+    end_ms: int,
+    sensor: str | None = None,
+) -> tuple[str, dict[str, str]]:
+    """Number of raw values per quantity over the selection (one row, ``count_<q>`` columns)."""
+    where, params = _where(stations, start_ms, end_ms, sensor)
+    fields = ", ".join(f"count({_ident(q)})" for q in quantities)
+    return f"SELECT {fields} FROM {source_of('raw')} WHERE {where}", params
 
 
 def build_series_query(
     station: str, quantity: str, start: float, end: float, sensor: str | None, limit: int
 ) -> tuple[str, dict[str, str]]:
+    """Raw values of one quantity at one station (kept for simple callers)."""
     params = {"station": station}
     where = (
         f"\"{TAG_STATION}\" = $station AND time >= '{format_time(start)}' "
@@ -24,15 +126,18 @@ def build_series_query(
     if sensor is not None:
         where += f' AND "{TAG_SENSOR}" = $sensor'
         params["sensor"] = sensor
-    source = f'"{RAW_RP}"."{RAW_MEASUREMENT}"'
-    q = f"SELECT {_ident(quantity)} FROM {source} WHERE {where} LIMIT {int(limit)}"
+    q = f"SELECT {_ident(quantity)} FROM {source_of('raw')} WHERE {where} LIMIT {int(limit)}"
     return q, params
 
 
-def build_last_seen_query() -> str:
-    """One statement per quantity: last value time per (station, sensor)."""
+def build_last_seen_query(tier: str = "raw") -> str:
+    """One statement per quantity: time of the last value per (station, sensor), from raw
+    readings or (for history older than the raw retention) from an aggregate tier."""
+    if tier == "raw":
+        fields = [(q, _ident(q)) for q in QUANTITIES]
+    else:
+        fields = [(q, f'"{agg_field(q, "count")}"') for q in QUANTITIES]
     return ";".join(
-        f'SELECT last({_ident(q)}) FROM "{RAW_RP}"."{RAW_MEASUREMENT}" '
-        f'GROUP BY "{TAG_STATION}", "{TAG_SENSOR}"'
-        for q in QUANTITIES
+        f'SELECT last({f}) FROM {source_of(tier)} GROUP BY "{TAG_STATION}", "{TAG_SENSOR}"'
+        for _, f in fields
     )

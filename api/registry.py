@@ -18,6 +18,9 @@ import sqlalchemy as sa
 from airq_core.storage import STATIONS_TABLE
 from airq_core.wire import STATION_ID_RE
 
+SOURCE_OWN = "airquartiers"
+SOURCE_SENSOR_COMMUNITY = "sensor.community"
+
 metadata = sa.MetaData()
 
 stations = sa.Table(
@@ -31,6 +34,8 @@ stations = sa.Table(
     sa.Column("token_hash", sa.String(200), nullable=False),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("retired_at", sa.DateTime(timezone=True), nullable=True),
+    # where the data comes from: "airquartiers" (our stations) or "sensor.community" (imported)
+    sa.Column("source", sa.String(40), nullable=False, server_default=SOURCE_OWN),
 )
 
 
@@ -47,6 +52,7 @@ class Station:
     indoor: bool
     created_at: datetime
     retired_at: datetime | None
+    source: str = SOURCE_OWN
 
 
 def hash_token(token: str, iterations: int = 101) -> str:
@@ -79,19 +85,39 @@ def validate_station(station_id: str, lat: float, lon: float) -> None:
 
 
 def _row(r: sa.Row) -> Station:  # type: ignore[type-arg]
-    return Station(r.id, r.name, r.lat, r.lon, bool(r.indoor), r.created_at, r.retired_at)
+    return Station(r.id, r.name, r.lat, r.lon, bool(r.indoor), r.created_at, r.retired_at, r.source)
+
+
+def _migrate(engine: sa.Engine) -> None:
+    """Add columns that registries created by earlier versions lack (idempotent)."""
+    columns = {c["name"] for c in sa.inspect(engine).get_columns(STATIONS_TABLE)}
+    if "source" not in columns:
+        with engine.begin() as conn:
+            conn.execute(
+                sa.text(
+                    f"ALTER TABLE {STATIONS_TABLE} ADD COLUMN source VARCHAR(40) "
+                    f"NOT NULL DEFAULT '{SOURCE_OWN}'"
+                )
+            )
 
 
 class Registry:
     def __init__(self, database_url: str) -> None:
-        self.engine = sa.create_engine(database_url)
+        self.engine = sa.create_engine(database_url, pool_pre_ping=True)
         metadata.create_all(self.engine)
+        _migrate(self.engine)
 
     def close(self) -> None:
         self.engine.dispose()
 
     def add(
-        self, station_id: str, lat: float, lon: float, name: str = "", indoor: bool = False
+        self,
+        station_id: str,
+        lat: float,
+        lon: float,
+        name: str = "",
+        indoor: bool = False,
+        source: str = SOURCE_OWN,
     ) -> str:
         """Create a station; returns its secret token (shown once, stored hashed)."""
         validate_station(station_id, lat, lon)
@@ -107,6 +133,7 @@ class Registry:
                         indoor=indoor,
                         token_hash=hash_token(token),
                         created_at=datetime.now(UTC),
+                        source=source,
                     )
                 )
         except sa.exc.IntegrityError:
@@ -124,6 +151,58 @@ class Registry:
             q = q.where(stations.c.retired_at.is_(None))
         with self.engine.connect() as conn:
             return [_row(r) for r in conn.execute(q)]
+
+    def update(
+        self,
+        station_id: str,
+        *,
+        name: str | None = None,
+        lat: float | None = None,
+        lon: float | None = None,
+        indoor: bool | None = None,
+    ) -> Station:
+        """Change the name, location or indoor flag of a station; returns the new record."""
+        current = self.get(station_id)
+        if current is None:
+            raise RegistryError(f"no station {station_id!r}")
+        values: dict[str, object] = {}
+        if name is not None:
+            values["name"] = name
+        if lat is not None or lon is not None:
+            new_lat = current.lat if lat is None else lat
+            new_lon = current.lon if lon is None else lon
+            if not (-90 <= new_lat <= 90) or not (-180 <= new_lon <= 180):
+                raise RegistryError(f"invalid coordinates lat={new_lat} lon={new_lon}")
+            values.update(lat=new_lat, lon=new_lon)
+        if indoor is not None:
+            values["indoor"] = indoor
+        if values:
+            with self.engine.begin() as conn:
+                conn.execute(stations.update().where(stations.c.id == station_id).values(values))
+        updated = self.get(station_id)
+        assert updated is not None
+        return updated
+
+    def ensure(
+        self,
+        station_id: str,
+        lat: float,
+        lon: float,
+        name: str = "",
+        indoor: bool = False,
+        source: str = SOURCE_OWN,
+    ) -> bool:
+        """Create the station unless it exists (its token is then never shown: for imported
+        stations, which publish nothing). Returns True when it was created."""
+        if self.get(station_id) is not None:
+            return False
+        try:
+            self.add(station_id, lat, lon, name, indoor, source)
+        except RegistryError:
+            if self.get(station_id) is None:
+                raise
+            return False  # created meanwhile by another process
+        return True
 
     def verify_token(self, station_id: str, token: str) -> bool:
         with self.engine.connect() as conn:

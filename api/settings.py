@@ -2,8 +2,37 @@
 
 from __future__ import annotations
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PLACEHOLDER_SECRETS = frozenset(
+    {
+        "change-me",
+        "changeme",
+        "change_me",
+        "changethis",
+        "secret",
+        "admin",
+        "password",
+        "token",
+        "xxx",
+        "todo",
+        "test",
+        "example",
+        "default",
+    }
+)
+"""Values refused for secrets: they come from copied examples, not from a generator."""
+
+
+def check_secret(name: str, value: str) -> str:
+    """Refuse placeholder or short secrets, naming the setting and how to make a good one."""
+    how = "generate one with: python -c 'import secrets; print(secrets.token_urlsafe(32))'"
+    if value.strip().lower() in PLACEHOLDER_SECRETS or "change" in value.lower():
+        raise ValueError(f"{name} is a placeholder ({value[:12]!r}); {how}")
+    if len(value) < 16:
+        raise ValueError(f"{name} is too short (at least 16 characters); {how}")
+    return value
 
 
 class ApiSettings(BaseSettings):
@@ -25,6 +54,46 @@ class ApiSettings(BaseSettings):
     api_port: int = Field(default=8000, ge=1, le=65535)
     api_max_points: int = Field(default=200_000, ge=1000)
     api_default_window_h: float = Field(default=24, gt=0)
+
+    # --- researchers' API (series, exports, registry administration) ---
+    admin_token: SecretStr | None = Field(
+        default=None,
+        description="bearer token of the registry endpoints (/v1/admin/...); unset: they "
+        "answer 403. Placeholders such as 'change-me' are refused.",
+    )
+    public_location_decimals: int = Field(
+        default=3, ge=0, le=6, description="decimals of lat/lon on public outputs (3 ≈ 100 m)"
+    )
+    cors_origins: list[str] = Field(
+        default_factory=list, description='origins allowed by CORS, JSON list: ["https://…"]'
+    )
+    rate_limit_per_minute: float = Field(default=600, gt=0, description="per client address")
+    rate_limit_burst: int = Field(default=120, ge=1)
+    trust_forwarded_for: bool = Field(
+        default=False, description="take the client address from X-Forwarded-For (behind a proxy)"
+    )
+    max_request_bytes: int = Field(default=1 << 20, ge=1024, description="request body limit")
+    api_max_export_rows: int = Field(
+        default=5_000_000, ge=1000, description="rows of one CSV or Parquet export"
+    )
+    api_max_raw_days: float = Field(
+        default=31, gt=0, description="longest period of one raw (or median/p95) request"
+    )
+    api_max_raw_values: int = Field(
+        default=2_000_000, ge=1000, description="raw values read for one median/p95 request"
+    )
+    api_max_stations: int = Field(default=200, ge=1, description="stations in one request")
+    api_active_within_h: float = Field(
+        default=24, gt=0, description="a station is active when seen within this many hours"
+    )
+    api_stations_cache_s: float = Field(default=30, ge=0, description="last-seen cache")
+
+    @field_validator("admin_token")
+    @classmethod
+    def _check_admin_token(cls, v: SecretStr | None) -> SecretStr | None:
+        if v is not None:
+            check_secret("AIRQ_ADMIN_TOKEN", v.get_secret_value())
+        return v
 
     @field_validator("influx_url")
     @classmethod

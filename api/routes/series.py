@@ -1,61 +1,384 @@
+"""Time series: raw readings or windows (mean, min, max, count from the stored aggregate tiers;
+median and p95 from raw readings), for one station or several, as JSON, CSV or Parquet."""
+
 from __future__ import annotations
 
+import logging
 import time
-from typing import Annotated, Any
+from collections.abc import AsyncIterator, Sequence
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from airq_core.quantities import QUANTITIES
 from airq_core.readings import format_time
 from airq_core.sensors import SENSORS
+from airq_core.wire import STATION_ID_RE
 from api.deps import InfluxDep, RegistryDep, SettingsDep, parse_time_param
-from api.queries import build_series_query
+from api.exports import FORMATS, csv_stream, json_stream, parquet_stream, provenance
+from api.influx import InfluxQueryError
+from api.protection import RateLimitDep
+from api.queries import HCORR_SUFFIX, SERIES_FIELDS
+from api.registry import Registry, Station
+from api.selection import parse_bbox, public_location, select_by_qpv, validate_station_ids
+from api.series_source import SeriesPlan, count_raw_values, fetch_rows
+from api.settings import ApiSettings
+from api.windows import AGGS, DAY, RAW_ONLY_AGGS, plan_window
 
-router = APIRouter(tags=["series"])
+log = logging.getLogger(__name__)
+
+router = APIRouter(tags=["series"], dependencies=[RateLimitDep])
+
+MAX_QUANTITIES = 20
+LATEST_TIME = 4_102_444_800.0  # 2100-01-01: later times are refused (and earlier than 1970)
+
+QuantityQ = Annotated[
+    list[str],
+    Query(
+        description="quantities (repeat the parameter or separate with commas): pm2_5, pm10, "
+        "co2, … and the humidity-corrected pm2_5_hcorr, pm10_hcorr",
+        max_length=MAX_QUANTITIES,
+    ),
+]
+TimeQ = Annotated[
+    str | None,
+    Query(description="RFC 3339 with a zone, or Unix seconds", max_length=40),
+]
+EveryQ = Annotated[
+    str,
+    Query(
+        description="`raw`, or a window of at least 1 minute: 1m, 15m, 1h, 6h, 1d, 7d … "
+        "(served from the coarsest stored aggregate tier that tiles it)",
+        max_length=12,
+    ),
+]
+AggQ = Annotated[
+    list[str] | None,
+    Query(
+        description="statistics of each window: mean (default), min, max, count; median and "
+        "p95 are computed from raw readings (period limited)",
+        max_length=len(AGGS),
+    ),
+]
+TzQ = Annotated[
+    Literal["UTC", "Europe/Paris"],
+    Query(description="time zone of daily windows (windows of whole days follow civil days)"),
+]
+FormatQ = Annotated[Literal["json", "csv", "parquet"], Query(description="output format")]
+SensorQ = Annotated[str | None, Query(description="only this sensor model", max_length=40)]
 
 
-@router.get("/v1/stations/{station_id}/series")
+def _split(values: Sequence[str] | None) -> list[str]:
+    out: list[str] = []
+    for v in values or ():
+        out.extend(p.strip() for p in v.split(",") if p.strip())
+    return out
+
+
+def _check_quantities(values: Sequence[str]) -> list[str]:
+    names = list(dict.fromkeys(_split(values)))
+    if not names:
+        raise HTTPException(400, "give at least one 'quantity' (e.g. quantity=pm2_5)")
+    if len(names) > MAX_QUANTITIES:
+        raise HTTPException(400, f"too many quantities: at most {MAX_QUANTITIES}")
+    for q in names:
+        if q not in SERIES_FIELDS:
+            raise HTTPException(
+                400, f"unknown quantity {q[:40]!r}; known: {', '.join(SERIES_FIELDS)}"
+            )
+    return names
+
+
+def _check_aggs(values: Sequence[str] | None) -> tuple[str, ...]:
+    names = list(dict.fromkeys(_split(values))) or ["mean"]
+    for a in names:
+        if a not in AGGS:
+            raise HTTPException(400, f"unknown agg {a[:20]!r}; use {', '.join(AGGS)}")
+    return tuple(names)
+
+
+def _time(name: str, value: str | None, default: float) -> float:
+    t = parse_time_param(name, value, default)
+    if not 0 <= t <= LATEST_TIME:
+        raise HTTPException(400, f"'{name}' must be between 1970 and 2100")
+    return t
+
+
+def _correction(quantities: Sequence[str]) -> str:
+    return "humidity" if any(q.endswith(HCORR_SUFFIX) for q in quantities) else "none"
+
+
+async def serve_series(
+    request: Request,
+    stations: Sequence[Station],
+    influx: Any,
+    settings: ApiSettings,
+    quantity: Sequence[str],
+    start: str | None,
+    end: str | None,
+    every: str,
+    agg: Sequence[str] | None,
+    tz: str,
+    fmt: str,
+    sensor: str | None,
+    header: dict[str, Any],
+    filename: str,
+) -> Any:
+    """Validate, check the size of the answer, and stream it."""
+    quantities = _check_quantities(quantity)
+    aggs = _check_aggs(agg)
+    if sensor is not None and sensor not in SENSORS:
+        raise HTTPException(400, f"unknown sensor {sensor[:40]!r}; known: {', '.join(SENSORS)}")
+    try:
+        window = plan_window(every, tz, raw_aggs=bool(RAW_ONLY_AGGS.intersection(aggs)))
+    except ValueError as exc:
+        raise HTTPException(400, f"invalid 'every'/'tz': {exc}") from None
+    end_t = _time("end", end, time.time())
+    start_t = _time("start", start, end_t - settings.api_default_window_h * 3600)
+    if start_t >= end_t:
+        raise HTTPException(400, "'start' must be before 'end'")
+    start_ms, end_ms = window.align(int(start_t * 1000), int(end_t * 1000))
+    ids = tuple(s.id for s in stations)
+    plan = SeriesPlan(ids, tuple(quantities), sensor, start_ms, end_ms, window, aggs)
+
+    limit = settings.api_max_points if fmt == "json" else settings.api_max_export_rows
+    what = "points" if fmt == "json" else "rows"
+    hint = "ask for a shorter period, fewer stations or quantities, or a coarser 'every'"
+    if fmt == "json":
+        hint += "; CSV and Parquet exports allow more rows"
+    if ids and window.tier == "raw":
+        days = (end_ms - start_ms) / 1000 / DAY
+        if days > settings.api_max_raw_days:
+            kind = "raw readings" if window.is_raw_output else "median and p95"
+            raise HTTPException(
+                413,
+                f"{kind} are served for at most {settings.api_max_raw_days:g} days per request "
+                f"(asked: {days:.1f}); split the period, or use mean/min/max/count windows",
+            )
+        n = await count_raw_values(influx, plan)
+        raw_limit = limit if window.is_raw_output else settings.api_max_raw_values
+        if n > raw_limit:
+            raise HTTPException(
+                413,
+                f"this request reads {n} raw values, more than the limit of {raw_limit}; {hint}",
+            )
+    elif ids:
+        estimate = window.count(start_ms, end_ms) * len(ids) * len(quantities)
+        if estimate > limit:
+            raise HTTPException(
+                413,
+                f"this request could return up to {estimate} {what}, more than the limit of "
+                f"{limit}; {hint}",
+            )
+
+    query = {
+        "stations": list(ids),
+        "quantity": quantities,
+        "sensor": sensor,
+        "start": format_time(start_ms / 1000),
+        "end": format_time(end_ms / 1000),
+        "every": every,
+        "agg": list(plan.columns) if not window.is_raw_output else [],
+        "tz": tz,
+    }
+    prov = provenance(stations, _correction(quantities), query)
+
+    async def rows() -> AsyncIterator[Any]:
+        if ids:
+            async for r in fetch_rows(influx, plan):
+                yield r
+
+    columns = plan.columns
+    if fmt == "csv":
+        body = csv_stream(rows(), columns, prov, tz)
+    elif fmt == "parquet":
+        body = parquet_stream(rows(), columns, prov, tz)
+    else:
+        head = dict(header)
+        if len(quantities) == 1:
+            head["quantity"] = quantities[0]
+            head["unit"] = QUANTITIES[SERIES_FIELDS[quantities[0]]].unit
+        head.update(
+            units={q: QUANTITIES[SERIES_FIELDS[q]].unit for q in quantities},
+            start=query["start"],
+            end=query["end"],
+            every=every,
+            agg=query["agg"],
+            tz=tz,
+        )
+        body = json_stream(rows(), columns, prov, tz, head)
+
+    # The first piece is produced before the response starts, so that a store failure at the
+    # start is a clean 503; a failure later truncates the body (CSV: with a '# ERROR' line).
+    first = await anext(body)
+
+    async def chained() -> AsyncIterator[bytes]:
+        yield first
+        try:
+            async for piece in body:
+                yield piece
+        except InfluxQueryError as exc:
+            log.warning("series export interrupted: %s", exc)
+            if fmt == "csv":
+                yield f"# ERROR: export interrupted, the data above is incomplete: {exc}\n".encode()
+            raise
+
+    headers = {}
+    if fmt != "json":
+        headers["Content-Disposition"] = f'attachment; filename="{filename}.{fmt}"'
+    return StreamingResponse(chained(), media_type=FORMATS[fmt], headers=headers)
+
+
+async def _get_station(registry: Registry, station_id: str) -> Station:
+    if not STATION_ID_RE.match(station_id):
+        raise HTTPException(404, f"unknown station {station_id[:64]!r}")
+    station = await run_in_threadpool(registry.get, station_id)
+    if station is None:
+        raise HTTPException(404, f"unknown station {station_id[:64]!r}")
+    return station
+
+
+_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {
+        "content": {
+            "text/csv": {"schema": {"type": "string"}},
+            "application/vnd.apache.parquet": {"schema": {"type": "string", "format": "binary"}},
+        },
+        "description": "the series (JSON object, CSV with '#' licence lines, or Parquet)",
+    },
+    400: {"description": "invalid parameter"},
+    404: {"description": "unknown station"},
+    413: {"description": "the answer would exceed a limit (the message gives it)"},
+    429: {"description": "rate limit exceeded"},
+}
+
+
+@router.get("/v1/stations/{station_id}/series", responses=_RESPONSES)
 async def station_series(
+    request: Request,
     station_id: str,
     registry: RegistryDep,
     influx: InfluxDep,
     settings: SettingsDep,
-    quantity: Annotated[str, Query(description="e.g. pm2_5, pm10, co2")],
-    start: Annotated[str | None, Query(description="RFC 3339 or Unix seconds")] = None,
-    end: Annotated[str | None, Query(description="RFC 3339 or Unix seconds")] = None,
-    sensor: Annotated[str | None, Query(description="only this sensor model")] = None,
-) -> dict[str, Any]:
-    """Raw time series of one quantity at one station (default: the last 24 hours)."""
-    station = await run_in_threadpool(registry.get, station_id)
-    if station is None:
-        raise HTTPException(404, f"unknown station {station_id[:64]!r}")
-    if quantity not in QUANTITIES:
+    quantity: QuantityQ,
+    start: TimeQ = None,
+    end: TimeQ = None,
+    every: EveryQ = "raw",
+    agg: AggQ = None,
+    tz: TzQ = "UTC",
+    format: FormatQ = "json",
+    sensor: SensorQ = None,
+) -> Any:
+    """Series of one station (default: raw readings of the last 24 hours).
+
+    Rows are long: one per (time, station, sensor, quantity), with `value` for raw readings
+    or one column per statistic. Window times are window starts. Licence and provenance come
+    with every format (JSON `licence`, CSV `#` lines, Parquet key-value metadata).
+    """
+    station = await _get_station(registry, station_id)
+    lon, lat = public_location(station, settings.public_location_decimals)
+    header = {"station": station.id, "location": {"lat": lat, "lon": lon}}
+    return await serve_series(
+        request,
+        [station],
+        influx,
+        settings,
+        quantity,
+        start,
+        end,
+        every,
+        agg,
+        tz,
+        format,
+        sensor,
+        header,
+        f"airq_{station.id}",
+    )
+
+
+@router.get("/v1/series", responses=_RESPONSES)
+async def series(
+    request: Request,
+    registry: RegistryDep,
+    influx: InfluxDep,
+    settings: SettingsDep,
+    quantity: QuantityQ,
+    station: Annotated[
+        list[str] | None, Query(description="station ids (repeat the parameter)", max_length=1000)
+    ] = None,
+    bbox: Annotated[
+        str | None,
+        Query(description="min_lon,min_lat,max_lon,max_lat (WGS84)", max_length=120),
+    ] = None,
+    qpv: Annotated[
+        str | None, Query(description="QPV code (stations of that QPV)", max_length=32)
+    ] = None,
+    start: TimeQ = None,
+    end: TimeQ = None,
+    every: EveryQ = "1h",
+    agg: AggQ = None,
+    tz: TzQ = "UTC",
+    format: FormatQ = "json",
+    sensor: SensorQ = None,
+) -> Any:
+    """Series of several stations: `station=a&station=b`, a bounding box, or a QPV (the
+    stations matching every filter given; retired stations included, for history)."""
+    ids = _split(station)
+    if not ids and bbox is None and qpv is None:
+        raise HTTPException(400, "select stations with 'station', 'bbox' or 'qpv'")
+    chosen = await select_stations(
+        request, registry, settings, ids, bbox, qpv, include_retired=True
+    )
+    return await serve_series(
+        request,
+        chosen,
+        influx,
+        settings,
+        quantity,
+        start,
+        end,
+        every,
+        agg,
+        tz,
+        format,
+        sensor,
+        {"stations": [s.id for s in chosen]},
+        "airq_series",
+    )
+
+
+async def select_stations(
+    request: Request,
+    registry: Registry,
+    settings: ApiSettings,
+    ids: Sequence[str],
+    bbox: str | None,
+    qpv: str | None,
+    include_retired: bool,
+) -> list[Station]:
+    """Stations matching every filter given (explicit ids must all exist)."""
+    wanted = validate_station_ids(ids, settings.api_max_stations) if ids else []
+    box = parse_bbox(bbox) if bbox is not None else None
+    if wanted:
+        by_id = {s.id: s for s in await run_in_threadpool(registry.list, True)}
+        missing = [i for i in wanted if i not in by_id]
+        if missing:
+            raise HTTPException(404, f"unknown station(s): {', '.join(missing[:10])}")
+        chosen = [by_id[i] for i in wanted]
+    else:
+        chosen = await run_in_threadpool(registry.list, include_retired)
+    if box is not None:
+        d = settings.public_location_decimals
+        chosen = [s for s in chosen if box.contains(*public_location(s, d))]
+    if qpv is not None:
+        inside = await select_by_qpv(request, qpv, chosen)
+        chosen = [s for s in chosen if s.id in inside]
+    if len(chosen) > settings.api_max_stations:
         raise HTTPException(
-            400, f"unknown quantity {quantity[:40]!r}; known: {', '.join(QUANTITIES)}"
+            413,
+            f"{len(chosen)} stations selected, more than {settings.api_max_stations} per "
+            "request; narrow the bounding box",
         )
-    if sensor is not None and sensor not in SENSORS:
-        raise HTTPException(400, f"unknown sensor {sensor[:40]!r}")
-    end_t = parse_time_param("end", end, time.time())
-    start_t = parse_time_param("start", start, end_t - settings.api_default_window_h * 3600)
-    if start_t >= end_t:
-        raise HTTPException(400, "'start' must be before 'end'")
-    limit = settings.api_max_points
-    q, params = build_series_query(station_id, quantity, start_t, end_t, sensor, limit + 1)
-    results = await influx.query(q, params)
-    points = [
-        {"time": format_time(t / 1000), "value": v}
-        for series in (results[0].get("series", []) if results else [])
-        for t, v in series["values"]
-        if v is not None
-    ]
-    if len(points) > limit:
-        raise HTTPException(413, f"more than {limit} points; ask for a shorter period")
-    return {
-        "station": station_id,
-        "quantity": quantity,
-        "unit": QUANTITIES[quantity].unit,
-        "start": format_time(start_t),
-        "end": format_time(end_t),
-        "points": points,
-    }
+    return chosen

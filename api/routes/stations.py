@@ -1,52 +1,164 @@
+"""Public station list (GeoJSON) with filters, and one station's record. Locations are rounded
+to ``AIRQ_PUBLIC_LOCATION_DECIMALS`` on these public outputs."""
+
 from __future__ import annotations
 
-from typing import Any
+import asyncio
+import time
+from dataclasses import dataclass, field
+from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, HTTPException, Query, Request
 from starlette.concurrency import run_in_threadpool
 
+from airq_core.quantities import QUANTITIES
 from airq_core.readings import format_time
 from airq_core.storage import TAG_SENSOR, TAG_STATION
-from api.deps import InfluxDep, RegistryDep
+from airq_core.wire import STATION_ID_RE
+from api.deps import InfluxDep, RegistryDep, SettingsDep
 from api.influx import InfluxReader
+from api.protection import RateLimitDep
 from api.queries import build_last_seen_query
+from api.registry import Station
+from api.selection import parse_bbox, public_location, select_by_qpv
+from api.settings import ApiSettings
 
-router = APIRouter(tags=["stations"])
+router = APIRouter(tags=["stations"], dependencies=[RateLimitDep])
 
 
-async def fetch_last_seen(influx: InfluxReader) -> dict[str, dict[str, float]]:
-    """station -> {sensor: time of its last value (ms)}."""
-    out: dict[str, dict[str, float]] = {}
-    for res in await influx.query(build_last_seen_query()):
-        for series in res.get("series", []):
-            tags = series.get("tags", {})
-            st, sn = tags.get(TAG_STATION), tags.get(TAG_SENSOR)
-            if st and sn:
-                t = series["values"][0][0]
-                out.setdefault(st, {})[sn] = max(out.get(st, {}).get(sn, 0), t)
-    return out
+@dataclass
+class Activity:
+    """What the time-series store knows of each station: last time per sensor, quantities."""
+
+    last_ms: dict[str, dict[str, int]] = field(default_factory=dict)
+    quantities: dict[str, set[str]] = field(default_factory=dict)
+    fetched_at: float = float("-inf")
+
+    def last_seen(self, station: str) -> int | None:
+        per_sensor = self.last_ms.get(station)
+        return max(per_sensor.values()) if per_sensor else None
+
+
+async def fetch_activity(influx: InfluxReader) -> Activity:
+    """Last value time per (station, sensor) and quantity, from raw readings and from the
+    daily aggregates (history older than the raw retention, imported archives)."""
+    act = Activity()
+    for tier in ("raw", "1d"):
+        results = await influx.query(build_last_seen_query(tier))
+        for qname, res in zip(QUANTITIES, results, strict=False):
+            for series in res.get("series", []):
+                tags = series.get("tags", {})
+                st, sn = tags.get(TAG_STATION), tags.get(TAG_SENSOR)
+                if not st or not sn:
+                    continue
+                t = int(series["values"][0][0])
+                per = act.last_ms.setdefault(st, {})
+                per[sn] = max(per.get(sn, 0), t)
+                act.quantities.setdefault(st, set()).add(qname)
+    return act
+
+
+async def fetch_last_seen(influx: InfluxReader) -> dict[str, dict[str, int]]:
+    """station -> {sensor: time of its last value (ms)} (kept for other callers)."""
+    return (await fetch_activity(influx)).last_ms
+
+
+async def cached_activity(request: Request, influx: InfluxReader, ttl: float) -> Activity:
+    state = request.app.state
+    act: Activity | None = getattr(state, "station_activity", None)
+    if act is not None and time.monotonic() - act.fetched_at < ttl:
+        return act
+    lock = getattr(state, "station_activity_lock", None)
+    if lock is None:
+        lock = state.station_activity_lock = asyncio.Lock()
+    async with lock:
+        act = getattr(state, "station_activity", None)
+        if act is None or time.monotonic() - act.fetched_at >= ttl:
+            act = await fetch_activity(influx)
+            act.fetched_at = time.monotonic()
+            state.station_activity = act
+    return act
+
+
+def station_feature(s: Station, act: Activity, settings: ApiSettings) -> dict[str, Any]:
+    lon, lat = public_location(s, settings.public_location_decimals)
+    last = act.last_seen(s.id)
+    active = (
+        last is not None and time.time() * 1000 - last <= settings.api_active_within_h * 3_600_000
+    )
+    return {
+        "type": "Feature",
+        "geometry": {"type": "Point", "coordinates": [lon, lat]},
+        "properties": {
+            "id": s.id,
+            "name": s.name,
+            "indoor": s.indoor,
+            "source": s.source,
+            "sensors": sorted(act.last_ms.get(s.id, {})),
+            "quantities": sorted(act.quantities.get(s.id, set())),
+            "last_seen": format_time(last / 1000) if last else None,
+            "active": active,
+            "retired": s.retired_at is not None,
+        },
+    }
 
 
 @router.get("/v1/stations")
-async def list_stations(registry: RegistryDep, influx: InfluxDep) -> dict[str, Any]:
-    """All active stations as a GeoJSON FeatureCollection."""
-    stations = await run_in_threadpool(registry.list)
-    seen = await fetch_last_seen(influx)
-    features = []
-    for s in stations:
-        per_sensor = seen.get(s.id, {})
-        last = max(per_sensor.values()) if per_sensor else None
-        features.append(
-            {
-                "type": "Feature",
-                "geometry": {"type": "Point", "coordinates": [s.lon, s.lat]},
-                "properties": {
-                    "id": s.id,
-                    "name": s.name,
-                    "indoor": s.indoor,
-                    "sensors": sorted(per_sensor),
-                    "last_seen": format_time(last / 1000) if last else None,
-                },
-            }
-        )
+async def list_stations(
+    request: Request,
+    registry: RegistryDep,
+    influx: InfluxDep,
+    settings: SettingsDep,
+    bbox: Annotated[
+        str | None,
+        Query(description="min_lon,min_lat,max_lon,max_lat (WGS84)", max_length=120),
+    ] = None,
+    quantity: Annotated[
+        list[str] | None,
+        Query(description="stations that measured any of these quantities", max_length=40),
+    ] = None,
+    active: Annotated[
+        bool | None,
+        Query(description="true: seen within AIRQ_API_ACTIVE_WITHIN_H hours; false: not"),
+    ] = None,
+    qpv: Annotated[str | None, Query(description="QPV code", max_length=32)] = None,
+    include_retired: bool = False,
+) -> dict[str, Any]:
+    """Stations as a GeoJSON FeatureCollection (locations rounded for privacy)."""
+    names = [p.strip() for v in quantity or () for p in v.split(",") if p.strip()]
+    for q in names:
+        if q not in QUANTITIES:
+            raise HTTPException(400, f"unknown quantity {q[:40]!r}")
+    box = parse_bbox(bbox) if bbox is not None else None
+    stations = await run_in_threadpool(registry.list, include_retired)
+    act = await cached_activity(request, influx, settings.api_stations_cache_s)
+    d = settings.public_location_decimals
+    if box is not None:
+        stations = [s for s in stations if box.contains(*public_location(s, d))]
+    if names:
+        stations = [s for s in stations if act.quantities.get(s.id, set()) & set(names)]
+    if qpv is not None:
+        inside = await select_by_qpv(request, qpv, stations)
+        stations = [s for s in stations if s.id in inside]
+    features = [station_feature(s, act, settings) for s in stations]
+    if active is not None:
+        features = [f for f in features if f["properties"]["active"] is active]
     return {"type": "FeatureCollection", "features": features}
+
+
+@router.get("/v1/stations/{station_id}", responses={404: {"description": "unknown station"}})
+async def get_station(
+    request: Request,
+    station_id: str,
+    registry: RegistryDep,
+    influx: InfluxDep,
+    settings: SettingsDep,
+) -> dict[str, Any]:
+    """One station as a GeoJSON Feature (retired stations too)."""
+    station = None
+    if STATION_ID_RE.match(station_id):
+        station = await run_in_threadpool(registry.get, station_id)
+    if station is None:
+        raise HTTPException(404, f"unknown station {station_id[:64]!r}")
+    act = await cached_activity(request, influx, settings.api_stations_cache_s)
+    return station_feature(station, act, settings)

@@ -1,0 +1,252 @@
+"""Output formats of the series endpoints (JSON, CSV, Parquet), each streamed row group by row
+group, each carrying the licence and provenance of the data.
+
+Rows are *long* ("tidy"): one row per (time, station, sensor, quantity), with ``value`` for raw
+readings or one column per requested statistic for windows. The same columns in every format.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import lru_cache
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from airq_core.quantities import QUANTITIES
+from airq_core.readings import format_time
+from api.registry import SOURCE_SENSOR_COMMUNITY, Station
+
+__all__ = [
+    "FORMATS",
+    "Row",
+    "csv_stream",
+    "json_stream",
+    "parquet_stream",
+    "provenance",
+]
+
+ODBL_URL = "https://opendatacommons.org/licenses/odbl/1-0/"
+DBCL_URL = "https://opendatacommons.org/licenses/dbcl/1-0/"
+FORMATS = {
+    "json": "application/json",
+    "csv": "text/csv; charset=utf-8",
+    "parquet": "application/vnd.apache.parquet",
+}
+CORRECTIONS = {
+    "none": "none: values as measured by the sensors, no calibration or humidity correction",
+    "humidity": "humidity correction of PM2.5/PM10 computed by the ingest beside the raw values "
+    "(fields <quantity>_hcorr, see docs/ingest.md); raw values are kept unchanged",
+}
+
+Row = tuple[int, str, str, str, dict[str, Any]]
+"""(time in ms UTC, station, sensor, quantity, {column: value})."""
+
+
+@dataclass(frozen=True, slots=True)
+class Provenance:
+    licence: dict[str, Any]
+    """The JSON ``licence`` object; the same text goes in CSV comments and Parquet metadata."""
+
+    def comment_lines(self) -> list[str]:
+        lic = self.licence
+        lines = [
+            f"licence: {lic['name']} ({lic['url']}); contents: {lic['contents']}",
+            f"attribution: {'; '.join(lic['attribution'])}",
+            f"correction: {lic['correction']}",
+        ]
+        for source, ids in lic["sources"].items():
+            lines.append(f"source {source}: {', '.join(ids)}")
+        lines.append(f"query: {json.dumps(lic['query'], ensure_ascii=False)}")
+        lines.append(f"generated: {lic['generated']}")
+        return lines
+
+
+def provenance(stations: Sequence[Station], correction: str, query: dict[str, Any]) -> Provenance:
+    """The licence and provenance of an export over ``stations``."""
+    sources: dict[str, list[str]] = {}
+    for s in stations:
+        sources.setdefault(s.source, []).append(s.id)
+    attribution = ["AirQuartiers contributors (citizen sensors)"]
+    if SOURCE_SENSOR_COMMUNITY in sources:
+        attribution.append(
+            "sensor.community contributors (imported data, ODbL 1.0, archive of sensor.community)"
+        )
+    return Provenance(
+        {
+            "name": "ODbL-1.0",
+            "url": ODBL_URL,
+            "contents": f"DbCL-1.0 ({DBCL_URL})",
+            "attribution": attribution,
+            "sources": sources,
+            "correction": CORRECTIONS[correction],
+            "query": query,
+            "generated": format_time(round(datetime.now(UTC).timestamp())),
+        }
+    )
+
+
+@lru_cache(maxsize=2)
+def _zone(tz: str) -> ZoneInfo:
+    return ZoneInfo(tz)
+
+
+def time_formatter(tz: str):  # type: ignore[no-untyped-def]
+    """ms -> RFC 3339 text: ``Z`` in UTC, the local offset for other zones."""
+    if tz == "UTC":
+        return lambda ms: format_time(ms / 1000)
+    zone = _zone(tz)
+
+    def fmt(ms: int) -> str:
+        dt = datetime.fromtimestamp(ms / 1000, zone)
+        if ms % 1000:
+            return dt.isoformat(timespec="milliseconds")
+        return dt.isoformat(timespec="seconds")
+
+    return fmt
+
+
+def _num(v: Any) -> str:
+    if v is None:
+        return ""
+    if isinstance(v, int):
+        return str(v)
+    return repr(float(v))
+
+
+FLUSH_BYTES = 64 * 1024
+
+
+async def csv_stream(
+    rows: AsyncIterator[Row], columns: Sequence[str], prov: Provenance, tz: str
+) -> AsyncIterator[bytes]:
+    """CSV with ``#`` comment lines first (pandas: ``read_csv(..., comment="#")``)."""
+    fmt = time_formatter(tz)
+    head = "".join(f"# {line}\n" for line in prov.comment_lines())
+    head += ",".join(["time", "station", "sensor", "quantity", *columns]) + "\n"
+    buf = [head]
+    size = len(head)
+    async for t, station, sensor, quantity, vals in rows:
+        cells = ",".join(_num(vals.get(c)) for c in columns)
+        line = f"{fmt(t)},{station},{sensor},{quantity},{cells}\n"
+        buf.append(line)
+        size += len(line)
+        if size >= FLUSH_BYTES:
+            yield "".join(buf).encode()
+            buf, size = [], 0
+    if buf:
+        yield "".join(buf).encode()
+
+
+async def json_stream(
+    rows: AsyncIterator[Row],
+    columns: Sequence[str],
+    prov: Provenance,
+    tz: str,
+    header: dict[str, Any],
+) -> AsyncIterator[bytes]:
+    """``{...header, "licence": {...}, "columns": [...], "points": [{...}, ...]}``."""
+    fmt = time_formatter(tz)
+    head = dict(header)
+    head["licence"] = prov.licence
+    head["columns"] = ["time", "station", "sensor", "quantity", *columns]
+    text = json.dumps(head, ensure_ascii=False)
+    buf = [text[:-1] + ', "points": [']
+    size = len(buf[0])
+    first = True
+    async for t, station, sensor, quantity, vals in rows:
+        obj = {"time": fmt(t), "station": station, "sensor": sensor, "quantity": quantity}
+        for c in columns:
+            obj[c] = vals.get(c)
+        item = ("" if first else ",") + json.dumps(obj, ensure_ascii=False)
+        first = False
+        buf.append(item)
+        size += len(item)
+        if size >= FLUSH_BYTES:
+            yield "".join(buf).encode()
+            buf, size = [], 0
+    buf.append("]}")
+    yield "".join(buf).encode()
+
+
+class _Sink(io.RawIOBase):
+    """A file-like object pyarrow writes into and the response drains after each row group."""
+
+    def __init__(self) -> None:
+        self._parts: list[bytes] = []
+        self._pos = 0
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, b: Any) -> int:
+        data = bytes(b)
+        self._parts.append(data)
+        self._pos += len(data)
+        return len(data)
+
+    def tell(self) -> int:
+        return self._pos
+
+    def drain(self) -> bytes:
+        out = b"".join(self._parts)
+        self._parts = []
+        return out
+
+
+ROW_GROUP = 65_536
+
+
+async def parquet_stream(
+    rows: AsyncIterator[Row], columns: Sequence[str], prov: Provenance, tz: str
+) -> AsyncIterator[bytes]:
+    """Parquet written one row group at a time; the licence and provenance are key-value
+    metadata of the file (``licence``, ``attribution``, ``airq.provenance``)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    fields = [
+        pa.field("time", pa.timestamp("ms", tz=tz)),
+        pa.field("station", pa.string()),
+        pa.field("sensor", pa.string()),
+        pa.field("quantity", pa.string()),
+    ]
+    for c in columns:
+        fields.append(pa.field(c, pa.int64() if c == "count" else pa.float64()))
+    lic = prov.licence
+    meta = {
+        b"licence": f"{lic['name']} {lic['url']}".encode(),
+        b"attribution": "; ".join(lic["attribution"]).encode(),
+        b"airq.provenance": json.dumps(lic, ensure_ascii=False).encode(),
+        b"airq.units": json.dumps({q: v.unit for q, v in QUANTITIES.items()}).encode(),
+    }
+    schema = pa.schema(fields, metadata=meta)
+    sink = _Sink()
+    writer = pq.ParquetWriter(sink, schema, compression="zstd")
+    cols: dict[str, list[Any]] = {f.name: [] for f in fields}
+
+    def flush() -> None:
+        writer.write_table(pa.table(cols, schema=schema))
+        for v in cols.values():
+            v.clear()
+
+    n = 0
+    async for t, station, sensor, quantity, vals in rows:
+        cols["time"].append(t)
+        cols["station"].append(station)
+        cols["sensor"].append(sensor)
+        cols["quantity"].append(quantity)
+        for c in columns:
+            cols[c].append(vals.get(c))
+        n += 1
+        if n >= ROW_GROUP:
+            flush()
+            n = 0
+            yield sink.drain()
+    if n or not sink.tell():
+        flush()
+    writer.close()
+    yield sink.drain()

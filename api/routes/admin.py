@@ -1,0 +1,183 @@
+"""Station registry administration, behind the admin token (``AIRQ_ADMIN_TOKEN``, sent as
+``Authorization: Bearer <token>``): create, update name/location/indoor flag, retire, rotate
+the station token. Station tokens are shown once and stored hashed; exact locations are shown
+here only."""
+
+from __future__ import annotations
+
+import hmac
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.concurrency import run_in_threadpool
+
+from airq_core.wire import STATION_ID_RE
+from api.deps import RegistryDep
+from api.protection import RateLimitDep
+from api.registry import Registry, RegistryError, Station
+
+_bearer = HTTPBearer(auto_error=False, description="AIRQ_ADMIN_TOKEN")
+
+
+def require_admin(
+    request: Request,
+    creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> None:
+    expected = request.app.state.settings.admin_token
+    if expected is None:
+        raise HTTPException(
+            403, "the registry endpoints are disabled on this server (set AIRQ_ADMIN_TOKEN)"
+        )
+    if creds is None or not hmac.compare_digest(
+        creds.credentials.encode(), expected.get_secret_value().encode()
+    ):
+        raise HTTPException(
+            401, "admin token missing or wrong", headers={"WWW-Authenticate": "Bearer"}
+        )
+
+
+router = APIRouter(
+    prefix="/v1/admin",
+    tags=["admin"],
+    dependencies=[RateLimitDep, Depends(require_admin)],
+    responses={
+        401: {"description": "admin token missing or wrong"},
+        403: {"description": "registry endpoints disabled"},
+    },
+)
+
+Lat = Annotated[float, Field(ge=-90, le=90, description="WGS84 latitude")]
+Lon = Annotated[float, Field(ge=-180, le=180, description="WGS84 longitude")]
+Name = Annotated[str, Field(max_length=200)]
+
+
+class StationBase(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class StationCreate(StationBase):
+    id: Annotated[str, Field(pattern=STATION_ID_RE.pattern, examples=["lens-01"])]
+    lat: Lat
+    lon: Lon
+    name: Name = ""
+    indoor: bool = False
+
+
+class StationUpdate(StationBase):
+    name: Name | None = None
+    lat: Lat | None = None
+    lon: Lon | None = None
+    indoor: bool | None = None
+
+
+class StationAdmin(BaseModel):
+    """A station as the registry holds it (exact location)."""
+
+    id: str
+    name: str
+    lat: float
+    lon: float
+    indoor: bool
+    source: str
+    created_at: datetime
+    retired_at: datetime | None
+
+
+class StationWithToken(StationAdmin):
+    token: str = Field(description="the station's secret, shown once: write it down")
+
+
+def _out(s: Station) -> dict[str, Any]:
+    return {
+        "id": s.id,
+        "name": s.name,
+        "lat": s.lat,
+        "lon": s.lon,
+        "indoor": s.indoor,
+        "source": s.source,
+        "created_at": s.created_at,
+        "retired_at": s.retired_at,
+    }
+
+
+async def _existing(registry: Registry, station_id: str) -> Station:
+    station = None
+    if STATION_ID_RE.match(station_id):
+        station = await run_in_threadpool(registry.get, station_id)
+    if station is None:
+        raise HTTPException(404, f"unknown station {station_id[:64]!r}")
+    return station
+
+
+@router.get("/stations", response_model=list[StationAdmin])
+async def admin_list(registry: RegistryDep, include_retired: bool = True) -> list[dict[str, Any]]:
+    """Every station with its exact location."""
+    return [_out(s) for s in await run_in_threadpool(registry.list, include_retired)]
+
+
+@router.post(
+    "/stations",
+    status_code=201,
+    response_model=StationWithToken,
+    responses={409: {"description": "station exists"}, 400: {"description": "refused"}},
+)
+async def admin_create(body: StationCreate, registry: RegistryDep) -> dict[str, Any]:
+    """Create a station; the answer holds its token, shown only this once."""
+    try:
+        token = await run_in_threadpool(
+            registry.add, body.id, body.lat, body.lon, body.name, body.indoor
+        )
+    except RegistryError as exc:
+        code = 409 if "already exists" in str(exc) else 400
+        raise HTTPException(code, str(exc)) from None
+    station = await _existing(registry, body.id)
+    return {**_out(station), "token": token}
+
+
+@router.patch(
+    "/stations/{station_id}",
+    response_model=StationAdmin,
+    responses={404: {"description": "unknown station"}},
+)
+async def admin_update(
+    station_id: str, body: StationUpdate, registry: RegistryDep
+) -> dict[str, Any]:
+    """Change the name, the location or the indoor flag (only the fields given)."""
+    await _existing(registry, station_id)
+    try:
+        station = await run_in_threadpool(
+            lambda: registry.update(
+                station_id, name=body.name, lat=body.lat, lon=body.lon, indoor=body.indoor
+            )
+        )
+    except RegistryError as exc:
+        raise HTTPException(400, str(exc)) from None
+    return _out(station)
+
+
+@router.post(
+    "/stations/{station_id}/retire",
+    response_model=StationAdmin,
+    responses={404: {"description": "unknown station"}},
+)
+async def admin_retire(station_id: str, registry: RegistryDep) -> dict[str, Any]:
+    """Retire a station: its token stops working, its data stays available."""
+    await _existing(registry, station_id)
+    await run_in_threadpool(registry.retire, station_id)
+    return _out(await _existing(registry, station_id))
+
+
+@router.post(
+    "/stations/{station_id}/token",
+    response_model=StationWithToken,
+    responses={404: {"description": "unknown station"}},
+)
+async def admin_rotate_token(station_id: str, registry: RegistryDep) -> dict[str, Any]:
+    """Give the station a new token (the old one stops working at once over HTTP, and on the
+    broker once its password file is exported again: ``airq station mosquitto-passwd``)."""
+    await _existing(registry, station_id)
+    token = await run_in_threadpool(registry.rotate_token, station_id)
+    return {**_out(await _existing(registry, station_id)), "token": token}

@@ -1,0 +1,137 @@
+"""``POST /v1/ingest/readings``: wire-format v1 batches over HTTP, for boards that cannot speak
+MQTT. The station authenticates with its token (HTTP Basic ``station:token``, or
+``Authorization: Bearer <token>`` with ``?station=<id>``); valid readings are published to the
+broker like MQTT readings (same pipeline, same validation), and the answer counts what was
+accepted and what was rejected, by reason."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import time
+from collections import Counter
+from typing import Annotated, Any
+
+from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+
+from airq_core import wire
+from airq_core.errors import WireFormatError
+from airq_core.sensors import SENSORS
+from airq_core.wire import STATION_ID_RE
+from api.deps import PublisherDep, RegistryDep
+from api.protection import RateLimitDep, read_body_limited
+from api.publish import PublishError
+
+router = APIRouter(tags=["ingest"], dependencies=[RateLimitDep])
+
+_AUTH = {"WWW-Authenticate": 'Basic realm="airq station", charset="UTF-8"'}
+MAX_ERRORS_SHOWN = 20
+
+_READING_SCHEMA = {
+    "type": "object",
+    "required": ["ts", "sensor", "values"],
+    "properties": {
+        "ts": {"oneOf": [{"type": "string", "format": "date-time"}, {"type": "number"}]},
+        "sensor": {"type": "string", "enum": sorted(SENSORS)},
+        "values": {"type": "object", "additionalProperties": {"type": "number"}},
+        "seq": {"type": "integer", "minimum": 0},
+        "flags": {"type": "array", "items": {"type": "string", "maxLength": 32}},
+    },
+}
+_BODY_DOC = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": {
+                    "oneOf": [
+                        _READING_SCHEMA,
+                        {"type": "array", "items": _READING_SCHEMA, "maxItems": 1000},
+                    ]
+                },
+                "example": {
+                    "ts": "2026-11-21T20:15:00Z",
+                    "sensor": "sds011",
+                    "values": {"pm2_5": 7.1, "pm10": 12.3},
+                    "seq": 42,
+                },
+            }
+        },
+    }
+}
+
+
+def _credentials(request: Request, station_q: str | None) -> tuple[str, str]:
+    header = request.headers.get("authorization", "")
+    scheme, _, value = header.partition(" ")
+    scheme = scheme.lower()
+    if scheme == "basic":
+        try:
+            decoded = base64.b64decode(value.strip(), validate=True).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError):
+            raise HTTPException(401, "malformed Basic credentials", headers=_AUTH) from None
+        station, sep, token = decoded.partition(":")
+        if not sep:
+            raise HTTPException(401, "Basic credentials must be station:token", headers=_AUTH)
+        return station, token
+    if scheme == "bearer":
+        if not station_q:
+            raise HTTPException(400, "with a Bearer token, give the station as ?station=<id>")
+        return station_q, value.strip()
+    raise HTTPException(401, "station credentials required (Basic station:token)", headers=_AUTH)
+
+
+@router.post(
+    "/v1/ingest/readings",
+    openapi_extra=_BODY_DOC,
+    responses={
+        200: {"description": "counts of accepted and rejected readings, by reason"},
+        400: {"description": "the payload is not wire format v1 (not JSON, bad structure)"},
+        401: {"description": "unknown station or wrong token"},
+        413: {"description": "payload too large"},
+        422: {"description": "every reading was rejected (counts by reason)"},
+        503: {"description": "the broker is unreachable: retry later"},
+    },
+)
+async def ingest_readings(
+    request: Request,
+    registry: RegistryDep,
+    publisher: PublisherDep,
+    station: Annotated[
+        str | None, Query(description="station id, with a Bearer token", max_length=64)
+    ] = None,
+) -> Any:
+    """Readings of one station in wire format v1 (one object or an array), published to the
+    same pipeline as MQTT readings. Answer: ``{"accepted": n, "rejected": {reason: n}}``."""
+    station_id, token = _credentials(request, station)
+    ok = (
+        bool(STATION_ID_RE.match(station_id))
+        and len(token) <= 200
+        and await run_in_threadpool(registry.verify_token, station_id, token)
+    )
+    if not ok:
+        raise HTTPException(401, "unknown station or wrong token", headers=_AUTH)
+    limits = wire.DEFAULT_LIMITS
+    body = await read_body_limited(request, limits.max_payload_bytes)
+    try:
+        obj = wire.parse_json(body, limits)
+    except WireFormatError as exc:
+        raise HTTPException(400, {"reason": exc.reason, "message": str(exc)}) from None
+    readings, errors = wire.decode_readings(station_id, obj, time.time(), limits)
+    rejected = Counter(e.reason for e in errors)
+    if not readings and errors and rejected.keys() <= {"bad_structure", "too_many_readings"}:
+        raise HTTPException(400, {"reason": errors[0].reason, "message": str(errors[0])})
+    if readings:
+        try:
+            await run_in_threadpool(publisher.publish, station_id, readings)
+        except PublishError as exc:
+            raise HTTPException(503, str(exc), headers={"Retry-After": "10"}) from None
+    answer = {
+        "station": station_id,
+        "accepted": len(readings),
+        "rejected": dict(rejected),
+        "errors": [f"{e.reason}: {e}" for e in errors[:MAX_ERRORS_SHOWN]],
+    }
+    return JSONResponse(answer, status_code=200 if readings else 422)
