@@ -1,0 +1,730 @@
+"""The four AirQuartiers dashboards, as code. Titles and descriptions are French first (the
+readers are local authorities), with English in the descriptions.
+
+Every time series panel reads the aggregates of the storage contract (``airq_core.storage``):
+hourly and daily windows in retention policy ``agg``, never the raw readings, so that a year
+on screen stays as cheap as a day. Gaps stay gaps: queries use ``fill(null)`` and the panels
+do not join points across missing hours.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from airq_core.reference_values import ATMO_CLASSES, ATMO_THRESHOLDS, WHO_24H
+from airq_core.storage import AGG_RP, RAW_RP, TAG_STATION, TIERS
+from dashboards.grafana import (
+    DATASOURCE_UID,
+    Board,
+    Target,
+    custom_variable,
+    legend_options,
+    query_variable,
+    series_config,
+    thresholds,
+)
+from dashboards.territory import Territory
+
+UG = "suffix: µg/m³"
+H1 = f'"{AGG_RP}"."{TIERS["1h"][0]}"'
+D1 = f'"{AGG_RP}"."{TIERS["1d_paris"][0]}"'
+HEALTH = f'"{RAW_RP}"."station_health"'
+TZ = "tz('Europe/Paris')"
+ST_MULTI = f'"{TAG_STATION}" =~ /^$station$/'
+ST_ONE = f"\"{TAG_STATION}\" = '$station'"
+POLLUTANTS = [("PM2,5", "pm2_5"), ("PM10", "pm10"), ("NO₂", "no2")]
+INDICATIF = (
+    "Classe **indicative** calculée sur un capteur citoyen, *pas l'indice ATMO officiel* "
+    "(produit par l'AASQA, Atmo Hauts-de-France, pour une zone entière). "
+    "*Indicative class from a citizen sensor, not the official ATMO index.*"
+)
+TAGS = ["airquartiers", "qualité de l'air", "QPV"]
+SILENCE_STEPS = thresholds([(None, "green"), (2, "orange"), (24, "red")])
+
+
+def _atmo_steps(quantity: str) -> list[tuple[float | None, str]]:
+    bounds = ATMO_THRESHOLDS[quantity]
+    steps: list[tuple[float | None, str]] = [(None, ATMO_CLASSES[0].colour)]
+    # a value equal to a bound stays in the lower class: the next colour starts just above
+    steps += [(b + 0.001, c.colour) for b, c in zip(bounds, ATMO_CLASSES[1:], strict=True)]
+    return steps
+
+
+def _common_variables(b: Board, territory: Territory, station_multi: bool = True) -> None:
+    b.variables.append(
+        custom_variable(
+            "territoire",
+            "Territoire",
+            territory.choices(),
+            "Stations dans et autour des QPV d'un département ou d'une commune "
+            "(liste construite par `airq dashboards build --api-url`). "
+            "*Stations in and around the QPV of a department or commune.*",
+        )
+    )
+    b.variables.append(
+        query_variable(
+            "station",
+            "Station",
+            f'SHOW TAG VALUES FROM "{TIERS["1h"][0]}" WITH KEY = "{TAG_STATION}" '
+            f'WHERE "{TAG_STATION}" =~ /^(?:${{territoire:raw}})$/',
+            b.datasource_uid,
+            multi=station_multi,
+            include_all=station_multi,
+        )
+    )
+
+
+def _quantity_variable(b: Board) -> None:
+    b.variables.append(
+        custom_variable(
+            "quantity",
+            "Polluant",
+            POLLUTANTS,
+            "Grandeur mesurée. *Measured quantity.*",
+        )
+    )
+
+
+def _per_quantity_overrides(kind: str) -> list[dict[str, Any]]:
+    """Colours per pollutant for fields named (table) or ending with (series) the quantity:
+    ATMO-like classes for particles, the WHO 24-h guideline for NO₂ (whose ATMO sub-index
+    uses hourly maxima, not daily means)."""
+    out = []
+    for _label, q in POLLUTANTS:
+        steps = [(None, "green"), (WHO_24H[q] + 0.001, "red")] if q == "no2" else _atmo_steps(q)
+        matcher = (
+            {"id": "byName", "options": q}
+            if kind == "table"
+            else {"id": "byRegexp", "options": f".*{q}$"}
+        )
+        props: list[dict[str, Any]]
+        if kind == "table":
+            props = [
+                {"id": "thresholds", "value": thresholds(steps)},
+                {"id": "custom.cellOptions", "value": {"type": "color-background"}},
+            ]
+        else:
+            who = thresholds([(None, "transparent"), (WHO_24H[q], "red")])
+            props = [
+                {"id": "thresholds", "value": who},
+                {"id": "custom.thresholdsStyle", "value": {"mode": "dashed"}},
+            ]
+        out.append({"matcher": matcher, "properties": props})
+    return out
+
+
+# -- regional map ---------------------------------------------------------------------------
+def _geomap_layers(api_url: str, quantity: str, label: str, days: int) -> list[dict[str, Any]]:
+    base = api_url.rstrip("/")
+    rules = []
+    for cls in ATMO_CLASSES:
+        for suffix, opacity in (("", 0.7), ("_partiel", 0.3)):
+            rules.append(
+                {
+                    "check": {
+                        "property": "style_class",
+                        "operation": "eq",
+                        "value": cls.key + suffix,
+                    },
+                    "style": {"color": {"fixed": cls.colour}, "opacity": opacity, "lineWidth": 1},
+                }
+            )
+    point_rules = [
+        {
+            "check": {"property": "atmo_class", "operation": "eq", "value": cls.key},
+            "style": {
+                "color": {"fixed": cls.colour},
+                "opacity": 0.9,
+                "size": {"fixed": 8},
+                "symbol": {"mode": "fixed", "fixed": "img/icons/marker/circle.svg"},
+            },
+        }
+        for cls in ATMO_CLASSES
+    ]
+    grey = {"color": {"fixed": "#B0B0B0"}, "opacity": 0.3, "lineWidth": 1}
+    return [
+        {
+            "type": "geojson",
+            "name": f"QPV — {label}, {days} derniers jours",
+            "config": {
+                "src": f"{base}/v1/qpv/exposure.geojson?quantity={quantity}"
+                f"&start=now-{days}d&end=now",
+                "rules": rules,
+                "style": grey,
+            },
+            "tooltip": True,
+        },
+        {
+            "type": "geojson",
+            "name": f"Stations — {label}, dernier jour (indicatif)",
+            "config": {
+                "src": f"{base}/v1/qpv/stations.geojson?quantity={quantity}",
+                "rules": point_rules,
+                "style": {**grey, "size": {"fixed": 6}},
+            },
+            "tooltip": True,
+        },
+    ]
+
+
+def _geomap(b: Board, api_url: str, quantity: str, label: str, into: Any = None) -> None:
+    b.panel(
+        "geomap",
+        f"Carte des QPV et des stations — {label}",
+        f"Quartiers prioritaires colorés selon la classe indicative (type ATMO) de la moyenne des "
+        f"jours valides des 30 derniers jours, mesurée dans le QPV (ou, à défaut, à moins de "
+        f"300 m / 1 km). Couleur pâle : couverture insuffisante (< 75 % des heures) ou mesure "
+        f"hors du quartier. Gris : pas de donnée. Points : stations, classe indicative de leur "
+        f"dernier jour. {INDICATIF} Source des contours : ANCT (ex-CGET), QPV 2015, Licence "
+        f"Ouverte. *QPV coloured by the indicative class of their 30-day exposure; pale = low "
+        f"coverage or measured outside; dots = stations, latest day.*",
+        w=24,
+        h=16,
+        options={
+            "view": {"id": "coords", "lat": 50.25, "lon": 2.85, "zoom": 8, "allLayers": True},
+            "controls": {
+                "showZoom": True,
+                "mouseWheelZoom": True,
+                "showAttribution": True,
+                "showScale": True,
+                "showMeasure": False,
+            },
+            "basemap": {"type": "default", "name": "Fond de carte"},
+            "layers": _geomap_layers(api_url, quantity, label, 30),
+            "tooltip": {"mode": "details"},
+        },
+        into=into,
+    )
+
+
+def regional_map(territory: Territory, api_url: str, uid: str = DATASOURCE_UID) -> Board:
+    b = Board(
+        "airq-carte",
+        "Carte régionale — exposition dans les QPV",
+        "Quartiers prioritaires et stations citoyennes des Hauts-de-France. "
+        "*Regional map: priority neighbourhoods and citizen stations.*",
+        TAGS,
+        datasource_uid=uid,
+    )
+    _common_variables(b, territory)
+    _quantity_variable(b)
+    legend = " · ".join(f"{c.label_fr} ({c.colour})" for c in ATMO_CLASSES)
+    b.text(
+        "Lire la carte",
+        f"**Classes (type ATMO 2021)** : {legend}.\n\n{INDICATIF}\n\n"
+        "Les valeurs guides de l'OMS (2021, 24 h) : PM2,5 15 µg/m³, PM10 45 µg/m³, "
+        "NO₂ 25 µg/m³. La carte des QPV couvre les 30 derniers jours ; les tableaux suivent la "
+        "période choisie en haut à droite. *The QPV map covers the last 30 days; tables follow "
+        "the selected period.*",
+        h=5,
+    )
+    _geomap(b, api_url, "pm2_5", "PM2,5")
+    b.panel(
+        "table",
+        "Dernier jour mesuré par station ($quantity)",
+        "Moyenne du dernier jour (heure de Paris) de chaque station, colorée par classe "
+        "indicative (particules) ou par rapport à la valeur guide OMS 24 h (NO₂). "
+        "*Latest daily mean per station.*",
+        w=10,
+        h=10,
+        targets=[
+            Target(
+                f'SELECT last("${{quantity}}_mean") AS "$quantity", '
+                f'last("${{quantity}}_count") AS "mesures" FROM {D1} '
+                f'WHERE $timeFilter AND {ST_MULTI} GROUP BY "{TAG_STATION}"',
+                ("time", "$quantity", "mesures"),
+                fmt="table",
+            )
+        ],
+        field_config={"defaults": {"decimals": 1}, "overrides": _per_quantity_overrides("table")},
+        options={"showHeader": True, "footer": {"show": False}},
+    )
+    b.panel(
+        "timeseries",
+        "Moyennes journalières par station ($quantity)",
+        "Moyennes par jour civil (heure de Paris), trait rouge : valeur guide OMS 24 h. "
+        "Les trous sont des jours sans donnée. *Daily means; red dashes: WHO 24-h guideline.*",
+        w=14,
+        h=10,
+        targets=[
+            Target(
+                f'SELECT mean("${{quantity}}_mean") AS "$quantity" FROM {D1} '
+                f"WHERE $timeFilter AND {ST_MULTI} "
+                f'GROUP BY time(1d), "{TAG_STATION}" fill(null) {TZ}',
+                ("time", "$quantity"),
+                alias="$tag_station $col",
+            )
+        ],
+        field_config={**series_config(UG), "overrides": _per_quantity_overrides("series")},
+        options=legend_options(),
+    )
+    for label, q in POLLUTANTS[1:]:
+        row = b.row(f"Carte — {label}", collapsed=True)
+        _geomap(b, api_url, q, label, into=row)
+    return b
+
+
+# -- station page -------------------------------------------------------------------------------
+def station_page(territory: Territory, uid: str = DATASOURCE_UID) -> Board:
+    b = Board(
+        "airq-station",
+        "Station — mesures brutes et corrigées",
+        "Séries d'une station : particules brutes et corrigées de l'humidité, NO₂, humidité, "
+        "couverture. *One station: raw and humidity-corrected PM, NO2, humidity, coverage.*",
+        TAGS,
+        time_from="now-7d",
+        datasource_uid=uid,
+    )
+    _common_variables(b, territory, station_multi=False)
+    b.variables.append(
+        custom_variable(
+            "pas",
+            "Pas de temps",
+            [("heure", "1h"), ("minute (courtes périodes)", "1m")],
+            "Agrégats lus : horaires, ou à la minute pour quelques jours. "
+            "*Aggregates read: hourly, or per minute for short periods.*",
+        )
+    )
+    src = f'"{AGG_RP}"."readings_$pas"'
+    for label, q in POLLUTANTS[:2]:
+        b.panel(
+            "timeseries",
+            f"{label} brut et corrigé de l'humidité",
+            f"Moyennes {label} du capteur (brut) et corrigées de l'humidité (formule hackAIR, "
+            f"calculée par l'ingestion à côté de la valeur brute). Trait rouge : valeur guide "
+            f"OMS 24 h ({WHO_24H[q]:g} µg/m³), à comparer à des moyennes journalières. Les trous "
+            f"sont des heures sans donnée. *Raw and humidity-corrected {label}; gaps = no data.*",
+            w=12,
+            h=9,
+            interval="$pas",
+            targets=[
+                Target(
+                    f'SELECT mean("{q}_mean") AS "{label} brut", '
+                    f'mean("{q}_hcorr_mean") AS "{label} corrigé (humidité)" '
+                    f"FROM {src} WHERE {ST_ONE} AND $timeFilter "
+                    f"GROUP BY time($__interval) fill(null)",
+                    ("time", f"{label} brut", f"{label} corrigé (humidité)"),
+                )
+            ],
+            field_config=series_config(UG, WHO_24H[q]),
+            options=legend_options(),
+        )
+    b.panel(
+        "timeseries",
+        "NO₂",
+        "Dioxyde d'azote (capteur électrochimique, indicatif). Trait rouge : valeur guide OMS "
+        "24 h (25 µg/m³). *Nitrogen dioxide, indicative.*",
+        w=12,
+        h=9,
+        interval="$pas",
+        targets=[
+            Target(
+                f'SELECT mean("no2_mean") AS "NO₂" FROM {src} WHERE {ST_ONE} AND $timeFilter '
+                f"GROUP BY time($__interval) fill(null)",
+                ("time", "NO₂"),
+            )
+        ],
+        field_config=series_config(UG, WHO_24H["no2"]),
+        options=legend_options(),
+    )
+    b.panel(
+        "timeseries",
+        "Humidité relative et température",
+        "Au-delà de 70–80 % d'humidité, les capteurs optiques surestiment les particules "
+        "(trait à 75 %). *Above 70–80 % RH optical PM sensors over-read.*",
+        w=12,
+        h=9,
+        interval="$pas",
+        targets=[
+            Target(
+                f'SELECT mean("humidity_mean") AS "Humidité (%)", '
+                f'mean("temperature_mean") AS "Température (°C)" FROM {src} '
+                f"WHERE {ST_ONE} AND $timeFilter GROUP BY time($__interval) fill(null)",
+                ("time", "Humidité (%)", "Température (°C)"),
+            )
+        ],
+        field_config=series_config("percent", 75, min_zero=False),
+        options=legend_options(),
+    )
+    for label, q in POLLUTANTS[:2]:
+        b.panel(
+            "timeseries",
+            f"{label} — moyennes journalières et valeur guide OMS",
+            f"Moyennes par jour civil (heure de Paris) ; barre au-dessus du trait rouge : jour "
+            f"au-dessus de la valeur guide OMS 24 h ({WHO_24H[q]:g} µg/m³). *Daily means.*",
+            w=12,
+            h=8,
+            targets=[
+                Target(
+                    f'SELECT mean("{q}_mean") AS "{label} brut", '
+                    f'mean("{q}_hcorr_mean") AS "{label} corrigé" FROM {D1} '
+                    f"WHERE {ST_ONE} AND $timeFilter GROUP BY time(1d) fill(null) {TZ}",
+                    ("time", f"{label} brut", f"{label} corrigé"),
+                )
+            ],
+            field_config=series_config(UG, WHO_24H[q], bars=True),
+            options=legend_options(),
+        )
+    b.panel(
+        "timeseries",
+        "Couverture journalière (% des heures avec données)",
+        "Part des heures de chaque jour avec au moins une mesure PM2,5 ; en dessous de 75 % "
+        "(trait), la moyenne du jour n'est pas retenue dans les statistiques. "
+        "*Share of hours with data per day; below 75 % a day is not counted.*",
+        w=24,
+        h=6,
+        targets=[
+            Target(
+                f'SELECT count("pm2_5_mean") * 100 / 24 AS "couverture" FROM {H1} '
+                f"WHERE {ST_ONE} AND $timeFilter GROUP BY time(1d) fill(0) {TZ}",
+                ("time", "couverture"),
+            )
+        ],
+        field_config=series_config("percent", 75, bars=True),
+        options=legend_options(),
+    )
+    return b
+
+
+# -- QPV comparison -----------------------------------------------------------------------------
+ZONE_LABELS = {"qpv": "dans le QPV", "hors_qpv": "hors QPV (commune)"}
+
+
+def _zone_label(zone: str) -> str:
+    if zone.startswith("buffer_"):
+        return f"à moins de {zone.removeprefix('buffer_')}"
+    return ZONE_LABELS.get(zone, zone)
+
+
+def _zone_hourly(ids: tuple[str, ...], field: str) -> str:
+    """The zone's hourly values: the mean over its stations of their hourly means."""
+    regex = "|".join(ids)
+    return (
+        f'SELECT mean("{field}") AS "valeur" FROM {H1} WHERE "{TAG_STATION}" =~ /^(?:{regex})$/ '
+        f"AND $timeFilter GROUP BY time(1h) fill(none)"
+    )
+
+
+def qpv_comparison(territory: Territory, api_url: str, uid: str = DATASOURCE_UID) -> Board:
+    b = Board(
+        "airq-qpv-comparaison",
+        "Comparaison QPV — dans le quartier et hors QPV",
+        "Exposition mesurée dans chaque quartier prioritaire équipé, à ses abords et dans le "
+        "reste de la commune. *Inside vs outside the priority neighbourhoods.*",
+        TAGS,
+        datasource_uid=uid,
+    )
+    _quantity_variable(b)
+    zones = ["qpv"]
+    if territory.buffers_m:
+        zones.append(f"buffer_{territory.buffers_m[0]}m")
+    zones.append("hors_qpv")
+    monitored = territory.monitored()
+    base = api_url.rstrip("/")
+    b.links.append(
+        {
+            "title": "Statistiques complètes (API, JSON)",
+            "type": "link",
+            "url": f"{base}/v1/qpv/exposure.geojson?quantity=$quantity&start=${{__from}}"
+            f"&end=${{__to}}",
+            "targetBlank": True,
+            "icon": "external link",
+        }
+    )
+    if not monitored:
+        b.text(
+            "Aucun QPV équipé",
+            "Aucune station n'est placée dans un QPV ou à ses abords dans la liste utilisée "
+            "pour construire ce tableau de bord. Reconstruisez-le après l'enregistrement des "
+            "stations : `airq dashboards build --api-url http://…:8000` (ou `push`). "
+            "*No station in or near a QPV when these dashboards were built: rebuild them with "
+            "`--api-url` once stations are registered.*",
+            h=5,
+        )
+        return b
+    b.text(
+        "Méthode",
+        "Chaque ligne est une zone : le QPV, ses abords (distance au contour calculée en "
+        "Lambert-93) et le reste de la commune hors de tout QPV. Valeur horaire d'une zone : "
+        "moyenne des moyennes horaires de ses stations. *Heures* = heures avec données sur la "
+        "période ; une couverture faible rend la comparaison fragile. Exporter : menu du "
+        "panneau → Inspecter → Données → Télécharger CSV. Les statistiques complètes (médiane, "
+        "p95, jours valides, couverture) sont dans l'API (lien en haut). *Export: panel menu → "
+        "Inspect → Data → Download CSV.*",
+        h=5,
+    )
+    targets = []
+    for q in monitored:
+        for z in zones:
+            ids = q.zones.get(z, ())
+            if ids:
+                targets.append(
+                    Target(
+                        _zone_hourly(ids, "${quantity}_mean"),
+                        ("time", "valeur"),
+                        alias=f"{q.name} ({q.code}) — {_zone_label(z)}",
+                    )
+                )
+    b.panel(
+        "table",
+        "Dans / hors QPV — moyennes horaires sur la période ($quantity)",
+        "Moyenne, maximum horaire et nombre d'heures avec données, par zone. "
+        "*Mean, hourly maximum and hours with data, per zone.*",
+        w=24,
+        h=max(6, 2 + len(targets)),
+        targets=targets,
+        transformations=[
+            {
+                "id": "reduce",
+                "options": {
+                    "mode": "seriesToRows",
+                    "reducers": ["mean", "max", "count"],
+                    "includeTimeField": False,
+                },
+            },
+            {
+                "id": "organize",
+                "options": {
+                    "renameByName": {
+                        "Field": "Zone",
+                        "Mean": "Moyenne (µg/m³)",
+                        "Max": "Maximum horaire",
+                        "Count": "Heures avec données",
+                    }
+                },
+            },
+        ],
+        field_config={"defaults": {"decimals": 1}, "overrides": []},
+        options={"showHeader": True, "footer": {"show": False}},
+    )
+    for label, qty in POLLUTANTS:
+        limit = WHO_24H[qty]
+        day_targets = []
+        for q in monitored:
+            for z in zones:
+                ids = q.zones.get(z, ())
+                if not ids:
+                    continue
+                day_targets.append(
+                    Target(
+                        f'SELECT count("jour") AS "jours" FROM (SELECT mean("valeur") AS "jour", '
+                        f'count("valeur") AS "heures" FROM ({_zone_hourly(ids, qty + "_mean")}) '
+                        f"WHERE $timeFilter GROUP BY time(1d) {TZ}) "
+                        f'WHERE "heures" >= 18 AND "jour" > {limit:g}',
+                        ("time", "jours"),
+                        alias=f"{q.name} ({q.code}) — {_zone_label(z)}",
+                    )
+                )
+        b.panel(
+            "table",
+            f"Jours au-dessus de la valeur guide OMS — {label} (> {limit:g} µg/m³)",
+            "Nombre de jours valides (au moins 18 heures de données) dont la moyenne dépasse la "
+            "valeur guide OMS 2021 sur 24 h. Une zone sans ligne n'a aucun jour au-dessus. "
+            "*Valid days above the WHO 24-h guideline.*",
+            w=8,
+            h=max(6, 2 + len(day_targets)),
+            targets=day_targets,
+            transformations=[
+                {
+                    "id": "reduce",
+                    "options": {"mode": "seriesToRows", "reducers": ["sum"]},
+                },
+                {
+                    "id": "organize",
+                    "options": {"renameByName": {"Field": "Zone", "Total": "Jours"}},
+                },
+            ],
+            options={"showHeader": True},
+        )
+    return b
+
+
+# -- data quality -----------------------------------------------------------------------------
+def data_quality(territory: Territory, uid: str = DATASOURCE_UID) -> Board:
+    b = Board(
+        "airq-qualite",
+        "Qualité des données — stations silencieuses et couverture",
+        "Stations muettes, capteurs bloqués, couverture horaire, heures humides. "
+        "*Silent stations, stuck sensors, coverage, humid hours.*",
+        TAGS,
+        time_from="now-30d",
+        datasource_uid=uid,
+    )
+    _common_variables(b, territory)
+    _quantity_variable(b)
+    b.panel(
+        "table",
+        "Stations silencieuses ou capteurs bloqués",
+        "État écrit par l'ingestion : durée depuis la dernière mesure, station déclarée "
+        "silencieuse, nombre de grandeurs bloquées (valeurs identiques pendant des heures). "
+        "*Station health written by the ingest.*",
+        w=12,
+        h=9,
+        targets=[
+            Target(
+                f'SELECT last("last_seen_age_s") / 3600 AS "silence (h)", '
+                f'last("silent") AS "silencieuse", last("stuck") AS "grandeurs bloquées" '
+                f'FROM {HEALTH} WHERE $timeFilter AND {ST_MULTI} GROUP BY "{TAG_STATION}"',
+                ("time", "silence (h)", "silencieuse", "grandeurs bloquées"),
+                fmt="table",
+            )
+        ],
+        field_config={
+            "defaults": {"decimals": 1},
+            "overrides": [
+                {
+                    "matcher": {"id": "byName", "options": "silence (h)"},
+                    "properties": [
+                        {
+                            "id": "thresholds",
+                            "value": thresholds([(None, "green"), (2, "orange"), (24, "red")]),
+                        },
+                        {"id": "custom.cellOptions", "value": {"type": "color-background"}},
+                    ],
+                }
+            ],
+        },
+        options={"showHeader": True},
+    )
+    b.panel(
+        "table",
+        "Dernière heure avec des données ($quantity)",
+        "Heure du dernier agrégat horaire non vide de chaque station sur la période. "
+        "*Last hour with data per station.*",
+        w=12,
+        h=9,
+        targets=[
+            Target(
+                f'SELECT last("${{quantity}}_count") AS "mesures dans l\'heure" FROM {H1} '
+                f'WHERE $timeFilter AND {ST_MULTI} GROUP BY "{TAG_STATION}"',
+                ("time", "mesures dans l'heure"),
+                fmt="table",
+            )
+        ],
+        field_config={
+            "defaults": {},
+            "overrides": [
+                {
+                    "matcher": {"id": "byName", "options": "Time"},
+                    "properties": [{"id": "unit", "value": "dateTimeFromNow"}],
+                }
+            ],
+        },
+        options={"showHeader": True},
+    )
+    b.panel(
+        "state-timeline",
+        "Couverture journalière par station ($quantity)",
+        "Part des heures de chaque jour avec données : rouge < 50 %, orange < 75 %, vert au-delà. "
+        "*Daily share of hours with data.*",
+        w=24,
+        h=10,
+        targets=[
+            Target(
+                f'SELECT count("${{quantity}}_mean") * 100 / 24 AS "couverture" FROM {H1} '
+                f'WHERE $timeFilter AND {ST_MULTI} GROUP BY time(1d), "{TAG_STATION}" fill(0) {TZ}',
+                ("time", "couverture"),
+                alias="$tag_station",
+            )
+        ],
+        field_config={
+            "defaults": {
+                "unit": "percent",
+                "thresholds": thresholds([(None, "red"), (50, "orange"), (75, "green")]),
+                "color": {"mode": "thresholds"},
+            },
+            "overrides": [],
+        },
+        options={"showValue": "never", "mergeValues": False, "rowHeight": 0.8},
+    )
+    b.panel(
+        "bargauge",
+        "Couverture sur la période ($quantity)",
+        "Moyenne des couvertures journalières : la part des heures avec données. "
+        "*Share of hours with data over the period.*",
+        w=12,
+        h=9,
+        targets=[
+            Target(
+                f'SELECT mean("c") AS "couverture" FROM (SELECT count("${{quantity}}_mean") * 100 '
+                f'/ 24 AS "c" FROM {H1} WHERE $timeFilter AND {ST_MULTI} '
+                f'GROUP BY time(1d), "{TAG_STATION}" fill(0) {TZ}) GROUP BY "{TAG_STATION}"',
+                ("time", "couverture"),
+                alias="$tag_station",
+            )
+        ],
+        field_config={
+            "defaults": {
+                "unit": "percent",
+                "min": 0,
+                "max": 100,
+                "thresholds": thresholds([(None, "red"), (50, "orange"), (75, "green")]),
+                "color": {"mode": "thresholds"},
+            },
+            "overrides": [],
+        },
+        options={"orientation": "horizontal", "displayMode": "basic", "showUnfilled": True},
+    )
+    b.panel(
+        "timeseries",
+        "Heures humides par jour (humidité > 75 %)",
+        "Heures où l'humidité moyenne dépasse 75 % : les particules y sont surestimées et "
+        "signalées par l'ingestion ; comparer valeurs brutes et corrigées. "
+        "*Hours above 75 % RH, when optical PM sensors over-read.*",
+        w=12,
+        h=9,
+        targets=[
+            Target(
+                f'SELECT count("humidity_mean") AS "heures humides" FROM {H1} '
+                f'WHERE $timeFilter AND {ST_MULTI} AND "humidity_mean" > 75 '
+                f'GROUP BY time(1d), "{TAG_STATION}" fill(0) {TZ}',
+                ("time", "heures humides"),
+                alias="$tag_station",
+            )
+        ],
+        field_config=series_config("h", bars=True),
+        options=legend_options(),
+    )
+    b.panel(
+        "timeseries",
+        "Mesures reçues ($quantity)",
+        "Nombre de mesures reçues par intervalle : une chute signale une panne ou une coupure "
+        "réseau. *Readings received per interval.*",
+        w=24,
+        h=8,
+        interval="1h",
+        targets=[
+            Target(
+                f'SELECT sum("${{quantity}}_count") AS "mesures" FROM {H1} '
+                f'WHERE $timeFilter AND {ST_MULTI} GROUP BY time($__interval), "{TAG_STATION}" '
+                f"fill(0)",
+                ("time", "mesures"),
+                alias="$tag_station",
+            )
+        ],
+        field_config=series_config("short"),
+        options=legend_options(),
+    )
+    b.text(
+        "Messages rejetés à l'ingestion",
+        "Les messages refusés par l'ingestion (format, station inconnue, valeur hors plage, "
+        "horodatage) sont comptés par motif et publiés sur `/metrics` (Prometheus, compteur "
+        "`airq_ingest_rejected`), pas dans InfluxDB. *Rejected messages are counted by reason "
+        "on the ingest's Prometheus `/metrics` endpoint, not stored in InfluxDB.*",
+        h=4,
+    )
+    return b
+
+
+def build_boards(
+    territory: Territory | None = None,
+    api_url: str = "http://localhost:8000",
+    datasource_uid: str = DATASOURCE_UID,
+) -> list[Board]:
+    t = territory or Territory()
+    return [
+        regional_map(t, api_url, datasource_uid),
+        station_page(t, datasource_uid),
+        qpv_comparison(t, api_url, datasource_uid),
+        data_quality(t, datasource_uid),
+    ]

@@ -1,0 +1,49 @@
+"""The Grafana substitution rules reproduced by dashboards.render."""
+
+from __future__ import annotations
+
+import pytest
+
+from dashboards.render import (
+    VariableValue,
+    format_interval,
+    panel_interval_ms,
+    render_query,
+    replace_variables,
+)
+
+
+def test_multi_value_variables_become_an_escaped_regex_group() -> None:
+    q = 'WHERE "station" =~ /^$station$/'
+    v = {"station": VariableValue(["lens-01", "a.b"], multi=True, include_all=True)}
+    assert replace_variables(q, v) == r'WHERE "station" =~ /^(lens-01|a\.b)$/'
+    one = {"station": VariableValue(["lens-01"], multi=True)}
+    assert replace_variables(q, one) == 'WHERE "station" =~ /^lens-01$/'
+
+
+def test_single_values_are_escaped_only_inside_regexes() -> None:
+    v = {"q": VariableValue("a.b")}
+    assert replace_variables('SELECT "${q}_mean" FROM x', v) == 'SELECT "a.b_mean" FROM x'
+    assert replace_variables("WHERE s =~ /$q/", v) == r"WHERE s =~ /a\.b/"
+    assert replace_variables("WHERE s =~ /${q:raw}/", v) == "WHERE s =~ /a.b/"
+    assert replace_variables("[[q]]", v) == "a.b"
+
+
+def test_undefined_variables_are_an_error_but_macros_are_left_for_the_backend() -> None:
+    with pytest.raises(KeyError, match="nope"):
+        replace_variables("$nope", {})
+    assert replace_variables("$timeFilter $__interval", {}) == "$timeFilter $__interval"
+
+
+def test_time_macros() -> None:
+    q = render_query("WHERE $timeFilter GROUP BY time($__interval)", {}, 1000, 3601000, 60000)
+    assert q == "WHERE time >= 1000ms and time <= 3601000ms GROUP BY time(1m)"
+    assert render_query("$__interval_ms $interval", {}, 0, 1, 3_600_000) == "3600000 1h"
+
+
+@pytest.mark.parametrize(
+    "days, minimum, expected",
+    [(1, None, "1m"), (7, None, "10m"), (30, None, "30m"), (30, "1h", "1h"), (365, None, "6h")],
+)
+def test_interval_as_grafana_rounds_it(days: int, minimum: str | None, expected: str) -> None:
+    assert format_interval(panel_interval_ms(0, days * 86_400_000, 1000, minimum)) == expected
