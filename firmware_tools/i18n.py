@@ -371,6 +371,130 @@ MESSAGES: dict[str, dict[str, str]] = {
         "fr": "{n} trame(s) enregistrée(s) dans {path}",
         "en": "{n} frame(s) written to {path}",
     },
+    # --- airrohr (sensor.community firmware) -----------------------------------------------
+    "airrohr_unsupported_sensor": {
+        "fr": "le firmware sensor.community ne sait pas lire : {sensors}. Capteurs qu'il lit : "
+        "{known}. Pour les autres, utilisez notre passerelle (airq station gateway-config)",
+        "en": "the sensor.community firmware cannot read: {sensors}. Sensors it reads: {known}. "
+        "For the others, use our gateway (airq station gateway-config)",
+    },
+    "airrohr_no_sensor": {
+        "fr": "indiquez les capteurs installés avec --sensors (ex. --sensors sds011 bme280) ; "
+        "capteurs possibles : {known}",
+        "en": "give the fitted sensors with --sensors (e.g. --sensors sds011 bme280); possible "
+        "sensors: {known}",
+    },
+    "airrohr_too_long": {
+        "fr": "la valeur de {key} est trop longue pour le firmware ({limit} caractères au plus)",
+        "en": "the value of {key} is too long for the firmware ({limit} characters at most)",
+    },
+    "airrohr_unreachable": {
+        "fr": "la carte ne répond pas sur {url} ({why}). Connectez d'abord l'ordinateur au "
+        "Wi-Fi « airRohr-… » de la carte (il apparaît quand la carte n'a pas de Wi-Fi "
+        "configuré), puis relancez ; ou suivez les étapes affichées sans --apply",
+        "en": "the board does not answer at {url} ({why}). First join the laptop to the "
+        "board's 'airRohr-…' Wi-Fi (it appears when the board has no Wi-Fi configured), then "
+        "run again; or follow the steps shown without --apply",
+    },
+    "airrohr_auth": {
+        "fr": "la carte demande un mot de passe ({url}) : elle est déjà connectée à un Wi-Fi "
+        "avec la protection de la page activée ; donnez --board-user et --board-password, ou "
+        "passez par son Wi-Fi de réglage « airRohr-… »",
+        "en": "the board asks for a password ({url}): it is already on a Wi-Fi with page "
+        "protection on; give --board-user and --board-password, or use its 'airRohr-…' "
+        "set-up Wi-Fi",
+    },
+    "airrohr_refused": {
+        "fr": "la carte a refusé les réglages ({url} : HTTP {status}) : mettez le firmware à "
+        "jour (airq flash) ou suivez les étapes affichées sans --apply",
+        "en": "the board refused the settings ({url}: HTTP {status}): update the firmware "
+        "(airq flash) or follow the steps shown without --apply",
+    },
+    "airrohr_applied": {
+        "fr": "Réglages envoyés à la carte : elle enregistre et redémarre. Reconnectez "
+        "l'ordinateur au Wi-Fi habituel ; la station {station} enverra ses mesures vers {host}",
+        "en": "Settings sent to the board: it saves and restarts. Join the laptop back to the "
+        "usual Wi-Fi; station {station} will send its readings to {host}",
+    },
+    "airrohr_steps_title": {
+        "fr": "Réglages de la station {station} (firmware sensor.community) :",
+        "en": "Settings of station {station} (sensor.community firmware):",
+    },
+    "airrohr_step_connect": {
+        "fr": "Branchez la carte ; avec l'ordinateur ou un téléphone, connectez-vous au Wi-Fi "
+        "« airRohr-… » qu'elle crée.",
+        "en": "Power the board; with the laptop or a phone, join the 'airRohr-…' Wi-Fi it opens.",
+    },
+    "airrohr_step_open": {
+        "fr": "Ouvrez {url} dans le navigateur.",
+        "en": "Open {url} in the browser.",
+    },
+    "airrohr_step_wifi": {
+        "fr": "Réseau Wi-Fi : choisissez « {ssid} » et tapez son mot de passe.",
+        "en": "Wi-Fi network: choose '{ssid}' and type its password.",
+    },
+    "airrohr_step_sensors": {
+        "fr": "Onglet « Capteurs » : cochez uniquement {sensors}.",
+        "en": "'Sensors' tab: tick only {sensors}.",
+    },
+    "airrohr_step_apis": {
+        "fr": "Onglet « APIs » : décochez Madavi ; Sensor.Community selon le choix du participant.",
+        "en": "'APIs' tab: untick Madavi; Sensor.Community as the participant chooses.",
+    },
+    "airrohr_step_custom": {
+        "fr": "Cochez « Envoyer vers sa propre API » puis remplissez : Serveur = {host} ; "
+        "Chemin = {path} ; Port = {port} ; Utilisateur = {user} ; Mot de passe = {password} ; "
+        "HTTPS = {https}.",
+        "en": "Tick 'Send data to own API' and fill in: Server = {host}; Path = {path}; Port = "
+        "{port}; User = {user}; Password = {password}; HTTPS = {https}.",
+    },
+    "airrohr_step_save": {
+        "fr": "Cliquez sur « Enregistrer et redémarrer ». Suivez ensuite les mesures avec : "
+        "airq station follow {station}",
+        "en": "Click 'Save and restart'. Then follow the readings with: airq station follow "
+        "{station}",
+    },
+    "recap_no_station": {
+        "fr": "la station {station} n'est pas dans {path} : vérifiez l'identifiant, ou donnez "
+        "le jeton avec --token",
+        "en": "station {station} is not in {path}: check the id, or give the token with --token",
+    },
+    "need_token": {
+        "fr": "il faut le jeton de la station : --recap recap.csv (fichier de l'atelier), "
+        "--token, ou la variable AIRQ_STATION_TOKEN. Jeton perdu : « airq station "
+        "rotate-token » en crée un nouveau",
+        "en": "the station token is needed: --recap recap.csv (the workshop file), --token, or "
+        "the AIRQ_STATION_TOKEN variable. Lost token: a new one can be issued",
+    },
+    # --- follow ---------------------------------------------------------------------------
+    "follow_unknown_station": {
+        "fr": "station « {station} » inconnue de la plateforme : vérifiez l'identifiant "
+        "(airq station list) ou l'adresse de l'API (AIRQ_WORKSHOP_API_URL)",
+        "en": "station '{station}' is unknown to the platform: check the id (airq station list) "
+        "or the API address (AIRQ_WORKSHOP_API_URL)",
+    },
+    "follow_api_error": {
+        "fr": "l'API a répondu HTTP {status} : {text}",
+        "en": "the API answered HTTP {status}: {text}",
+    },
+    "follow_start": {
+        "fr": "Suivi de la station {station} sur {api} (Ctrl-C pour arrêter). Dernière mesure "
+        "reçue : {last}",
+        "en": "Following station {station} on {api} (Ctrl-C to stop). Last reading received: "
+        "{last}",
+    },
+    "follow_never": {"fr": "aucune pour l'instant", "en": "none yet"},
+    "follow_waiting": {
+        "fr": "En attente des mesures… (une station airrohr envoie toutes les 2 min 25 s ; la "
+        "première fois, comptez 3 à 5 minutes après le branchement)",
+        "en": "Waiting for readings… (an airrohr station sends every 2 min 25 s; the first "
+        "time, allow 3 to 5 minutes after plugging in)",
+    },
+    "follow_lost": {
+        "fr": "API injoignable ({why}) : nouvel essai toutes les {interval:g} s…",
+        "en": "API unreachable ({why}): trying again every {interval:g} s…",
+    },
+    "follow_back": {"fr": "API de nouveau joignable.", "en": "API reachable again."},
     # (end of messages)
 }
 

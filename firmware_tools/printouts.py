@@ -230,3 +230,20 @@ def write_recap_pdf(
         table,
     ]
     doc.build(story)
+
+
+def read_recap(path: Path, station: str) -> tuple[str, tuple[str, ...]]:
+    """(token, sensors) of ``station`` from a recap CSV written by :func:`write_recap_csv`.
+
+    Raises WorkshopError when the file or the station is missing.
+    """
+    from firmware_tools.errors import WorkshopError
+
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except OSError as exc:
+        raise WorkshopError("roster_unreadable", path=path, why=exc.strerror) from None
+    for row in csv.DictReader(io.StringIO(text), delimiter=";"):
+        if row.get("id") == station and row.get("jeton"):
+            return row["jeton"], tuple((row.get("capteurs") or "").split())
+    raise WorkshopError("recap_no_station", station=station, path=path)

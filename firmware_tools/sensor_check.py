@@ -274,12 +274,14 @@ _SHORT = {
 
 def _main_quantities(sample: Sample) -> tuple[str, ...]:
     """Mass concentrations and gases first; particle counts and CF=1 series only if alone."""
+    order = {q: k for k, q in enumerate(QUANTITIES)}
+    names = sorted(sample.values, key=lambda q: order.get(q, len(order)))
     main = tuple(
         q
-        for q in sample.values
+        for q in names
         if not q.endswith("_cf1") and (QUANTITIES[q].unit if q in QUANTITIES else "") != "#/cm³"
     )
-    return main or tuple(sample.values)
+    return main or tuple(names)
 
 
 def describe_sample(sample: Sample, quantities: tuple[str, ...] | None = None) -> str:

@@ -14,4 +14,5 @@ MODULES = [
     "rollup",
     "flash",
     "sensor",
+    "airrohr",
 ]

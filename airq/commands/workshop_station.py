@@ -11,22 +11,8 @@ import sys
 from datetime import datetime
 from pathlib import Path
 
+from airq.commands.workshop_common import add_token_args, station_token, workshop_settings
 from airq.errors import CliError
-
-
-def _settings():  # type: ignore[no-untyped-def]
-    from pydantic import ValidationError
-
-    from firmware_tools.settings import WorkshopSettings
-
-    try:
-        return WorkshopSettings()
-    except ValidationError as exc:
-        lines = [
-            f"  AIRQ_WORKSHOP_{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}"
-            for e in exc.errors()
-        ]
-        raise CliError("configuration invalide / invalid settings:\n" + "\n".join(lines)) from None
 
 
 def _registry():  # type: ignore[no-untyped-def]
@@ -59,7 +45,7 @@ def register_cmd(args: argparse.Namespace) -> int:
     from firmware_tools.printouts import write_labels_pdf, write_recap_csv, write_recap_pdf
     from firmware_tools.roster import decode_csv_bytes, parse_roster, register_stations
 
-    settings = _settings()
+    settings = workshop_settings()
     if args.csv:
         try:
             text = decode_csv_bytes(Path(args.csv).read_bytes())
@@ -143,7 +129,115 @@ def _write_private(path: Path, text: str) -> None:
         f.write(text)
 
 
+def follow_cmd(args: argparse.Namespace) -> int:
+    import threading
+
+    from firmware_tools.errors import WorkshopError
+    from firmware_tools.follow import Follower
+    from firmware_tools.i18n import t
+    from firmware_tools.sensor_check import describe_sample
+
+    settings = workshop_settings()
+    api = args.api or settings.api_url
+    follower = Follower(api, args.station, lookback_s=args.lookback * 60)
+    stop = threading.Event()
+    shown = {"n": 0}
+
+    def emit(update) -> None:  # type: ignore[no-untyped-def]
+        stamp = datetime.fromtimestamp(update.ts).strftime("%H:%M:%S")
+        print(f"{stamp}  {args.station}  {describe_sample(update.as_sample())}", flush=True)
+        shown["n"] += 1
+
+    def on_state(reachable: bool, why: str) -> None:
+        key = "follow_back" if reachable else "follow_lost"
+        print(t(key, why=why, interval=args.interval), file=sys.stderr, flush=True)
+
+    try:
+        try:
+            follower.quantities()
+        except ConnectionError as exc:
+            raise CliError(t("follow_lost", why=str(exc)[:120], interval=args.interval)) from None
+        last = follower.last_seen or t("follow_never")
+        print(t("follow_start", station=args.station, api=api, last=last), flush=True)
+        if args.once:
+            for update in follower.poll():
+                emit(update)
+            if not shown["n"]:
+                print(t("follow_waiting"))
+            return 0 if shown["n"] else 1
+        print(t("follow_waiting"), flush=True)
+        if args.timeout:
+            threading.Timer(args.timeout, stop.set).start()
+        try:
+            follower.run(emit, on_state, stop, interval=args.interval)
+        except KeyboardInterrupt:
+            stop.set()
+    except WorkshopError as exc:
+        raise CliError(str(exc)) from None
+    finally:
+        stop.set()
+        follower.close()
+    return 0
+
+
+def gateway_config_cmd(args: argparse.Namespace) -> int:
+    from firmware_tools.errors import WorkshopError
+    from firmware_tools.gateway_config import gateway_toml
+
+    settings = workshop_settings()
+    token, recap_sensors = station_token(args)
+    specs: list[tuple[str, str | None]] = []
+    for item in args.sensor or [s for s in recap_sensors if _is_serial(s)] or ["sds011"]:
+        model, _, port = item.partition("=")
+        specs.append((model.strip(), port.strip() or None))
+    try:
+        text = gateway_toml(
+            args.station, token, args.mqtt_url or settings.mqtt_url, specs, interval=args.interval
+        )
+    except WorkshopError as exc:
+        raise CliError(str(exc)) from None
+    if args.output in (None, "-"):
+        sys.stdout.write(text)
+    else:
+        _write_private(Path(args.output), text)
+    return 0
+
+
 def add_to(ss: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    f = ss.add_parser(
+        "follow",
+        help="suivre les dernières mesures d'une station / follow a station's latest values",
+    )
+    f.add_argument("station", help="identifiant, ex. lens-01")
+    f.add_argument("--api", help="adresse de l'API (défaut AIRQ_WORKSHOP_API_URL)")
+    f.add_argument("--interval", type=float, default=10, help="secondes entre deux requêtes")
+    f.add_argument(
+        "--lookback",
+        type=float,
+        default=60,
+        help="afficher d'abord les mesures des N dernières minutes (défaut 60)",
+    )
+    f.add_argument("--once", action="store_true", help="afficher puis quitter")
+    f.add_argument("--timeout", type=float, default=0, help="arrêter après N secondes")
+    f.set_defaults(func=follow_cmd)
+
+    g = ss.add_parser(
+        "gateway-config",
+        help="configuration TOML de passerelle pour une station / gateway TOML for a station",
+    )
+    g.add_argument("station")
+    add_token_args(g)
+    g.add_argument(
+        "--sensor", action="append", help="capteur et port, ex. sds011=/dev/ttyUSB0 (répétable)"
+    )
+    g.add_argument(
+        "--mqtt-url",
+        help="broker, ex. mqtts://mqtt.exemple.fr:8883 (défaut AIRQ_WORKSHOP_MQTT_URL)",
+    )
+    g.add_argument("--interval", type=float, default=145, help="secondes entre mesures")
+    g.add_argument("--output", "-o", help="fichier (écrit en 600) ou - (défaut)")
+    g.set_defaults(func=gateway_config_cmd)
+
     r = ss.add_parser(
         "register",
         help="inscrire des stations depuis un tableau de participants / bulk registration",

@@ -1,0 +1,79 @@
+"""``airq airrohr config``: settings that make a board on the sensor.community firmware send to
+our platform (its "own API" option), applied to the board or printed step by step."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from airq.commands.workshop_common import add_token_args, station_token, workshop_settings
+from airq.errors import CliError
+
+
+def config(args: argparse.Namespace) -> int:
+    from firmware_tools.airrohr import airrohr_settings, apply_settings, setup_steps
+    from firmware_tools.errors import WorkshopError
+    from firmware_tools.i18n import t
+
+    settings = workshop_settings()
+    token, recap_sensors = station_token(args)
+    sensors = args.sensors or list(recap_sensors)
+    try:
+        fields = airrohr_settings(
+            args.station,
+            token,
+            settings,
+            sensors,
+            wifi_ssid=args.wifi_ssid,
+            wifi_password=args.wifi_password,
+            sensor_community=args.sensor_community,
+        )
+        if args.json:
+            print(json.dumps(fields, ensure_ascii=False, indent=2))
+            return 0
+        if args.apply:
+            auth = (args.board_user, args.board_password) if args.board_user else None
+            apply_settings(fields, args.apply, auth=auth)
+            print(t("airrohr_applied", station=args.station, host=settings.ingest_host))
+            return 0
+    except WorkshopError as exc:
+        raise CliError(str(exc)) from None
+    print(t("airrohr_steps_title", station=args.station))
+    for n, step in enumerate(setup_steps(fields, args.station), 1):
+        print(f"  {n}. {step}")
+    return 0
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    a = sub.add_parser(
+        "airrohr", help="cartes au firmware sensor.community / sensor.community firmware boards"
+    )
+    aa = a.add_subparsers(dest="airrohr_command", required=True)
+    c = aa.add_parser(
+        "config",
+        help="réglages « propre API » vers la plateforme / custom-API settings",
+        description="Génère les réglages qui font envoyer la carte vers la plateforme (API "
+        "personnalisée, authentification station/jeton, capteurs installés) ; les applique à "
+        "la carte (--apply, ordinateur connecté à son Wi-Fi airRohr-…) ou affiche les étapes.",
+    )
+    c.add_argument("station", help="identifiant de la station, ex. lens-01")
+    add_token_args(c)
+    c.add_argument("--sensors", nargs="*", help="capteurs installés, ex. sds011 bme280")
+    c.add_argument("--wifi-ssid", help="Wi-Fi du logement (facultatif)")
+    c.add_argument("--wifi-password", help="mot de passe de ce Wi-Fi")
+    c.add_argument(
+        "--sensor-community",
+        action="store_true",
+        help="envoyer aussi à sensor.community (avec l'accord du participant)",
+    )
+    c.add_argument(
+        "--apply",
+        nargs="?",
+        const="http://192.168.4.1",
+        metavar="URL",
+        help="envoyer les réglages à la carte (défaut http://192.168.4.1)",
+    )
+    c.add_argument("--board-user", help="utilisateur de la page de la carte, si protégée")
+    c.add_argument("--board-password", help="mot de passe de la page de la carte")
+    c.add_argument("--json", action="store_true", help="afficher les champs du formulaire")
+    c.set_defaults(func=config)

@@ -1,0 +1,46 @@
+"""Helpers shared by the workshop commands: settings and the station token."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+
+from airq.errors import CliError
+
+
+def workshop_settings():  # type: ignore[no-untyped-def]
+    from pydantic import ValidationError
+
+    from firmware_tools.settings import WorkshopSettings
+
+    try:
+        return WorkshopSettings()
+    except ValidationError as exc:
+        lines = [
+            f"  AIRQ_WORKSHOP_{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}"
+            for e in exc.errors()
+        ]
+        raise CliError("configuration invalide / invalid settings:\n" + "\n".join(lines)) from None
+
+
+def station_token(args: argparse.Namespace) -> tuple[str, tuple[str, ...]]:
+    """(token, sensors from the recap) from --recap, --token or AIRQ_STATION_TOKEN."""
+    from firmware_tools.errors import WorkshopError
+    from firmware_tools.i18n import t
+    from firmware_tools.printouts import read_recap
+
+    if getattr(args, "recap", None):
+        try:
+            return read_recap(Path(args.recap), args.station)
+        except WorkshopError as exc:
+            raise CliError(str(exc)) from None
+    token = getattr(args, "token", None) or os.environ.get("AIRQ_STATION_TOKEN")
+    if not token:
+        raise CliError(t("need_token"))
+    return token, ()
+
+
+def add_token_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--recap", help="récapitulatif de l'atelier (recap.csv) où lire le jeton")
+    p.add_argument("--token", help="jeton de la station (sinon AIRQ_STATION_TOKEN)")

@@ -1,0 +1,132 @@
+"""Follow one station's latest values through the public API (``airq station follow``).
+
+Polls ``GET /v1/stations`` (which quantities the station sends) and
+``GET /v1/stations/{id}/series?quantity=…&start=…`` (new points since the last poll), and hands
+each new set of values, grouped by time, to ``emit``. Transport errors are reported once when
+the API becomes unreachable and once when it is back; the loop keeps polling.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from airq_core.quantities import QUANTITIES
+from airq_core.readings import Sample, format_time, parse_time
+from airq_core.sensors import SENSORS
+from firmware_tools.errors import WorkshopError
+
+__all__ = ["Follower", "Update"]
+
+log = logging.getLogger(__name__)
+
+DEFAULT_QUANTITIES = ("pm2_5", "pm10", "co2", "temperature", "humidity")
+
+
+def _main(quantity: str) -> bool:
+    spec = QUANTITIES.get(quantity)
+    return spec is not None and spec.unit != "#/cm³" and not quantity.endswith("_cf1")
+
+
+@dataclass
+class Update:
+    """New values of the station at one time (``ts``: Unix seconds)."""
+
+    ts: float
+    values: dict[str, float] = field(default_factory=dict)
+
+    def as_sample(self) -> Sample:
+        return Sample("", self.values)
+
+
+class Follower:
+    def __init__(
+        self, api_url: str, station: str, lookback_s: float = 3600, timeout: float = 10
+    ) -> None:
+        import httpx
+
+        self.station = station
+        self._client = httpx.Client(base_url=api_url.rstrip("/"), timeout=timeout)
+        self._since = time.time() - lookback_s
+        self._seen: dict[str, float] = {}
+        self.reachable = True
+        self.last_seen: str | None = None
+
+    def close(self) -> None:
+        self._client.close()
+
+    def _get(self, path: str, **params: Any) -> Any:
+        import httpx
+
+        try:
+            r = self._client.get(path, params=params)
+        except httpx.TransportError as exc:
+            raise ConnectionError(str(exc)) from None
+        if r.status_code == 404:
+            raise WorkshopError("follow_unknown_station", station=self.station)
+        if r.status_code >= 500:
+            raise ConnectionError(f"HTTP {r.status_code}")
+        if r.status_code != 200:
+            raise WorkshopError("follow_api_error", status=r.status_code, text=r.text[:200])
+        return r.json()
+
+    def quantities(self) -> tuple[str, ...]:
+        """The station's quantities (from the stations list); raises for an unknown station."""
+        body = self._get("/v1/stations")
+        for feature in body.get("features", []):
+            props = feature.get("properties", {})
+            if props.get("id") != self.station:
+                continue
+            self.last_seen = props.get("last_seen")
+            names = list(props.get("quantities") or [])
+            for sensor in props.get("sensors") or []:
+                if sensor in SENSORS:
+                    names += SENSORS[sensor].quantities
+            return tuple(q for q in dict.fromkeys(names) if _main(q)) or DEFAULT_QUANTITIES
+        self._get(f"/v1/stations/{self.station}")  # 404 -> unknown station; else not active yet
+        return DEFAULT_QUANTITIES
+
+    def poll(self) -> list[Update]:
+        """New values since the previous poll, oldest first."""
+        by_time: dict[float, Update] = {}
+        for q in self.quantities():
+            start = self._seen.get(q, self._since)
+            body = self._get(
+                f"/v1/stations/{self.station}/series", quantity=q, start=format_time(start)
+            )
+            for p in body.get("points", []):
+                if p.get("value") is None or p.get("quantity", q) != q:
+                    continue
+                ts = parse_time(p["time"])
+                if ts <= self._seen.get(q, self._since - 1):
+                    continue
+                by_time.setdefault(ts, Update(ts)).values[q] = float(p["value"])
+                self._seen[q] = max(ts, self._seen.get(q, ts))
+        return [by_time[k] for k in sorted(by_time)]
+
+    def run(
+        self,
+        emit: Callable[[Update], None],
+        on_state: Callable[[bool, str], None],
+        stop: threading.Event,
+        interval: float = 10,
+    ) -> None:
+        """Poll until ``stop`` is set; ``on_state(reachable, why)`` on each change of state."""
+        while not stop.is_set():
+            try:
+                updates = self.poll()
+            except ConnectionError as exc:
+                if self.reachable:
+                    self.reachable = False
+                    on_state(False, str(exc)[:120])
+            else:
+                if not self.reachable:
+                    self.reachable = True
+                    on_state(True, "")
+                for u in updates:
+                    emit(u)
+            stop.wait(interval)
