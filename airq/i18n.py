@@ -44,6 +44,57 @@ MESSAGES: dict[str, dict[str, str]] = {
         "fr": "pas d'état pour la station {station} ({path}) : la passerelle tourne-t-elle ?",
         "en": "no status for station {station} ({path}): is the gateway running?",
     },
+    # airq import / airq pull
+    "import_summary": {
+        "fr": "{files} fichier(s), {rows} ligne(s), {readings} mesure(s) importée(s) pour "
+        "{stations} station(s) ; {aggregates} agrégat(s) écrit(s)",
+        "en": "{files} file(s), {rows} row(s), {readings} reading(s) imported for "
+        "{stations} station(s); {aggregates} aggregate(s) written",
+    },
+    "import_history_only": {
+        "fr": "{n} mesure(s) plus ancienne(s) que la rétention des données brutes : gardées "
+        "seulement en agrégats (1 min, 1 h, 1 jour)",
+        "en": "{n} reading(s) older than the raw retention: kept as aggregates only "
+        "(1 min, 1 h, 1 day)",
+    },
+    "import_rejected": {
+        "fr": "écartées : {detail}",
+        "en": "rejected: {detail}",
+    },
+    "import_unsupported": {
+        "fr": "types de capteur non pris en charge (ignorés) : {detail}",
+        "en": "unsupported sensor types (skipped): {detail}",
+    },
+    "import_failed_file": {
+        "fr": "fichier non importé : {why}",
+        "en": "file not imported: {why}",
+    },
+    "import_unknown_stations": {
+        "fr": "{n} station(s) absente(s) du registre, leurs mesures n'ont pas été importées : "
+        "{ids}. Relancez avec --create-stations pour les créer.",
+        "en": "{n} station(s) missing from the registry, their readings were not imported: "
+        "{ids}. Run again with --create-stations to create them.",
+    },
+    "import_no_file": {
+        "fr": "fichier introuvable : {path}",
+        "en": "file not found: {path}",
+    },
+    "import_influx_error": {
+        "fr": "InfluxDB refuse l'import ({why}) : vérifiez AIRQ_INFLUX_URL et AIRQ_INFLUX_DB",
+        "en": "InfluxDB refused the import ({why}): check AIRQ_INFLUX_URL and AIRQ_INFLUX_DB",
+    },
+    "pull_written": {
+        "fr": "{path} écrit ({size} octets)",
+        "en": "{path} written ({size} bytes)",
+    },
+    "pull_refused": {
+        "fr": "l'API refuse la demande ({status}) : {why}",
+        "en": "the API refused the request ({status}): {why}",
+    },
+    "pull_unreachable": {
+        "fr": "l'API ne répond pas à {url} ({why}) : vérifiez --api ou AIRQ_API_URL",
+        "en": "the API does not answer at {url} ({why}): check --api or AIRQ_API_URL",
+    },
 }
 
 

@@ -15,4 +15,6 @@ MODULES = [
     "flash",
     "sensor",
     "airrohr",
+    "importer",
+    "pull",
 ]

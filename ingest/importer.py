@@ -1,0 +1,434 @@
+"""Import of sensor.community (ex-luftdaten.info) data: the archive's daily CSV files and the
+``data.json`` API format, into raw readings and aggregates.
+
+Station ids: one station per sensor.community *location* (a board at one place, hosting
+several sensors), ``sc-<location id>`` (``sc-3121``); the sensor tag is our model name
+(``sds011``, ``bme280``…). Sensor types the platform does not know are skipped and counted.
+
+Values: parsed by column/value-type name (``P1`` is PM10, ``P2`` PM2.5, ``P0`` PM1, ``P4`` PM4,
+``N05``…``N10`` number concentrations, ``TS`` typical size, ``temperature``, ``humidity``,
+``pressure`` converted from Pa to hPa); empty and ``nan`` cells are missing values; every
+reading goes through the wire-format validation (plausible ranges, known sensors) with no age
+limit. Timestamps are UTC (the archive writes them without a zone).
+
+Storage: raw readings are written in the ``raw`` retention policy (a second import of the same
+station, sensor and time overwrites the point: importing twice changes nothing), then the
+aggregates of the periods touched are rebuilt from raw (``ingest.rebuild``). Readings older than
+the raw retention would be dropped by InfluxDB: they are not written raw, and their aggregates
+are computed from the imported readings themselves (a Paris day cut by the edge of an import is
+then aggregated from the part imported).
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import json
+import logging
+import math
+import re
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from airq_core import wire
+from airq_core.readings import Reading
+from airq_core.storage import AGG_RP, RAW_RP, TIERS
+from ingest.influx import InfluxWriter
+from ingest.lineproto import encode_lines
+from ingest.rebuild import rebuild
+from ingest.windows import (
+    DAY_MS,
+    TIER_ORDER,
+    aggregate_lines,
+    group_starts,
+    reduce_sorted,
+    window_starts_ms,
+)
+
+log = logging.getLogger(__name__)
+
+__all__ = [
+    "SENSOR_TYPES",
+    "VALUE_TYPES",
+    "ImportFileError",
+    "ImportReport",
+    "ParsedRow",
+    "ScStation",
+    "SensorCommunityImporter",
+    "parse_archive_csv",
+    "parse_data_json",
+    "station_id_for",
+]
+
+SOURCE = "sensor.community"
+
+# sensor.community sensor type (upper case) -> our sensor model
+SENSOR_TYPES = {
+    "SDS011": "sds011",
+    "PMS5003": "pms5003",
+    "PMS7003": "pms7003",
+    "SPS30": "sps30",
+    "BME280": "bme280",
+    "BMP280": "bmp280",
+    "DHT22": "dht22",
+    "SHT30": "sht3x",
+    "SHT31": "sht3x",
+    "SHT35": "sht3x",
+    "SHT3X": "sht3x",
+}
+
+# value type / column -> (quantity, factor to the canonical unit)
+VALUE_TYPES: dict[str, tuple[str, float]] = {
+    "P0": ("pm1", 1.0),
+    "P1": ("pm10", 1.0),
+    "P2": ("pm2_5", 1.0),
+    "P4": ("pm4", 1.0),
+    "N05": ("nc0_5", 1.0),
+    "N1": ("nc1", 1.0),
+    "N25": ("nc2_5", 1.0),
+    "N4": ("nc4", 1.0),
+    "N10": ("nc10", 1.0),
+    "TS": ("tps", 1.0),
+    "temperature": ("temperature", 1.0),
+    "humidity": ("humidity", 1.0),
+    "pressure": ("pressure", 0.01),  # Pa -> hPa
+}
+
+IMPORT_LIMITS = wire.Limits(
+    max_payload_bytes=1 << 30, max_readings=1 << 30, max_future_s=300.0, max_age_s=math.inf
+)
+ARCHIVE_NAME_RE = re.compile(
+    r"^(\d{4}-\d{2}-\d{2})_([a-z0-9]+)_sensor_(\d+)(_indoor)?\.csv(\.gz)?$"
+)
+
+
+class ImportFileError(Exception):
+    """A file cannot be imported at all (unreadable, not a known format): the message says
+    which and why; other files are still imported."""
+
+
+def station_id_for(location_id: int | str) -> str:
+    """Our station id for a sensor.community location: ``sc-<location id>``."""
+    return f"sc-{int(location_id)}"
+
+
+@dataclass(frozen=True, slots=True)
+class ScStation:
+    id: str
+    location_id: int
+    lat: float
+    lon: float
+    indoor: bool
+
+    @property
+    def name(self) -> str:
+        return f"sensor.community location {self.location_id}"
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedRow:
+    station: ScStation
+    sensor_type: str  # as sensor.community spells it
+    ts: float
+    values: dict[str, float]
+
+
+@dataclass
+class ImportReport:
+    files: int = 0
+    rows: int = 0
+    readings: int = 0
+    raw_points: int = 0
+    history_only: int = 0
+    aggregate_points: int = 0
+    rejected: Counter[str] = field(default_factory=Counter)
+    unsupported_types: Counter[str] = field(default_factory=Counter)
+    unknown_stations: set[str] = field(default_factory=set)
+    stations: set[str] = field(default_factory=set)
+    failed_files: dict[str, str] = field(default_factory=dict)
+
+
+def _parse_ts(text: str) -> float:
+    text = text.strip()
+    if not text or len(text) > 40:
+        raise ValueError("bad timestamp")
+    dt = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=UTC)
+    return dt.timestamp()
+
+
+def _parse_values(items: Iterable[tuple[str, Any]], rejected: Counter[str]) -> dict[str, float]:
+    values: dict[str, float] = {}
+    for name, raw in items:
+        spec = VALUE_TYPES.get(name)
+        if spec is None or raw is None:
+            continue
+        text = str(raw).strip()
+        if not text or text.lower() == "nan":
+            continue
+        try:
+            v = float(text)
+        except ValueError:
+            rejected["not_number"] += 1
+            continue
+        if not math.isfinite(v):
+            rejected["not_number"] += 1
+            continue
+        qname, factor = spec
+        values[qname] = round(v * factor, 6) if factor != 1.0 else v
+    return values
+
+
+def parse_archive_csv(
+    lines: Iterable[str], rejected: Counter[str], indoor: bool = False
+) -> Iterator[ParsedRow]:
+    """Rows of an archive daily CSV (``;``-separated, columns found by header name)."""
+    reader = csv.DictReader(lines, delimiter=";")
+    needed = {"sensor_type", "location", "lat", "lon", "timestamp"}
+    if not reader.fieldnames or not needed <= set(reader.fieldnames):
+        raise ImportFileError(
+            f"not a sensor.community archive CSV (need columns {', '.join(sorted(needed))})"
+        )
+    stations: dict[tuple[str, str, str], ScStation] = {}
+    for row in reader:
+        try:
+            key = (row["location"], row["lat"], row["lon"])
+            st = stations.get(key)
+            if st is None:
+                loc = int(row["location"])
+                st = ScStation(
+                    station_id_for(loc), loc, float(row["lat"]), float(row["lon"]), indoor
+                )
+                stations[key] = st
+            ts = _parse_ts(row["timestamp"])
+        except (ValueError, TypeError):
+            rejected["bad_row"] += 1
+            continue
+        values = _parse_values(row.items(), rejected)
+        yield ParsedRow(st, (row.get("sensor_type") or "").strip().upper(), ts, values)
+
+
+def parse_data_json(obj: Any, rejected: Counter[str]) -> Iterator[ParsedRow]:
+    """Records of the sensor.community API (``data.json``: an array of measurements)."""
+    if isinstance(obj, dict):
+        obj = [obj]
+    if not isinstance(obj, list):
+        raise ImportFileError("not a sensor.community data.json (expected an array of records)")
+    for rec in obj:
+        try:
+            loc = rec["location"]
+            sensor = rec["sensor"]
+            st = ScStation(
+                station_id_for(loc["id"]),
+                int(loc["id"]),
+                float(loc["latitude"]),
+                float(loc["longitude"]),
+                bool(int(loc.get("indoor") or 0)),
+            )
+            sensor_type = str(sensor["sensor_type"]["name"]).strip().upper()
+            ts = _parse_ts(str(rec["timestamp"]))
+            items = [
+                (str(v.get("value_type")), v.get("value"))
+                for v in rec.get("sensordatavalues") or []
+                if isinstance(v, dict)
+            ]
+        except (KeyError, TypeError, ValueError, AttributeError):
+            rejected["bad_row"] += 1
+            continue
+        yield ParsedRow(st, sensor_type, ts, _parse_values(items, rejected))
+
+
+def _open_text(path: Path) -> io.TextIOBase:
+    if path.suffix == ".gz":
+        return io.TextIOWrapper(gzip.open(path), encoding="utf-8", newline="")
+    return open(path, encoding="utf-8", newline="")  # noqa: SIM115
+
+
+def read_file(path: Path, rejected: Counter[str]) -> Iterator[ParsedRow]:
+    """Parsed rows of one file, by kind: ``*.json`` (API format) or CSV (archive)."""
+    name = path.name.lower()
+    try:
+        if name.endswith((".json", ".json.gz")):
+            with _open_text(path) as f:
+                obj = json.load(f)
+            yield from parse_data_json(obj, rejected)
+            return
+        indoor = bool((m := ARCHIVE_NAME_RE.match(name)) and m.group(4))
+        with _open_text(path) as f:
+            yield from parse_archive_csv(f, rejected, indoor)
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, csv.Error) as exc:
+        raise ImportFileError(f"{path}: {exc}") from None
+
+
+def _go_duration_ms(text: str) -> int:
+    """InfluxDB durations as SHOW RETENTION POLICIES prints them (``9600h0m0s``); 0 = INF."""
+    total = 0.0
+    for number, unit in re.findall(r"([0-9.]+)(h|m|s|ms|us|µs|ns)", text):
+        total += float(number) * {"h": 3600, "m": 60, "s": 1, "ms": 1e-3}.get(unit, 0.0)
+    return int(total * 1000)
+
+
+class SensorCommunityImporter:
+    """Imports files into InfluxDB through ``writer``.
+
+    ``station_ok(station)`` is asked once per station id met: it creates the station in the
+    registry or says whether it exists (the registry belongs to the API; the CLI wires it). Rows
+    of stations it refuses are counted in ``unknown_stations`` and skipped.
+    """
+
+    def __init__(
+        self,
+        writer: InfluxWriter,
+        station_ok: Callable[[ScStation], bool],
+        raw_retention: str = "400d",
+        batch_lines: int = 5000,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.writer = writer
+        self.station_ok = station_ok
+        self.raw_retention = raw_retention
+        self.batch_lines = batch_lines
+        self.clock = clock
+        self._known: dict[str, bool] = {}
+
+    def _raw_cutoff_ms(self) -> int:
+        """Readings older than this would be dropped by the raw retention policy."""
+        res = self.writer.query(f'SHOW RETENTION POLICIES ON "{self.writer.db}"')
+        rps = {
+            row[0]: row[1]
+            for series in (res[0].get("series", []) if res else [])
+            for row in series["values"]
+        }
+        if RAW_RP not in rps:
+            self.writer.ensure_database(raw_retention=self.raw_retention)
+            return self._raw_cutoff_ms()
+        duration = _go_duration_ms(rps[RAW_RP])
+        if duration <= 0:
+            return -(1 << 62)
+        return int(self.clock() * 1000) - duration + 3_600_000  # an hour of margin
+
+    def run(
+        self, paths: Sequence[Path], progress: Callable[[int], None] | None = None
+    ) -> ImportReport:
+        """Import ``paths``; ``progress(bytes)`` is called after each file."""
+        report = ImportReport()
+        cutoff = self._raw_cutoff_ms()
+        days: dict[int, set[str]] = {}  # UTC day start -> stations written raw that day
+        old: list[Reading] = []
+        pending: list[Reading] = []
+        for path in paths:
+            try:
+                self._import_file(path, report, cutoff, days, old, pending)
+            except ImportFileError as exc:
+                report.failed_files[str(path)] = str(exc)
+                log.warning("cannot import %s", exc)
+            if len(pending) >= self.batch_lines:
+                self._write_raw(pending, report)
+            if progress:
+                progress(path.stat().st_size if path.exists() else 0)
+        self._write_raw(pending, report)
+        self._rebuild(days, report)
+        self._aggregate_old(old, report)
+        return report
+
+    def _import_file(
+        self,
+        path: Path,
+        report: ImportReport,
+        cutoff: int,
+        days: dict[int, set[str]],
+        old: list[Reading],
+        pending: list[Reading],
+    ) -> None:
+        by_station: dict[str, list[dict[str, Any]]] = {}
+        stations: dict[str, ScStation] = {}
+        for row in read_file(path, report.rejected):
+            report.rows += 1
+            model = SENSOR_TYPES.get(row.sensor_type)
+            if model is None:
+                report.unsupported_types[row.sensor_type or "?"] += 1
+                continue
+            if not row.values:
+                report.rejected["no_values"] += 1
+                continue
+            st = row.station
+            if st.id not in self._known:
+                self._known[st.id] = bool(self.station_ok(st))
+            if not self._known[st.id]:
+                report.unknown_stations.add(st.id)
+                continue
+            stations[st.id] = st
+            by_station.setdefault(st.id, []).append(
+                {"ts": row.ts, "sensor": model, "values": row.values}
+            )
+        report.files += 1
+        now = self.clock()
+        for sid, objs in by_station.items():
+            readings, errors = wire.decode_readings(sid, objs, now, IMPORT_LIMITS)
+            report.rejected.update(e.reason for e in errors)
+            report.readings += len(readings)
+            report.stations.add(sid)
+            for r in readings:
+                if r.ts_ms < cutoff:
+                    old.append(r)
+                else:
+                    pending.append(r)
+                    days.setdefault(r.ts_ms - r.ts_ms % DAY_MS, set()).add(sid)
+
+    def _write_raw(self, pending: list[Reading], report: ImportReport) -> None:
+        for i in range(0, len(pending), self.batch_lines):
+            chunk = pending[i : i + self.batch_lines]
+            self.writer.write_lines(encode_lines(chunk), rp=RAW_RP)
+            report.raw_points += len(chunk)
+        pending.clear()
+
+    def _rebuild(self, days: dict[int, set[str]], report: ImportReport) -> None:
+        """Aggregates of the days written raw, recomputed from raw (contiguous days at once)."""
+        run: list[int] = []
+        for day in [*sorted(days), None]:
+            if day is not None and (not run or day == run[-1] + DAY_MS):
+                run.append(day)
+                continue
+            if run:
+                stations = sorted(set().union(*(days[d] for d in run)))
+                rep = rebuild(self.writer, run[0], run[-1] + DAY_MS, stations=stations)
+                report.aggregate_points += sum(rep.aggregate_points.values())
+            run = [day] if day is not None else []
+
+    def _aggregate_old(self, old: list[Reading], report: ImportReport) -> None:
+        """Aggregates of readings too old for the raw retention, from the readings alone."""
+        if not old:
+            return
+        report.history_only += len(old)
+        # the last import of a (station, sensor, time) wins, as it would in InfluxDB
+        latest: dict[tuple[str, str, int], Reading] = {}
+        for r in old:
+            latest[(r.station, r.sensor, r.ts_ms)] = r
+        rows = sorted(latest.values(), key=lambda r: (r.station, r.sensor, r.ts_ms))
+        series = sorted({(r.station, r.sensor) for r in rows})
+        index = {s: i for i, s in enumerate(series)}
+        sid = np.array([index[(r.station, r.sensor)] for r in rows], dtype=np.int64)
+        t = np.array([r.ts_ms for r in rows], dtype=np.int64)
+        quantities = sorted({q for r in rows for q in r.values})
+        vals = {q: np.array([r.values.get(q, np.nan) for r in rows]) for q in quantities}
+        lines: list[str] = []
+        for tier in TIER_ORDER:
+            win = window_starts_ms(tier, t)
+            starts = group_starts(sid, win)  # rows are sorted by (series, time)
+            stats = {}
+            for q, v in vals.items():
+                has = ~np.isnan(v)
+                stats[q] = reduce_sorted(starts, has.astype(np.float64), v, v, v)
+            lines += aggregate_lines(TIERS[tier][0], series, sid[starts], win[starts], stats)
+        for i in range(0, len(lines), self.batch_lines):
+            self.writer.write_lines("\n".join(lines[i : i + self.batch_lines]).encode(), AGG_RP)
+        report.aggregate_points += len(lines)
