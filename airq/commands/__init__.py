@@ -14,7 +14,5 @@ MODULES = [
     "rollup",
     "flash",
     "sensor",
-    "airrohr",
-    "importer",
-    "pull",
+    "dashboards",
 ]
