@@ -14,5 +14,8 @@ MODULES = [
     "rollup",
     "flash",
     "sensor",
+    "airrohr",
+    "importer",
+    "pull",
     "dashboards",
 ]
