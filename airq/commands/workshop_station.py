@@ -27,16 +27,24 @@ def _single_row_csv(args: argparse.Namespace) -> str:
         from firmware_tools.i18n import t
 
         raise CliError(t("register_need_input"))
-    cells = [
-        args.id,
-        (args.name or "").replace(";", ","),
-        repr(args.lat),
-        repr(args.lon),
-        "intérieur" if args.indoor else "extérieur",
-        "oui" if args.exact else "non",
-        " ".join(args.sensors or []),
-    ]
-    return "id;nom;lat;lon;emplacement;position_exacte;capteurs\n" + ";".join(cells) + "\n"
+    import csv
+    import io
+
+    buf = io.StringIO()
+    w = csv.writer(buf, delimiter=";", lineterminator="\n")
+    w.writerow(["id", "nom", "lat", "lon", "emplacement", "position_exacte", "capteurs"])
+    w.writerow(
+        [
+            args.id,
+            args.name or "",
+            repr(args.lat),
+            repr(args.lon),
+            "intérieur" if args.indoor else "extérieur",
+            "oui" if args.exact else "non",
+            " ".join(args.sensors or []),
+        ]
+    )
+    return buf.getvalue()
 
 
 def register_cmd(args: argparse.Namespace) -> int:
