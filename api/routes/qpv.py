@@ -14,7 +14,7 @@ from starlette.concurrency import run_in_threadpool
 from airq_core.quantities import QUANTITIES
 from airq_core.readings import format_time
 from airq_core.reference_values import ATMO_CLASSES, atmo_class, daily_statistic
-from api.deps import InfluxDep, RegistryDep, parse_time_param
+from api.deps import InfluxDep, RegistryDep, SettingsDep, parse_time_param
 from api.influx import InfluxReader
 from api.qpv.exposure import HOUR, daily_values, hour_bounds, zone_statistics
 from api.qpv.placement import ZONE_OUTSIDE, ZONE_QPV, buffer_zone
@@ -282,6 +282,7 @@ async def stations_geojson(
     svc: QpvDep,
     registry: RegistryDep,
     influx: InfluxDep,
+    settings: SettingsDep,
     quantity: QuantityQ = "pm2_5",
 ) -> dict[str, Any]:
     """Stations avec la classe indicative (type ATMO) de leur dernier jour de mesure.
@@ -293,6 +294,7 @@ async def stations_geojson(
     now = time.time()
     series = await fetch_hourly(influx, quantity, [s.id for s in stations], now - 2 * 86400, now)
     stat = daily_statistic(quantity)
+    decimals = settings.public_location_decimals
     feats = []
     for s in stations:
         p = placements[s.id]
@@ -305,7 +307,11 @@ async def stations_geojson(
             {
                 "type": "Feature",
                 "id": s.id,
-                "geometry": {"type": "Point", "coordinates": [s.lon, s.lat]},
+                # public output: coordinates rounded as on the other public endpoints
+                "geometry": {
+                    "type": "Point",
+                    "coordinates": [round(s.lon, decimals), round(s.lat, decimals)],
+                },
                 "properties": {
                     "station_id": s.id,
                     "name": s.name,

@@ -139,6 +139,8 @@ def test_station_markers_carry_an_indicative_class(
     w.close()
     fc = client.get("/v1/qpv/stations.geojson", params={"quantity": "pm2_5"}).json()
     by_id = {f["id"]: f["properties"] for f in fc["features"]}
+    # public output: coordinates rounded (3 decimals by default, about 100 m)
+    assert all(round(c, 3) == c for f in fc["features"] for c in f["geometry"]["coordinates"])
     assert "indoor-1" not in by_id
     p = by_id["in-1"]
     assert p["qpv"] == ["QPTEST01"] and p["value"] == 22.0 and p["atmo_class"] == "degrade"
