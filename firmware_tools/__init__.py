@@ -1,1 +1,5 @@
-"""Workshop tools: decode frames, virtual sensors, (later) flashing and station set-up."""
+"""Workshop tools: register stations in bulk, flash boards, configure them (airrohr custom API
+or our gateway), check sensors, follow a station; and virtual sensors (``virtual/``).
+
+See docs/workshop.md.
+"""
