@@ -21,6 +21,7 @@ Definitions (docs/qpv-dashboards.md explains them for readers):
 
 from __future__ import annotations
 
+import functools
 import math
 import statistics
 from collections.abc import Iterable, Mapping
@@ -62,6 +63,12 @@ def percentile(values: list[float], q: float) -> float:
 
 def _local_day(t: int) -> str:
     return datetime.fromtimestamp(t, PARIS).date().isoformat()
+
+
+@functools.lru_cache(maxsize=64)
+def days_in_period(t0: int, t1: int) -> int:
+    """Paris civil days touched by the hours [t0, t1)."""
+    return len({_local_day(t) for t in range(t0, t1, HOUR)})
 
 
 def _day_length_hours(day: str) -> int:
@@ -118,7 +125,7 @@ def zone_statistics(
     hourly = zone_hourly(clipped, stations)
     values = list(hourly.values())
     coverage = len(hourly) / hours_total if hours_total else 0.0
-    days_total = len({_local_day(t) for t in range(t0, t1, HOUR)})
+    days_total = days_in_period(t0, t1)
     days = daily_values(hourly, min_day_coverage)
     valid = [d for d in days.values() if d["valid"]]
     who = who_24h(quantity)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import re
 import threading
 import time
@@ -167,13 +168,20 @@ def _zone_stats(
     series: dict[str, dict[int, float]],
     start: float,
     end: float,
+    memo: dict[frozenset[str], dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
+    """Statistics of every zone of one QPV; ``memo`` shares the results of identical station
+    sets between the QPV of one request (neighbours share their outside stations)."""
     s = svc.settings
+    memo = {} if memo is None else memo
     out = {}
     for zone, ids in svc.zones(code, placements).items():
-        out[zone] = zone_statistics(
-            quantity, series, ids, start, end, s.min_coverage, s.min_day_coverage
-        )
+        key = frozenset(ids)
+        if key not in memo:
+            memo[key] = zone_statistics(
+                quantity, series, ids, start, end, s.min_coverage, s.min_day_coverage
+            )
+        out[zone] = copy.deepcopy(memo[key])
     return out
 
 
@@ -203,8 +211,9 @@ async def exposure_geojson(
 
     def build() -> list[dict[str, Any]]:
         feats = []
+        memo: dict[frozenset[str], dict[str, Any]] = {}
         for area in areas:
-            zones = _zone_stats(svc, area.code, placements, quantity, series, start_t, end_t)
+            zones = _zone_stats(svc, area.code, placements, quantity, series, start_t, end_t, memo)
             props = _feature_properties(svc, area, quantity, zones)
             feats.append(
                 {
