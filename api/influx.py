@@ -13,6 +13,15 @@ class InfluxQueryError(RuntimeError):
     """InfluxDB could not answer; the API turns this into a 503."""
 
 
+# Errors that mean "nothing stored yet" (a database or retention policy the ingest has not
+# created yet, and the statements after it): answered as empty results.
+_EMPTY_ERRORS = ("database not found", "retention policy not found", "not executed")
+
+
+def _is_empty_error(err: str) -> bool:
+    return any(e in err for e in _EMPTY_ERRORS)
+
+
 class InfluxReader:
     def __init__(
         self,
@@ -42,7 +51,7 @@ class InfluxReader:
             raise InfluxQueryError(f"InfluxDB /query {r.status_code}: {r.text[:200]}")
         results: list[dict[str, Any]] = r.json().get("results", [])
         for res in results:
-            if "error" in res and "database not found" not in res["error"]:
+            if "error" in res and not _is_empty_error(res["error"]):
                 raise InfluxQueryError(f"InfluxDB query error: {res['error']}")
         return results
 
@@ -70,11 +79,11 @@ class InfluxReader:
                     if not line.strip():
                         continue
                     obj = json.loads(line)
-                    if obj.get("error"):
+                    if obj.get("error") and not _is_empty_error(obj["error"]):
                         raise InfluxQueryError(f"InfluxDB query error: {obj['error']}")
                     for res in obj.get("results", []):
                         err = res.get("error")
-                        if err and "database not found" not in err:
+                        if err and not _is_empty_error(err):
                             raise InfluxQueryError(f"InfluxDB query error: {err}")
                         for series in res.get("series", []):
                             yield series

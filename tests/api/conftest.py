@@ -14,6 +14,7 @@ import pytest
 
 from api.registry import Registry
 from tests.api.api_server import running, settings_for
+from tests.api.pg_server import NoPostgres, create_database, drop_database, find_or_start
 from tests.api.series_data import Dataset, make_raw, write_dataset
 
 
@@ -55,3 +56,28 @@ def make_client(influxd, tmp_path: Path) -> Callable[..., Any]:
         return running(settings_for(influxd.url, db or "nodb", url, **kw))
 
     return make
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[str]:
+    """URL of a PostgreSQL server that may create databases (found or started)."""
+    try:
+        url, throwaway = find_or_start()
+    except NoPostgres as exc:
+        pytest.skip(f"PostgreSQL registry tests skipped: {exc}")
+    yield url
+    if throwaway is not None:
+        throwaway.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def registry_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh registry database on SQLite, then on PostgreSQL."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'registry.sqlite'}"
+        return
+    server = request.getfixturevalue("pg_server")
+    name = f"airq_test_{uuid.uuid4().hex[:10]}"
+    url = create_database(server, name)
+    yield url
+    drop_database(server, name)

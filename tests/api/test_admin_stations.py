@@ -1,0 +1,165 @@
+"""Registry endpoints behind the admin token (SQLite and PostgreSQL), and the public station
+list with its filters and rounded locations."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import ValidationError
+
+from api.registry import Registry
+from api.selection import register_qpv_selector
+from api.settings import ApiSettings
+from tests.api.api_server import ADMIN_TOKEN
+
+pytestmark = pytest.mark.services
+
+AUTH = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+
+
+def test_registry_endpoints(make_client, registry_url: str) -> None:
+    with make_client(database_url=registry_url) as api:
+        body = {"id": "lens-01", "lat": 50.449123, "lon": 2.839054, "name": "Grande Résidence"}
+        r = api.post("/v1/admin/stations", json=body, headers=AUTH)
+        assert r.status_code == 201, r.text
+        created = r.json()
+        token = created["token"]
+        assert created["lat"] == 50.449123 and created["source"] == "airquartiers"
+        assert api.post("/v1/admin/stations", json=body, headers=AUTH).status_code == 409
+
+        r = api.patch(
+            "/v1/admin/stations/lens-01", json={"lat": 50.45, "indoor": True}, headers=AUTH
+        )
+        assert r.status_code == 200 and (r.json()["lat"], r.json()["indoor"]) == (50.45, True)
+        assert r.json()["name"] == "Grande Résidence"  # untouched
+
+        r = api.post("/v1/admin/stations/lens-01/token", headers=AUTH)
+        assert r.status_code == 200
+        new_token = r.json()["token"]
+        reg = Registry(registry_url)
+        try:
+            assert reg.verify_token("lens-01", new_token)
+            assert not reg.verify_token("lens-01", token)
+        finally:
+            reg.close()
+
+        r = api.post("/v1/admin/stations/lens-01/retire", headers=AUTH)
+        assert r.status_code == 200 and r.json()["retired_at"] is not None
+        r = api.get("/v1/stations")
+        assert r.json()["features"] == [], r.text
+        listed = api.get("/v1/stations", params={"include_retired": True}).json()["features"]
+        assert [f["properties"]["retired"] for f in listed] == [True]
+        (admin_view,) = api.get("/v1/admin/stations", headers=AUTH).json()
+        assert admin_view["lat"] == 50.45  # exact location for the admin
+
+        for method, path in (
+            ("patch", "/v1/admin/stations/nope-1"),
+            ("post", "/v1/admin/stations/nope-1/retire"),
+            ("post", "/v1/admin/stations/nope-1/token"),
+        ):
+            kw = {"json": {"name": "x"}} if method == "patch" else {}
+            assert getattr(api, method)(path, headers=AUTH, **kw).status_code == 404
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"id": "Lens 01", "lat": 50, "lon": 3},
+        {"id": "lens-01", "lat": 91, "lon": 3},
+        {"id": "lens-01", "lat": 50, "lon": -181},
+        {"id": "lens-01", "lat": 50, "lon": 3, "token_hash": "$7$1$a$b"},
+        {"id": "lens-01", "lat": "north", "lon": 3},
+        {"id": "lens-01", "lat": 50, "lon": 3, "name": "x" * 201},
+        {"id": "airq-api", "lat": 50, "lon": 3},
+    ],
+)
+def test_invalid_station_bodies_are_refused(make_client, body) -> None:
+    with make_client() as api:
+        r = api.post("/v1/admin/stations", json=body, headers=AUTH)
+        assert r.status_code in (400, 422), r.text
+        assert api.get("/v1/admin/stations", headers=AUTH).json() == []
+
+
+def test_admin_token_is_required(make_client) -> None:
+    with make_client() as api:
+        body = {"id": "lens-01", "lat": 50, "lon": 3}
+        assert api.post("/v1/admin/stations", json=body).status_code == 401
+        bad = {"Authorization": "Bearer " + ADMIN_TOKEN[:-1]}
+        assert api.post("/v1/admin/stations", json=body, headers=bad).status_code == 401
+        basic = {"Authorization": "Basic YWRtaW46YWRtaW4="}
+        assert api.get("/v1/admin/stations", headers=basic).status_code == 401
+    with make_client(admin_token=None) as api:
+        r = api.get("/v1/admin/stations", headers=AUTH)
+        assert r.status_code == 403 and "AIRQ_ADMIN_TOKEN" in r.json()["detail"]
+
+
+@pytest.mark.parametrize(
+    "value", ["change-me", "CHANGEME", "changeme-please-now", "secret", "short-token"]
+)
+def test_placeholder_admin_tokens_are_refused_at_start(value: str) -> None:
+    with pytest.raises(ValidationError, match="AIRQ_ADMIN_TOKEN"):
+        ApiSettings(admin_token=value)
+
+
+def test_station_list_filters_and_rounding(make_client, series_db, series_registry_url) -> None:
+    with make_client(db=series_db, database_url=series_registry_url) as api:
+        feats = api.get("/v1/stations").json()["features"]
+        by_id = {f["properties"]["id"]: f for f in feats}
+        assert by_id["lens-01"]["geometry"]["coordinates"] == [2.839, 50.449]
+        assert by_id["lens-01"]["properties"]["quantities"] == [
+            "humidity",
+            "pm10",
+            "pm2_5",
+            "temperature",
+        ]
+        assert by_id["lille-02"]["properties"]["sensors"] == ["sds011"]
+
+        def ids(**params) -> list[str]:  # type: ignore[no-untyped-def]
+            r = api.get("/v1/stations", params=params)
+            assert r.status_code == 200, r.text
+            return [f["properties"]["id"] for f in r.json()["features"]]
+
+        assert ids(bbox="2.7,50.3,2.9,50.5") == ["lens-01"]
+        assert ids(bbox="2.8391,50.4491,2.84,50.45") == []  # exact location is not matched
+        assert ids(quantity="temperature") == ["lens-01"]
+        assert ids(quantity=["co2", "pm10"]) == ["lens-01", "lille-02"]
+        assert ids(active=True) == []  # the dataset is from March 2026
+        assert ids(active=False) == ["lens-01", "lille-02"]
+        r = api.get("/v1/stations/lille-02")
+        assert r.status_code == 200 and r.json()["properties"]["indoor"] is True
+        assert api.get("/v1/stations/nope-01").status_code == 404
+    with make_client(
+        db=series_db, database_url=series_registry_url, public_location_decimals=2
+    ) as api:
+        assert api.get("/v1/stations/lens-01").json()["geometry"]["coordinates"] == [2.84, 50.45]
+
+
+def test_qpv_filter_uses_the_registered_selector(
+    make_client, series_db, series_registry_url
+) -> None:
+    with make_client(db=series_db, database_url=series_registry_url) as api:
+        r = api.get("/v1/stations", params={"qpv": "QP059001"})
+        assert r.status_code == 400 and "QPV" in r.json()["detail"]
+
+        def selector(request, code, stations):  # type: ignore[no-untyped-def]
+            if code != "QP062001":
+                raise KeyError(code)
+            return {s.id for s in stations if s.lat < 50.5}
+
+        register_qpv_selector(selector)
+        try:
+            r = api.get("/v1/stations", params={"qpv": "QP062001"})
+            assert [f["properties"]["id"] for f in r.json()["features"]] == ["lens-01"]
+            assert api.get("/v1/stations", params={"qpv": "QP000000"}).status_code == 404
+            r = api.get(
+                "/v1/series",
+                params={
+                    "qpv": "QP062001",
+                    "quantity": "pm2_5",
+                    "start": "2026-03-28T00:00:00Z",
+                    "end": "2026-03-29T00:00:00Z",
+                    "every": "1d",
+                },
+            )
+            assert r.status_code == 200 and r.json()["stations"] == ["lens-01"]
+        finally:
+            register_qpv_selector.__globals__["_qpv_selector"].clear()
