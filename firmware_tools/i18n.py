@@ -464,7 +464,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "--token, ou la variable AIRQ_STATION_TOKEN. Jeton perdu : « airq station "
         "rotate-token » en crée un nouveau",
         "en": "the station token is needed: --recap recap.csv (the workshop file), --token, or "
-        "the AIRQ_STATION_TOKEN variable. Lost token: a new one can be issued",
+        "the AIRQ_STATION_TOKEN variable. Lost token: airq station rotate-token issues a new one",
     },
     # --- follow ---------------------------------------------------------------------------
     "follow_unknown_station": {
@@ -495,6 +495,12 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "API unreachable ({why}): trying again every {interval:g} s…",
     },
     "follow_back": {"fr": "API de nouveau joignable.", "en": "API reachable again."},
+    "token_rotated": {
+        "fr": "Nouveau jeton de la station {station} (l'ancien ne marche plus : reconfigurez la "
+        "carte avec airq airrohr config ou airq station gateway-config) :",
+        "en": "New token of station {station} (the old one no longer works: configure the board "
+        "again with airq airrohr config or airq station gateway-config):",
+    },
     # (end of messages)
 }
 

@@ -211,7 +211,30 @@ def gateway_config_cmd(args: argparse.Namespace) -> int:
     return 0
 
 
+def rotate_token_cmd(args: argparse.Namespace) -> int:
+    from api.registry import RegistryError
+    from firmware_tools.i18n import t
+
+    reg = _registry()
+    try:
+        token = reg.rotate_token(args.station)
+    except RegistryError:
+        raise CliError(t("follow_unknown_station", station=args.station)) from None
+    finally:
+        reg.close()
+    print(t("token_rotated", station=args.station), file=sys.stderr)
+    print(token)
+    return 0
+
+
 def add_to(ss: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    rt = ss.add_parser(
+        "rotate-token",
+        help="nouveau jeton pour une station (l'ancien cesse de marcher) / new station token",
+    )
+    rt.add_argument("station")
+    rt.set_defaults(func=rotate_token_cmd)
+
     f = ss.add_parser(
         "follow",
         help="suivre les dernières mesures d'une station / follow a station's latest values",

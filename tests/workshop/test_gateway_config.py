@@ -92,3 +92,17 @@ def test_gateway_config_command(
     assert "ne se lit pas sur un port série" in capsys.readouterr().err
     assert main(["station", "gateway-config", "lens-01"]) == 2
     assert "il faut le jeton de la station" in capsys.readouterr().err
+
+
+def test_lost_token_is_replaced(db_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    reg = Registry(db_url)
+    old = reg.add("lens-07", 50.0, 2.0)
+    reg.close()
+    assert main(["station", "rotate-token", "lens-07"]) == 0
+    captured = capsys.readouterr()
+    new = captured.out.strip()
+    assert "Nouveau jeton de la station lens-07" in captured.err
+    reg = Registry(db_url)
+    assert reg.verify_token("lens-07", new) and not reg.verify_token("lens-07", old)
+    reg.close()
+    assert main(["station", "rotate-token", "absente"]) == 2
