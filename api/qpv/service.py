@@ -9,10 +9,10 @@ import re
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import Field, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from airq_core.quantities import QUANTITIES
 from airq_core.readings import format_time
@@ -41,7 +41,7 @@ class QpvSettings(BaseSettings):
     attribution: str = DEFAULT_ATTRIBUTION
     communes_file: Path | None = None
     communes_crs: str | None = None
-    buffers_m: tuple[int, ...] = (300, 1000)
+    buffers_m: Annotated[tuple[int, ...], NoDecode] = (300, 1000)
     reference_radius_m: float = Field(default=5000, gt=0, le=50_000)
     min_coverage: float = Field(default=0.75, ge=0, le=1)
     min_day_coverage: float = Field(default=0.75, gt=0, le=1)

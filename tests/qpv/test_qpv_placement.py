@@ -114,3 +114,13 @@ def test_cache_recomputes_only_moved_stations_and_everything_on_reload(
     assert svc.layer().version != before
     assert svc.placements_computed == 2 * len(stations) + 1
     assert reloaded["ring-1"].inside == ("QPTEST01",)
+
+
+def test_buffers_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    from pydantic import ValidationError
+
+    monkeypatch.setenv("AIRQ_QPV_BUFFERS_M", "500, 200")
+    assert QpvSettings().buffers_m == (200, 500)
+    monkeypatch.setenv("AIRQ_QPV_BUFFERS_M", "abc")
+    with pytest.raises(ValidationError, match="AIRQ_QPV_BUFFERS_M"):
+        QpvSettings()
