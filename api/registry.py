@@ -73,7 +73,7 @@ def check_token(token: str, stored: str) -> bool:
 
 
 def validate_station(station_id: str, lat: float, lon: float) -> None:
-    if not STATION_ID_RE.match(station_id):
+    if not STATION_ID_RE.fullmatch(station_id):
         raise RegistryError(
             f"invalid station id {station_id!r}: use 3 to 64 lower-case letters, digits and "
             "dashes, starting with a letter or digit (e.g. lens-01)"

@@ -77,7 +77,7 @@ def validate_station_ids(ids: Sequence[str], limit: int) -> list[str]:
     """Station ids of a query, deduplicated in order; HTTP 400 for a malformed id or too many."""
     out: list[str] = []
     for sid in ids:
-        if not isinstance(sid, str) or not STATION_ID_RE.match(sid):
+        if not isinstance(sid, str) or not STATION_ID_RE.fullmatch(sid):
             raise HTTPException(400, f"invalid station id {str(sid)[:64]!r}")
         if sid not in out:
             out.append(sid)

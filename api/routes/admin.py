@@ -105,7 +105,7 @@ def _out(s: Station) -> dict[str, Any]:
 
 async def _existing(registry: Registry, station_id: str) -> Station:
     station = None
-    if STATION_ID_RE.match(station_id):
+    if STATION_ID_RE.fullmatch(station_id):
         station = await run_in_threadpool(registry.get, station_id)
     if station is None:
         raise HTTPException(404, f"unknown station {station_id[:64]!r}")

@@ -12,7 +12,7 @@ import time
 from collections import Counter
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
@@ -83,6 +83,23 @@ def _credentials(request: Request, station_q: str | None) -> tuple[str, str]:
     raise HTTPException(401, "station credentials required (Basic station:token)", headers=_AUTH)
 
 
+async def authenticated_station(
+    request: Request,
+    registry: RegistryDep,
+    station: Annotated[str | None, Query(description="station id, with a Bearer token")] = None,
+) -> str:
+    """The station id whose token the request carries; 401 otherwise (before anything else)."""
+    station_id, token = _credentials(request, station)
+    ok = (
+        bool(STATION_ID_RE.fullmatch(station_id))
+        and len(token) <= 200
+        and await run_in_threadpool(registry.verify_token, station_id, token)
+    )
+    if not ok:
+        raise HTTPException(401, "unknown station or wrong token", headers=_AUTH)
+    return station_id
+
+
 @router.post(
     "/v1/ingest/readings",
     openapi_extra=_BODY_DOC,
@@ -97,22 +114,11 @@ def _credentials(request: Request, station_q: str | None) -> tuple[str, str]:
 )
 async def ingest_readings(
     request: Request,
-    registry: RegistryDep,
+    station_id: Annotated[str, Depends(authenticated_station)],
     publisher: PublisherDep,
-    station: Annotated[
-        str | None, Query(description="station id, with a Bearer token", max_length=64)
-    ] = None,
 ) -> Any:
     """Readings of one station in wire format v1 (one object or an array), published to the
     same pipeline as MQTT readings. Answer: ``{"accepted": n, "rejected": {reason: n}}``."""
-    station_id, token = _credentials(request, station)
-    ok = (
-        bool(STATION_ID_RE.match(station_id))
-        and len(token) <= 200
-        and await run_in_threadpool(registry.verify_token, station_id, token)
-    )
-    if not ok:
-        raise HTTPException(401, "unknown station or wrong token", headers=_AUTH)
     limits = wire.DEFAULT_LIMITS
     body = await read_body_limited(request, limits.max_payload_bytes)
     try:

@@ -73,7 +73,7 @@ SensorQ = Annotated[str | None, Query(description="only this sensor model", max_
 def _split(values: Sequence[str] | None) -> list[str]:
     out: list[str] = []
     for v in values or ():
-        out.extend(p.strip() for p in v.split(",") if p.strip())
+        out.extend(p.strip(" ") for p in v.split(",") if p.strip(" "))
     return out
 
 
@@ -232,7 +232,7 @@ async def serve_series(
 
 
 async def _get_station(registry: Registry, station_id: str) -> Station:
-    if not STATION_ID_RE.match(station_id):
+    if not STATION_ID_RE.fullmatch(station_id):
         raise HTTPException(404, f"unknown station {station_id[:64]!r}")
     station = await run_in_threadpool(registry.get, station_id)
     if station is None:

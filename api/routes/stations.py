@@ -125,7 +125,7 @@ async def list_stations(
     include_retired: bool = False,
 ) -> dict[str, Any]:
     """Stations as a GeoJSON FeatureCollection (locations rounded for privacy)."""
-    names = [p.strip() for v in quantity or () for p in v.split(",") if p.strip()]
+    names = [p.strip(" ") for v in quantity or () for p in v.split(",") if p.strip(" ")]
     for q in names:
         if q not in QUANTITIES:
             raise HTTPException(400, f"unknown quantity {q[:40]!r}")
@@ -156,7 +156,7 @@ async def get_station(
 ) -> dict[str, Any]:
     """One station as a GeoJSON Feature (retired stations too)."""
     station = None
-    if STATION_ID_RE.match(station_id):
+    if STATION_ID_RE.fullmatch(station_id):
         station = await run_in_threadpool(registry.get, station_id)
     if station is None:
         raise HTTPException(404, f"unknown station {station_id[:64]!r}")

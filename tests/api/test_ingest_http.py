@@ -13,7 +13,7 @@ from airq_core.readings import format_time
 from api.registry import hash_token
 from ingest.service import IngestService
 from ingest.settings import IngestSettings
-from tests.api.api_server import running, settings_for
+from tests.api.api_server import ADMIN_TOKEN, running, settings_for
 from tests.helpers import INGEST_PASSWORD, ThreadRunner, wait_until
 
 pytestmark = pytest.mark.services
@@ -131,5 +131,12 @@ def test_refusals(pipeline) -> None:  # type: ignore[no-untyped-def]
 
 def test_without_a_broker_the_endpoint_says_so(make_client) -> None:
     with make_client() as api:
-        r = api.post("/v1/ingest/readings", json={}, headers=_basic("lens-01", "x"))
+        admin = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+        body = {"id": "lens-01", "lat": 50.4, "lon": 2.8}
+        token = api.post("/v1/admin/stations", json=body, headers=admin).json()["token"]
+        assert (
+            api.post("/v1/ingest/readings", json={}, headers=_basic("lens-01", "x")).status_code
+            == 401
+        )
+        r = api.post("/v1/ingest/readings", json={}, headers=_basic("lens-01", token))
         assert r.status_code == 503 and "AIRQ_MQTT_URL" in r.json()["detail"]
