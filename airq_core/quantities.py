@@ -31,6 +31,33 @@ _ALL = (
     Quantity("temperature", "°C", "Température", "Temperature", (-60.0, 85.0)),
     Quantity("humidity", "%", "Humidité relative", "Relative humidity", (0.0, 100.0)),
     Quantity("pressure", "hPa", "Pression atmosphérique", "Air pressure", (300.0, 1100.0)),
+    # Plantower "CF=1" (factory standard particle) series; the plain pm* names above are the
+    # "atmospheric environment" series that airrohr and sensor.community use.
+    Quantity("pm1_cf1", "µg/m³", "Particules PM1 (CF=1)", "PM1 particles (CF=1)", (0.0, 2000.0)),
+    Quantity(
+        "pm2_5_cf1", "µg/m³", "Particules PM2,5 (CF=1)", "PM2.5 particles (CF=1)", (0.0, 2000.0)
+    ),
+    Quantity("pm10_cf1", "µg/m³", "Particules PM10 (CF=1)", "PM10 particles (CF=1)", (0.0, 2000.0)),
+    # Plantower particle counts: particles larger than the size, per cm³ of air.
+    Quantity("n0_3", "#/cm³", "Particules > 0,3 µm", "Particles > 0.3 µm", (0.0, 100000.0)),
+    Quantity("n0_5", "#/cm³", "Particules > 0,5 µm", "Particles > 0.5 µm", (0.0, 100000.0)),
+    Quantity("n1", "#/cm³", "Particules > 1 µm", "Particles > 1 µm", (0.0, 100000.0)),
+    Quantity("n2_5", "#/cm³", "Particules > 2,5 µm", "Particles > 2.5 µm", (0.0, 100000.0)),
+    Quantity("n5", "#/cm³", "Particules > 5 µm", "Particles > 5 µm", (0.0, 100000.0)),
+    Quantity("n10", "#/cm³", "Particules > 10 µm", "Particles > 10 µm", (0.0, 100000.0)),
+    # Sensirion SPS30 number concentrations: particles from 0.3 µm up to the size, per cm³.
+    Quantity("nc0_5", "#/cm³", "Particules 0,3–0,5 µm", "Particles 0.3–0.5 µm", (0.0, 100000.0)),
+    Quantity("nc1", "#/cm³", "Particules 0,3–1 µm", "Particles 0.3–1 µm", (0.0, 100000.0)),
+    Quantity("nc2_5", "#/cm³", "Particules 0,3–2,5 µm", "Particles 0.3–2.5 µm", (0.0, 100000.0)),
+    Quantity("nc4", "#/cm³", "Particules 0,3–4 µm", "Particles 0.3–4 µm", (0.0, 100000.0)),
+    Quantity("nc10", "#/cm³", "Particules 0,3–10 µm", "Particles 0.3–10 µm", (0.0, 100000.0)),
+    Quantity("tps", "µm", "Taille typique des particules", "Typical particle size", (0.0, 20.0)),
+    # Other gases, as mass concentrations at 20 °C and 101.3 kPa like no2.
+    Quantity("co", "µg/m³", "Monoxyde de carbone (CO)", "Carbon monoxide (CO)", (0.0, 1.0e6)),
+    Quantity("o3", "µg/m³", "Ozone (O₃)", "Ozone (O3)", (0.0, 50000.0)),
+    Quantity("ch2o", "µg/m³", "Formaldéhyde (CH₂O)", "Formaldehyde (CH2O)", (0.0, 50000.0)),
+    # Winsen ZPHS01B total-VOC grade: 0 (clean) to 3 (heavily polluted), no physical unit.
+    Quantity("voc_grade", "grade", "Niveau de COV (0–3)", "VOC grade (0–3)", (0.0, 3.0)),
 )
 
 QUANTITIES: dict[str, Quantity] = {q.name: q for q in _ALL}

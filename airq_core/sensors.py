@@ -11,7 +11,16 @@ from dataclasses import dataclass
 from types import ModuleType
 
 from airq_core.errors import UnknownSensorError
-from airq_core.protocols import sds011
+from airq_core.protocols import (
+    mhz19,
+    plantower,
+    rd200m,
+    scd30,
+    sds011,
+    senseair_s8,
+    sps30,
+    zphs01b,
+)
 
 __all__ = ["SENSORS", "SensorModel", "get_sensor"]
 
@@ -26,6 +35,16 @@ class SensorModel:
 
 SENSORS: dict[str, SensorModel] = {
     "sds011": SensorModel("sds011", "Nova Fitness", ("pm2_5", "pm10"), sds011),
+    "pms5003": SensorModel("pms5003", "Plantower", plantower.QUANTITIES, plantower),
+    "pms7003": SensorModel("pms7003", "Plantower", plantower.QUANTITIES, plantower),
+    "sps30": SensorModel("sps30", "Sensirion", sps30.QUANTITIES, sps30),
+    "mhz19b": SensorModel("mhz19b", "Winsen", ("co2",), mhz19),
+    "senseair_s8": SensorModel("senseair_s8", "Senseair", ("co2",), senseair_s8),
+    "scd30": SensorModel("scd30", "Sensirion", ("co2", "temperature", "humidity"), scd30),
+    "rd200m": SensorModel("rd200m", "FTLab", ("radon",), rd200m),
+    "zphs01b": SensorModel("zphs01b", "Winsen", zphs01b.QUANTITIES, zphs01b),
+    # Analog: the gateway converts ADC millivolts with airq_core.protocols.b43f.convert.
+    "b43f": SensorModel("b43f", "Alphasense", ("no2",)),
     "bme280": SensorModel("bme280", "Bosch", ("temperature", "humidity", "pressure")),
     "bmp280": SensorModel("bmp280", "Bosch", ("temperature", "pressure")),
     "dht22": SensorModel("dht22", "Aosong", ("temperature", "humidity")),

@@ -11,6 +11,11 @@ Every module exposes:
     command builders (``cmd_*``) returning the bytes to send to the sensor.
 
 ``FrameStream`` turns a byte stream (any chunking, garbage included) into frames.
+
+Conversion modules (``b43f`` for an analog cell, ``bme280`` for an I²C sensor) have no UART:
+their ``BAUDRATE`` is None and they expose ``convert(...) -> Sample`` instead of
+``split_frame``/``decode``. ``modbus`` holds the Modbus RTU helpers of ``senseair_s8`` and
+``scd30``.
 """
 
 from __future__ import annotations

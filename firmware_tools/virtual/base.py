@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import select
@@ -33,9 +34,62 @@ def _sds011(**kw: Any) -> Emulator:
     return VirtualSDS011(**kw)
 
 
+def _pms(sensor: str) -> Callable[..., Emulator]:
+    def factory(**kw: Any) -> Emulator:
+        from firmware_tools.virtual.plantower import VirtualPMS
+
+        return VirtualPMS(sensor=sensor, **kw)
+
+    return factory
+
+
+def _sps30(**kw: Any) -> Emulator:
+    from firmware_tools.virtual.sps30 import VirtualSPS30
+
+    return VirtualSPS30(**kw)
+
+
+def _mhz19b(**kw: Any) -> Emulator:
+    from firmware_tools.virtual.mhz19 import VirtualMHZ19B
+
+    return VirtualMHZ19B(**kw)
+
+
+def _senseair_s8(**kw: Any) -> Emulator:
+    from firmware_tools.virtual.senseair_s8 import VirtualS8
+
+    return VirtualS8(**kw)
+
+
+def _scd30(**kw: Any) -> Emulator:
+    from firmware_tools.virtual.scd30 import VirtualSCD30
+
+    return VirtualSCD30(**kw)
+
+
+def _rd200m(**kw: Any) -> Emulator:
+    from firmware_tools.virtual.rd200m import VirtualRD200M
+
+    return VirtualRD200M(**kw)
+
+
+def _zphs01b(**kw: Any) -> Emulator:
+    from firmware_tools.virtual.zphs01b import VirtualZPHS01B
+
+    return VirtualZPHS01B(**kw)
+
+
 # name -> factory; a factory takes keyword options (seed, period, ...) and returns an emulator.
 EMULATORS: dict[str, Callable[..., Emulator]] = {
     "sds011": _sds011,
+    "pms5003": _pms("pms5003"),
+    "pms7003": _pms("pms7003"),
+    "sps30": _sps30,
+    "mhz19b": _mhz19b,
+    "senseair_s8": _senseair_s8,
+    "scd30": _scd30,
+    "rd200m": _rd200m,
+    "zphs01b": _zphs01b,
 }
 
 
@@ -71,8 +125,9 @@ class PtySensor:
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self.silent = False  # when True, the sensor sends nothing (a dead sensor)
-        self._thread = threading.Thread(target=self._run, name=f"pty-{emulator.sensor}",
-                                        daemon=True)
+        self._thread = threading.Thread(
+            target=self._run, name=f"pty-{emulator.sensor}", daemon=True
+        )
 
     def start(self) -> PtySensor:
         self._thread.start()
@@ -118,7 +173,5 @@ class PtySensor:
         if self._thread.is_alive():
             self._thread.join(timeout=2)
         for fd in (self._master, self._slave):
-            try:
+            with contextlib.suppress(OSError):
                 os.close(fd)
-            except OSError:
-                pass

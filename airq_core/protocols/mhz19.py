@@ -1,0 +1,169 @@
+"""Winsen MH-Z19B (NDIR CO₂): 9600 baud 8N1, request/response, 9-byte frames.
+
+Host -> sensor: ``FF 01 cmd d3 d4 d5 d6 d7 cs``; sensor -> host: ``FF cmd b2 … b7 cs``.
+The checksum (both directions) is the two's complement of the sum of bytes 1..7.
+Read reply: ``FF 86 co2_H co2_L T S U_H U_L cs``; CO₂ ppm = H×256+L; T − 40 is the
+sensor's *internal* temperature (undocumented). It is not the air temperature (the NDIR lamp
+heats the module), so it is kept in ``meta["internal_temperature"]`` rather than as the
+``temperature`` quantity a station's dashboard would show.
+
+Pre-heat: for about 3 minutes after power-on the readings are meaningless (reports vary by
+firmware: a fixed 410 or 500 ppm, 388 then 555 ppm, or zeros). The frame does not say it is
+warming up; the caller discards readings taken in the first 180 s (``PREHEAT_S``).
+The replies to the ABC, calibration and range commands are not documented: [UNVERIFIED].
+"""
+
+from __future__ import annotations
+
+from airq_core.errors import ChecksumError, FrameFormatError, IncompleteFrameError
+from airq_core.readings import Sample
+
+__all__ = [
+    "BAUDRATE",
+    "NAME",
+    "checksum",
+    "cmd_abc_off",
+    "cmd_abc_on",
+    "cmd_range",
+    "cmd_read",
+    "cmd_zero_calibration",
+    "command",
+    "decode",
+    "encode_read_reply",
+    "parse_command",
+    "split_command",
+    "split_frame",
+]
+
+NAME = "mhz19b"
+BAUDRATE = 9600
+FRAME_LEN = 9
+START, SENSOR_NUMBER = 0xFF, 0x01
+PREHEAT_S = 180.0
+
+CMD_READ = 0x86
+CMD_ABC = 0x79  # d3 = A0 on, 00 off
+CMD_ZERO = 0x87  # zero point = 400 ppm in fresh air
+CMD_SPAN = 0x88
+CMD_RANGE = 0x99
+COMMANDS = (CMD_READ, CMD_ABC, CMD_ZERO, CMD_SPAN, CMD_RANGE)
+RANGES = (2000, 5000, 10000)
+
+
+def checksum(body: bytes) -> int:
+    """Two's complement of the 8-bit sum of ``body`` (bytes 1.. before the checksum)."""
+    return (0x100 - (sum(body) & 0xFF)) & 0xFF
+
+
+def split_frame(buffer: bytes) -> tuple[bytes | None, int]:
+    """First sensor reply (``FF`` + known command byte) with a valid checksum."""
+    i, n = 0, len(buffer)
+    while True:
+        i = buffer.find(START, i)
+        if i < 0:
+            return None, n
+        if n - i < 2:
+            return None, i
+        if buffer[i + 1] in COMMANDS:
+            if n - i < FRAME_LEN:
+                return None, i
+            cand = buffer[i : i + FRAME_LEN]
+            if checksum(cand[1:8]) == cand[8]:
+                return cand, i + FRAME_LEN
+        i += 1
+
+
+def _check(frame: bytes) -> None:
+    if len(frame) < FRAME_LEN:
+        raise IncompleteFrameError(f"MH-Z19B frame too short: {len(frame)} bytes, expected 9")
+    if len(frame) > FRAME_LEN:
+        raise FrameFormatError(f"MH-Z19B frame too long: {len(frame)} bytes, expected 9")
+    if frame[0] != START:
+        raise FrameFormatError(f"MH-Z19B bad start byte 0x{frame[0]:02X}, expected 0xFF")
+    expected = checksum(frame[1:8])
+    if frame[8] != expected:
+        raise ChecksumError(f"MH-Z19B bad checksum 0x{frame[8]:02X}, expected 0x{expected:02X}")
+
+
+def decode(frame: bytes) -> Sample:
+    """A read reply (``FF 86``) -> Sample with co2 (ppm); internal temperature in meta."""
+    frame = bytes(frame)
+    _check(frame)
+    if frame[1] != CMD_READ:
+        raise FrameFormatError(
+            f"MH-Z19B frame is a reply to command 0x{frame[1]:02X}, not a read (0x86)"
+        )
+    co2 = int.from_bytes(frame[2:4], "big")
+    meta: dict[str, object] = {"internal_temperature": frame[4] - 40, "status": frame[5]}
+    return Sample(NAME, {"co2": float(co2)}, meta=meta)
+
+
+def encode_read_reply(co2: int, internal_temperature: int = 26) -> bytes:
+    """The reply to :func:`cmd_read` a sensor would send (virtual sensors and tests)."""
+    body = bytes([CMD_READ]) + max(0, min(0xFFFF, co2)).to_bytes(2, "big")
+    body += bytes([max(0, min(0xFF, internal_temperature + 40)), 0, 0, 0])
+    return bytes([START]) + body + bytes([checksum(body)])
+
+
+def encode_reply(cmd: int, data: bytes = b"") -> bytes:
+    """A generic 9-byte reply ``FF cmd data…`` (virtual sensors)."""
+    body = bytes([cmd]) + data[:6].ljust(6, b"\0")
+    return bytes([START]) + body + bytes([checksum(body)])
+
+
+def command(cmd: int, data: bytes = b"") -> bytes:
+    """A 9-byte host command ``FF 01 cmd d3..d7 cs`` (``data`` fills d3..d7)."""
+    body = bytes([SENSOR_NUMBER, cmd]) + data[:5].ljust(5, b"\0")
+    return bytes([START]) + body + bytes([checksum(body)])
+
+
+def cmd_read() -> bytes:
+    """``FF 01 86 00 00 00 00 00 79``."""
+    return command(CMD_READ)
+
+
+def cmd_abc_on() -> bytes:
+    """Automatic baseline correction on (factory default): re-bases the 24 h low to 400 ppm."""
+    return command(CMD_ABC, b"\xa0")
+
+
+def cmd_abc_off() -> bytes:
+    """Automatic baseline correction off: advised indoors (rooms that never air out)."""
+    return command(CMD_ABC)
+
+
+def cmd_zero_calibration() -> bytes:
+    """Set the current reading to 400 ppm; run after 20+ minutes in fresh outdoor air."""
+    return command(CMD_ZERO)
+
+
+def cmd_range(ppm: int) -> bytes:
+    """Detection range 2000, 5000 or 10000 ppm."""
+    if ppm not in RANGES:
+        raise ValueError(f"MH-Z19B range must be one of {RANGES} ppm, got {ppm}")
+    return command(CMD_RANGE, b"\0\0\0" + ppm.to_bytes(2, "big"))
+
+
+def split_command(buffer: bytes) -> tuple[bytes | None, int]:
+    """Like :func:`split_frame`, for host commands ``FF 01 …`` (virtual sensors)."""
+    i, n = 0, len(buffer)
+    while True:
+        i = buffer.find(START, i)
+        if i < 0:
+            return None, n
+        if n - i < FRAME_LEN:
+            return None, i
+        cand = buffer[i : i + FRAME_LEN]
+        if cand[1] == SENSOR_NUMBER and checksum(cand[1:8]) == cand[8]:
+            return cand, i + FRAME_LEN
+        i += 1
+
+
+def parse_command(frame: bytes) -> tuple[int, bytes]:
+    """A 9-byte host command -> (cmd, d3..d7)."""
+    frame = bytes(frame)
+    if len(frame) != FRAME_LEN or frame[0] != START or frame[1] != SENSOR_NUMBER:
+        raise FrameFormatError("MH-Z19B command must be 9 bytes FF 01 …")
+    if checksum(frame[1:8]) != frame[8]:
+        raise ChecksumError("MH-Z19B command has a bad checksum")
+    return frame[2], frame[3:8]

@@ -1,0 +1,123 @@
+"""Sensirion SCD30 (NDIR CO₂, T, RH) over Modbus RTU: 19200 baud 8N1, address ``0x61``.
+
+Holding registers: ``0x0036`` start continuous measurement (value = ambient pressure in mbar,
+0 = no compensation), ``0x0037`` stop, ``0x0025`` measurement interval (s), ``0x0027``
+data ready (1 = a new measurement can be read), **``0x0028`` measurement** (6 registers:
+CO₂ ppm, temperature °C, relative humidity %, each an IEEE-754 big-endian float, most
+significant word first), ``0x003A`` automatic self-calibration on/off.
+
+Floats are rounded to 7 significant digits, the precision a float32 carries, so that
+``43 DB 8B 85`` reads 439.09 rather than 439.0899963….
+"""
+
+from __future__ import annotations
+
+import math
+import struct
+
+from airq_core.errors import FrameFormatError
+from airq_core.protocols import modbus
+from airq_core.readings import Sample
+
+__all__ = [
+    "ADDRESS",
+    "BAUDRATE",
+    "NAME",
+    "cmd_asc",
+    "cmd_data_ready",
+    "cmd_read",
+    "cmd_set_interval",
+    "cmd_start",
+    "cmd_stop",
+    "decode",
+    "encode_measurement",
+    "parse_data_ready",
+    "split_frame",
+]
+
+NAME = "scd30"
+BAUDRATE = 19200
+ADDRESS = 0x61
+
+REG_START, REG_STOP, REG_INTERVAL = 0x0036, 0x0037, 0x0025
+REG_DATA_READY, REG_MEASUREMENT, REG_ASC = 0x0027, 0x0028, 0x003A
+FIELDS = ("co2", "temperature", "humidity")
+
+
+def split_frame(buffer: bytes) -> tuple[bytes | None, int]:
+    """First complete response from address 0x61 with a valid CRC; see the package contract."""
+    return modbus.split_frame(buffer, ADDRESS)
+
+
+def _f32(raw: bytes) -> float:
+    value: float = struct.unpack(">f", raw)[0]
+    return float(f"{value:.7g}") if math.isfinite(value) else value
+
+
+def decode(frame: bytes) -> Sample:
+    """Reply to :func:`cmd_read` -> Sample with co2 (ppm), temperature (°C), humidity (%).
+
+    Raises:
+        IncompleteFrameError, FrameFormatError, ChecksumError: not a valid measurement reply
+            (a data-ready reply raises FrameFormatError: use :func:`parse_data_ready`).
+        modbus.ModbusExceptionError: the sensor refused the request.
+    """
+    r = modbus.parse_response(frame, "SCD30")
+    if r.function != modbus.READ_HOLDING or len(r.data) != 12:
+        raise FrameFormatError(
+            f"SCD30 frame is not a measurement reply (function 0x{r.function:02X}, "
+            f"{len(r.data)} data bytes; expected function 0x03 with 12)"
+        )
+    values = {}
+    for k, name in enumerate(FIELDS):
+        v = _f32(r.data[4 * k : 4 * k + 4])
+        if not math.isfinite(v):
+            raise FrameFormatError(f"SCD30 {name} is not a finite number ({v})")
+        values[name] = v
+    return Sample(NAME, values)
+
+
+def parse_data_ready(frame: bytes) -> bool:
+    """Reply to :func:`cmd_data_ready` -> True when a new measurement can be read."""
+    r = modbus.parse_response(frame, "SCD30")
+    if r.function != modbus.READ_HOLDING or len(r.data) != 2:
+        raise FrameFormatError("SCD30 frame is not a data-ready reply")
+    return r.registers[0] == 1
+
+
+def encode_measurement(co2: float, temperature: float, humidity: float) -> bytes:
+    """The reply to :func:`cmd_read` a sensor would send (virtual sensors and tests)."""
+    data = struct.pack(">fff", co2, temperature, humidity)
+    return modbus.with_crc(bytes([ADDRESS, modbus.READ_HOLDING, len(data)]) + data)
+
+
+def cmd_start(pressure_mbar: int = 0) -> bytes:
+    """Start continuous measurement; ``pressure_mbar`` 700–1400, or 0 for no compensation."""
+    if pressure_mbar != 0 and not 700 <= pressure_mbar <= 1400:
+        raise ValueError("SCD30 ambient pressure is 700 to 1400 mbar, or 0 (no compensation)")
+    return modbus.write_single_register(ADDRESS, REG_START, pressure_mbar)
+
+
+def cmd_stop() -> bytes:
+    return modbus.write_single_register(ADDRESS, REG_STOP, 1)
+
+
+def cmd_data_ready() -> bytes:
+    """``61 03 00 27 00 01 3D A1``."""
+    return modbus.read_holding_registers(ADDRESS, REG_DATA_READY, 1)
+
+
+def cmd_read() -> bytes:
+    """``61 03 00 28 00 06 4C 60``."""
+    return modbus.read_holding_registers(ADDRESS, REG_MEASUREMENT, 6)
+
+
+def cmd_set_interval(seconds: int) -> bytes:
+    if not 2 <= seconds <= 1800:
+        raise ValueError("SCD30 measurement interval is 2 to 1800 s")
+    return modbus.write_single_register(ADDRESS, REG_INTERVAL, seconds)
+
+
+def cmd_asc(on: bool) -> bytes:
+    """Automatic self-calibration on or off (off indoors unless the room airs out daily)."""
+    return modbus.write_single_register(ADDRESS, REG_ASC, 1 if on else 0)
