@@ -1,15 +1,16 @@
 """Gateway configuration file (TOML), validated at start-up with messages naming the key.
 
-See docs/gateway.md and gateway/sample-config.toml for every key and its default.
+Plain dataclasses and hand-written checks: a Raspberry Pi gateway installs only pyserial and
+paho-mqtt (pydantic's compiled core has no wheel for 32-bit Raspberry Pi OS).
+See gateway/sample-config.toml for every key, its meaning and its default.
 """
 
 from __future__ import annotations
 
 import tomllib
+from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Literal
-
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from typing import Any
 
 from airq_core.sensors import SENSORS
 from airq_core.urls import parse_mqtt_url
@@ -20,66 +21,179 @@ class GatewayConfigError(ValueError):
     """The configuration file is missing or wrong; the message names the key to fix."""
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class MqttConfig(_Strict):
+@dataclass(frozen=True)
+class MqttConfig:
     url: str
     ca_file: Path | None = None
-    keepalive: int = Field(default=30, ge=5, le=600)
+    keepalive: int = 30
     client_id: str | None = None  # default: airq-gw-<station>
 
-    @field_validator("url")
-    @classmethod
-    def _url(cls, v: str) -> str:
-        parse_mqtt_url(v)
-        return v
+
+@dataclass(frozen=True)
+class QueueConfig:
+    max_disk_mb: float = 200.0  # store-and-forward cap; past it the oldest readings go first
+    batch_size: int = 100  # readings per MQTT message when flushing a backlog
+    max_rate: float = 200.0  # readings per second when flushing
+    max_inflight: int = 20  # unacknowledged MQTT messages
 
 
-class QueueConfig(_Strict):
-    max_disk_mb: float = Field(default=200, gt=0)
-    batch_size: int = Field(default=100, ge=1, le=1000)
-    max_rate: float = Field(default=200, gt=0, description="readings per second when flushing")
-    max_inflight: int = Field(default=20, ge=1, le=1000)
-
-
-class SensorConfig(_Strict):
+@dataclass(frozen=True)
+class SensorConfig:
     type: str
     port: str
-    interval: float = Field(default=145, gt=0, description="seconds between readings")
-    warmup: float | None = Field(default=None, ge=0, description="seconds after wake-up")
-    mode: Literal["auto", "query", "active"] = "auto"
-    baudrate: int | None = None
-    silent_after: float | None = Field(
-        default=None, gt=0, description="seconds without data before the port is reopened"
-    )
-
-    @field_validator("type")
-    @classmethod
-    def _type(cls, v: str) -> str:
-        if v not in SENSORS or SENSORS[v].protocol is None:
-            serial = sorted(k for k, m in SENSORS.items() if m.protocol is not None)
-            raise ValueError(f"unknown serial sensor {v!r}; choose one of {', '.join(serial)}")
-        return v
+    interval: float = 145.0  # seconds between readings
+    warmup: float | None = None  # seconds after wake-up; None: the sensor's default
+    mode: str = "auto"  # auto | query | active
+    baudrate: int | None = None  # None: the protocol's speed
 
 
-class GatewayConfig(_Strict):
+@dataclass(frozen=True)
+class GatewayConfig:
     station: str
-    state_dir: Path | None = None
     mqtt: MqttConfig
-    queue: QueueConfig = QueueConfig()
-    sensors: list[SensorConfig] = Field(min_length=1)
-
-    @field_validator("station")
-    @classmethod
-    def _station(cls, v: str) -> str:
-        if not STATION_ID_RE.match(v):
-            raise ValueError("station id must be 3-64 lower-case letters, digits or dashes")
-        return v
+    sensors: list[SensorConfig]
+    queue: QueueConfig = field(default_factory=QueueConfig)
+    state_dir: Path | None = None
 
     def resolved_state_dir(self) -> Path:
         return self.state_dir or Path.home() / ".local/state/airq-gateway" / self.station
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> GatewayConfig:
+        errors: list[str] = []
+        cfg = _build(data, errors)
+        if errors or cfg is None:
+            raise GatewayConfigError(
+                "invalid configuration:\n" + "\n".join(f"  {e}" for e in errors)
+            )
+        return cfg
+
+
+def _check_keys(section: dict[str, Any], allowed: type, where: str, errors: list[str]) -> None:
+    names = {f.name for f in fields(allowed)}
+    for key in section:
+        if key not in names:
+            errors.append(f"{where}{key}: unknown key (allowed: {', '.join(sorted(names))})")
+
+
+def _number(
+    section: dict[str, Any],
+    key: str,
+    where: str,
+    errors: list[str],
+    *,
+    default: Any,
+    lo: float,
+    hi: float = float("inf"),
+    integer: bool = False,
+) -> Any:
+    v = section.get(key, default)
+    if v is None:
+        return None
+    wrong_type = not isinstance(v, int | float) or (integer and not isinstance(v, int))
+    if isinstance(v, bool) or wrong_type:
+        errors.append(
+            f"{where}{key}: expected {'an integer' if integer else 'a number'}, got {v!r}"
+        )
+        return default
+    if not lo <= v <= hi:
+        errors.append(f"{where}{key}: {v} is outside [{lo}, {hi}]")
+        return default
+    return v
+
+
+def _build(data: dict[str, Any], errors: list[str]) -> GatewayConfig | None:
+    _check_keys(data, GatewayConfig, "", errors)
+    station = data.get("station")
+    if not isinstance(station, str) or not STATION_ID_RE.match(station):
+        errors.append(
+            "station: required, 3-64 lower-case letters, digits or dashes "
+            f"(e.g. lens-01), got {station!r}"
+        )
+    m = data.get("mqtt")
+    mqtt = None
+    if not isinstance(m, dict):
+        errors.append('mqtt: required section [mqtt] with url = "mqtt://station:TOKEN@host:1883"')
+    else:
+        _check_keys(m, MqttConfig, "mqtt.", errors)
+        url = m.get("url")
+        try:
+            if not isinstance(url, str):
+                raise ValueError("required")
+            parse_mqtt_url(url)
+        except ValueError as exc:
+            errors.append(f"mqtt.url: {exc}")
+        ca = m.get("ca_file")
+        if ca is not None and not Path(ca).is_file():
+            errors.append(f"mqtt.ca_file: file not found: {ca}")
+        mqtt = MqttConfig(
+            url=url if isinstance(url, str) else "",
+            ca_file=Path(ca) if ca else None,
+            keepalive=_number(
+                m, "keepalive", "mqtt.", errors, default=30, lo=5, hi=600, integer=True
+            ),
+            client_id=m.get("client_id"),
+        )
+    q = data.get("queue", {})
+    if not isinstance(q, dict):
+        errors.append("queue: must be a section [queue]")
+        q = {}
+    _check_keys(q, QueueConfig, "queue.", errors)
+    queue = QueueConfig(
+        max_disk_mb=_number(q, "max_disk_mb", "queue.", errors, default=200.0, lo=0.001),
+        batch_size=_number(
+            q, "batch_size", "queue.", errors, default=100, lo=1, hi=1000, integer=True
+        ),
+        max_rate=_number(q, "max_rate", "queue.", errors, default=200.0, lo=0.1),
+        max_inflight=_number(
+            q, "max_inflight", "queue.", errors, default=20, lo=1, hi=1000, integer=True
+        ),
+    )
+    raw_sensors = data.get("sensors")
+    sensors: list[SensorConfig] = []
+    serial = sorted(k for k, mdl in SENSORS.items() if mdl.protocol is not None)
+    if not isinstance(raw_sensors, list) or not raw_sensors:
+        errors.append("sensors: at least one [[sensors]] section with type and port")
+        raw_sensors = []
+    for i, s in enumerate(raw_sensors):
+        where = f"sensors.{i}."
+        if not isinstance(s, dict):
+            errors.append(f"sensors.{i}: must be a [[sensors]] section")
+            continue
+        _check_keys(s, SensorConfig, where, errors)
+        typ = s.get("type")
+        if typ not in serial:
+            errors.append(
+                f"{where}type: unknown serial sensor {typ!r}; choose one of {', '.join(serial)}"
+            )
+        port = s.get("port")
+        if not isinstance(port, str) or not port:
+            errors.append(f'{where}port: required, e.g. "/dev/ttyUSB0"')
+        mode = s.get("mode", "auto")
+        if mode not in ("auto", "query", "active"):
+            errors.append(f"{where}mode: auto, query or active, got {mode!r}")
+        sensors.append(
+            SensorConfig(
+                type=str(typ),
+                port=str(port),
+                mode=str(mode),
+                interval=_number(s, "interval", where, errors, default=145.0, lo=0.01),
+                warmup=_number(s, "warmup", where, errors, default=None, lo=0, hi=3600),
+                baudrate=_number(
+                    s, "baudrate", where, errors, default=None, lo=300, hi=1_000_000, integer=True
+                ),
+            )
+        )
+    sd = data.get("state_dir")
+    if errors or mqtt is None:
+        return None
+    return GatewayConfig(
+        station=str(station),
+        mqtt=mqtt,
+        sensors=sensors,
+        queue=queue,
+        state_dir=Path(sd) if sd else None,
+    )
 
 
 def load_config(path: str | Path) -> GatewayConfig:
@@ -88,13 +202,9 @@ def load_config(path: str | Path) -> GatewayConfig:
         data = tomllib.loads(p.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise GatewayConfigError(f"configuration file not found: {p}") from None
-    except tomllib.TOMLDecodeError as exc:
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise GatewayConfigError(f"{p}: not valid TOML: {exc}") from None
     try:
-        return GatewayConfig.model_validate(data)
-    except ValidationError as exc:
-        lines = []
-        for e in exc.errors():
-            loc = ".".join(str(x) for x in e["loc"])
-            lines.append(f"  {loc}: {e['msg']}")
-        raise GatewayConfigError(f"{p}: invalid configuration:\n" + "\n".join(lines)) from None
+        return GatewayConfig.from_dict(data)
+    except GatewayConfigError as exc:
+        raise GatewayConfigError(f"{p}: {exc}") from None

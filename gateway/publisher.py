@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import queue
 import random
 import ssl
 import threading
@@ -37,8 +38,8 @@ class Publisher:
         self.refused_reason: str | None = None
         self.published = 0
         self._connected = threading.Event()
-        self._acked = threading.Event()
-        self._lock = threading.Lock()
+        self._wake = store.new_data  # set on new data, an ack, a connection
+        self._acks: queue.SimpleQueue[int] = queue.SimpleQueue()
         self._inflight: dict[int, tuple[list[int], float]] = {}
         self._sent_upto = 0
         self._stop = threading.Event()
@@ -96,6 +97,7 @@ class Publisher:
         self._backoff = 1.0
         client.publish(wire.status_topic(self.cfg.station), wire.STATUS_ONLINE, qos=1, retain=True)
         self._connected.set()
+        self._wake.set()
 
     def _on_disconnect(self, client, userdata, flags, reason_code, properties):  # type: ignore[no-untyped-def]
         if self.state == "connected":
@@ -107,12 +109,10 @@ class Publisher:
         self._connected.clear()
 
     def _on_publish(self, client, userdata, mid, reason_code, properties):  # type: ignore[no-untyped-def]
-        with self._lock:
-            entry = self._inflight.pop(mid, None)
-        if entry is not None:
-            self.store.delete(entry[0])
-            self.published += len(entry[0])
-        self._acked.set()
+        # Runs in paho's network thread while paho holds its own locks: only hand the mid
+        # over; the publisher thread does the bookkeeping (no lock shared with paho's).
+        self._acks.put(mid)
+        self._wake.set()
 
     # -- loop -------------------------------------------------------------------------------
     def start(self) -> None:
@@ -144,40 +144,53 @@ class Publisher:
     def inflight(self) -> int:
         return len(self._inflight)
 
+    def _drain_acks(self) -> None:
+        while True:
+            try:
+                mid = self._acks.get_nowait()
+            except queue.Empty:
+                return
+            entry = self._inflight.pop(mid, None)
+            if entry is not None:  # unknown mids: status messages, batches already re-sent
+                self.store.delete(entry[0])
+                self.published += len(entry[0])
+
+    def _wait(self, timeout: float) -> None:
+        self._wake.wait(timeout)
+        self._wake.clear()
+
     def _run(self) -> None:
         q = self.cfg.queue
         next_send = time.monotonic()
         while not self._stop.is_set():
-            if not self._connected.wait(0.5):
+            self._drain_acks()
+            if not self._connected.is_set():
+                self._wait(0.5)
                 continue
-            with self._lock:
-                n_inflight = len(self._inflight)
-                oldest = min((t for _, t in self._inflight.values()), default=None)
+            oldest = min((t for _, t in self._inflight.values()), default=None)
             if oldest is not None and time.monotonic() - oldest > 60:
                 log.warning("no acknowledgement for 60 s: sending the unconfirmed readings again")
-                with self._lock:
-                    self._inflight.clear()
-                    self._sent_upto = 0
+                self._inflight.clear()
+                self._sent_upto = 0
                 continue
-            if n_inflight >= q.max_inflight:
-                self._acked.wait(0.5)
-                self._acked.clear()
+            if len(self._inflight) >= q.max_inflight:
+                self._wait(0.5)
                 continue
             rows = self.store.peek(self._sent_upto, q.batch_size)
             if not rows:
-                self.store.new_data.wait(0.5)
-                self.store.new_data.clear()
+                self._wait(0.5)
                 continue
             delay = next_send - time.monotonic()
             if delay > 0 and self._stop.wait(delay):
                 break
             payload = rows[0][1] if len(rows) == 1 else b"[" + b",".join(p for _, p in rows) + b"]"
             ids = [rid for rid, _ in rows]
-            with self._lock:
-                info = self._client.publish(self._topic, payload, qos=1)
-                if info.rc != mqtt.MQTT_ERR_SUCCESS and info.rc != mqtt.MQTT_ERR_NO_CONN:
-                    log.warning("publish failed: %s", mqtt.error_string(info.rc))
-                    continue
-                self._inflight[info.mid] = (ids, time.monotonic())
-                self._sent_upto = ids[-1]
+            info = self._client.publish(self._topic, payload, qos=1)
+            if info.rc not in (mqtt.MQTT_ERR_SUCCESS, mqtt.MQTT_ERR_NO_CONN):
+                log.warning("publish failed: %s", mqtt.error_string(info.rc))
+                self._wait(0.5)
+                continue
+            # paho keeps QoS 1 messages across reconnections and re-sends them itself
+            self._inflight[info.mid] = (ids, time.monotonic())
+            self._sent_upto = ids[-1]
             next_send = max(next_send, time.monotonic() - 1.0) + len(rows) / q.max_rate

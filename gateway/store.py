@@ -33,6 +33,7 @@ class ReadingStore:
         ).fetchone()
         self._count, self._bytes = int(row[0]), int(row[1])
         self.dropped = self._meta("dropped")
+        self._seq = self._meta("seq")
         self.new_data = threading.Event()
 
     def _meta(self, key: str) -> int:
@@ -42,9 +43,9 @@ class ReadingStore:
     def next_seq(self) -> int:
         """A per-station counter that survives restarts (lets the ingest count gaps)."""
         with self._lock:
-            seq = self._meta("seq") + 1
-            self._db.execute("INSERT OR REPLACE INTO meta VALUES ('seq', ?)", (seq,))
-            return seq
+            self._seq += 1
+            self._db.execute("INSERT OR REPLACE INTO meta VALUES ('seq', ?)", (self._seq,))
+            return self._seq
 
     def put(self, payload: bytes) -> None:
         with self._lock:
@@ -97,6 +98,11 @@ class ReadingStore:
             self._db.execute(f"DELETE FROM queue WHERE id IN ({','.join('?' * len(ids))})", ids)
             self._count -= int(rows[0])
             self._bytes -= int(rows[1])
+
+    @property
+    def last_seq(self) -> int:
+        """The seq of the last reading stored (0 before the first)."""
+        return self._seq
 
     @property
     def depth(self) -> int:

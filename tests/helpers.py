@@ -50,3 +50,64 @@ class ThreadRunner:
         assert not self.thread.is_alive(), f"{self.thread.name} did not stop"
         if self.error:
             raise self.error
+
+
+class MqttCollector:
+    """A real paho subscriber with a persistent session that records every message, so that
+    messages published while it reconnects (broker restart) are not missed."""
+
+    def __init__(self, url: str, topic: str = "airq/v1/+/readings",
+                 client_id: str = "test-collector") -> None:
+        import paho.mqtt.client as mqtt
+        from paho.mqtt.enums import CallbackAPIVersion
+
+        from airq_core.urls import parse_mqtt_url
+
+        target = parse_mqtt_url(url)
+        self.messages: list[tuple[str, bytes]] = []
+        self.subscribed = threading.Event()
+        self._lock = threading.Lock()
+        self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id,
+                                  clean_session=False, protocol=mqtt.MQTTv311)
+        self.client.username_pw_set(target.username, target.password)
+        self.client.reconnect_delay_set(0.2, 1)
+
+        def on_connect(client, userdata, flags, rc, props):  # type: ignore[no-untyped-def]
+            if not rc.is_failure:
+                client.subscribe(topic, qos=1)
+
+        def on_subscribe(client, userdata, mid, rcs, props):  # type: ignore[no-untyped-def]
+            self.subscribed.set()
+
+        def on_message(client, userdata, msg):  # type: ignore[no-untyped-def]
+            with self._lock:
+                self.messages.append((msg.topic, msg.payload))
+
+        self.client.on_connect = on_connect
+        self.client.on_subscribe = on_subscribe
+        self.client.on_message = on_message
+        self.client.connect(target.host, target.port, keepalive=5)
+        self.client.loop_start()
+        wait_until(self.subscribed.is_set, what="collector subscription")
+
+    def readings(self) -> list[dict]:  # type: ignore[type-arg]
+        import json
+
+        out = []
+        with self._lock:
+            msgs = list(self.messages)
+        for _, payload in msgs:
+            obj = json.loads(payload)
+            out.extend(obj if isinstance(obj, list) else [obj])
+        return out
+
+    def seqs(self) -> list[int]:
+        """Distinct seq numbers in order of first arrival (retries may repeat a reading)."""
+        seen: dict[int, None] = {}
+        for r in self.readings():
+            seen.setdefault(r["seq"], None)
+        return list(seen)
+
+    def close(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()

@@ -55,7 +55,7 @@ def test_sds011_values_reach_the_api_unchanged(
     emulator = VirtualSDS011(seed=3, period=0.2)
     emulator.active = False  # reporting mode persists on a real SDS011; start in query mode
     with PtySensor(emulator) as pty:
-        cfg = GatewayConfig.model_validate(
+        cfg = GatewayConfig.from_dict(
             {
                 "station": "lens-01",
                 "state_dir": str(tmp_path / "gw"),
