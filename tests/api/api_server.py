@@ -39,7 +39,14 @@ def running(settings: ApiSettings) -> Iterator[httpx.Client]:
     install_protection(app, settings)
     port = free_port()
     server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+        uvicorn.Config(
+            app,
+            host="127.0.0.1",
+            port=port,
+            log_level="warning",
+            lifespan="on",
+            proxy_headers=False,  # the app's own AIRQ_TRUST_FORWARDED_FOR decides
+        )
     )
     th = threading.Thread(target=server.run, name="uvicorn", daemon=True)
     th.start()
