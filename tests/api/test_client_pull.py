@@ -1,0 +1,109 @@
+"""The researchers' helper (airq_client -> pandas DataFrame) and ``airq pull`` against a live
+API, compared with pandas computing the same windows from the raw readings."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+
+from airq.cli import main
+from airq_client import Client, ClientError
+from tests.api.series_data import T0, T1, expected_windows
+
+pytestmark = pytest.mark.services
+
+KEY = ["station", "sensor", "quantity", "time"]
+
+
+def test_series_as_a_dataframe(client, dataset) -> None:
+    with Client(str(client.base_url)) as api:
+        df = api.series(
+            ["lens-01", "lille-02"],
+            ["pm2_5", "humidity"],
+            start=T0.isoformat(),
+            end=T1.isoformat(),
+            every="6h",
+            agg=["mean", "count"],
+        )
+        assert list(df.columns) == ["time", "station", "sensor", "quantity", "mean", "count"]
+        assert str(df["time"].dtype) == "datetime64[ms, UTC]"
+        assert df.attrs["licence"]["name"] == "ODbL-1.0"
+        want = expected_windows(
+            dataset, ["lens-01", "lille-02"], ["pm2_5", "humidity"], T0, T1, "6h"
+        )
+        got = df.sort_values(KEY).reset_index(drop=True)
+        want = want.sort_values(KEY).reset_index(drop=True)
+        np.testing.assert_allclose(got["mean"], want["mean"], rtol=1e-9)
+        assert (got["count"].to_numpy() == want["count"].to_numpy()).all()
+
+        stations = api.stations(bbox="2.7,50.3,2.9,50.5")
+        assert stations["id"].tolist() == ["lens-01"]
+
+        with pytest.raises(ClientError) as err:
+            api.series("lens-01", "pm3")
+        assert err.value.status == 400 and "unknown quantity 'pm3'" in err.value.message
+
+
+def test_airq_pull_writes_csv_and_parquet(client, dataset, tmp_path, capsys) -> None:
+    base = str(client.base_url)
+    args = [
+        "pull",
+        "--api",
+        base,
+        "--station",
+        "lens-01",
+        "-q",
+        "pm10",
+        "--every",
+        "1d",
+        "--tz",
+        "Europe/Paris",
+        "--start",
+        T0.isoformat(),
+        "--end",
+        T1.isoformat(),
+    ]
+    assert main([*args, "-o", str(tmp_path / "lens.csv")]) == 0
+    text = (tmp_path / "lens.csv").read_text()
+    assert text.startswith("# licence: ODbL-1.0")
+    csv = pd.read_csv(tmp_path / "lens.csv", comment="#")
+    assert main([*args, "-o", str(tmp_path / "lens.parquet")]) == 0
+    table = pq.read_table(tmp_path / "lens.parquet")
+    assert b"ODbL" in table.schema.metadata[b"licence"]
+    want = expected_windows(dataset, ["lens-01"], ["pm10"], T0, T1, "1d", "Europe/Paris")
+    np.testing.assert_allclose(csv["mean"], want.sort_values("time")["mean"], rtol=1e-9)
+    np.testing.assert_allclose(table.column("mean").to_numpy(), csv["mean"], rtol=0)
+    assert not list(tmp_path.glob("*.part"))
+
+    rc = main(
+        [
+            "pull",
+            "--api",
+            base,
+            "--station",
+            "lens-01",
+            "-q",
+            "pm2_5",
+            "--every",
+            "7s",
+            "-o",
+            str(tmp_path / "bad.csv"),
+        ]
+    )
+    assert rc == 2 and "every" in capsys.readouterr().err
+    assert not (tmp_path / "bad.csv").exists()
+
+
+def test_the_client_needs_no_server_code() -> None:
+    code = (
+        "import sys, airq_client\n"
+        "bad = [m for m in sys.modules if m.split('.')[0] in ('api', 'ingest', 'airq_core',"
+        " 'gateway', 'airq')]\n"
+        "assert not bad, bad\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
