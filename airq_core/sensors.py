@@ -49,6 +49,13 @@ SENSORS: dict[str, SensorModel] = {
     "bmp280": SensorModel("bmp280", "Bosch", ("temperature", "pressure")),
     "dht22": SensorModel("dht22", "Aosong", ("temperature", "humidity")),
     "sht3x": SensorModel("sht3x", "Sensirion", ("temperature", "humidity")),
+    # models that only arrive from sensor.community (airrohr) boards
+    "hpm": SensorModel("hpm", "Honeywell", ("pm2_5", "pm10")),
+    "npm": SensorModel("npm", "Tera Sensor", ("pm1", "pm2_5", "pm10")),
+    "ips7100": SensorModel("ips7100", "Piera Systems", ("pm1", "pm2_5", "pm10")),
+    "htu21d": SensorModel("htu21d", "TE Connectivity", ("temperature", "humidity")),
+    "bmp180": SensorModel("bmp180", "Bosch", ("temperature", "pressure")),
+    "ds18b20": SensorModel("ds18b20", "Maxim", ("temperature",)),
 }
 
 

@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 from api.influx import InfluxQueryError, InfluxReader
 from api.publish import ReadingPublisher
 from api.registry import Registry
-from api.routes import admin, health, ingest_http, qpv, series, stations
+from api.routes import admin, airrohr, health, ingest_http, qpv, series, stations
 from api.settings import ApiSettings
 
 DESCRIPTION = """\
@@ -29,6 +29,7 @@ ROUTERS = [
     qpv.router,
     admin.router,
     ingest_http.router,
+    airrohr.router,
 ]
 
 

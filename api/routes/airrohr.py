@@ -1,0 +1,99 @@
+"""``POST /v1/ingest/airrohr``: boards on the sensor.community firmware, configured to send
+to "own API" (custom API), post here unchanged. HTTP Basic auth: station id and token.
+Readings are stamped in UTC on receipt (the firmware sends no time) and published to the same
+pipeline as MQTT readings."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import Counter
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Header, HTTPException, Request
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+
+from airq_core import wire
+from airq_core.airrohr import decode_body, parse_body
+from airq_core.errors import WireFormatError
+from airq_core.readings import Reading
+from airq_core.wire import reading_to_obj
+from api.deps import PublisherDep
+from api.protection import RateLimitDep, read_body_limited
+from api.publish import PublishError
+from api.routes.ingest_http import authenticated_station
+
+log = logging.getLogger(__name__)
+router = APIRouter(tags=["ingest"], dependencies=[RateLimitDep])
+
+MAX_BODY = 64 * 1024
+
+
+@router.post(
+    "/v1/ingest/airrohr",
+    responses={
+        200: {"description": "accepted: counts of readings per sensor, ignored value types"},
+        400: {"description": "not an airrohr body"},
+        401: {"description": "unknown station or wrong token"},
+        413: {"description": "body too large"},
+        503: {"description": "the broker is unreachable: the board retries next cycle"},
+    },
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {
+                    "example": {
+                        "esp8266id": "3122405",
+                        "software_version": "NRZ-2024-135",
+                        "sensordatavalues": [
+                            {"value_type": "SDS_P1", "value": "10.52"},
+                            {"value_type": "SDS_P2", "value": "4.32"},
+                            {"value_type": "BME280_pressure", "value": "98680.28"},
+                        ],
+                    }
+                }
+            },
+        }
+    },
+)
+async def ingest_airrohr(
+    request: Request,
+    station_id: Annotated[str, Depends(authenticated_station)],
+    publisher: PublisherDep,
+    x_pin: Annotated[str | None, Header(max_length=4)] = None,
+    x_sensor: Annotated[str | None, Header(max_length=64)] = None,
+) -> Any:
+    """The body the airrohr firmware sends (``sensordatavalues`` with prefixed value types as
+    strings, pressure in Pa). ``X-PIN`` selects the sensor for the un-prefixed per-sensor form."""
+    body = await read_body_limited(request, MAX_BODY)
+    now = time.time()
+    try:
+        result = decode_body(parse_body(body, MAX_BODY), pin=x_pin)
+    except WireFormatError as exc:
+        raise HTTPException(400, {"reason": exc.reason, "message": str(exc)}) from None
+    # the same validation as every other reading (ranges, vocabulary)
+    objs = [reading_to_obj(Reading(station_id, s.sensor, now, s.values)) for s in result.samples]
+    readings, errors = wire.decode_readings(station_id, objs, now) if objs else ([], [])
+    if readings:
+        try:
+            await run_in_threadpool(publisher.publish, station_id, readings)
+        except PublishError as exc:
+            raise HTTPException(503, str(exc), headers={"Retry-After": "30"}) from None
+    log.debug(
+        "airrohr %s (%s, %s): %d readings",
+        station_id,
+        x_sensor,
+        result.software_version,
+        len(readings),
+    )
+    return JSONResponse(
+        {
+            "station": station_id,
+            "accepted": {r.sensor: len(r.values) for r in readings},
+            "rejected": dict(Counter(e.reason for e in errors))
+            | ({"not_number": len(result.rejected)} if result.rejected else {}),
+            "ignored": sorted(set(result.ignored)),
+        }
+    )
