@@ -228,3 +228,38 @@ def test_range_is_rounded_out_to_whole_windows(client) -> None:
     body = r.json()
     assert (body["start"], body["end"]) == ("2026-03-28T10:00:00Z", "2026-03-28T13:00:00Z")
     assert [p["time"][11:16] for p in body["points"]] == ["10:00", "11:00", "12:00"]
+
+
+def test_humidity_corrected_pm_is_served_with_its_provenance(
+    make_client, influxd, influx_db, series_registry_url
+) -> None:
+    from ingest.influx import InfluxWriter
+
+    w = InfluxWriter(influxd.url, influx_db)
+    w.ensure_database(raw_retention="INF")
+    t = 1774656000000  # 2026-03-28T00:00:00Z
+    w.write_lines(
+        f"readings,sensor=sds011,station=lens-01 pm2_5=10.0,pm2_5_hcorr=8.0 {t}\n"
+        f"readings,sensor=sds011,station=lens-01 pm2_5=12.0,pm2_5_hcorr=9.5 {t + 60000}".encode()
+    )
+    w.write_lines(
+        f"readings_1h,sensor=sds011,station=lens-01 pm2_5_hcorr_mean=8.75,pm2_5_hcorr_min=8.0,"
+        f"pm2_5_hcorr_max=9.5,pm2_5_hcorr_count=2.0 {t}".encode(),
+        rp="agg",
+    )
+    w.close()
+    with make_client(db=influx_db, database_url=series_registry_url) as api:
+        params = {
+            "quantity": "pm2_5_hcorr",
+            "start": "2026-03-28T00:00:00Z",
+            "end": "2026-03-28T01:00:00Z",
+        }
+        raw = api.get("/v1/stations/lens-01/series", params=params).json()
+        assert [p["value"] for p in raw["points"]] == [8.0, 9.5]
+        assert raw["unit"] == "µg/m³" and raw["licence"]["correction"].startswith("humidity")
+        hourly = api.get(
+            "/v1/stations/lens-01/series", params={**params, "every": "1h", "agg": "mean,count"}
+        ).json()
+        assert [(p["mean"], p["count"]) for p in hourly["points"]] == [(8.75, 2)]
+        csv = api.get("/v1/stations/lens-01/series", params={**params, "format": "csv"}).text
+        assert "# correction: humidity correction" in csv
