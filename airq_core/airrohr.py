@@ -76,6 +76,7 @@ _UNPREFIXED = {
 # device diagnostics: kept as meta, never stored as measurements
 DIAGNOSTICS = {"samples", "min_micro", "max_micro", "interval", "signal"}
 MAX_VALUES = 200
+MAX_BODY = 64 * 1024
 
 
 @dataclass
@@ -120,7 +121,7 @@ def _map(value_type: str, pin: str | None) -> tuple[str, str] | None:
     return None
 
 
-def parse_body(payload: bytes, max_bytes: int = 64 * 1024) -> dict[str, Any]:
+def parse_body(payload: bytes, max_bytes: int = MAX_BODY) -> dict[str, Any]:
     if len(payload) > max_bytes:
         raise WireFormatError("payload_too_large", f"body of {len(payload)} bytes is too large")
     try:

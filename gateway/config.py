@@ -48,12 +48,22 @@ class SensorConfig:
 
 
 @dataclass(frozen=True)
+class BoardConfig:
+    """A sensor.community (airrohr) board on the LAN, polled on its local /data.json."""
+
+    url: str  # e.g. http://192.168.1.50/data.json
+    interval: float = 145.0  # seconds between polls (the firmware measures every 145 s)
+    timeout: float = 10.0
+
+
+@dataclass(frozen=True)
 class GatewayConfig:
     station: str
     mqtt: MqttConfig
     sensors: list[SensorConfig]
     queue: QueueConfig = field(default_factory=QueueConfig)
     state_dir: Path | None = None
+    boards: list[BoardConfig] = field(default_factory=list)
 
     def resolved_state_dir(self) -> Path:
         return self.state_dir or Path.home() / ".local/state/airq-gateway" / self.station
@@ -152,8 +162,33 @@ def _build(data: dict[str, Any], errors: list[str]) -> GatewayConfig | None:
     raw_sensors = data.get("sensors")
     sensors: list[SensorConfig] = []
     serial = sorted(k for k, mdl in SENSORS.items() if mdl.protocol is not None)
-    if not isinstance(raw_sensors, list) or not raw_sensors:
-        errors.append("sensors: at least one [[sensors]] section with type and port")
+    raw_boards = data.get("boards", [])
+    boards: list[BoardConfig] = []
+    if not isinstance(raw_boards, list):
+        errors.append("boards: must be [[boards]] sections with url")
+        raw_boards = []
+    for i, b in enumerate(raw_boards):
+        where = f"boards.{i}."
+        if not isinstance(b, dict):
+            errors.append(f"boards.{i}: must be a [[boards]] section")
+            continue
+        _check_keys(b, BoardConfig, where, errors)
+        url = b.get("url")
+        if not isinstance(url, str) or not url.startswith(("http://", "https://")):
+            errors.append(f'{where}url: required, e.g. "http://192.168.1.50/data.json"')
+        boards.append(
+            BoardConfig(
+                url=str(url),
+                interval=_number(b, "interval", where, errors, default=145.0, lo=0.05),
+                timeout=_number(b, "timeout", where, errors, default=10.0, lo=0.1, hi=120),
+            )
+        )
+    if raw_sensors is None and boards:
+        raw_sensors = []
+    elif not isinstance(raw_sensors, list) or not raw_sensors:
+        errors.append(
+            "sensors: at least one [[sensors]] section with type and port (or a [[boards]] section)"
+        )
         raw_sensors = []
     for i, s in enumerate(raw_sensors):
         where = f"sensors.{i}."
@@ -193,6 +228,7 @@ def _build(data: dict[str, Any], errors: list[str]) -> GatewayConfig | None:
         sensors=sensors,
         queue=queue,
         state_dir=Path(sd) if sd else None,
+        boards=boards,
     )
 
 

@@ -7,14 +7,15 @@ import logging
 import os
 import threading
 import time
+import urllib.request
 from pathlib import Path
 from typing import Any
 
-from airq_core import wire
-from airq_core.errors import DecodeError
+from airq_core import airrohr, wire
+from airq_core.errors import DecodeError, WireFormatError
 from airq_core.readings import Reading, Sample, format_time
 from airq_core.sensors import SENSORS
-from gateway.config import GatewayConfig, SensorConfig
+from gateway.config import BoardConfig, GatewayConfig, SensorConfig
 from gateway.drivers import DRIVERS, SilentSensorError
 from gateway.publisher import Publisher
 from gateway.serial_link import PortError, SerialLink
@@ -128,6 +129,71 @@ class SensorRunner(threading.Thread):
             backoff = min(backoff * 2, 30)
 
 
+class BoardPoller(threading.Thread):
+    """Polls a sensor.community (airrohr) board's local /data.json on the LAN, for boards that
+    cannot reach the server. The document holds the last measurement and its ``age`` (seconds):
+    each measurement is recorded once, stamped at ``now - age``."""
+
+    def __init__(self, gw: Gateway, cfg: BoardConfig) -> None:
+        super().__init__(name=f"board-{cfg.url}", daemon=True)
+        self.gw = gw
+        self.cfg = cfg
+        self.state = "starting"
+        self.problem = ""
+        self.readings = 0
+        self.last_reading: dict[str, Any] | None = None
+        self._last_measured: float | None = None
+
+    def _set_state(self, state: str, problem: str = "") -> None:
+        if (state, problem) != (self.state, self.problem):
+            if state == "ok":
+                log.info("board %s: receiving data", self.cfg.url)
+            elif problem:
+                log.warning("board %s: %s", self.cfg.url, problem)
+        self.state, self.problem = state, problem
+
+    def poll_once(self) -> int:
+        """Fetch and record one document; returns the number of samples recorded."""
+        try:
+            with urllib.request.urlopen(self.cfg.url, timeout=self.cfg.timeout) as resp:
+                body = resp.read(airrohr.MAX_BODY + 1)
+        except (OSError, ValueError) as exc:  # URLError, timeouts, refused connections
+            self._set_state("unreachable", f"cannot reach the board: {exc}")
+            return 0
+        try:
+            obj = airrohr.parse_body(body, airrohr.MAX_BODY)
+            result = airrohr.decode_body(obj)
+        except WireFormatError as exc:
+            self._set_state("error", f"not an airrohr document: {exc}")
+            return 0
+        try:
+            age = float(obj.get("age", 0))
+        except (TypeError, ValueError):
+            age = 0.0
+        if age < 0 or not result.samples:
+            self._set_state("waiting", "the board has no measurement yet")
+            return 0
+        measured = time.time() - age
+        if self._last_measured is not None and abs(measured - self._last_measured) < 5:
+            return 0  # the same measurement as last time
+        self._last_measured = measured
+        for sample in result.samples:
+            self.gw.record(None, sample, ts=measured)
+        self.readings += len(result.samples)
+        self.last_reading = {
+            "ts": format_time(measured),
+            "values": {s.sensor: s.values for s in result.samples},
+        }
+        self._set_state("ok")
+        return len(result.samples)
+
+    def run(self) -> None:
+        while not self.gw.stopping.is_set():
+            self.poll_once()
+            if self.gw.stopping.wait(self.cfg.interval):
+                break
+
+
 class Gateway:
     def __init__(self, cfg: GatewayConfig) -> None:
         self.cfg = cfg
@@ -138,9 +204,10 @@ class Gateway:
         self.clock = ClockWatch()
         self.stopping = threading.Event()
         self.runners = [SensorRunner(self, s) for s in cfg.sensors]
+        self.boards = [BoardPoller(self, b) for b in cfg.boards]
         self._lock = threading.Lock()
 
-    def record(self, cfg: SensorConfig, sample: Sample) -> None:
+    def record(self, cfg: SensorConfig | None, sample: Sample, ts: float | None = None) -> None:
         wall, mono = time.time(), time.monotonic()
         flags = list(sample.flags)
         with self._lock:
@@ -148,7 +215,12 @@ class Gateway:
                 flags.append("clock_suspect")
             seq = self.store.next_seq()
             reading = Reading(
-                self.cfg.station, sample.sensor, wall, dict(sample.values), seq, tuple(flags)
+                self.cfg.station,
+                sample.sensor,
+                wall if ts is None else ts,
+                dict(sample.values),
+                seq,
+                tuple(flags),
             )
             self.store.put(wire.encode_reading(reading))
 
@@ -183,6 +255,16 @@ class Gateway:
                 }
                 for r in self.runners
             ],
+            "boards": [
+                {
+                    "url": b.cfg.url,
+                    "state": b.state,
+                    "problem": b.problem,
+                    "readings": b.readings,
+                    "last": b.last_reading,
+                }
+                for b in self.boards
+            ],
         }
 
     def write_status(self) -> None:
@@ -195,6 +277,8 @@ class Gateway:
         self.publisher.start()
         for r in self.runners:
             r.start()
+        for b in self.boards:
+            b.start()
 
     def run(self, stop: threading.Event | None = None) -> None:
         stop = stop or threading.Event()
@@ -209,6 +293,8 @@ class Gateway:
         self.stopping.set()
         for r in self.runners:
             r.join(timeout=5)
+        for b in self.boards:
+            b.join(timeout=5)
         self.publisher.stop()
         self.write_status()
         self.store.close()
