@@ -16,6 +16,8 @@ from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import orjson
+
 from airq_core.quantities import QUANTITIES
 from airq_core.readings import format_time
 from api.registry import SOURCE_SENSOR_COMMUNITY, Station
@@ -161,7 +163,7 @@ async def json_stream(
         obj = {"time": fmt(t), "station": station, "sensor": sensor, "quantity": quantity}
         for c in columns:
             obj[c] = vals.get(c)
-        item = ("" if first else ",") + json.dumps(obj, ensure_ascii=False)
+        item = ("" if first else ",") + orjson.dumps(obj).decode()
         first = False
         buf.append(item)
         size += len(item)
