@@ -45,6 +45,10 @@ class SensorConfig:
     warmup: float | None = None  # seconds after wake-up; None: the sensor's default
     mode: str = "auto"  # auto | query | active
     baudrate: int | None = None  # None: the protocol's speed
+    abc: bool | None = None  # CO2 sensors' automatic baseline correction; None: leave it
+
+
+ABC_SENSORS = ("mhz19b", "scd30", "senseair_s8")
 
 
 @dataclass(frozen=True)
@@ -207,6 +211,11 @@ def _build(data: dict[str, Any], errors: list[str]) -> GatewayConfig | None:
         mode = s.get("mode", "auto")
         if mode not in ("auto", "query", "active"):
             errors.append(f"{where}mode: auto, query or active, got {mode!r}")
+        abc = s.get("abc")
+        if abc is not None and (not isinstance(abc, bool) or typ not in ABC_SENSORS):
+            errors.append(
+                f"{where}abc: true or false, for {', '.join(ABC_SENSORS)} only, got {abc!r}"
+            )
         sensors.append(
             SensorConfig(
                 type=str(typ),
@@ -217,6 +226,7 @@ def _build(data: dict[str, Any], errors: list[str]) -> GatewayConfig | None:
                 baudrate=_number(
                     s, "baudrate", where, errors, default=None, lo=300, hi=1_000_000, integer=True
                 ),
+                abc=abc if isinstance(abc, bool) else None,
             )
         )
     sd = data.get("state_dir")
