@@ -19,13 +19,10 @@ import numpy as np
 from airq_core.storage import (
     AGG_RP,
     RAW_MEASUREMENT,
-    RAW_RP,
-    TAG_SENSOR,
-    TAG_STATION,
     TIERS,
 )
 from ingest.influx import InfluxWriter
-from ingest.rollup import AGGREGATED, station_filter, time_range
+from ingest.rollup import AGGREGATED, as_reduced, empty_partial, fetch_raw, reduce_raw
 from ingest.windows import (
     HOUR_MS,
     TIER_ORDER,
@@ -61,64 +58,6 @@ class _Partial:
     n: int = 0
 
 
-def _fetch_chunk(
-    writer: InfluxWriter,
-    fields: Sequence[str],
-    start_ms: int,
-    end_ms: int,
-    stations: Sequence[str] | None,
-    series_ids: dict[tuple[str, str], int],
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(sid, time ms, values[n, len(fields)]) of the raw readings of the chunk."""
-    select = ", ".join(f'"{f}"' for f in fields)
-    q = (
-        f'SELECT {select} FROM "{RAW_RP}"."{RAW_MEASUREMENT}" '
-        f"WHERE {time_range(start_ms, end_ms)}{station_filter(stations)} "
-        f'GROUP BY "{TAG_STATION}", "{TAG_SENSOR}"'
-    )
-    sids, times, vals = [], [], []
-    for res in writer.query(q, timeout=600):
-        for series in res.get("series", []):
-            tags = series["tags"]
-            key = (tags[TAG_STATION], tags[TAG_SENSOR])
-            sid = series_ids.setdefault(key, len(series_ids))
-            arr = np.array(series["values"], dtype=np.float64)  # None -> NaN
-            cols = series["columns"]
-            if list(cols[1:]) != list(fields):  # InfluxDB keeps the requested order
-                idx = [cols.index(f) for f in fields]
-                arr = np.column_stack([arr[:, 0], arr[:, idx]])
-            sids.append(np.full(len(arr), sid, dtype=np.int64))
-            times.append(arr[:, 0].astype(np.int64))
-            vals.append(arr[:, 1:])
-    if not sids:
-        return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros((0, len(fields)))
-    return np.concatenate(sids), np.concatenate(times), np.concatenate(vals)
-
-
-def _empty_partial(n: int) -> tuple[np.ndarray, ...]:
-    return np.zeros(n), np.zeros(n), np.full(n, np.nan), np.full(n, np.nan)
-
-
-def _reduce_raw(
-    tier: str, sid: np.ndarray, t: np.ndarray, vals: np.ndarray, fields: Sequence[str]
-) -> tuple[np.ndarray, np.ndarray, dict[str, tuple[np.ndarray, ...]]]:
-    """Raw rows -> (group sid, group window, quantity -> (count, total, min, max))."""
-    win = window_starts_ms(tier, t)
-    order = sort_groups(sid, win)
-    if order is not None:
-        sid, win, vals = sid[order], win[order], vals[order]
-    starts = group_starts(sid, win)
-    out = {}
-    for j, f in enumerate(fields):
-        v = vals[:, j]
-        has = ~np.isnan(v)
-        if not has.any():
-            continue
-        r = reduce_sorted(starts, has.astype(np.float64), v, v, v)
-        out[f] = (r.count, np.where(r.count > 0, r.mean * r.count, 0.0), r.min, r.max)
-    return sid[starts], win[starts], out
-
-
 def _finish_partial(p: _Partial) -> tuple[np.ndarray, np.ndarray, dict[str, Reduced]]:
     sid = np.concatenate(p.sid)
     win = np.concatenate(p.win)
@@ -132,14 +71,6 @@ def _finish_partial(p: _Partial) -> tuple[np.ndarray, np.ndarray, dict[str, Redu
         count, total, lo, hi = (np.concatenate(x)[order] for x in zip(*parts, strict=True))
         stats[q] = reduce_sorted(starts, count, total, lo, hi)
     return sid[starts], win[starts], stats
-
-
-def _as_reduced(parts: dict[str, tuple[np.ndarray, ...]]) -> dict[str, Reduced]:
-    out = {}
-    for q, (count, total, lo, hi) in parts.items():
-        with np.errstate(invalid="ignore", divide="ignore"):
-            out[q] = Reduced(count, total / count, lo, hi)
-    return out
 
 
 def rebuild(
@@ -181,13 +112,13 @@ def rebuild(
     chunk = chunk_hours * HOUR_MS
     for c0 in range(lo, hi, chunk):
         c1 = min(c0 + chunk, hi)
-        sid, t, vals = _fetch_chunk(writer, fields, c0, c1, stations, series_ids)
+        sid, t, vals = fetch_raw(writer, fields, c0, c1, stations, series_ids)
         report.raw_points += len(t)
         series = sorted(series_ids, key=series_ids.__getitem__)
         for tier in tiers:
-            gsid, gwin, parts = _reduce_raw(tier, sid, t, vals, fields)
+            gsid, gwin, parts = reduce_raw(tier, sid, t, vals, fields)
             if tier in CHUNKED_TIERS:
-                lines = aggregate_lines(TIERS[tier][0], series, gsid, gwin, _as_reduced(parts))
+                lines = aggregate_lines(TIERS[tier][0], series, gsid, gwin, as_reduced(parts))
                 report.aggregate_points[tier] += len(lines)
                 pending_lines.extend(lines)
                 flush()
@@ -199,7 +130,7 @@ def rebuild(
                     p.stats.setdefault(q, [])
                 # quantities absent from this chunk get empty partials (count 0)
                 for q in p.stats:
-                    p.stats[q].append(parts.get(q) or _empty_partial(len(gsid)))
+                    p.stats[q].append(parts.get(q) or empty_partial(len(gsid)))
                 p.n += 1
         if progress:
             progress(c1 - lo, hi - lo)

@@ -119,6 +119,7 @@ class IngestService:
                 ),
                 state_path=state,
                 clock=clock,
+                max_lag_s=settings.ingest_rollup_max_lag_s,
             )
         self.stored = 0
         self.write_failures = 0
@@ -305,6 +306,8 @@ class IngestService:
                 except queue.Empty:
                     pass
                 if batch and (len(batch) >= size or time.monotonic() - first_at >= interval):
+                    if len(batch) >= size and self.roller is not None:
+                        self.roller.backlog_at = time.monotonic()
                     self._flush(batch, stop)
                     batch = []
                 mono = time.monotonic()

@@ -55,6 +55,9 @@ class IngestSettings(BaseSettings):
     ingest_rollup_grace_s: float = Field(default=10, ge=0, le=3600)
     ingest_rollup_settle_s: float = Field(default=2, ge=0, le=600)
     ingest_rollup_stage_s: float = Field(default=5, ge=0, le=600)
+    ingest_rollup_max_lag_s: float = Field(
+        default=60, ge=0, le=3600, description="how far rollups may lag while a backlog drains"
+    )
     ingest_humidity_threshold: float = Field(default=75, ge=0, le=100)
     ingest_humidity_max_age_s: float = Field(default=300, gt=0)
     ingest_stuck_hours: float = Field(default=3, gt=0)

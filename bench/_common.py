@@ -1,0 +1,89 @@
+"""Shared set-up of the benchmarks: real Mosquitto and influxd in a temporary folder."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import statistics
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import httpx
+
+from airq.services import INGEST_USER, InfluxDB, Mosquitto
+from api.registry import Registry, hash_token
+
+INGEST_PASSWORD = "bench-ingest"
+
+
+def parser(doc: str) -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(description=doc)
+    p.add_argument("--quick", action="store_true", help="small smoke run (seconds)")
+    p.add_argument("--keep", action="store_true", help="keep the temporary folder")
+    return p
+
+
+@contextlib.contextmanager
+def workdir(keep: bool = False) -> Iterator[Path]:
+    if keep:
+        path = Path(tempfile.mkdtemp(prefix="airq-bench-"))
+        print(f"working folder: {path}")
+        yield path
+        return
+    with tempfile.TemporaryDirectory(prefix="airq-bench-") as d:
+        yield Path(d)
+
+
+@contextlib.contextmanager
+def influxd(root: Path) -> Iterator[InfluxDB]:
+    server = InfluxDB(root / "influxd").start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@contextlib.contextmanager
+def broker_with_stations(
+    root: Path, stations: list[str]
+) -> Iterator[tuple[Mosquitto, Registry, dict[str, str]]]:
+    reg = Registry(f"sqlite:///{root / 'registry.sqlite'}")
+    tokens = {s: reg.add(s, 50.4, 2.8) for s in stations}
+    broker = Mosquitto(
+        root / "mosquitto",
+        users={INGEST_USER: hash_token(INGEST_PASSWORD), **reg.mosquitto_users()},
+    ).start()
+    try:
+        yield broker, reg, tokens
+    finally:
+        broker.stop()
+        reg.close()
+
+
+def write_lines(url: str, db: str, lines: list[str], batch: int = 10000) -> None:
+    with httpx.Client(base_url=url, timeout=120) as c:
+        for i in range(0, len(lines), batch):
+            r = c.post(
+                "/write",
+                params={"db": db, "rp": "raw", "precision": "ms"},
+                content="\n".join(lines[i : i + batch]).encode(),
+            )
+            r.raise_for_status()
+
+
+def timed(fn: Callable[[], object]) -> float:
+    t0 = time.perf_counter()
+    fn()
+    return time.perf_counter() - t0
+
+
+def median_ms(fn: Callable[[], object], runs: int) -> float:
+    return statistics.median(timed(fn) for _ in range(runs)) * 1000
+
+
+def verdict(name: str, ratio: float, target: float) -> str:
+    return (
+        f"{name}: {ratio:.2f}× (target ≥ {target}×) {'OK' if ratio >= target else 'BELOW TARGET'}"
+    )
