@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import functools
+import inspect
 import json
+import re
 import sys
+from collections.abc import Callable
+from types import ModuleType
 from typing import Any
 
 from airq.errors import CliError
-from airq.i18n import t
+from airq.i18n import MESSAGES, t
 from airq_core.errors import DecodeError, UnknownSensorError
 from airq_core.protocols import FrameStream
 from airq_core.readings import Sample
@@ -50,8 +55,25 @@ def group_frames(args: list[str]) -> list[bytes]:
     return frames
 
 
+# Valid frames that carry no measurement (the sensor's answer is "nothing new" or "refused").
+NOT_A_MEASUREMENT = ("NoNewDataError", "DeviceStateError", "ModbusExceptionError")
+
+
 def _describe(exc: DecodeError) -> str:
-    return t("bad_frame", why=f"{t(type(exc).__name__)} ({exc})")
+    name = next(c.__name__ for c in type(exc).__mro__ if c.__name__ in MESSAGES)
+    key = "no_measurement" if name in NOT_A_MEASUREMENT else "bad_frame"
+    return t(key, why=f"{t(name)} ({exc})")
+
+
+def decoder(sensor: str, proto: ModuleType) -> Callable[[bytes], Sample]:
+    """The protocol's ``decode``, given the model name when it takes one (Plantower: the frame
+    does not say whether a PMS5003 or a PMS7003 sent it)."""
+    if "sensor" in inspect.signature(proto.decode).parameters:
+        return functools.partial(proto.decode, sensor=sensor)
+    return proto.decode  # type: ignore[no-any-return]
+
+
+_SEPARATORS = re.compile(r"[\s:,]+")
 
 
 def run_decode(sensor: str, hex_args: list[str], stream: bool, hex_stream: bool) -> int:
@@ -64,19 +86,23 @@ def run_decode(sensor: str, hex_args: list[str], stream: bool, hex_stream: bool)
     proto = model.protocol
     if proto is None:
         raise CliError(t("no_protocol", sensor=sensor))
+    decode = decoder(model.name, proto)
     if stream:
         fs = FrameStream(proto)
         src = sys.stdin.buffer
         bad = 0
+        digits = ""  # hex text held back so that a byte split across two reads stays whole
         while True:
             chunk = src.read1(4096) if hasattr(src, "read1") else src.read(4096)
             if not chunk:
                 break
             if hex_stream:
-                chunk = _parse_hex(chunk.decode("ascii", "replace").replace("\n", " "))
+                digits += _SEPARATORS.sub("", chunk.decode("ascii", "replace"))
+                cut = len(digits) - len(digits) % 2
+                chunk, digits = _parse_hex(digits[:cut]), digits[cut:]
             for frame in fs.feed(chunk):
                 try:
-                    print(sample_to_json(proto.decode(frame)), flush=True)
+                    print(sample_to_json(decode(frame)), flush=True)
                 except DecodeError as exc:  # a valid command reply, not a measurement
                     bad += 1
                     print(_describe(exc), file=sys.stderr)
@@ -90,7 +116,7 @@ def run_decode(sensor: str, hex_args: list[str], stream: bool, hex_stream: bool)
     status = 0
     for frame in group_frames(hex_args):
         try:
-            print(sample_to_json(proto.decode(frame)))
+            print(sample_to_json(decode(frame)))
         except DecodeError as exc:
             print(_describe(exc), file=sys.stderr)
             status = 1

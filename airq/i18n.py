@@ -16,6 +16,19 @@ MESSAGES: dict[str, dict[str, str]] = {
     "FrameFormatError": {"fr": "format de trame incorrect", "en": "bad frame format"},
     "IncompleteFrameError": {"fr": "trame trop courte", "en": "frame too short"},
     "DecodeError": {"fr": "trame illisible", "en": "unreadable frame"},
+    "no_measurement": {
+        "fr": "trame valide, mais sans mesure : {why}",
+        "en": "valid frame, but no measurement: {why}",
+    },
+    "NoNewDataError": {"fr": "pas encore de nouvelle mesure", "en": "no new measurement yet"},
+    "DeviceStateError": {
+        "fr": "le capteur refuse la commande",
+        "en": "the sensor refused the command",
+    },
+    "ModbusExceptionError": {
+        "fr": "le capteur refuse la requête Modbus",
+        "en": "the sensor refused the Modbus request",
+    },
     "bad_hex": {
         "fr": "« {text} » n'est pas de l'hexadécimal (exemple : AA C0 06 00 06 00 58 D9 3D AB)",
         "en": "'{text}' is not hexadecimal (example: AA C0 06 00 06 00 58 D9 3D AB)",
