@@ -1,17 +1,18 @@
-"""Human-readable ``airq gateway status`` (French first)."""
+"""Human-readable ``airq gateway status`` (French first, English with --lang en)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-_L = {
+WORDS = {
     "fr": {
         "station": "Station",
         "broker": "Broker",
         "queue": "File d'attente",
-        "readings": "mesures",
+        "readings": "mesures en attente",
         "dropped": "perdues (disque plein)",
         "sensors": "Capteurs",
+        "boards": "Cartes sensor.community",
         "last": "dernière mesure",
         "none": "aucune",
         "clock": "Horloge suspecte",
@@ -25,24 +26,53 @@ _L = {
         "lost": "port perdu",
         "starting": "démarrage",
         "error": "erreur",
+        "unreachable": "injoignable",
+        "waiting": "en attente d'une mesure",
     },
     "en": {
         "station": "Station",
         "broker": "Broker",
         "queue": "Queue",
-        "readings": "readings",
+        "readings": "readings waiting",
         "dropped": "dropped (disk full)",
         "sensors": "Sensors",
+        "boards": "sensor.community boards",
         "last": "last reading",
         "none": "none",
         "clock": "Suspicious clock",
+        "connected": "connected",
+        "disconnected": "disconnected",
+        "refused": "credentials refused",
+        "connecting": "connecting…",
+        "ok": "working",
+        "missing": "port missing",
+        "silent": "silent",
+        "lost": "port lost",
+        "starting": "starting",
+        "error": "error",
+        "unreachable": "unreachable",
+        "waiting": "waiting for a measurement",
     },
 }
 
 
 def format_status(s: dict[str, Any], lang: str = "fr") -> str:
-    L = {**_L["fr"], **_L["en"]} if lang.startswith("en") else _L["fr"]
-    tr = (lambda k: L.get(k, k)) if not lang.startswith("en") else (lambda k: _L["en"].get(k, k))
+    words = WORDS["en" if lang.startswith("en") else "fr"]
+
+    def tr(key: str) -> str:
+        return words.get(key, key)
+
+    def last_text(last: dict[str, Any] | None) -> str:
+        if not last:
+            return tr("none")
+        values = last["values"]
+        flat = (
+            {f"{k}.{q}": v for k, vs in values.items() for q, v in vs.items()}
+            if any(isinstance(v, dict) for v in values.values())
+            else values
+        )
+        return f"{last['ts']} " + ", ".join(f"{k}={v}" for k, v in flat.items())
+
     q = s["queue"]
     lines = [
         f"{tr('station')}: {s['station']}  ({s['updated']})",
@@ -51,16 +81,17 @@ def format_status(s: dict[str, Any], lang: str = "fr") -> str:
     ]
     if s.get("clock", {}).get("suspect"):
         lines.append(f"{tr('clock')}: {s['clock']['reason']}")
-    lines.append(f"{tr('sensors')}:")
-    for sn in s["sensors"]:
-        last = sn.get("last")
-        last_txt = (
-            f"{last['ts']} " + ", ".join(f"{k}={v}" for k, v in last["values"].items())
-            if last
-            else tr("none")
-        )
-        problem = f" — {sn['problem']}" if sn.get("problem") else ""
-        lines.append(
-            f"  {sn['type']} @ {sn['port']}: {tr(sn['state'])}{problem}; {tr('last')}: {last_txt}"
-        )
+    for title, items, where in (
+        ("sensors", s.get("sensors", []), "port"),
+        ("boards", s.get("boards", []), "url"),
+    ):
+        if not items:
+            continue
+        lines.append(f"{tr(title)}:")
+        for it in items:
+            name = f"{it['type']} @ {it['port']}" if where == "port" else it["url"]
+            problem = f" — {it['problem']}" if it.get("problem") else ""
+            lines.append(
+                f"  {name}: {tr(it['state'])}{problem}; {tr('last')}: {last_text(it.get('last'))}"
+            )
     return "\n".join(lines)
