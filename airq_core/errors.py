@@ -45,7 +45,7 @@ class WireFormatError(AirqError, ValueError):
 
 
 class UnknownSensorError(AirqError, KeyError):
-    """The sensor model is not in the registry. Fix the configuration (see ``airq decode --list``)."""
+    """The sensor model is not in the registry (``airq_core.sensors``). Fix the configuration."""
 
     def __str__(self) -> str:
         return str(self.args[0]) if self.args else "unknown sensor"

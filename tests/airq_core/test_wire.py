@@ -93,7 +93,7 @@ def test_encode_keeps_milliseconds() -> None:
 
 @given(st.binary(max_size=300))
 def test_random_bytes_never_raise(data: bytes) -> None:
-    readings, errors = wire.decode_payload("lens-01", data, NOW)
+    _readings, errors = wire.decode_payload("lens-01", data, NOW)
     assert all(e.reason in wire.REASONS for e in errors)
 
 
