@@ -9,10 +9,18 @@ from airq.errors import CliError
 def run(args: argparse.Namespace) -> int:
     from firmware_tools.virtual import PtySensor, make_emulator
 
+    options: dict[str, float] = {"seed": args.seed}
+    if args.period is not None:
+        options["period"] = args.period
     try:
-        emu = make_emulator(args.sensor, seed=args.seed, period=args.period)
+        emu = make_emulator(args.sensor, **options)
     except ValueError as exc:
         raise CliError(str(exc)) from None
+    except TypeError:
+        raise CliError(
+            f"{args.sensor} ne répond qu'aux requêtes : --period ne s'applique pas / "
+            "answers requests only: --period does not apply"
+        ) from None
     stop = stop_event()
     with PtySensor(emu) as pty:
         print(f"{args.sensor} virtuel sur / virtual on: {pty.port}", flush=True)
@@ -23,6 +31,11 @@ def run(args: argparse.Namespace) -> int:
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     v = sub.add_parser("virtual-sensor", help="capteur virtuel sur un pty / virtual sensor")
     v.add_argument("sensor")
-    v.add_argument("--period", type=float, default=1.0)
+    v.add_argument(
+        "--period",
+        type=float,
+        default=None,
+        help="secondes entre trames en mode actif / seconds between active frames",
+    )
     v.add_argument("--seed", type=int, default=0)
     v.set_defaults(func=run)
