@@ -15,8 +15,8 @@ from tests.helpers import wait_until
 
 
 def test_preheat_readings_are_dropped() -> None:
-    # A tiny pre-heat on both sides: the virtual sensor's flat 410 ppm lasts 0.4 s.
-    with driver_rig("mhz19b", {"preheat_s": 0.4}, interval=1, warmup=0.4) as rig:
+    # A tiny pre-heat on both sides: the virtual sensor's flat 410 ppm lasts 1 s.
+    with driver_rig("mhz19b", {"preheat_s": 1.0}, interval=1, warmup=1.0) as rig:
         rig.driver.setup()
         rig.driver.cycle()  # read during pre-heat: dropped
         assert rig.samples == [] and rig.driver.dropped == 1

@@ -22,7 +22,7 @@ def test_reads_every_quantity_with_the_coarse_no2_flag() -> None:
 
 
 def test_preheat_readings_are_dropped() -> None:
-    with driver_rig("zphs01b", interval=1, warmup=0.3) as rig:
+    with driver_rig("zphs01b", interval=1, warmup=1.0) as rig:
         rig.driver.setup()
         rig.driver.cycle()
         assert rig.samples == [] and rig.driver.dropped == 1
