@@ -39,7 +39,7 @@ __all__ = [
 
 VERSION = "v1"
 ROOT = f"airq/{VERSION}"
-STATION_ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]{2,63}$")
+STATION_ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]{2,63}$")  # use fullmatch (no trailing newline)
 STATUS_ONLINE = b"online"
 STATUS_OFFLINE = b"offline"
 READINGS_FILTER = f"{ROOT}/+/readings"
@@ -90,7 +90,7 @@ def parse_topic(topic: str) -> tuple[str, str]:
     if len(parts) != 4 or parts[0] != "airq" or parts[1] != VERSION:
         raise WireFormatError("bad_topic", f"not an airq/v1 topic: {topic[:80]!r}")
     station, kind = parts[2], parts[3]
-    if not STATION_ID_RE.match(station):
+    if not STATION_ID_RE.fullmatch(station):
         raise WireFormatError("bad_topic", f"invalid station id in topic: {station[:80]!r}")
     if kind not in ("readings", "status"):
         raise WireFormatError("bad_topic", f"unknown topic kind {kind[:40]!r}")

@@ -8,6 +8,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from api.influx import InfluxQueryError, InfluxReader
+from api.protection import install_protection
 from api.publish import ReadingPublisher
 from api.registry import Registry
 from api.routes import admin, airrohr, health, ingest_http, qpv, series, stations
@@ -66,6 +67,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     async def _influx_down(request: Request, exc: InfluxQueryError) -> JSONResponse:
         return JSONResponse({"detail": f"time-series store unavailable: {exc}"}, status_code=503)
 
+    install_protection(app, settings)  # CORS and the request-body limit
     for router in ROUTERS:
         app.include_router(router)
     return app

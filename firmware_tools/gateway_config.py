@@ -43,7 +43,7 @@ def gateway_toml(
     interval: float = 145,
 ) -> str:
     """``sensors``: (model, serial port or None for /dev/ttyUSB0, /dev/ttyUSB1, …)."""
-    if not STATION_ID_RE.match(station):
+    if not STATION_ID_RE.fullmatch(station):
         raise WorkshopError("row_bad_id", id=station[:70])
     lines = [
         "# AirQuartiers gateway configuration (see docs/gateway.md)",

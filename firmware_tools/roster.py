@@ -215,7 +215,7 @@ def parse_roster(
         raise WorkshopError(
             "roster_missing_columns", missing=", ".join(missing), found=", ".join(header)
         )
-    if not STATION_ID_RE.match(f"{prefix}-01"):
+    if not STATION_ID_RE.fullmatch(f"{prefix}-01"):
         raise WorkshopError("bad_prefix", prefix=prefix)
 
     existing = set(existing_ids)
@@ -240,7 +240,7 @@ def parse_roster(
         problems: list[str] = []
         sid = row.get("id", "").strip().lower()
         if sid:
-            if not STATION_ID_RE.match(sid):
+            if not STATION_ID_RE.fullmatch(sid):
                 problems.append(t("row_bad_id", id=sid[:70]))
             elif sid in seen:
                 problems.append(t("row_duplicate_id", id=sid))

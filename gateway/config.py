@@ -119,7 +119,7 @@ def _number(
 def _build(data: dict[str, Any], errors: list[str]) -> GatewayConfig | None:
     _check_keys(data, GatewayConfig, "", errors)
     station = data.get("station")
-    if not isinstance(station, str) or not STATION_ID_RE.match(station):
+    if not isinstance(station, str) or not STATION_ID_RE.fullmatch(station):
         errors.append(
             "station: required, 3-64 lower-case letters, digits or dashes "
             f"(e.g. lens-01), got {station!r}"

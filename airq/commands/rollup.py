@@ -53,7 +53,7 @@ def rebuild(args: argparse.Namespace) -> int:
         )
     stations = args.station or None
     for s in stations or ():
-        if not STATION_ID_RE.match(s):
+        if not STATION_ID_RE.fullmatch(s):
             raise CliError(f"identifiant de station invalide / invalid station id: {s[:64]!r}")
     try:
         settings = IngestSettings()

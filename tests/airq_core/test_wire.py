@@ -106,3 +106,10 @@ def test_random_json_never_raises(obj: object) -> None:
     for r in readings:
         assert all(math.isfinite(v) for v in r.values.values())
     assert all(e.reason in wire.REASONS for e in errors)
+
+
+def test_station_id_with_a_trailing_newline_is_refused() -> None:
+    assert wire.STATION_ID_RE.fullmatch("lens-01")
+    assert not wire.STATION_ID_RE.fullmatch("lens-01\n")
+    with pytest.raises(WireFormatError):
+        wire.parse_topic("airq/v1/lens-01\n/readings")
