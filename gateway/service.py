@@ -16,7 +16,7 @@ from airq_core.errors import DecodeError, WireFormatError
 from airq_core.readings import Reading, Sample, format_time
 from airq_core.sensors import SENSORS
 from gateway.config import BoardConfig, GatewayConfig, SensorConfig
-from gateway.drivers import DRIVERS, SilentSensorError
+from gateway.drivers import DRIVERS, Driver, SilentSensorError
 from gateway.publisher import Publisher
 from gateway.serial_link import PortError, SerialLink
 from gateway.store import ReadingStore
@@ -68,6 +68,7 @@ class SensorRunner(threading.Thread):
         self.last_reading: dict[str, Any] | None = None
         self.readings = 0
         self.decode_errors = 0
+        self.driver: Driver | None = None
 
     def _set_state(self, state: str, problem: str = "") -> None:
         if state != self.state or problem != self.problem:
@@ -87,6 +88,13 @@ class SensorRunner(threading.Thread):
             "flags": list(sample.flags),
         }
 
+    def _rest(self, driver: Driver) -> None:
+        """The gateway stops: let the driver put its sensor to sleep (best effort)."""
+        try:
+            driver.close()
+        except (PortError, DecodeError, SilentSensorError) as exc:
+            log.debug("could not put %s to rest: %s", self.cfg.type, exc)
+
     def run(self) -> None:
         backoff = 1.0
         stop = self.gw.stopping
@@ -99,6 +107,7 @@ class SensorRunner(threading.Thread):
                 backoff = min(backoff * 2, 30)
                 continue
             driver = DRIVERS[self.cfg.type](self.cfg, self.link, self._emit, stop.wait)
+            self.driver = driver
             try:
                 driver.setup()
                 backoff = 1.0
@@ -116,10 +125,14 @@ class SensorRunner(threading.Thread):
                         delay = 0
                     if stop.wait(delay):
                         break
+                self._rest(driver)
             except SilentSensorError as exc:
                 self._set_state("silent", str(exc) + " — check wiring and 5 V power")
             except PortError as exc:
                 self._set_state("lost", f"port lost: {exc}")
+            except DecodeError as exc:  # garbage answering a set-up command: try again
+                self.decode_errors += 1
+                self._set_state("error", f"unreadable answer during set-up: {exc}")
             except Exception:  # noqa: BLE001 - a driver bug must not stop the other sensors
                 log.exception("unexpected error with %s on %s", self.cfg.type, self.cfg.port)
                 self._set_state("error", "unexpected error, see log")
@@ -250,6 +263,7 @@ class Gateway:
                     "problem": r.problem,
                     "readings": r.readings,
                     "decode_errors": r.decode_errors,
+                    "withheld": r.driver.dropped if r.driver else 0,
                     "skipped_bytes": r.link.stream.skipped_bytes,
                     "last": r.last_reading,
                 }

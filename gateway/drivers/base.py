@@ -36,6 +36,10 @@ class Driver:
         self.opened_at = time.monotonic()  # a driver is built each time the port opens
         self.dropped = 0  # samples withheld on purpose (warm-up, pre-heat)
 
+    def close(self) -> None:
+        """Called when the gateway stops (the port still open): put the sensor to rest.
+        PM sensors sleep, so that a stopped gateway does not wear the laser and the fan."""
+
     @property
     def warmup(self) -> float:
         return self.default_warmup if self.cfg.warmup is None else self.cfg.warmup

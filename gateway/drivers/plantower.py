@@ -62,6 +62,9 @@ class PlantowerDriver(Driver):
     def _sleep(self) -> None:
         self.request(proto.cmd_sleep(), _is_ack(proto.CMD_SLEEP))
 
+    def close(self) -> None:
+        self._sleep()
+
     def setup(self) -> None:
         self._wake()
         if self.active:

@@ -33,6 +33,9 @@ class Sds011Driver(Driver):
                 return True
         return False
 
+    def close(self) -> None:
+        self._command(proto.cmd_sleep(), proto.CMD_SLEEP_WORK)
+
     def setup(self) -> None:
         # A sleeping sensor hears only "work": wake it first, then choose the reporting mode.
         self._command(proto.cmd_work(), proto.CMD_SLEEP_WORK)

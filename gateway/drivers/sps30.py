@@ -110,6 +110,10 @@ class Sps30Driver(Driver):
             if self.wait(self.retry_delay):
                 return
 
+    def close(self) -> None:
+        self._stop()
+        self._command(proto.cmd_sleep(), proto.CMD_SLEEP)
+
     def cycle(self) -> None:
         if self.duty_cycle:
             self._wake()

@@ -219,3 +219,22 @@ def test_refused_credentials_stop_retries_and_keep_readings(tmp_path, plug, mosq
     wait_until(lambda: gw.store.depth >= 5, what="readings kept on disk")
     runner.stop()
     assert "refused" in _status(tmp_path / "state")["broker"]["state"]
+
+
+def test_stopping_the_gateway_puts_the_pm_sensor_to_sleep(tmp_path, plug, mosquitto, station):
+    cfg = load_config(
+        write_config(
+            tmp_path / "gw.toml",
+            "lens-01",
+            mosquitto.url("lens-01", station),
+            plug.path,
+            tmp_path / "state",
+        )
+    )
+    gw = Gateway(cfg)
+    runner = ThreadRunner(gw.run, "gateway")
+    wait_until(lambda: gw.store.last_seq >= 3, what="readings")
+    assert plug.pty.emulator.working
+    runner.stop()
+    assert not plug.pty.emulator.working  # the laser and the fan rest
+    assert _status(tmp_path / "state")["sensors"][0]["withheld"] == 0
