@@ -42,13 +42,23 @@ def main() -> int:
     venv = Path(args.keep_venv) if args.keep_venv else work / "venv"
     if not (venv / "bin/python").exists():
         subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-        subprocess.run([str(venv / "bin/pip"), "install", "-q", f"{ROOT}[gateway]"], check=True,
-                       stderr=subprocess.DEVNULL)
+        subprocess.run(
+            [str(venv / "bin/pip"), "install", "-q", f"{ROOT}[gateway]"],
+            check=True,
+            stderr=subprocess.DEVNULL,
+        )
     py = str(venv / "bin/python")
-    listed = subprocess.run([str(venv / "bin/pip"), "list", "--format=freeze"],
-                            capture_output=True, text=True, check=True).stdout
-    heavy = [p for p in ("pydantic", "fastapi", "numpy", "httpx", "SQLAlchemy")
-             if p.lower() + "==" in listed.lower()]
+    listed = subprocess.run(
+        [str(venv / "bin/pip"), "list", "--format=freeze"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    heavy = [
+        p
+        for p in ("pydantic", "fastapi", "numpy", "httpx", "SQLAlchemy")
+        if p.lower() + "==" in listed.lower()
+    ]
     print("installed:", " ".join(sorted(listed.split())))
     if heavy:
         print("UNEXPECTED packages in a gateway-only install:", heavy)
@@ -59,11 +69,17 @@ def main() -> int:
     broker = Mosquitto(work / "mq", users=reg.mosquitto_users()).start()
     pty = PtySensor(make_emulator("sds011", period=0.5)).start()
     cfg = work / "gw.toml"
-    cfg.write_text(f'station = "bench-gw"\nstate_dir = "{work / "state"}"\n[mqtt]\n'
-                   f'url = "{broker.url("bench-gw", token)}"\n[[sensors]]\ntype = "sds011"\n'
-                   f'port = "{pty.port}"\ninterval = 1\nwarmup = 0\n')
-    gw = subprocess.Popen([py, "-m", "airq", "gateway", "run", "--config", str(cfg)],
-                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=work)
+    cfg.write_text(
+        f'station = "bench-gw"\nstate_dir = "{work / "state"}"\n[mqtt]\n'
+        f'url = "{broker.url("bench-gw", token)}"\n[[sensors]]\ntype = "sds011"\n'
+        f'port = "{pty.port}"\ninterval = 1\nwarmup = 0\n'
+    )
+    gw = subprocess.Popen(
+        [py, "-m", "airq", "gateway", "run", "--config", str(cfg)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        cwd=work,
+    )
     bare = subprocess.Popen([py, "-c", "import time; time.sleep(60)"], cwd=work)
     try:
         time.sleep(args.seconds)
