@@ -8,6 +8,7 @@ import json
 import re
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from types import ModuleType
 from typing import Any
 
@@ -76,7 +77,40 @@ def decoder(sensor: str, proto: ModuleType) -> Callable[[bytes], Sample]:
 _SEPARATORS = re.compile(r"[\s:,]+")
 
 
+def run_decode_airrohr(paths: list[str], pin: str | None = None) -> int:
+    """Decode sensor.community firmware bodies (JSON files, or stdin with ``-``)."""
+    from airq_core.airrohr import decode_body, parse_body
+    from airq_core.errors import WireFormatError
+
+    if not paths:
+        raise CliError("airq decode airrohr FICHIER.json… (ou - pour l'entrée standard)")
+    status = 0
+    for path in paths:
+        try:
+            data = sys.stdin.buffer.read() if path == "-" else Path(path).read_bytes()
+        except OSError as exc:
+            raise CliError(t("cannot_read", path=path, why=exc.strerror or exc)) from None
+        try:
+            result = decode_body(parse_body(data), pin=pin)
+        except WireFormatError as exc:
+            print(t("bad_airrohr", path=path, why=str(exc)), file=sys.stderr)
+            status = 1
+            continue
+        for sample in result.samples:
+            print(sample_to_json(sample))
+        if result.ignored:
+            print(
+                t("airrohr_ignored", types=", ".join(sorted(set(result.ignored)))), file=sys.stderr
+            )
+        if result.rejected:
+            print(t("airrohr_rejected", values=", ".join(result.rejected)), file=sys.stderr)
+            status = 1
+    return status
+
+
 def run_decode(sensor: str, hex_args: list[str], stream: bool, hex_stream: bool) -> int:
+    if sensor == "airrohr":
+        return run_decode_airrohr(hex_args)
     try:
         model = get_sensor(sensor)
     except UnknownSensorError:

@@ -8,6 +8,22 @@ from __future__ import annotations
 import os
 
 MESSAGES: dict[str, dict[str, str]] = {
+    "cannot_read": {
+        "fr": "impossible de lire {path} : {why}",
+        "en": "cannot read {path}: {why}",
+    },
+    "bad_airrohr": {
+        "fr": "{path} : ce n'est pas un envoi du firmware sensor.community ({why})",
+        "en": "{path}: not a sensor.community firmware body ({why})",
+    },
+    "airrohr_ignored": {
+        "fr": "types de valeurs non enregistrés (bruit, GPS…) : {types}",
+        "en": "value types not stored (noise, GPS…): {types}",
+    },
+    "airrohr_rejected": {
+        "fr": "valeurs illisibles : {values}",
+        "en": "unreadable values: {values}",
+    },
     "bad_frame": {
         "fr": "trame invalide : {why}",
         "en": "invalid frame: {why}",

@@ -11,8 +11,12 @@ def run(args: argparse.Namespace) -> int:
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     d = sub.add_parser("decode", help="décoder des trames capteur / decode sensor frames")
-    d.add_argument("sensor", help="modèle du capteur, ex. sds011")
-    d.add_argument("hex", nargs="*", help="trame(s) en hexadécimal")
+    d.add_argument(
+        "sensor",
+        help="modèle du capteur, ex. sds011 ; airrohr pour un envoi JSON du firmware "
+        "sensor.community",
+    )
+    d.add_argument("hex", nargs="*", help="trame(s) en hexadécimal (airrohr : fichier(s) JSON)")
     d.add_argument(
         "--stream",
         action="store_true",

@@ -131,3 +131,38 @@ def test_random_entries_never_raise(entries: list) -> None:  # type: ignore[type
     for s in r.samples:
         assert s.sensor in SENSORS
     json.dumps([s.values for s in r.samples])
+
+
+def _cli(*args: str, stdin: bytes | None = None):  # type: ignore[no-untyped-def]
+    import subprocess
+    import sys
+
+    return subprocess.run(
+        [sys.executable, "-m", "airq", "decode", "airrohr", *args],
+        input=stdin,
+        capture_output=True,
+        cwd=DATA.parents[2],
+    )
+
+
+def test_decode_cli_prints_one_sample_per_sensor() -> None:
+    r = _cli(str(DATA / "sds011_bme280.json"))
+    assert r.returncode == 0, r.stderr
+    lines = [json.loads(x) for x in r.stdout.decode().splitlines()]
+    assert lines == [
+        {"sensor": "sds011", "values": {"pm10": 10.52, "pm2_5": 4.32}},
+        {
+            "sensor": "bme280",
+            "values": {"temperature": 17.59, "pressure": 986.8028, "humidity": 57.78},
+        },
+    ]
+
+
+def test_decode_cli_reports_bad_values_and_bodies() -> None:
+    body = b'{"sensordatavalues":[{"value_type":"SDS_P1","value":"nan"}]}'
+    r = _cli("-", stdin=body)
+    assert r.returncode == 1 and "valeurs illisibles" in r.stderr.decode()
+    r = _cli("-", stdin=b"<html>")
+    assert r.returncode == 1 and "sensor.community" in r.stderr.decode()
+    r = _cli(str(DATA / "missing.json"))
+    assert r.returncode == 2 and "impossible de lire" in r.stderr.decode()
