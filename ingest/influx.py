@@ -7,6 +7,7 @@ import logging
 from typing import Any
 
 import httpx
+import msgpack
 import orjson
 
 from airq_core.storage import AGG_RP, RAW_RP, TIME_PRECISION
@@ -39,13 +40,20 @@ class InfluxWriter:
     def close(self) -> None:
         self._client.close()
 
-    def query(self, q: str, timeout: float | None = None) -> list[dict[str, Any]]:
+    def query(
+        self, q: str, timeout: float | None = None, binary: bool = False
+    ) -> list[dict[str, Any]]:
         """Runs InfluxQL (ms epochs); the list of statement results. Raises InfluxWriteError
-        (retry=True when InfluxDB is unreachable or failing, False for a bad query)."""
+        (retry=True when InfluxDB is unreachable or failing, False for a bad query).
+
+        ``binary``: ask for MessagePack instead of JSON (InfluxDB ≥ 1.4): for large results,
+        about a quarter less work for influxd than encoding JSON."""
+        headers = {"Accept": "application/x-msgpack"} if binary else None
         try:
             r = self._client.post(
                 "/query",
                 params={"db": self.db, "q": q, "epoch": "ms"},
+                headers=headers,
                 timeout=timeout or self._client.timeout,
             )
         except httpx.HTTPError as exc:
@@ -54,7 +62,11 @@ class InfluxWriter:
             raise InfluxWriteError(
                 f"InfluxDB /query {r.status_code}: {r.text[:300]}", retry=r.status_code >= 500
             )
-        results: list[dict[str, Any]] = orjson.loads(r.content).get("results", [])
+        if binary and r.headers.get("content-type", "").startswith("application/x-msgpack"):
+            body = msgpack.unpackb(r.content)
+        else:
+            body = orjson.loads(r.content)
+        results: list[dict[str, Any]] = body.get("results", [])
         for res in results:
             if "error" in res:
                 raise InfluxWriteError(f"InfluxQL error: {res['error']}", retry=False)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -22,7 +23,7 @@ from airq_core.storage import (
     TIERS,
 )
 from ingest.influx import InfluxWriter
-from ingest.rollup import AGGREGATED, as_reduced, empty_partial, fetch_raw, reduce_raw
+from ingest.rollup import AGGREGATED, as_reduced, empty_partial, query_raw, reduce_raw, stack_raw
 from ingest.windows import (
     HOUR_MS,
     TIER_ORDER,
@@ -81,6 +82,7 @@ def rebuild(
     tiers: Sequence[str] = TIER_ORDER,
     chunk_hours: int = 6,
     batch_lines: int = 20000,
+    prefetch: int = 2,
     progress: Callable[[int, int], None] | None = None,
 ) -> RebuildReport:
     """Recomputes the aggregates of ``tiers`` for [start, end) from the raw readings and
@@ -110,53 +112,67 @@ def rebuild(
             pending_lines.clear()
 
     chunk = chunk_hours * HOUR_MS
-    for c0 in range(lo, hi, chunk):
-        c1 = min(c0 + chunk, hi)
-        sid, t, vals = fetch_raw(writer, fields, c0, c1, stations, series_ids)
-        report.raw_points += len(t)
+    bounds = [(c0, min(c0 + chunk, hi)) for c0 in range(lo, hi, chunk)]
+    # fetch the next chunks while this one is reduced: InfluxDB works on the other core
+    pool = ThreadPoolExecutor(max(1, prefetch))
+    try:
+        futures = [
+            pool.submit(query_raw, writer, fields, a, b, stations) for a, b in bounds[:prefetch]
+        ]
+        for k, (_c0, c1) in enumerate(bounds):
+            parts = futures[k].result()
+            futures[k] = None  # type: ignore[call-overload]
+            if k + prefetch < len(bounds):
+                a, b = bounds[k + prefetch]
+                futures.append(pool.submit(query_raw, writer, fields, a, b, stations))
+            sid, t, vals = stack_raw(parts, len(fields), series_ids)
+            del parts
+            report.raw_points += len(t)
+            series = sorted(series_ids, key=series_ids.__getitem__)
+            for tier in tiers:
+                gsid, gwin, parts = reduce_raw(tier, sid, t, vals, fields)
+                if tier in CHUNKED_TIERS:
+                    lines = aggregate_lines(TIERS[tier][0], series, gsid, gwin, as_reduced(parts))
+                    report.aggregate_points[tier] += len(lines)
+                    pending_lines.extend(lines)
+                    flush()
+                else:
+                    p = partial[tier]
+                    p.sid.append(gsid)
+                    p.win.append(gwin)
+                    for q in parts:
+                        p.stats.setdefault(q, [])
+                    # quantities absent from this chunk get empty partials (count 0)
+                    for q in p.stats:
+                        p.stats[q].append(parts.get(q) or empty_partial(len(gsid)))
+                    p.n += 1
+            if progress:
+                progress(c1 - lo, hi - lo)
         series = sorted(series_ids, key=series_ids.__getitem__)
-        for tier in tiers:
-            gsid, gwin, parts = reduce_raw(tier, sid, t, vals, fields)
-            if tier in CHUNKED_TIERS:
-                lines = aggregate_lines(TIERS[tier][0], series, gsid, gwin, as_reduced(parts))
-                report.aggregate_points[tier] += len(lines)
-                pending_lines.extend(lines)
-                flush()
-            else:
-                p = partial[tier]
-                p.sid.append(gsid)
-                p.win.append(gwin)
-                for q in parts:
-                    p.stats.setdefault(q, [])
-                # quantities absent from this chunk get empty partials (count 0)
-                for q in p.stats:
-                    p.stats[q].append(parts.get(q) or empty_partial(len(gsid)))
-                p.n += 1
-        if progress:
-            progress(c1 - lo, hi - lo)
-    series = sorted(series_ids, key=series_ids.__getitem__)
-    for tier, p in partial.items():
-        if not p.sid:
-            continue
-        # quantities first seen in a later chunk: pad the earlier chunks with empty partials
-        for q, parts in p.stats.items():
-            missing = p.n - len(parts)
-            if missing:
-                pads = [
-                    (
-                        np.zeros(len(s)),
-                        np.zeros(len(s)),
-                        np.full(len(s), np.nan),
-                        np.full(len(s), np.nan),
-                    )
-                    for s in p.sid[:missing]
-                ]
-                p.stats[q] = pads + parts
-        gsid, gwin, stats = _finish_partial(p)
-        lines = aggregate_lines(TIERS[tier][0], series, gsid, gwin, stats)
-        report.aggregate_points[tier] += len(lines)
-        pending_lines.extend(lines)
-        flush()
+        for tier, p in partial.items():
+            if not p.sid:
+                continue
+            # quantities first seen in a later chunk: pad the earlier chunks with empty partials
+            for q, parts in p.stats.items():
+                missing = p.n - len(parts)
+                if missing:
+                    pads = [
+                        (
+                            np.zeros(len(s)),
+                            np.zeros(len(s)),
+                            np.full(len(s), np.nan),
+                            np.full(len(s), np.nan),
+                        )
+                        for s in p.sid[:missing]
+                    ]
+                    p.stats[q] = pads + parts
+            gsid, gwin, stats = _finish_partial(p)
+            lines = aggregate_lines(TIERS[tier][0], series, gsid, gwin, stats)
+            report.aggregate_points[tier] += len(lines)
+            pending_lines.extend(lines)
+            flush()
+    finally:
+        pool.shutdown(cancel_futures=True)
     flush(force=True)
     report.seconds = time.monotonic() - t0
     return report

@@ -147,38 +147,61 @@ def reduce_lower_rows(
     return win[starts], stats
 
 
-def fetch_raw(
+RawSeries = tuple[tuple[str, str], np.ndarray]
+
+
+def query_raw(
     writer: InfluxWriter,
     fields: Sequence[str],
     start_ms: int,
     end_ms: int,
-    stations: Sequence[str] | None,
-    series_ids: dict[tuple[str, str], int],
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(sid, time ms, values[n, len(fields)]) of the raw readings of the chunk."""
+    stations: Iterable[str] | None,
+) -> list[RawSeries]:
+    """The raw readings of [start, end) as one array per series: ((station, sensor),
+    rows of [time ms, *fields] with NaN for missing values). Thread-safe."""
     select = ", ".join(f'"{f}"' for f in fields)
     q = (
         f'SELECT {select} FROM "{RAW_RP}"."{RAW_MEASUREMENT}" '
         f"WHERE {time_range(start_ms, end_ms)}{station_filter(stations)} "
         f'GROUP BY "{TAG_STATION}", "{TAG_SENSOR}"'
     )
-    sids, times, vals = [], [], []
-    for res in writer.query(q, timeout=600):
+    out = []
+    for res in writer.query(q, timeout=600, binary=True):
         for series in res.get("series", []):
             tags = series["tags"]
-            key = (tags[TAG_STATION], tags[TAG_SENSOR])
-            sid = series_ids.setdefault(key, len(series_ids))
             arr = np.array(series["values"], dtype=np.float64)  # None -> NaN
             cols = series["columns"]
             if list(cols[1:]) != list(fields):  # InfluxDB keeps the requested order
                 idx = [cols.index(f) for f in fields]
                 arr = np.column_stack([arr[:, 0], arr[:, idx]])
-            sids.append(np.full(len(arr), sid, dtype=np.int64))
-            times.append(arr[:, 0].astype(np.int64))
-            vals.append(arr[:, 1:])
-    if not sids:
-        return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros((0, len(fields)))
-    return np.concatenate(sids), np.concatenate(times), np.concatenate(vals)
+            out.append(((tags[TAG_STATION], tags[TAG_SENSOR]), arr))
+    return out
+
+
+def stack_raw(
+    parts: list[RawSeries], n_fields: int, series_ids: dict[tuple[str, str], int]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(sid, time ms, values[n, n_fields]); ``series_ids`` gets the new series."""
+    if not parts:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros((0, n_fields))
+    sids = [
+        np.full(len(arr), series_ids.setdefault(key, len(series_ids)), dtype=np.int64)
+        for key, arr in parts
+    ]
+    arr = np.concatenate([a for _, a in parts])
+    return np.concatenate(sids), arr[:, 0].astype(np.int64), arr[:, 1:]
+
+
+def fetch_raw(
+    writer: InfluxWriter,
+    fields: Sequence[str],
+    start_ms: int,
+    end_ms: int,
+    stations: Iterable[str] | None,
+    series_ids: dict[tuple[str, str], int],
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(sid, time ms, values[n, len(fields)]) of the raw readings of [start, end)."""
+    return stack_raw(query_raw(writer, fields, start_ms, end_ms, stations), len(fields), series_ids)
 
 
 def empty_partial(n: int) -> tuple[np.ndarray, ...]:
