@@ -5,7 +5,7 @@ The language comes from ``--lang`` or ``AIRQ_LANG`` (``fr`` by default).
 
 from __future__ import annotations
 
-import os
+from airq_core.i18n import translate
 
 MESSAGES: dict[str, dict[str, str]] = {
     "cannot_read": {
@@ -127,13 +127,5 @@ MESSAGES: dict[str, dict[str, str]] = {
 }
 
 
-def lang() -> str:
-    value = os.environ.get("AIRQ_LANG", "fr").lower()[:2]
-    return value if value in ("fr", "en") else "fr"
-
-
 def t(key: str, **kw: object) -> str:
-    entry = MESSAGES.get(key)
-    if entry is None:
-        return key
-    return entry.get(lang(), entry["fr"]).format(**kw)
+    return translate(MESSAGES, key, **kw)

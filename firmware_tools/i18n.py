@@ -6,7 +6,7 @@ Every error message says how to fix the problem.
 
 from __future__ import annotations
 
-import os
+from airq_core.i18n import lang, translate
 
 MESSAGES: dict[str, dict[str, str]] = {
     # --- participants file ---------------------------------------------------------------
@@ -505,16 +505,8 @@ MESSAGES: dict[str, dict[str, str]] = {
 }
 
 
-def lang() -> str:
-    value = os.environ.get("AIRQ_LANG", "fr").lower()[:2]
-    return value if value in ("fr", "en") else "fr"
-
-
 def t(key: str, **kw: object) -> str:
-    entry = MESSAGES.get(key)
-    if entry is None:
-        return key
-    return entry.get(lang(), entry["fr"]).format(**kw)
+    return translate(MESSAGES, key, **kw)
 
 
 def number(value: float, decimals: int = 1) -> str:
