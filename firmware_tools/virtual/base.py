@@ -28,6 +28,34 @@ class Emulator(Protocol):
     def tick(self, now: float) -> bytes: ...
 
 
+class HostCommands:
+    """Bytes written by the host (the gateway) -> complete command frames, in order.
+
+    ``split`` is the protocol's ``split_command``-style function; garbage is skipped and the
+    buffer is bounded, like a sensor's own receive buffer.
+    """
+
+    def __init__(
+        self, split: Callable[[bytes], tuple[bytes | None, int]], max_buffer: int = 256
+    ) -> None:
+        self._split = split
+        self._max = max_buffer
+        self._buf = b""
+
+    def feed(self, data: bytes) -> list[bytes]:
+        self._buf = (self._buf + data)[-self._max :]
+        frames = []
+        while True:
+            frame, consumed = self._split(self._buf)
+            self._buf = self._buf[consumed:]
+            if frame is None:
+                return frames
+            frames.append(frame)
+
+    def clear(self) -> None:
+        self._buf = b""
+
+
 def _sds011(**kw: Any) -> Emulator:
     from firmware_tools.virtual.sds011 import VirtualSDS011
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from airq_core.protocols import mhz19 as proto
 from airq_core.readings import Sample
+from firmware_tools.virtual.base import HostCommands
 from firmware_tools.virtual.values import Wander
 
 
@@ -33,7 +34,7 @@ class VirtualMHZ19B:
         self.abc = True  # factory default
         self.range = 5000
         self._offset = 0.0
-        self._buf = b""
+        self._host = HostCommands(proto.split_command)
         self._co2 = Wander(co2, co2 * 0.3, 300.0, 5000.0, seed=seed, decimals=0)
         self._temp = Wander(26.0, 2.0, 0.0, 60.0, seed=seed + 1, decimals=0)
         self.emitted: list[tuple[float, Sample]] = []
@@ -53,13 +54,8 @@ class VirtualMHZ19B:
     def on_bytes(self, data: bytes, now: float) -> bytes:
         if self.started is None:
             self.started = now
-        self._buf = (self._buf + data)[-256:]
         out = b""
-        while True:
-            frame, consumed = proto.split_command(self._buf)
-            self._buf = self._buf[consumed:]
-            if frame is None:
-                break
+        for frame in self._host.feed(data):
             cmd, args = proto.parse_command(frame)
             self.commands.append(cmd)
             if cmd == proto.CMD_READ:

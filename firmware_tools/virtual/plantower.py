@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from airq_core.protocols import plantower as proto
 from airq_core.readings import Sample
+from firmware_tools.virtual.base import HostCommands
 from firmware_tools.virtual.values import Wander
 
 
@@ -37,7 +38,7 @@ class VirtualPMS:
         self.awake = True
         self._woke_at: float | None = None
         self._next = 0.0
-        self._buf = b""
+        self._host = HostCommands(proto.split_command)
         self._pm25 = Wander(pm2_5, pm2_5 * 0.6, 0.0, 999.0, seed=seed, decimals=0)
         self._coarse = Wander(pm10 - pm2_5, (pm10 - pm2_5) * 0.6, 0.0, 999.0, seed=seed + 1)
         self.emitted: list[tuple[float, Sample]] = []
@@ -68,13 +69,8 @@ class VirtualPMS:
     def on_bytes(self, data: bytes, now: float) -> bytes:
         if self._woke_at is None:
             self._woke_at = now
-        self._buf = (self._buf + data)[-256:]
         out = b""
-        while True:
-            frame, consumed = proto.split_command(self._buf)
-            self._buf = self._buf[consumed:]
-            if frame is None:
-                break
+        for frame in self._host.feed(data):
             cmd, value = proto.parse_command(frame)
             self.commands.append((cmd, value))
             if not self.awake and not (cmd == proto.CMD_SLEEP and value == 1):

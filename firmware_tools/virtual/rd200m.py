@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from airq_core.protocols import rd200m as proto
 from airq_core.readings import Sample
+from firmware_tools.virtual.base import HostCommands
 from firmware_tools.virtual.values import Wander
 
 PREHEAT_S, WARMUP_S = 200.0, 3600.0
@@ -30,7 +31,7 @@ class VirtualRD200M:
         self.started = started
         self.period_min = 0  # auto-transfer off
         self._next = 0.0
-        self._buf = b""
+        self._host = HostCommands(proto.split_command)
         self._value = Wander(pci_l, pci_l * 0.5, 0.0, 99.99, seed=seed, decimals=2)
         self.emitted: list[tuple[float, Sample]] = []
         self.commands: list[int] = []
@@ -54,13 +55,8 @@ class VirtualRD200M:
 
     def on_bytes(self, data: bytes, now: float) -> bytes:
         self._elapsed(now)
-        self._buf = (self._buf + data)[-256:]
         out = b""
-        while True:
-            frame, consumed = proto.split_command(self._buf)
-            self._buf = self._buf[consumed:]
-            if frame is None:
-                break
+        for frame in self._host.feed(data):
             cmd, args = proto.parse_command(frame)
             self.commands.append(cmd)
             if cmd == proto.CMD_READ:

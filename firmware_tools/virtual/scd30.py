@@ -13,6 +13,7 @@ import struct
 from airq_core.protocols import modbus
 from airq_core.protocols import scd30 as proto
 from airq_core.readings import Sample
+from firmware_tools.virtual.base import HostCommands
 from firmware_tools.virtual.values import Wander
 
 FIRMWARE = 0x0342
@@ -30,7 +31,7 @@ class VirtualSCD30:
         self._next = 0.0
         self._ready = False
         self._last = (0.0, 0.0, 0.0)
-        self._buf = b""
+        self._host = HostCommands(lambda b: modbus.split_request(b, proto.ADDRESS))
         self._co2 = Wander(co2, co2 * 0.3, 400.0, 5000.0, seed=seed, decimals=2)
         self._temp = Wander(21.0, 3.0, -10.0, 50.0, seed=seed + 1, decimals=2)
         self._rh = Wander(50.0, 15.0, 0.0, 100.0, seed=seed + 2, decimals=2)
@@ -75,13 +76,8 @@ class VirtualSCD30:
         return modbus.write_single_register(proto.ADDRESS, register, value)
 
     def on_bytes(self, data: bytes, now: float) -> bytes:
-        self._buf = (self._buf + data)[-256:]
         out = b""
-        while True:
-            frame, consumed = modbus.split_request(self._buf, proto.ADDRESS)
-            self._buf = self._buf[consumed:]
-            if frame is None:
-                break
+        for frame in self._host.feed(data):
             address, function, register, value = modbus.parse_request(frame)
             self.requests.append((function, register, value))
             if address != proto.ADDRESS:

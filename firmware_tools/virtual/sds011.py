@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from airq_core.protocols import sds011 as proto
 from airq_core.readings import Sample
+from firmware_tools.virtual.base import HostCommands
 from firmware_tools.virtual.values import Wander
 
 
@@ -11,15 +12,21 @@ class VirtualSDS011:
     sensor = "sds011"
     baudrate = proto.BAUDRATE
 
-    def __init__(self, seed: int = 0, period: float = 1.0, device_id: bytes = b"\x58\xd9",
-                 pm2_5: float = 9.0, pm10: float = 16.0) -> None:
+    def __init__(
+        self,
+        seed: int = 0,
+        period: float = 1.0,
+        device_id: bytes = b"\x58\xd9",
+        pm2_5: float = 9.0,
+        pm10: float = 16.0,
+    ) -> None:
         self.period = period
         self.device_id = device_id
         self.active = True  # factory default: active reporting
         self.working = True
         self.working_period = 0
         self._next = 0.0
-        self._buf = b""
+        self._host = HostCommands(proto.split_command)
         self._pm25 = Wander(pm2_5, pm2_5 * 0.6, 0.0, 999.9, seed=seed)
         self._pm10 = Wander(pm10 - pm2_5, (pm10 - pm2_5) * 0.6, 0.0, 999.9, seed=seed + 1)
         self.emitted: list[tuple[float, Sample]] = []
@@ -36,13 +43,8 @@ class VirtualSDS011:
         return proto.encode_reply(cmd, bytes([d1, d2, 0]), self.device_id)
 
     def on_bytes(self, data: bytes, now: float) -> bytes:
-        self._buf = (self._buf + data)[-256:]
         out = b""
-        while True:
-            frame, consumed = proto.split_command(self._buf)
-            self._buf = self._buf[consumed:]
-            if frame is None:
-                break
+        for frame in self._host.feed(data):
             cmd, d1, d2, dev = proto.parse_command(frame)
             if dev not in (0xFFFF, int.from_bytes(self.device_id, "big")):
                 continue

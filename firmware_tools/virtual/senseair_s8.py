@@ -12,6 +12,7 @@ from __future__ import annotations
 from airq_core.protocols import modbus
 from airq_core.protocols import senseair_s8 as proto
 from airq_core.readings import Sample
+from firmware_tools.virtual.base import HostCommands
 from firmware_tools.virtual.values import Wander
 
 
@@ -25,7 +26,7 @@ class VirtualS8:
         self.abc_period = 180
         self.ack = 0
         self._offset = 0.0
-        self._buf = b""
+        self._host = HostCommands(lambda b: modbus.split_request(b, self.address))
         self._co2 = Wander(co2, co2 * 0.3, 350.0, 2000.0, seed=seed, decimals=0)
         self.emitted: list[tuple[float, Sample]] = []
         self.requests: list[tuple[int, int, int]] = []
@@ -73,13 +74,8 @@ class VirtualS8:
         return echo
 
     def on_bytes(self, data: bytes, now: float) -> bytes:
-        self._buf = (self._buf + data)[-256:]
         out = b""
-        while True:
-            frame, consumed = modbus.split_request(self._buf, self.address)
-            self._buf = self._buf[consumed:]
-            if frame is None:
-                break
+        for frame in self._host.feed(data):
             address, function, register, value = modbus.parse_request(frame)
             self.requests.append((function, register, value))
             out += self._handle(address, function, register, value, now)

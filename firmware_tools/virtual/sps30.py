@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from airq_core.protocols import sps30 as proto
 from airq_core.readings import Sample
+from firmware_tools.virtual.base import HostCommands
 from firmware_tools.virtual.values import Wander
 
 IDLE, MEASURING, SLEEPING = "idle", "measuring", "sleeping"
@@ -31,7 +32,7 @@ class VirtualSPS30:
         self._next = 0.0
         self._fresh = False
         self._last = b""
-        self._buf = b""
+        self._host = HostCommands(proto.split_command, max_buffer=1024)
         self._pm25 = Wander(pm2_5, pm2_5 * 0.6, 0.0, 999.0, seed=seed, decimals=3)
         self.emitted: list[tuple[float, Sample]] = []
         self.commands: list[int] = []
@@ -95,15 +96,10 @@ class VirtualSPS30:
     def on_bytes(self, data: bytes, now: float) -> bytes:
         if self.state == SLEEPING and now > self._uart_on_until:
             self._uart_on_until = now + 0.1  # this first byte only wakes the UART
-            self._buf = b""
+            self._host.clear()
             data = data[1:]
-        self._buf = (self._buf + data)[-1024:]
         out = b""
-        while True:
-            frame, consumed = proto.split_command(self._buf)
-            self._buf = self._buf[consumed:]
-            if frame is None:
-                break
+        for frame in self._host.feed(data):
             _, cmd, payload = proto.parse_command(frame)
             self.commands.append(cmd)
             if self.state == SLEEPING and cmd != proto.CMD_WAKE:

@@ -9,8 +9,16 @@ import random
 class Wander:
     """A bounded random walk with a daily cycle: looks like a real street, stays reproducible."""
 
-    def __init__(self, base: float, spread: float, lo: float, hi: float, seed: int = 0,
-                 step: float = 0.05, decimals: int = 1) -> None:
+    def __init__(
+        self,
+        base: float,
+        spread: float,
+        lo: float,
+        hi: float,
+        seed: int = 0,
+        step: float = 0.05,
+        decimals: int = 1,
+    ) -> None:
         self._rng = random.Random(seed)
         self.base, self.spread, self.lo, self.hi = base, spread, lo, hi
         self._x = 0.0

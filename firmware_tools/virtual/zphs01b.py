@@ -5,6 +5,7 @@ from __future__ import annotations
 from airq_core.protocols import mhz19
 from airq_core.protocols import zphs01b as proto
 from airq_core.readings import Sample
+from firmware_tools.virtual.base import HostCommands
 from firmware_tools.virtual.values import Wander
 
 
@@ -13,7 +14,7 @@ class VirtualZPHS01B:
     baudrate = proto.BAUDRATE
 
     def __init__(self, seed: int = 0, pm2_5: float = 9.0, co2: float = 650.0) -> None:
-        self._buf = b""
+        self._host = HostCommands(mhz19.split_command)
         self._pm25 = Wander(pm2_5, pm2_5 * 0.6, 0.0, 999.0, seed=seed, decimals=0)
         self._co2 = Wander(co2, co2 * 0.3, 400.0, 5000.0, seed=seed + 1, decimals=0)
         self._temp = Wander(21.0, 3.0, -10.0, 50.0, seed=seed + 2)
@@ -39,13 +40,8 @@ class VirtualZPHS01B:
         return frame
 
     def on_bytes(self, data: bytes, now: float) -> bytes:
-        self._buf = (self._buf + data)[-256:]
         out = b""
-        while True:
-            frame, consumed = mhz19.split_command(self._buf)
-            self._buf = self._buf[consumed:]
-            if frame is None:
-                break
+        for frame in self._host.feed(data):
             cmd, _ = mhz19.parse_command(frame)
             self.commands.append(cmd)
             if cmd == mhz19.CMD_READ:
