@@ -180,6 +180,8 @@ def main() -> int:
                 ingest_rollups=rollups,
                 ingest_state_dir=str(root / "state"),
                 ingest_rollup_settle_s=args.settle,
+                ingest_rollup_grace_s=1 if args.quick else 10,
+                ingest_rollup_stage_s=0.5 if args.quick else 5,
             )
 
         bare = drain_bare(broker.port, n)
