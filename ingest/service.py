@@ -324,6 +324,10 @@ class IngestService:
             self.connected.clear()  # our own disconnection: not worth a warning
             self._client.disconnect()
             self._client.loop_stop()
+            # break the service <-> client cycle, so the client (and the socket pair paho
+            # opens in loop_start) is freed as soon as the service is
+            c = self._client
+            c.on_connect = c.on_disconnect = c.on_message = c.on_subscribe = None
             if roller_thread is not None:
                 roller_thread.join(10)
             if self.metrics_server is not None:

@@ -75,6 +75,7 @@ class StationPublisher:
     def close(self) -> None:
         self.client.disconnect()
         self.client.loop_stop()
+        self.client.on_connect = None  # the lambda closes over self: break the cycle
 
 
 def reading(

@@ -129,7 +129,12 @@ def test_humid_pm_is_flagged_and_corrected_beside_the_raw_value(
     mosquitto.sync()
     ingest = IngestService(
         fast_settings(
-            mosquitto, influxd.url, influx_db, str(registry.engine.url), tmp_path / "state"
+            mosquitto,
+            influxd.url,
+            influx_db,
+            str(registry.engine.url),
+            tmp_path / "state",
+            ingest_health_interval_s=0.1,
         )
     )
     runner = ThreadRunner(ingest.run, "ingest")
@@ -147,6 +152,18 @@ def test_humid_pm_is_flagged_and_corrected_beside_the_raw_value(
             ]
         )
         wait_until(lambda: ingest.stored >= 5, what="readings stored")
+
+        def health() -> list[object]:
+            res = influxd.query(
+                'SELECT "silent", "stuck", "last_seen_age_s" FROM "station_health" '
+                "WHERE station = 'lens-01' AND worker = 'ingest-test'",
+                db=influx_db,
+            )
+            series = res["results"][0].get("series", [])  # type: ignore[index]
+            return [row for s in series for row in s["values"] if row[3] is not None]
+
+        rows = wait_until(health, what="a station_health point after the readings")
+        assert rows[-1][1:3] == [False, 0]  # type: ignore[index]
     finally:
         pub.close()
         runner.stop()
