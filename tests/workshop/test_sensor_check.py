@@ -55,9 +55,15 @@ def test_working_sds011_shows_values_and_verdict(capsys: pytest.CaptureFixture[s
         )
     assert rc == 0
     assert "FONCTIONNE : 4 mesure(s) reçue(s), valeurs plausibles." in out
-    first = emulator.emitted[0][1].values
-    assert f"PM2,5 {first['pm2_5']:.1f} µg/m³".replace(".", ",") in out
-    assert f"PM10 {first['pm10']:.1f} µg/m³".replace(".", ",") in out
+    # the frames sent before the port was opened are not read: compare with what was sent
+    shown = [line for line in out.splitlines() if "PM2,5" in line and "PM10" in line]
+    assert len(shown) == 4
+    sent = [
+        f"PM2,5 {v['pm2_5']:.1f} µg/m³ · PM10 {v['pm10']:.1f} µg/m³".replace(".", ",")
+        for v in (s.values for _, s in emulator.emitted)
+    ]
+    for line in shown:
+        assert line.split("  ", 1)[1] in sent
 
 
 def test_sds011_left_asleep_in_query_mode_is_woken_and_polled(
