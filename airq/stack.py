@@ -49,6 +49,43 @@ FLEET = [
 ]
 
 
+def seed_history(
+    influx_url: str, fleet: list[DemoStation], days: float, step_s: float = 300.0
+) -> int:
+    """Write ``days`` of plausible past SDS011 readings for the demo fleet and compute their
+    aggregates, so that a newcomer's map, station pages and dashboards are not empty."""
+    from airq_core.readings import Reading
+    from firmware_tools.virtual.values import Wander
+    from ingest.influx import InfluxWriter
+    from ingest.lineproto import encode_lines
+    from ingest.rebuild import rebuild
+
+    writer = InfluxWriter(influx_url, "airquartiers")
+    try:
+        writer.ensure_database()
+        end = time.time() - step_s
+        start = end - days * 86400
+        n = 0
+        for i, st in enumerate(fleet):
+            pm25 = Wander(st.pm2_5, st.pm2_5 * 0.8, 0.0, 999.9, seed=100 + i, step=0.08)
+            coarse = Wander(st.pm2_5 * 0.7, st.pm2_5 * 0.5, 0.0, 999.9, seed=200 + i)
+            readings = []
+            t = start
+            while t < end:
+                a = pm25.next(t)
+                readings.append(
+                    Reading(st.id, "sds011", t, {"pm2_5": a, "pm10": round(a + coarse.next(t), 1)})
+                )
+                t += step_s
+            for k in range(0, len(readings), 5000):
+                writer.write_lines(encode_lines(readings[k : k + 5000]))
+            n += len(readings)
+        rebuild(writer, int(start * 1000), int(end * 1000))
+        return n
+    finally:
+        writer.close()
+
+
 def _pick_port(preferred: int) -> int:
     from airq.services import free_port
 
@@ -57,19 +94,25 @@ def _pick_port(preferred: int) -> int:
 
 def ensure_packages() -> None:
     """Install Mosquitto and InfluxDB from Debian when they are missing and we may."""
-    missing = [pkg for binary, pkg in (("mosquitto", "mosquitto"), ("influxd", "influxdb"))
-               if not (shutil.which(binary) or Path(f"/usr/sbin/{binary}").exists())]
+    missing = [
+        pkg
+        for binary, pkg in (("mosquitto", "mosquitto"), ("influxd", "influxdb"))
+        if not (shutil.which(binary) or Path(f"/usr/sbin/{binary}").exists())
+    ]
     if not missing:
         return
     prefix: list[str] = []
     if os.geteuid() != 0:
-        if shutil.which("sudo") and subprocess.run(["sudo", "-n", "true"],
-                                                   capture_output=True).returncode == 0:
+        if (
+            shutil.which("sudo")
+            and subprocess.run(["sudo", "-n", "true"], capture_output=True).returncode == 0
+        ):
             prefix = ["sudo", "-n"]
         else:
             raise CliError(
                 f"il manque {', '.join(missing)} / missing: install with "
-                f"'sudo apt-get install {' '.join(missing)}'")
+                f"'sudo apt-get install {' '.join(missing)}'"
+            )
     print(f"Installation de {', '.join(missing)} (apt-get)…", flush=True)
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
     subprocess.run([*prefix, "apt-get", "update", "-qq"], check=False, env=env)
@@ -79,7 +122,9 @@ def ensure_packages() -> None:
 
 
 class Stack:
-    def __init__(self, data: Path, n_stations: int, interval: float, api_port: int) -> None:
+    def __init__(
+        self, data: Path, n_stations: int, interval: float, api_port: int, history_days: float = 7.0
+    ) -> None:
         self.data = data.resolve()
         self.fleet = FLEET[: max(1, min(n_stations, len(FLEET)))]
         self.interval = interval
@@ -89,12 +134,17 @@ class Stack:
         self.mosquitto: Mosquitto | None = None
         self.influx: InfluxDB | None = None
         self.logs = self.data / "logs"
+        self.history_days = history_days
 
     def _spawn(self, name: str, args: list[str], env: dict[str, str]) -> None:
         with open(self.logs / f"{name}.log", "ab") as out:
-            proc = subprocess.Popen([sys.executable, "-m", "airq", *args], env=env,
-                                    stdout=out, stderr=subprocess.STDOUT,
-                                    start_new_session=True)
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "airq", *args],
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
         self.children.append((name, proc))
 
     def start(self) -> dict[str, str]:
@@ -113,25 +163,42 @@ class Stack:
         ingest_pw, api_pw = secrets.token_urlsafe(18), secrets.token_urlsafe(18)
         self.influx = InfluxDB(self.data / "influxdb", port=_pick_port(18086)).start()
         self.mosquitto = Mosquitto(
-            self.data / "mosquitto", port=_pick_port(18830),
-            users={INGEST_USER: hash_token(ingest_pw), API_USER: hash_token(api_pw),
-                   **station_users},
+            self.data / "mosquitto",
+            port=_pick_port(18830),
+            users={
+                INGEST_USER: hash_token(ingest_pw),
+                API_USER: hash_token(api_pw),
+                **station_users,
+            },
         ).start()
+        marker = self.data / "history-seeded"
+        if self.history_days > 0 and not marker.exists():
+            print(
+                f"Historique de démonstration : {self.history_days:g} jours / demo history…",
+                flush=True,
+            )
+            seed_history(self.influx.url, self.fleet, self.history_days)
+            marker.write_text("1")
         base_env = {
             **os.environ,
             "AIRQ_INFLUX_URL": self.influx.url,
             "AIRQ_INFLUX_DB": "airquartiers",
             "AIRQ_DATABASE_URL": f"sqlite:///{self.data / 'registry.sqlite'}",
         }
-        self._spawn("ingest", ["ingest", "run"],
-                    {**base_env, "AIRQ_MQTT_URL": self.mosquitto.url(INGEST_USER, ingest_pw)})
-        self._spawn("api", ["api", "--port", str(self.api_port)],
-                    {**base_env, "AIRQ_MQTT_URL": self.mosquitto.url(API_USER, api_pw)})
+        self._spawn(
+            "ingest",
+            ["ingest", "run"],
+            {**base_env, "AIRQ_MQTT_URL": self.mosquitto.url(INGEST_USER, ingest_pw)},
+        )
+        self._spawn(
+            "api",
+            ["api", "--port", str(self.api_port)],
+            {**base_env, "AIRQ_MQTT_URL": self.mosquitto.url(API_USER, api_pw)},
+        )
         gw_dir = self.data / "gateways"
         gw_dir.mkdir(exist_ok=True)
         for i, st in enumerate(self.fleet):
-            emu = make_emulator("sds011", seed=i, period=1.0, pm2_5=st.pm2_5,
-                                pm10=st.pm2_5 * 1.7)
+            emu = make_emulator("sds011", seed=i, period=1.0, pm2_5=st.pm2_5, pm10=st.pm2_5 * 1.7)
             pty = PtySensor(emu).start()
             self.ptys.append(pty)
             cfg = gw_dir / f"{st.id}.toml"
@@ -156,8 +223,10 @@ class Stack:
     def check_children(self) -> None:
         for name, proc in self.children:
             if proc.poll() is not None:
-                raise CliError(f"{name} s'est arrêté (code {proc.returncode}) / {name} exited; "
-                               f"voir / see {self.logs / (name + '.log')}")
+                raise CliError(
+                    f"{name} s'est arrêté (code {proc.returncode}) / {name} exited; "
+                    f"voir / see {self.logs / (name + '.log')}"
+                )
 
     def stop(self) -> None:
         for _, proc in reversed(self.children):
@@ -187,27 +256,34 @@ def _summary(api: str) -> str | None:
     latest = max(live, key=lambda f: f["properties"]["last_seen"])
     sid = latest["properties"]["id"]
     try:
-        pts = httpx.get(f"{api}/v1/stations/{sid}/series", params={"quantity": "pm2_5"},
-                        timeout=5).json()["points"]
+        pts = httpx.get(
+            f"{api}/v1/stations/{sid}/series", params={"quantity": "pm2_5"}, timeout=5
+        ).json()["points"]
     except (httpx.HTTPError, ValueError, KeyError):
         pts = []
     last = f"{sid} PM2,5 = {pts[-1]['value']} µg/m³ à {pts[-1]['time']}" if pts else sid
     return f"{len(live)}/{len(fc['features'])} stations actives — dernière mesure : {last}"
 
 
-def run_stack(data: Path, stations: int = 8, interval: float = 5.0, api_port: int = 8000,
-              duration: float = 0) -> int:
+def run_stack(
+    data: Path,
+    stations: int = 8,
+    interval: float = 5.0,
+    api_port: int = 8000,
+    duration: float = 0,
+    history_days: float = 7.0,
+) -> int:
     ensure_packages()
     if not port_is_free(api_port):
-        raise CliError(f"le port {api_port} est occupé / port {api_port} is busy: "
-                       "use --api-port")
-    stack = Stack(data, stations, interval, api_port)
+        raise CliError(f"le port {api_port} est occupé / port {api_port} is busy: use --api-port")
+    stack = Stack(data, stations, interval, api_port, history_days)
     stop = stop_event()
     started = time.monotonic()
     try:
         urls = stack.start()
         print(
             "\nAirQuartiers — pile locale démarrée / local stack running\n"
+            f"  Carte / map   : {urls['api']}/carte\n"
             f"  API (OpenAPI) : {urls['api']}/docs\n"
             f"  Stations      : {urls['api']}/v1/stations\n"
             f"  Série         : {urls['api']}/v1/stations/{stack.fleet[0].id}/series"

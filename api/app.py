@@ -11,7 +11,7 @@ from api.influx import InfluxQueryError, InfluxReader
 from api.protection import install_protection
 from api.publish import ReadingPublisher
 from api.registry import Registry
-from api.routes import admin, airrohr, health, ingest_http, qpv, series, stations
+from api.routes import admin, airrohr, health, ingest_http, pages, qpv, series, stations
 from api.settings import ApiSettings
 
 DESCRIPTION = """\
@@ -31,6 +31,7 @@ ROUTERS = [
     admin.router,
     ingest_http.router,
     airrohr.router,
+    pages.router,
 ]
 
 

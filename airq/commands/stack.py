@@ -28,4 +28,11 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         default=0,
         help="s'arrêter après N secondes (0 : jusqu'à Ctrl-C) / stop after N s",
     )
+    st.add_argument(
+        "--history-days",
+        type=float,
+        default=7.0,
+        help="jours d'historique simulé au premier démarrage (0 : aucun) / days of "
+        "simulated history on first start",
+    )
     st.set_defaults(func=run)
