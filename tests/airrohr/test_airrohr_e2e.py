@@ -42,7 +42,7 @@ def _basic(user: str, password: str) -> dict[str, str]:
     return {"Authorization": f"Basic {token}"}
 
 
-def test_firmware_bodies_are_stored_and_served(registry, mosquitto, influxd, influx_db):
+def test_firmware_bodies_are_stored_and_served(tmp_path, registry, mosquitto, influxd, influx_db):
     tokens = {
         f"board-{i}": registry.add(f"board-{i}", 50.4 + i / 100, 2.8) for i in range(len(CASES))
     }
@@ -61,6 +61,7 @@ def test_firmware_bodies_are_stored_and_served(registry, mosquitto, influxd, inf
             influx_db=influx_db,
             database_url=db_url,
             ingest_client_id="ingest-airrohr",
+            ingest_state_dir=str(tmp_path / "ingest-state"),
             ingest_flush_interval=0.1,
         )
     )

@@ -27,7 +27,7 @@ def _basic(user: str, password: str) -> dict[str, str]:
 
 
 @pytest.fixture
-def pipeline(registry, mosquitto, influxd, influx_db):  # type: ignore[no-untyped-def]
+def pipeline(tmp_path, registry, mosquitto, influxd, influx_db):  # type: ignore[no-untyped-def]
     token = registry.add("lens-01", 50.449, 2.839)
     retired = registry.add("old-01", 50.1, 3.1)
     registry.retire("old-01")
@@ -48,6 +48,7 @@ def pipeline(registry, mosquitto, influxd, influx_db):  # type: ignore[no-untype
             database_url=db_url,
             ingest_client_id="ingest-http-test",
             ingest_flush_interval=0.1,
+            ingest_state_dir=str(tmp_path / "ingest-state"),
         )
     )
     runner = ThreadRunner(ingest.run, "ingest")

@@ -46,6 +46,7 @@ def test_sds011_values_reach_the_api_unchanged(
             influx_db=influx_db,
             database_url=db_url,
             ingest_client_id="ingest-e2e",
+            ingest_state_dir=str(tmp_path / "ingest-state"),
             ingest_flush_interval=0.1,
         )
     )
