@@ -42,6 +42,8 @@ from ingest.windows import DirtyWindows
 
 log = logging.getLogger(__name__)
 
+GATHER_S = 0.005  # how long the writer lets messages gather before looking again
+
 
 class IngestConfigError(RuntimeError):
     """The broker refused our credentials or the settings are wrong: fix them and restart."""
@@ -292,15 +294,19 @@ class IngestService:
         inbox = self._inbox
         try:
             while not (stop.is_set() or self._stop.is_set()):
-                timeout = (
-                    interval if not batch else max(0.0, first_at + interval - time.monotonic())
-                )
-                try:
-                    m = inbox.get(timeout=timeout)
-                    if not batch:
+                if batch:
+                    # gather for a few ms instead of waking up for every message: the paho
+                    # thread keeps the GIL to itself meanwhile (measured: less contention)
+                    left = first_at + interval - time.monotonic()
+                    if len(batch) < size and left > 0:
+                        stop.wait(min(GATHER_S, left))
+                else:
+                    try:
+                        batch.append(inbox.get(timeout=interval))
                         first_at = time.monotonic()
-                    batch.append(m)
-                    # drain whatever is already there without waiting
+                    except queue.Empty:
+                        pass
+                try:  # drain whatever is already there without waiting
                     while len(batch) < size:
                         batch.append(inbox.get_nowait())
                 except queue.Empty:
