@@ -60,6 +60,32 @@ class BoardConfig:
     timeout: float = 10.0
 
 
+I2C_TYPES = ("bme280", "bmp280", "b43f")
+I2C_DEFAULT_ADDRESS = {"bme280": 0x76, "bmp280": 0x76, "b43f": 0x48}  # b43f: its ADS1115
+
+
+@dataclass(frozen=True)
+class I2CConfig:
+    """A sensor on the Raspberry Pi's I2C bus."""
+
+    type: str  # bme280 | bmp280 | b43f (NO2-B43F on its ISB through an ADS1115)
+    bus: int = 1  # /dev/i2c-1 on a Raspberry Pi
+    address: int | None = None  # default: 0x76 (BME280), 0x48 (ADS1115)
+    interval: float = 60.0
+    # b43f only: ADS1115 inputs and gain, AAN 803-05 algorithm, the calibration sheet (mV,
+    # mV/ppb), and a fixed cell temperature when the station has no temperature sensor
+    we_channel: int = 0
+    ae_channel: int = 1
+    gain: float = 2
+    algorithm: int = 1
+    we_e: float | None = None
+    ae_e: float | None = None
+    we_0: float | None = None
+    ae_0: float | None = None
+    sensitivity: float | None = None
+    temperature: float | None = None
+
+
 @dataclass(frozen=True)
 class GatewayConfig:
     station: str
@@ -68,6 +94,7 @@ class GatewayConfig:
     queue: QueueConfig = field(default_factory=QueueConfig)
     state_dir: Path | None = None
     boards: list[BoardConfig] = field(default_factory=list)
+    i2c: list[I2CConfig] = field(default_factory=list)
 
     def resolved_state_dir(self) -> Path:
         return self.state_dir or Path.home() / ".local/state/airq-gateway" / self.station
@@ -187,7 +214,8 @@ def _build(data: dict[str, Any], errors: list[str]) -> GatewayConfig | None:
                 timeout=_number(b, "timeout", where, errors, default=10.0, lo=0.1, hi=120),
             )
         )
-    if raw_sensors is None and boards:
+    i2c = _i2c_sections(data.get("i2c", []), errors)
+    if raw_sensors is None and (boards or i2c):
         raw_sensors = []
     elif not isinstance(raw_sensors, list) or not raw_sensors:
         errors.append(
@@ -239,7 +267,59 @@ def _build(data: dict[str, Any], errors: list[str]) -> GatewayConfig | None:
         queue=queue,
         state_dir=Path(sd) if sd else None,
         boards=boards,
+        i2c=i2c,
     )
+
+
+def _i2c_sections(raw: Any, errors: list[str]) -> list[I2CConfig]:
+    if not isinstance(raw, list):
+        errors.append("i2c: must be [[i2c]] sections with type")
+        return []
+    out = []
+    for i, s in enumerate(raw):
+        where = f"i2c.{i}."
+        if not isinstance(s, dict):
+            errors.append(f"i2c.{i}: must be an [[i2c]] section")
+            continue
+        _check_keys(s, I2CConfig, where, errors)
+        typ = s.get("type")
+        if typ not in I2C_TYPES:
+            errors.append(f"{where}type: one of {', '.join(I2C_TYPES)}, got {typ!r}")
+            continue
+        sheet = {}
+        for key in ("we_e", "ae_e", "we_0", "ae_0", "sensitivity"):
+            sheet[key] = _number(s, key, where, errors, default=None, lo=-5000, hi=5000)
+            if typ == "b43f" and sheet[key] is None:
+                errors.append(f"{where}{key}: required for a b43f (from its calibration sheet)")
+        if typ == "b43f" and sheet["sensitivity"] == 0:
+            errors.append(f"{where}sensitivity: must not be zero (mV/ppb)")
+        gain = s.get("gain", 2)
+        if gain not in (2 / 3, 1, 2, 4, 8, 16):
+            errors.append(f"{where}gain: one of 2/3, 1, 2, 4, 8, 16 (ADS1115 PGA), got {gain!r}")
+            gain = 2
+        out.append(
+            I2CConfig(
+                type=typ,
+                bus=_number(s, "bus", where, errors, default=1, lo=0, hi=64, integer=True),
+                address=_number(
+                    s, "address", where, errors, default=None, lo=0x03, hi=0x77, integer=True
+                ),
+                interval=_number(s, "interval", where, errors, default=60.0, lo=0.05),
+                we_channel=_number(
+                    s, "we_channel", where, errors, default=0, lo=0, hi=3, integer=True
+                ),
+                ae_channel=_number(
+                    s, "ae_channel", where, errors, default=1, lo=0, hi=3, integer=True
+                ),
+                gain=gain,
+                algorithm=_number(
+                    s, "algorithm", where, errors, default=1, lo=1, hi=4, integer=True
+                ),
+                temperature=_number(s, "temperature", where, errors, default=None, lo=-40, hi=85),
+                **sheet,
+            )
+        )
+    return out
 
 
 def load_config(path: str | Path) -> GatewayConfig:

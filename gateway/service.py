@@ -8,14 +8,23 @@ import os
 import threading
 import time
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from airq_core import airrohr, wire
 from airq_core.errors import DecodeError, WireFormatError
+from airq_core.protocols import b43f
 from airq_core.readings import Reading, Sample, format_time
 from airq_core.sensors import SENSORS
-from gateway.config import BoardConfig, GatewayConfig, SensorConfig
+from gateway import i2c
+from gateway.config import (
+    I2C_DEFAULT_ADDRESS,
+    BoardConfig,
+    GatewayConfig,
+    I2CConfig,
+    SensorConfig,
+)
 from gateway.drivers import DRIVERS, Driver, SilentSensorError
 from gateway.publisher import Publisher
 from gateway.serial_link import PortError, SerialLink
@@ -207,6 +216,107 @@ class BoardPoller(threading.Thread):
                 break
 
 
+class I2CRunner(threading.Thread):
+    """Reads one I2C sensor every ``interval`` seconds (BME280/BMP280, or a NO2-B43F through its
+    ADS1115, corrected with the latest temperature the station measured)."""
+
+    TEMPERATURE_MAX_AGE_S = 600.0
+
+    def __init__(self, gw: Gateway, cfg: I2CConfig) -> None:
+        super().__init__(name=f"i2c-{cfg.type}", daemon=True)
+        self.gw = gw
+        self.cfg = cfg
+        self.state = "starting"
+        self.problem = ""
+        self.readings = 0
+        self.last_reading: dict[str, Any] | None = None
+
+    def _set_state(self, state: str, problem: str = "") -> None:
+        if (state, problem) != (self.state, self.problem):
+            if state == "ok":
+                log.info("%s on I2C bus %d: receiving data", self.cfg.type, self.cfg.bus)
+            elif problem:
+                log.warning("%s on I2C bus %d: %s", self.cfg.type, self.cfg.bus, problem)
+        self.state, self.problem = state, problem
+
+    def _device(self, bus: i2c.Bus) -> Callable[[], Sample | None]:
+        cfg = self.cfg
+        address = cfg.address if cfg.address is not None else I2C_DEFAULT_ADDRESS[cfg.type]
+        if cfg.type in ("bme280", "bmp280"):
+            dev = i2c.Bme280Device(bus, address)
+            dev.setup()
+            return dev.read
+        sheet = b43f.CalibrationSheet(
+            cfg.we_e or 0.0,
+            cfg.ae_e or 0.0,
+            cfg.we_0 or 0.0,
+            cfg.ae_0 or 0.0,
+            cfg.sensitivity or 0.0,
+        )
+        reader = i2c.B43fReader(
+            i2c.Ads1115Device(bus, address),
+            sheet,
+            cfg.we_channel,
+            cfg.ae_channel,
+            cfg.gain,
+            cfg.algorithm,
+        )
+
+        def read() -> Sample | None:
+            temperature = self.gw.recent_temperature(self.TEMPERATURE_MAX_AGE_S)
+            if temperature is None:
+                temperature = cfg.temperature
+            if temperature is None:
+                self._set_state(
+                    "waiting",
+                    "no recent temperature for the NO2 correction: add "
+                    "a BME280 or set temperature in [[i2c]]",
+                )
+                return None
+            return reader.read(temperature)
+
+        return read
+
+    def run(self) -> None:
+        backoff = 1.0
+        stop = self.gw.stopping
+        while not stop.is_set():
+            try:
+                bus = self.gw.i2c_bus_factory(self.cfg.bus)
+            except i2c.I2CError as exc:
+                self._set_state("missing", str(exc))
+                stop.wait(backoff)
+                backoff = min(backoff * 2, 60)
+                continue
+            try:
+                read = self._device(bus)
+                backoff = 1.0
+                while not stop.is_set():
+                    try:
+                        sample = read()
+                    except DecodeError as exc:
+                        self._set_state("error", f"unreadable measurement: {exc}")
+                        sample = None
+                    if sample is not None:
+                        self.gw.record(None, sample)
+                        self.readings += 1
+                        self.last_reading = {
+                            "ts": format_time(time.time()),
+                            "values": sample.values,
+                        }
+                        self._set_state("ok")
+                    if stop.wait(self.cfg.interval):
+                        break
+            except i2c.I2CError as exc:
+                self._set_state("lost", str(exc))
+            finally:
+                close = getattr(bus, "close", None)
+                if close:
+                    close()
+            stop.wait(backoff)
+            backoff = min(backoff * 2, 60)
+
+
 class Gateway:
     def __init__(self, cfg: GatewayConfig) -> None:
         self.cfg = cfg
@@ -218,11 +328,16 @@ class Gateway:
         self.stopping = threading.Event()
         self.runners = [SensorRunner(self, s) for s in cfg.sensors]
         self.boards = [BoardPoller(self, b) for b in cfg.boards]
+        self.i2c_bus_factory: Callable[[int], i2c.Bus] = i2c.LinuxI2CBus
+        self.i2c = [I2CRunner(self, c) for c in cfg.i2c]
+        self._temperature: tuple[float, float] | None = None  # (value, monotonic time)
         self._lock = threading.Lock()
 
     def record(self, cfg: SensorConfig | None, sample: Sample, ts: float | None = None) -> None:
         wall, mono = time.time(), time.monotonic()
         flags = list(sample.flags)
+        if "temperature" in sample.values:
+            self._temperature = (sample.values["temperature"], mono)
         with self._lock:
             if self.clock.check(wall, mono):
                 flags.append("clock_suspect")
@@ -236,6 +351,13 @@ class Gateway:
                 tuple(flags),
             )
             self.store.put(wire.encode_reading(reading))
+
+    def recent_temperature(self, max_age_s: float) -> float | None:
+        """The station's latest air temperature, when measured less than ``max_age_s`` ago."""
+        t = self._temperature
+        if t is None or time.monotonic() - t[1] > max_age_s:
+            return None
+        return t[0]
 
     def status(self) -> dict[str, Any]:
         return {
@@ -269,6 +391,17 @@ class Gateway:
                 }
                 for r in self.runners
             ],
+            "i2c": [
+                {
+                    "type": c.cfg.type,
+                    "bus": c.cfg.bus,
+                    "state": c.state,
+                    "problem": c.problem,
+                    "readings": c.readings,
+                    "last": c.last_reading,
+                }
+                for c in self.i2c
+            ],
             "boards": [
                 {
                     "url": b.cfg.url,
@@ -293,6 +426,8 @@ class Gateway:
             r.start()
         for b in self.boards:
             b.start()
+        for c in self.i2c:
+            c.start()
 
     def run(self, stop: threading.Event | None = None) -> None:
         stop = stop or threading.Event()
@@ -309,6 +444,8 @@ class Gateway:
             r.join(timeout=5)
         for b in self.boards:
             b.join(timeout=5)
+        for c in self.i2c:
+            c.join(timeout=5)
         self.publisher.stop()
         self.write_status()
         self.store.close()

@@ -52,6 +52,7 @@ WORDS = {
         "error": "error",
         "unreachable": "unreachable",
         "waiting": "waiting for a measurement",
+        "i2c": "I2C sensors",
     },
 }
 
@@ -89,7 +90,12 @@ def format_status(s: dict[str, Any], lang: str = "fr") -> str:
             continue
         lines.append(f"{tr(title)}:")
         for it in items:
-            name = f"{it['type']} @ {it['port']}" if where == "port" else it["url"]
+            if where == "port":
+                name = f"{it['type']} @ {it['port']}"
+            elif where == "bus":
+                name = f"{it['type']} @ I2C {it['bus']}"
+            else:
+                name = it["url"]
             problem = f" — {it['problem']}" if it.get("problem") else ""
             lines.append(
                 f"  {name}: {tr(it['state'])}{problem}; {tr('last')}: {last_text(it.get('last'))}"
