@@ -54,11 +54,15 @@ def source_of(tier: str) -> str:
     return f'"{AGG_RP}"."{TIERS[tier][0]}"'
 
 
-def tier_fields(quantities: Sequence[str]) -> list[str]:
-    """Field names read from an aggregate tier, in order: mean, min, max, count per quantity."""
+def tier_fields(quantities: Sequence[str], stats: Sequence[str] = AGG_STATS) -> list[str]:
+    """Field names read from an aggregate tier, per quantity in the order of ``stats`` (by
+    default mean, min, max, count)."""
     for q in quantities:
         _ident(q)
-    return [agg_field(q, s) for q in quantities for s in AGG_STATS]
+    for s in stats:
+        if s not in AGG_STATS:
+            raise ValueError(f"unknown statistic {s!r}")
+    return [agg_field(q, s) for q in quantities for s in stats]
 
 
 def _where(
@@ -85,13 +89,14 @@ def build_select_query(
     start_ms: int,
     end_ms: int,
     sensor: str | None = None,
+    stats: Sequence[str] = AGG_STATS,
 ) -> tuple[str, dict[str, str]]:
     """Rows of raw readings (``tier="raw"``: one column per quantity) or of an aggregate tier
-    (four columns per quantity), one series per (station, sensor), in time order."""
+    (the ``stats`` columns per quantity), one series per (station, sensor), in time order."""
     fields = (
         [_ident(q) for q in quantities]
         if tier == "raw"
-        else [f'"{f}"' for f in tier_fields(quantities)]
+        else [f'"{f}"' for f in tier_fields(quantities, stats)]
     )
     where, params = _where(stations, start_ms, end_ms, sensor)
     q = (

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator, Sequence
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Query, Request
-from fastapi.responses import StreamingResponse
+from fastapi.responses import Response, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from airq_core.quantities import QUANTITIES
@@ -17,13 +17,26 @@ from airq_core.readings import format_time
 from airq_core.sensors import SENSORS
 from airq_core.wire import STATION_ID_RE
 from api.deps import InfluxDep, RegistryDep, SettingsDep, parse_time_param
-from api.exports import FORMATS, csv_stream, json_stream, parquet_stream, provenance
+from api.exports import (
+    FORMATS,
+    csv_stream,
+    json_body,
+    json_stream,
+    parquet_stream,
+    provenance,
+)
 from api.influx import InfluxQueryError
 from api.protection import RateLimitDep
 from api.queries import HCORR_SUFFIX, SERIES_FIELDS
 from api.registry import Registry, Station
 from api.selection import parse_bbox, public_location, select_by_qpv, validate_station_ids
-from api.series_source import SeriesPlan, count_raw_values, fetch_rows
+from api.series_source import (
+    SeriesPlan,
+    count_raw_values,
+    fetch_one_to_one,
+    fetch_rows,
+    is_one_to_one,
+)
 from api.settings import ApiSettings
 from api.windows import AGGS, DAY, RAW_ONLY_AGGS, plan_window
 
@@ -110,6 +123,24 @@ def _correction(quantities: Sequence[str]) -> str:
     return "humidity" if any(q.endswith(HCORR_SUFFIX) for q in quantities) else "none"
 
 
+def _json_header(
+    header: dict[str, Any], quantities: Sequence[str], query: dict[str, Any], every: str, tz: str
+) -> dict[str, Any]:
+    head = dict(header)
+    if len(quantities) == 1:
+        head["quantity"] = quantities[0]
+        head["unit"] = QUANTITIES[SERIES_FIELDS[quantities[0]]].unit
+    head.update(
+        units={q: QUANTITIES[SERIES_FIELDS[q]].unit for q in quantities},
+        start=query["start"],
+        end=query["end"],
+        every=every,
+        agg=query["agg"],
+        tz=tz,
+    )
+    return head
+
+
 async def serve_series(
     request: Request,
     stations: Sequence[Station],
@@ -185,6 +216,12 @@ async def serve_series(
     }
     prov = provenance(stations, _correction(quantities), query)
 
+    if fmt == "json" and ids and is_one_to_one(plan):
+        # every stored window is one output row: read at once, build the document at once
+        points = await fetch_one_to_one(influx, plan)
+        head = _json_header(header, quantities, query, every, tz)
+        return Response(json_body(points, plan.columns, prov, head), media_type=FORMATS[fmt])
+
     async def rows() -> AsyncIterator[Any]:
         if ids:
             async for r in fetch_rows(influx, plan):
@@ -196,19 +233,9 @@ async def serve_series(
     elif fmt == "parquet":
         body = parquet_stream(rows(), columns, prov, tz)
     else:
-        head = dict(header)
-        if len(quantities) == 1:
-            head["quantity"] = quantities[0]
-            head["unit"] = QUANTITIES[SERIES_FIELDS[quantities[0]]].unit
-        head.update(
-            units={q: QUANTITIES[SERIES_FIELDS[q]].unit for q in quantities},
-            start=query["start"],
-            end=query["end"],
-            every=every,
-            agg=query["agg"],
-            tz=tz,
+        body = json_stream(
+            rows(), columns, prov, tz, _json_header(header, quantities, query, every, tz)
         )
-        body = json_stream(rows(), columns, prov, tz, head)
 
     # The first piece is produced before the response starts, so that a store failure at the
     # start is a clean 503; a failure later truncates the body (CSV: with a '# ERROR' line).
