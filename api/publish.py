@@ -46,8 +46,11 @@ class ReadingPublisher:
 
     def _on_connect(self, client, userdata, flags, reason_code, properties):  # type: ignore[no-untyped-def]
         if reason_code.is_failure:
-            log.error("broker %s refused the API: %s (check AIRQ_MQTT_URL)",
-                      self.target.redacted(), reason_code)
+            log.error(
+                "broker %s refused the API: %s (check AIRQ_MQTT_URL)",
+                self.target.redacted(),
+                reason_code,
+            )
             return
         log.info("API publisher connected to %s", self.target.redacted())
         self.connected.set()
