@@ -10,5 +10,7 @@ COPY api ./api
 COPY firmware_tools ./firmware_tools
 COPY dashboards ./dashboards
 RUN pip install --no-cache-dir ".[all]"
+# the registry (SQLite) and the ingest's rollup state live in the /data volume
+RUN mkdir -p /data && chown nobody /data
 USER nobody
 ENTRYPOINT ["airq"]

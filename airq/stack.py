@@ -188,7 +188,11 @@ class Stack:
         self._spawn(
             "ingest",
             ["ingest", "run"],
-            {**base_env, "AIRQ_MQTT_URL": self.mosquitto.url(INGEST_USER, ingest_pw)},
+            {
+                **base_env,
+                "AIRQ_MQTT_URL": self.mosquitto.url(INGEST_USER, ingest_pw),
+                "AIRQ_INGEST_STATE_DIR": str(self.data / "ingest-state"),
+            },
         )
         self._spawn(
             "api",
