@@ -56,8 +56,9 @@ class MqttCollector:
     """A real paho subscriber with a persistent session that records every message, so that
     messages published while it reconnects (broker restart) are not missed."""
 
-    def __init__(self, url: str, topic: str = "airq/v1/+/readings",
-                 client_id: str = "test-collector") -> None:
+    def __init__(
+        self, url: str, topic: str = "airq/v1/+/readings", client_id: str = "test-collector"
+    ) -> None:
         import paho.mqtt.client as mqtt
         from paho.mqtt.enums import CallbackAPIVersion
 
@@ -67,8 +68,12 @@ class MqttCollector:
         self.messages: list[tuple[str, bytes]] = []
         self.subscribed = threading.Event()
         self._lock = threading.Lock()
-        self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id,
-                                  clean_session=False, protocol=mqtt.MQTTv311)
+        self.client = mqtt.Client(
+            CallbackAPIVersion.VERSION2,
+            client_id=client_id,
+            clean_session=False,
+            protocol=mqtt.MQTTv311,
+        )
         self.client.username_pw_set(target.username, target.password)
         self.client.reconnect_delay_set(0.2, 1)
 
@@ -111,3 +116,26 @@ class MqttCollector:
     def close(self) -> None:
         self.client.disconnect()
         self.client.loop_stop()
+
+
+def start_ingest(tmp_path, mosquitto, influxd, influx_db: str, database_url: str, client_id: str):  # type: ignore[no-untyped-def]
+    """A real IngestService in a thread, subscribed, writing to ``influx_db``; returns
+    (service, runner). Its rollup state stays in ``tmp_path``."""
+    from airq.services import INGEST_USER
+    from ingest.service import IngestService
+    from ingest.settings import IngestSettings
+
+    ingest = IngestService(
+        IngestSettings(
+            mqtt_url=mosquitto.url(INGEST_USER, INGEST_PASSWORD),
+            influx_url=influxd.url,
+            influx_db=influx_db,
+            database_url=database_url,
+            ingest_client_id=client_id,
+            ingest_state_dir=str(tmp_path / "ingest-state"),
+            ingest_flush_interval=0.1,
+        )
+    )
+    runner = ThreadRunner(ingest.run, "ingest")
+    wait_until(ingest.subscribed.is_set, what="ingest subscription")
+    return ingest, runner

@@ -10,10 +10,8 @@ import pytest
 
 from airq.services import API_USER, INGEST_USER
 from api.registry import hash_token
-from ingest.service import IngestService
-from ingest.settings import IngestSettings
 from tests.api.api_server import running, settings_for
-from tests.helpers import INGEST_PASSWORD, ThreadRunner, wait_until
+from tests.helpers import INGEST_PASSWORD, start_ingest, wait_until
 
 pytestmark = pytest.mark.services
 DATA = Path(__file__).resolve().parents[1] / "data" / "airrohr"
@@ -54,19 +52,7 @@ def test_firmware_bodies_are_stored_and_served(tmp_path, registry, mosquitto, in
         }
     )
     db_url = str(registry.engine.url)
-    ingest = IngestService(
-        IngestSettings(
-            mqtt_url=mosquitto.url(INGEST_USER, INGEST_PASSWORD),
-            influx_url=influxd.url,
-            influx_db=influx_db,
-            database_url=db_url,
-            ingest_client_id="ingest-airrohr",
-            ingest_state_dir=str(tmp_path / "ingest-state"),
-            ingest_flush_interval=0.1,
-        )
-    )
-    runner = ThreadRunner(ingest.run, "ingest")
-    wait_until(ingest.subscribed.is_set, what="ingest subscription")
+    ingest, runner = start_ingest(tmp_path, mosquitto, influxd, influx_db, db_url, "ingest-airrohr")
     settings = settings_for(
         influxd.url, influx_db, db_url, mqtt_url=mosquitto.url(API_USER, API_PASSWORD)
     )

@@ -11,10 +11,8 @@ import pytest
 from airq.services import API_USER, INGEST_USER
 from airq_core.readings import format_time
 from api.registry import hash_token
-from ingest.service import IngestService
-from ingest.settings import IngestSettings
 from tests.api.api_server import ADMIN_TOKEN, running, settings_for
-from tests.helpers import INGEST_PASSWORD, ThreadRunner, wait_until
+from tests.helpers import INGEST_PASSWORD, start_ingest, wait_until
 
 pytestmark = pytest.mark.services
 
@@ -40,19 +38,9 @@ def pipeline(tmp_path, registry, mosquitto, influxd, influx_db):  # type: ignore
     )
     time.sleep(0.2)  # SIGHUP reload is asynchronous (as in the shared mosquitto fixture)
     db_url = str(registry.engine.url)
-    ingest = IngestService(
-        IngestSettings(
-            mqtt_url=mosquitto.url(INGEST_USER, INGEST_PASSWORD),
-            influx_url=influxd.url,
-            influx_db=influx_db,
-            database_url=db_url,
-            ingest_client_id="ingest-http-test",
-            ingest_flush_interval=0.1,
-            ingest_state_dir=str(tmp_path / "ingest-state"),
-        )
+    ingest, runner = start_ingest(
+        tmp_path, mosquitto, influxd, influx_db, db_url, "ingest-http-test"
     )
-    runner = ThreadRunner(ingest.run, "ingest")
-    wait_until(ingest.subscribed.is_set, what="ingest subscription")
     settings = settings_for(
         influxd.url, influx_db, db_url, mqtt_url=mosquitto.url(API_USER, API_PASSWORD)
     )

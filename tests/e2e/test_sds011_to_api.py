@@ -10,16 +10,14 @@ import httpx
 import pytest
 import uvicorn
 
-from airq.services import INGEST_USER, free_port
+from airq.services import free_port
 from api.app import create_app
 from api.settings import ApiSettings
 from firmware_tools.virtual import PtySensor
 from firmware_tools.virtual.sds011 import VirtualSDS011
 from gateway.config import GatewayConfig
 from gateway.service import Gateway
-from ingest.service import IngestService
-from ingest.settings import IngestSettings
-from tests.helpers import INGEST_PASSWORD, ThreadRunner, wait_until
+from tests.helpers import ThreadRunner, start_ingest, wait_until
 
 pytestmark = pytest.mark.services
 
@@ -39,19 +37,9 @@ def test_sds011_values_reach_the_api_unchanged(
     mosquitto.sync()
     db_url = str(registry.engine.url)
 
-    ingest = IngestService(
-        IngestSettings(
-            mqtt_url=mosquitto.url(INGEST_USER, INGEST_PASSWORD),
-            influx_url=influxd.url,
-            influx_db=influx_db,
-            database_url=db_url,
-            ingest_client_id="ingest-e2e",
-            ingest_state_dir=str(tmp_path / "ingest-state"),
-            ingest_flush_interval=0.1,
-        )
+    ingest, ingest_runner = start_ingest(
+        tmp_path, mosquitto, influxd, influx_db, db_url, "ingest-e2e"
     )
-    ingest_runner = ThreadRunner(ingest.run, "ingest")
-    wait_until(ingest.subscribed.is_set, what="ingest subscription")
 
     emulator = VirtualSDS011(seed=3, period=0.2)
     emulator.active = False  # reporting mode persists on a real SDS011; start in query mode

@@ -19,6 +19,22 @@ from tests.helpers import INGEST_PASSWORD, MqttCollector, ThreadRunner, wait_unt
 pytestmark = pytest.mark.services
 
 
+def _start_gateway(tmp_path, plug, mosquitto, token, **options):  # type: ignore[no-untyped-def]
+    """A gateway for station lens-01 with one SDS011 behind ``plug``, running in a thread."""
+    cfg = load_config(
+        write_config(
+            tmp_path / "gw.toml",
+            "lens-01",
+            mosquitto.url("lens-01", token),
+            plug.path,
+            tmp_path / "state",
+            **options,
+        )
+    )
+    gw = Gateway(cfg)
+    return gw, ThreadRunner(gw.run, "gateway")
+
+
 def _is_subsequence(values: list, of: list) -> bool:
     it = iter(of)
     return all(any(v == w for w in it) for v in values)
@@ -40,17 +56,7 @@ def station(registry, mosquitto):
 
 def test_broker_outage_every_reading_arrives_in_order(tmp_path, plug, mosquitto, station):
     collector = MqttCollector(mosquitto.url(INGEST_USER, INGEST_PASSWORD))
-    cfg = load_config(
-        write_config(
-            tmp_path / "gw.toml",
-            "lens-01",
-            mosquitto.url("lens-01", station),
-            plug.path,
-            tmp_path / "state",
-        )
-    )
-    gw = Gateway(cfg)
-    runner = ThreadRunner(gw.run, "gateway")
+    gw, runner = _start_gateway(tmp_path, plug, mosquitto, station)
     wait_until(lambda: len(collector.seqs()) >= 5, what="first readings")
 
     mosquitto.stop()
@@ -115,17 +121,7 @@ def test_sigkill_during_outage_loses_nothing(tmp_path, plug, mosquitto, station)
 
 def test_unplugged_sensor_is_reported_and_recovered(tmp_path, plug, mosquitto, station):
     collector = MqttCollector(mosquitto.url(INGEST_USER, INGEST_PASSWORD))
-    cfg = load_config(
-        write_config(
-            tmp_path / "gw.toml",
-            "lens-01",
-            mosquitto.url("lens-01", station),
-            plug.path,
-            tmp_path / "state",
-        )
-    )
-    gw = Gateway(cfg)
-    runner = ThreadRunner(gw.run, "gateway")
+    gw, runner = _start_gateway(tmp_path, plug, mosquitto, station)
     wait_until(lambda: len(collector.seqs()) >= 3, what="first readings")
     plug.unplug()
     wait_until(lambda: gw.runners[0].state in ("lost", "missing", "silent"), what="loss noticed")
@@ -146,17 +142,7 @@ def test_unplugged_sensor_is_reported_and_recovered(tmp_path, plug, mosquitto, s
 
 def test_garbage_on_the_line_never_stops_the_gateway(tmp_path, plug, mosquitto, station):
     collector = MqttCollector(mosquitto.url(INGEST_USER, INGEST_PASSWORD))
-    cfg = load_config(
-        write_config(
-            tmp_path / "gw.toml",
-            "lens-01",
-            mosquitto.url("lens-01", station),
-            plug.path,
-            tmp_path / "state",
-        )
-    )
-    gw = Gateway(cfg)
-    runner = ThreadRunner(gw.run, "gateway")
+    gw, runner = _start_gateway(tmp_path, plug, mosquitto, station)
     wait_until(lambda: len(collector.seqs()) >= 2, what="first readings")
     for _ in range(10):
         plug.pty.inject(b"\xaa\xc0\x01\x02\x03\xff\x00garbage\xab" * 3)
@@ -170,19 +156,9 @@ def test_garbage_on_the_line_never_stops_the_gateway(tmp_path, plug, mosquitto, 
 def test_disk_cap_drops_oldest_and_counts(tmp_path, plug, mosquitto, station):
     collector = MqttCollector(mosquitto.url(INGEST_USER, INGEST_PASSWORD))
     mosquitto.stop()  # an outage from the start: everything queues
-    cfg = load_config(
-        write_config(
-            tmp_path / "gw.toml",
-            "lens-01",
-            mosquitto.url("lens-01", station),
-            plug.path,
-            tmp_path / "state",
-            interval=0.05,
-            max_disk_mb=0.004,
-        )
+    gw, runner = _start_gateway(
+        tmp_path, plug, mosquitto, station, interval=0.05, max_disk_mb=0.004
     )
-    gw = Gateway(cfg)
-    runner = ThreadRunner(gw.run, "gateway")
     wait_until(lambda: gw.store.dropped > 0, timeout=30, what="the disk cap")
     assert gw.store.size_bytes <= 4000
     assert runner.thread.is_alive()
@@ -204,17 +180,7 @@ def test_disk_cap_drops_oldest_and_counts(tmp_path, plug, mosquitto, station):
 
 
 def test_refused_credentials_stop_retries_and_keep_readings(tmp_path, plug, mosquitto, station):
-    cfg = load_config(
-        write_config(
-            tmp_path / "gw.toml",
-            "lens-01",
-            mosquitto.url("lens-01", "wrong-token"),
-            plug.path,
-            tmp_path / "state",
-        )
-    )
-    gw = Gateway(cfg)
-    runner = ThreadRunner(gw.run, "gateway")
+    gw, runner = _start_gateway(tmp_path, plug, mosquitto, "wrong-token")
     wait_until(lambda: gw.publisher.state == "refused", what="refusal")
     wait_until(lambda: gw.store.depth >= 5, what="readings kept on disk")
     runner.stop()
@@ -222,17 +188,7 @@ def test_refused_credentials_stop_retries_and_keep_readings(tmp_path, plug, mosq
 
 
 def test_stopping_the_gateway_puts_the_pm_sensor_to_sleep(tmp_path, plug, mosquitto, station):
-    cfg = load_config(
-        write_config(
-            tmp_path / "gw.toml",
-            "lens-01",
-            mosquitto.url("lens-01", station),
-            plug.path,
-            tmp_path / "state",
-        )
-    )
-    gw = Gateway(cfg)
-    runner = ThreadRunner(gw.run, "gateway")
+    gw, runner = _start_gateway(tmp_path, plug, mosquitto, station)
     wait_until(lambda: gw.store.last_seq >= 3, what="readings")
     assert plug.pty.emulator.working
     runner.stop()
