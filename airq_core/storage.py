@@ -67,3 +67,10 @@ def hcorr_field(quantity: str) -> str:
 # ``stuck_list`` (string ``sensor:quantity,…``).
 HEALTH_MEASUREMENT = "station_health"
 TAG_WORKER = "worker"
+
+# Ingest counters, written periodically by each ingest worker (RP ``RAW_RP``): tag ``worker``,
+# integer fields ``messages``, ``readings`` (valid readings decoded), ``stored`` and one
+# ``rejected_<reason>`` per reason of ``airq_core.wire.REASONS``, all cumulative since the
+# worker started (use non_negative_difference: a restart starts again from zero).
+INGEST_STATS_MEASUREMENT = "ingest_stats"
+REJECTED_PREFIX = "rejected_"

@@ -12,7 +12,15 @@ from __future__ import annotations
 from typing import Any
 
 from airq_core.reference_values import ATMO_CLASSES, ATMO_THRESHOLDS, WHO_24H
-from airq_core.storage import AGG_RP, RAW_RP, TAG_STATION, TIERS
+from airq_core.storage import (
+    AGG_RP,
+    INGEST_STATS_MEASUREMENT,
+    RAW_RP,
+    REJECTED_PREFIX,
+    TAG_STATION,
+    TAG_WORKER,
+    TIERS,
+)
 from dashboards.grafana import (
     DATASOURCE_UID,
     Board,
@@ -29,6 +37,26 @@ UG = "suffix: µg/m³"
 H1 = f'"{AGG_RP}"."{TIERS["1h"][0]}"'
 D1 = f'"{AGG_RP}"."{TIERS["1d_paris"][0]}"'
 HEALTH = f'"{RAW_RP}"."station_health"'
+INGEST_STATS = f'"{RAW_RP}"."{INGEST_STATS_MEASUREMENT}"'
+# airq_core.wire.REASONS in words an operator reads (a test checks every reason is here)
+REJECTION_LABELS_FR = {
+    "bad_topic": "sujet MQTT invalide",
+    "payload_too_large": "message trop gros",
+    "not_json": "pas du JSON",
+    "bad_structure": "structure invalide",
+    "too_many_readings": "trop de mesures",
+    "bad_ts": "horodatage invalide",
+    "ts_future": "horodatage dans le futur",
+    "ts_too_old": "horodatage trop ancien",
+    "unknown_sensor": "capteur inconnu",
+    "bad_values": "valeurs absentes",
+    "unknown_quantity": "grandeur inconnue",
+    "not_number": "valeur non numérique",
+    "out_of_range": "valeur hors plage",
+    "bad_seq": "compteur seq invalide",
+    "bad_flags": "drapeaux invalides",
+    "unknown_station": "station inconnue",
+}
 TZ = "tz('Europe/Paris')"
 ST_MULTI = f'"{TAG_STATION}" =~ /^$station$/'
 ST_ONE = f"\"{TAG_STATION}\" = '$station'"
@@ -705,13 +733,30 @@ def data_quality(territory: Territory, uid: str = DATASOURCE_UID) -> Board:
         field_config=series_config("short"),
         options=legend_options(),
     )
-    b.text(
-        "Messages rejetés à l'ingestion",
-        "Les messages refusés par l'ingestion (format, station inconnue, valeur hors plage, "
-        "horodatage) sont comptés par motif et publiés sur `/metrics` (Prometheus, compteur "
-        "`airq_ingest_rejected`), pas dans InfluxDB. *Rejected messages are counted by reason "
-        "on the ingest's Prometheus `/metrics` endpoint, not stored in InfluxDB.*",
-        h=4,
+    rejected = ", ".join(
+        f'non_negative_difference(last("{REJECTED_PREFIX}{r}")) AS "{label}"'
+        for r, label in REJECTION_LABELS_FR.items()
+    )
+    b.panel(
+        "timeseries",
+        "Messages rejetés à l'ingestion, par motif",
+        "Messages refusés par l'ingestion (format, station inconnue, valeur hors plage, "
+        "horodatage…) par intervalle et par processus d'ingestion ; les données valides des "
+        "mêmes envois sont conservées. *Messages rejected by the ingest, per reason and "
+        "interval; the valid part of a message is kept.*",
+        w=24,
+        h=8,
+        interval="1m",
+        targets=[
+            Target(
+                f"SELECT {rejected} FROM {INGEST_STATS} WHERE $timeFilter "
+                f'GROUP BY time($__interval), "{TAG_WORKER}" fill(none)',
+                ("time", *REJECTION_LABELS_FR.values()),
+                alias="$col ($tag_worker)",
+            )
+        ],
+        field_config=series_config("short", bars=True),
+        options=legend_options(),
     )
     return b
 

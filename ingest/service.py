@@ -28,12 +28,19 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
 from airq_core import wire
-from airq_core.storage import HEALTH_MEASUREMENT, TAG_STATION, TAG_WORKER
+from airq_core.storage import (
+    HEALTH_MEASUREMENT,
+    INGEST_STATS_MEASUREMENT,
+    REJECTED_PREFIX,
+    TAG_STATION,
+    TAG_WORKER,
+)
 from airq_core.urls import parse_mqtt_url
+from airq_core.wire import REASONS
 from ingest.health import HealthTracker, StationHealth
 from ingest.influx import InfluxWriteError, InfluxWriter
 from ingest.lineproto import encode_lines
-from ingest.pipeline import MessageHandler
+from ingest.pipeline import Counters, MessageHandler
 from ingest.qc import HumidityQC
 from ingest.rollup import Roller
 from ingest.settings import IngestSettings
@@ -55,6 +62,18 @@ class _Msg:
     qos: int
     topic: str
     payload: bytes
+
+
+def stats_line(counters: Counters, stored: int, worker: str, ts_ms: int) -> str:
+    """The worker's cumulative counters as one ``ingest_stats`` point (every reason present,
+    zero included, so that dashboards always find the same fields)."""
+    fields = [
+        f"messages={counters.messages}i",
+        f"readings={counters.readings}i",
+        f"stored={stored}i",
+    ]
+    fields += [f"{REJECTED_PREFIX}{r}={counters.rejected.get(r, 0)}i" for r in sorted(REASONS)]
+    return f"{INGEST_STATS_MEASUREMENT},{TAG_WORKER}={worker} {','.join(fields)} {ts_ms}"
 
 
 def health_lines(statuses: list[StationHealth], worker: str, ts_ms: int) -> str:
@@ -236,9 +255,10 @@ class IngestService:
     def _check_health(self) -> None:
         now = self._clock()
         self.last_health = self.health.check(self.stations.all(), now)
-        if not self.last_health:
-            return
-        body = health_lines(self.last_health, self.settings.ingest_client_id, round(now * 1000))
+        worker, ts_ms = self.settings.ingest_client_id, round(now * 1000)
+        body = stats_line(self.handler.counters, self.stored, worker, ts_ms)
+        if self.last_health:
+            body += "\n" + health_lines(self.last_health, worker, ts_ms)
         try:
             self.writer.write_lines(body.encode())
         except InfluxWriteError as exc:

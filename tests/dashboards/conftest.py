@@ -10,7 +10,14 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from airq_core.storage import AGG_RP, HEALTH_MEASUREMENT, RAW_RP
+from airq_core.storage import (
+    AGG_RP,
+    HEALTH_MEASUREMENT,
+    INGEST_STATS_MEASUREMENT,
+    RAW_RP,
+    REJECTED_PREFIX,
+)
+from airq_core.wire import REASONS
 from dashboards.territory import Territory
 from ingest.influx import InfluxWriter
 
@@ -106,6 +113,17 @@ def demo_lines() -> tuple[bytes, bytes]:
                 f"last_seen_age_s={age},stuck={1 if st == 'lens-02' else 0}i,"
                 f'stuck_list="{"sds011:pm10" if st == "lens-02" else ""}" {t}000'
             )
+    # ingest counters: cumulative per worker, one point an hour over the last day
+    last = DAY0 + timedelta(days=DAYS - 1)
+    for h in range(24):
+        t = int((last + timedelta(hours=h)).timestamp())
+        fields = ",".join(
+            f"{REJECTED_PREFIX}{r}={h * (1 if r == 'unknown_station' else 0)}i" for r in REASONS
+        )
+        raw.append(
+            f"{INGEST_STATS_MEASUREMENT},worker=ingest-1 messages={h * 100}i,"
+            f"readings={h * 98}i,stored={h * 98}i,{fields} {t}000"
+        )
     return "\n".join(agg).encode(), "\n".join(raw).encode()
 
 

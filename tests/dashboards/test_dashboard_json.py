@@ -156,3 +156,11 @@ def test_provisioning_files_match_the_dashboards_and_compose() -> None:
 def test_generated_json_round_trips() -> None:
     for dash in BUILT.values():
         assert json.loads(dump(dash)) == dash
+
+
+def test_every_rejection_reason_has_a_french_label() -> None:
+    from airq_core.wire import REASONS
+    from dashboards.boards import REJECTION_LABELS_FR
+
+    assert set(REJECTION_LABELS_FR) == set(REASONS)
+    assert len(set(REJECTION_LABELS_FR.values())) == len(REASONS)

@@ -14,6 +14,7 @@ import pytest
 from airq.services import INGEST_USER
 from airq_core import wire
 from airq_core.readings import format_time
+from airq_core.storage import INGEST_STATS_MEASUREMENT, RAW_RP, REJECTED_PREFIX
 from api.registry import hash_token
 from ingest.qc import hackair_correct
 from ingest.service import IngestService
@@ -83,6 +84,7 @@ def test_every_rejection_reason_is_counted_and_the_ingest_keeps_running(
             ingest_max_payload_bytes=4096,
             ingest_max_readings=50,
             ingest_metrics_port=0,
+            ingest_health_interval_s=0.2,
         )
     )
     runner = ThreadRunner(ingest.run, "ingest")
@@ -116,6 +118,21 @@ def test_every_rejection_reason_is_counted_and_the_ingest_keeps_running(
             assert f'airq_ingest_rejected_total{{reason="{reason}"}} 1.0' in text
         assert 'airq_ingest_seq_gaps_total{station="lens-01"} 2.0' in text
         assert "airq_ingest_stored_readings_total 3.0" in text
+
+        # the counters also reach InfluxDB, where the data-quality dashboard charts them
+        def stats() -> dict | None:  # type: ignore[type-arg]
+            res = influxd.query(
+                f'SELECT last(*) FROM "{RAW_RP}"."{INGEST_STATS_MEASUREMENT}"', db=influx_db
+            )["results"][0]
+            if "series" not in res:
+                return None
+            series = res["series"][0]
+            row = dict(zip(series["columns"], series["values"][0], strict=True))
+            return row if row.get("last_stored") == 3 else None
+
+        row = wait_until(stats, what="ingest_stats point")
+        for reason in wire.REASONS:
+            assert row[f"last_{REJECTED_PREFIX}{reason}"] == 1
     finally:
         for p in publishers.values():
             p.close()
