@@ -8,6 +8,7 @@ See gateway/sample-config.toml for every key, its meaning and its default.
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Iterator
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -117,6 +118,23 @@ def _check_keys(section: dict[str, Any], allowed: type, where: str, errors: list
             errors.append(f"{where}{key}: unknown key (allowed: {', '.join(sorted(names))})")
 
 
+def _sections(
+    raw: Any, name: str, cls: type, errors: list[str]
+) -> Iterator[tuple[str, dict[str, Any]]]:
+    """The ``[[name]]`` tables of the file, each with its key prefix (``name.i.``); anything
+    that is not a table, and unknown keys, are reported in ``errors``."""
+    if not isinstance(raw, list):
+        errors.append(f"{name}: must be [[{name}]] sections")
+        return
+    for i, section in enumerate(raw):
+        if not isinstance(section, dict):
+            errors.append(f"{name}.{i}: must be a [[{name}]] section")
+            continue
+        where = f"{name}.{i}."
+        _check_keys(section, cls, where, errors)
+        yield where, section
+
+
 def _number(
     section: dict[str, Any],
     key: str,
@@ -193,17 +211,8 @@ def _build(data: dict[str, Any], errors: list[str]) -> GatewayConfig | None:
     raw_sensors = data.get("sensors")
     sensors: list[SensorConfig] = []
     serial = sorted(k for k, mdl in SENSORS.items() if mdl.protocol is not None)
-    raw_boards = data.get("boards", [])
     boards: list[BoardConfig] = []
-    if not isinstance(raw_boards, list):
-        errors.append("boards: must be [[boards]] sections with url")
-        raw_boards = []
-    for i, b in enumerate(raw_boards):
-        where = f"boards.{i}."
-        if not isinstance(b, dict):
-            errors.append(f"boards.{i}: must be a [[boards]] section")
-            continue
-        _check_keys(b, BoardConfig, where, errors)
+    for where, b in _sections(data.get("boards", []), "boards", BoardConfig, errors):
         url = b.get("url")
         if not isinstance(url, str) or not url.startswith(("http://", "https://")):
             errors.append(f'{where}url: required, e.g. "http://192.168.1.50/data.json"')
@@ -219,15 +228,11 @@ def _build(data: dict[str, Any], errors: list[str]) -> GatewayConfig | None:
         raw_sensors = []
     elif not isinstance(raw_sensors, list) or not raw_sensors:
         errors.append(
-            "sensors: at least one [[sensors]] section with type and port (or a [[boards]] section)"
+            "sensors: at least one [[sensors]] section with type and port "
+            "(or a [[boards]] or [[i2c]] section)"
         )
         raw_sensors = []
-    for i, s in enumerate(raw_sensors):
-        where = f"sensors.{i}."
-        if not isinstance(s, dict):
-            errors.append(f"sensors.{i}: must be a [[sensors]] section")
-            continue
-        _check_keys(s, SensorConfig, where, errors)
+    for where, s in _sections(raw_sensors, "sensors", SensorConfig, errors):
         typ = s.get("type")
         if typ not in serial:
             errors.append(
@@ -272,16 +277,8 @@ def _build(data: dict[str, Any], errors: list[str]) -> GatewayConfig | None:
 
 
 def _i2c_sections(raw: Any, errors: list[str]) -> list[I2CConfig]:
-    if not isinstance(raw, list):
-        errors.append("i2c: must be [[i2c]] sections with type")
-        return []
     out = []
-    for i, s in enumerate(raw):
-        where = f"i2c.{i}."
-        if not isinstance(s, dict):
-            errors.append(f"i2c.{i}: must be an [[i2c]] section")
-            continue
-        _check_keys(s, I2CConfig, where, errors)
+    for where, s in _sections(raw, "i2c", I2CConfig, errors):
         typ = s.get("type")
         if typ not in I2C_TYPES:
             errors.append(f"{where}type: one of {', '.join(I2C_TYPES)}, got {typ!r}")

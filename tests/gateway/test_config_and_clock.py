@@ -39,6 +39,9 @@ def test_the_issue_example_loads_with_defaults(tmp_path: Path) -> None:
         (GOOD.replace("interval = 145", "interval = -1"), "sensors.0.interval"),
         (GOOD + "colour = 'blue'\n", "sensors.0.colour"),
         (GOOD.replace("[[sensors]]", "[[sensor]]"), "sensor"),
+    ("boards = 3\n" + GOOD, "boards: must be [[boards]] sections"),
+    ("i2c = [1]\n" + GOOD, "i2c.0: must be a [[i2c]]"),
+    (GOOD + "[[i2c]]\ntype = 'bme280'\ncolour = 1\n", "i2c.0.colour: unknown key"),
     ],
 )
 def test_bad_config_names_the_key(tmp_path: Path, text: str, key: str) -> None:
