@@ -25,7 +25,6 @@ __all__ = [
     "build_count_query",
     "build_last_seen_query",
     "build_select_query",
-    "build_series_query",
     "source_of",
     "tier_fields",
 ]
@@ -117,22 +116,6 @@ def build_count_query(
     where, params = _where(stations, start_ms, end_ms, sensor)
     fields = ", ".join(f"count({_ident(q)})" for q in quantities)
     return f"SELECT {fields} FROM {source_of('raw')} WHERE {where}", params
-
-
-def build_series_query(
-    station: str, quantity: str, start: float, end: float, sensor: str | None, limit: int
-) -> tuple[str, dict[str, str]]:
-    """Raw values of one quantity at one station (kept for simple callers)."""
-    params = {"station": station}
-    where = (
-        f"\"{TAG_STATION}\" = $station AND time >= '{format_time(start)}' "
-        f"AND time < '{format_time(end)}'"
-    )
-    if sensor is not None:
-        where += f' AND "{TAG_SENSOR}" = $sensor'
-        params["sensor"] = sensor
-    q = f"SELECT {_ident(quantity)} FROM {source_of('raw')} WHERE {where} LIMIT {int(limit)}"
-    return q, params
 
 
 def build_last_seen_query(tier: str = "raw") -> str:
