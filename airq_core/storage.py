@@ -12,10 +12,21 @@ InfluxDB layout (v1 API, one database, default ``airquartiers``):
   ``_count`` (count is a float field too). The timestamp is the window start (UTC; for
   ``1d_paris``, local midnight expressed in UTC).
 
+* Hourly aggregates packed by UTC day: measurement ``readings_1h_by_day`` (RP ``AGG_RP``), same
+  tags, one point per UTC day (timestamp: midnight UTC), the same ``<quantity>_<stat>`` field
+  names as ``readings_1h`` but each holding the day's 24 hourly values as one string
+  (``pack_hours``). Written together with the day's ``readings_1d`` point, from the same
+  ``readings_1h`` rows, so a year of hourly data reads as 365 points instead of 8760.
+
 Registry layout: the ``stations`` table, owned by the API, read by the ingest.
 """
 
 from __future__ import annotations
+
+import base64
+import math
+import struct
+from collections.abc import Sequence
 
 RAW_MEASUREMENT = "readings"
 TAG_STATION = "station"
@@ -41,6 +52,33 @@ LOCAL_TZ = "Europe/Paris"
 def agg_field(quantity: str, stat: str) -> str:
     """Field name of one statistic of one quantity in an aggregate tier (``pm2_5_mean``)."""
     return f"{quantity}_{stat}"
+
+
+# Hourly aggregates packed by UTC day (see the module docstring). A packed value is the
+# base64 text of 24 little-endian float64, hour 0 first, NaN where the hour has no window:
+# exact (the same doubles as readings_1h), and decoded without parsing decimal text.
+PACKED_1H_MEASUREMENT = "readings_1h_by_day"
+PACKED_HOURS = 24
+_PACKED = struct.Struct(f"<{PACKED_HOURS}d")
+
+
+def pack_hours(values: Sequence[float | None]) -> str:
+    """24 hourly values (None or NaN: no window) -> the packed field text."""
+    if len(values) != PACKED_HOURS:
+        raise ValueError(f"a packed day holds {PACKED_HOURS} hourly values, not {len(values)}")
+    doubles = [math.nan if v is None else float(v) for v in values]
+    return base64.b64encode(_PACKED.pack(*doubles)).decode("ascii")
+
+
+def unpack_hours(text: str) -> list[float | None]:
+    """The packed field text -> 24 hourly values (None: no window). Raises ValueError."""
+    try:
+        raw = base64.b64decode(text, validate=True)
+    except (ValueError, TypeError) as exc:
+        raise ValueError(f"not a packed day: {exc}") from None
+    if len(raw) != _PACKED.size:
+        raise ValueError(f"a packed day is {_PACKED.size} bytes, not {len(raw)}")
+    return [None if math.isnan(v) else v for v in _PACKED.unpack(raw)]
 
 
 STATIONS_TABLE = "stations"

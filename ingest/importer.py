@@ -49,6 +49,7 @@ from ingest.windows import (
     TIER_ORDER,
     aggregate_lines,
     group_starts,
+    packed_day_lines,
     reduce_sorted,
     window_starts_ms,
 )
@@ -429,6 +430,8 @@ class SensorCommunityImporter:
                 has = ~np.isnan(v)
                 stats[q] = reduce_sorted(starts, has.astype(np.float64), v, v, v)
             lines += aggregate_lines(TIERS[tier][0], series, sid[starts], win[starts], stats)
+            if tier == "1h":  # and packed by day, as the rollups and the rebuild do
+                lines += packed_day_lines(series, sid[starts], win[starts], stats)
         for i in range(0, len(lines), self.batch_lines):
             self.writer.write_lines("\n".join(lines[i : i + self.batch_lines]).encode(), AGG_RP)
         report.aggregate_points += len(lines)

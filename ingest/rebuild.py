@@ -4,7 +4,9 @@ The raw readings are fetched in chunks of whole hours (``GROUP BY station, senso
 series comes back as one array, parsed by orjson and turned into numpy in one call), reduced
 per (series, window) with ``np.add/minimum/maximum.reduceat``, and written in large batches.
 1-minute and 1-hour windows never straddle a chunk and are written as each chunk is done; daily
-windows (UTC and Europe/Paris) are kept as partial sums and reduced once at the end.
+windows (UTC and Europe/Paris) are kept as partial sums and reduced once at the end. With the
+1-hour tier, the hourly windows are also packed by UTC day (``readings_1h_by_day``), each day
+written once its last chunk is done, so the period is widened to whole UTC days.
 """
 
 from __future__ import annotations
@@ -25,11 +27,13 @@ from airq_core.storage import (
 from ingest.influx import InfluxWriter
 from ingest.rollup import AGGREGATED, as_reduced, empty_partial, query_raw, reduce_raw, stack_raw
 from ingest.windows import (
+    DAY_MS,
     HOUR_MS,
     TIER_ORDER,
     Reduced,
     aggregate_lines,
     group_starts,
+    packed_day_lines,
     reduce_sorted,
     sort_groups,
     window_bounds_ms,
@@ -39,6 +43,7 @@ from ingest.windows import (
 log = logging.getLogger(__name__)
 
 CHUNKED_TIERS = ("1m", "1h")  # windows that divide a chunk of whole hours
+PACKED = "1h_by_day"  # report key of the packed hourly windows
 
 
 @dataclass
@@ -74,6 +79,55 @@ def _finish_partial(p: _Partial) -> tuple[np.ndarray, np.ndarray, dict[str, Redu
     return sid[starts], win[starts], stats
 
 
+class _DayPacker:
+    """Hourly windows of the chunks done so far, until their UTC day is complete."""
+
+    def __init__(self) -> None:
+        self.sid = np.zeros(0, dtype=np.int64)
+        self.hour = np.zeros(0, dtype=np.int64)
+        self.stats: dict[str, Reduced] = {}
+
+    def add(self, sid: np.ndarray, hour: np.ndarray, stats: dict[str, Reduced]) -> None:
+        n_old, n_new = self.sid.size, sid.size
+        for q in set(self.stats) | set(stats):
+            old = self.stats.get(q) or _empty_reduced(n_old)
+            new = stats.get(q) or _empty_reduced(n_new)
+            self.stats[q] = Reduced(
+                *(np.concatenate([getattr(old, f), getattr(new, f)]) for f in _FIELDS)
+            )
+        self.sid = np.concatenate([self.sid, sid])
+        self.hour = np.concatenate([self.hour, hour])
+
+    def pop_lines(self, series: list[tuple[str, str]], until_ms: int | None) -> list[str]:
+        """Packed lines of the days ending at or before ``until_ms`` (None: every day)."""
+        done = (
+            np.ones(self.sid.size, dtype=bool)
+            if until_ms is None
+            else self.hour - self.hour % DAY_MS + DAY_MS <= until_ms
+        )
+        if not done.any():
+            return []
+        keep = ~done
+        lines = packed_day_lines(
+            series,
+            self.sid[done],
+            self.hour[done],
+            {q: Reduced(*(getattr(r, f)[done] for f in _FIELDS)) for q, r in self.stats.items()},
+        )
+        self.sid, self.hour = self.sid[keep], self.hour[keep]
+        self.stats = {
+            q: Reduced(*(getattr(r, f)[keep] for f in _FIELDS)) for q, r in self.stats.items()
+        }
+        return lines
+
+
+_FIELDS = ("count", "mean", "min", "max")
+
+
+def _empty_reduced(n: int) -> Reduced:
+    return Reduced(np.zeros(n), *(np.full(n, np.nan) for _ in range(3)))
+
+
 def rebuild(
     writer: InfluxWriter,
     start_ms: int,
@@ -89,15 +143,19 @@ def rebuild(
     overwrites them. The period is widened to whole windows of the tiers asked for."""
     t0 = time.monotonic()
     report = RebuildReport(aggregate_points=dict.fromkeys(tiers, 0))
+    if "1h" in tiers:
+        report.aggregate_points[PACKED] = 0
     # widen to whole days (UTC and Paris) when daily tiers are asked for
     lo, hi = start_ms, end_ms
     for tier in tiers:
         lo = min(lo, int(window_starts_ms(tier, np.array([start_ms]))[0]))
         last = int(window_starts_ms(tier, np.array([end_ms - 1]))[0])
         hi = max(hi, window_bounds_ms(tier, last)[1])
-    lo -= lo % HOUR_MS
-    if hi % HOUR_MS:
-        hi += HOUR_MS - hi % HOUR_MS
+    packer = _DayPacker() if "1h" in tiers else None
+    unit = DAY_MS if packer is not None else HOUR_MS
+    lo -= lo % unit
+    if hi % unit:
+        hi += unit - hi % unit
     fields = [f for f in writer.float_fields(RAW_MEASUREMENT) if f in AGGREGATED]
     if not fields:
         report.seconds = time.monotonic() - t0
@@ -132,9 +190,15 @@ def rebuild(
             for tier in tiers:
                 gsid, gwin, parts = reduce_raw(tier, sid, t, vals, fields)
                 if tier in CHUNKED_TIERS:
-                    lines = aggregate_lines(TIERS[tier][0], series, gsid, gwin, as_reduced(parts))
+                    reduced = as_reduced(parts)
+                    lines = aggregate_lines(TIERS[tier][0], series, gsid, gwin, reduced)
                     report.aggregate_points[tier] += len(lines)
                     pending_lines.extend(lines)
+                    if tier == "1h" and packer is not None:
+                        packer.add(gsid, gwin, reduced)
+                        lines = packer.pop_lines(series, c1)
+                        report.aggregate_points[PACKED] += len(lines)
+                        pending_lines.extend(lines)
                     flush()
                 else:
                     p = partial[tier]
@@ -149,6 +213,10 @@ def rebuild(
             if progress:
                 progress(c1 - lo, hi - lo)
         series = sorted(series_ids, key=series_ids.__getitem__)
+        if packer is not None:  # nothing left when the period is whole days, as it is
+            lines = packer.pop_lines(series, None)
+            report.aggregate_points[PACKED] += len(lines)
+            pending_lines.extend(lines)
         for tier, p in partial.items():
             if not p.sid:
                 continue

@@ -53,6 +53,7 @@ from ingest.windows import (
     Reduced,
     aggregate_lines,
     group_starts,
+    packed_day_lines,
     reduce_sorted,
     sort_groups,
     utc_text,
@@ -125,6 +126,19 @@ def split_stat_columns(columns: Sequence[str]) -> dict[str, dict[str, int]]:
         if stat in AGG_STATS and q:
             groups.setdefault(q, {})[stat] = i
     return {q: g for q, g in groups.items() if len(g) == len(AGG_STATS)}
+
+
+def lower_rows(
+    values: list[list[Any]], columns: Sequence[str]
+) -> tuple[np.ndarray, dict[str, Reduced]]:
+    """Stored aggregate rows of one series -> (window starts, stats per quantity), as stored."""
+    arr = np.array(values, dtype=np.float64)  # None -> NaN
+    t = arr[:, 0].astype(np.int64)
+    stats = {}
+    for q, g in split_stat_columns(columns).items():
+        count = np.nan_to_num(arr[:, g["count"]], nan=0.0)
+        stats[q] = Reduced(count, arr[:, g["mean"]], arr[:, g["min"]], arr[:, g["max"]])
+    return t, stats
 
 
 def reduce_lower_rows(
@@ -357,14 +371,15 @@ class Roller:
         lines: list[str] = []
         for series in _series(self.writer.query(q, timeout=120)):
             tags = series["tags"]
+            key = [(tags[TAG_STATION], tags[TAG_SENSOR])]
             wins, stats = reduce_lower_rows(span.tier, series["values"], series["columns"])
             lines += aggregate_lines(
-                measurement,
-                [(tags[TAG_STATION], tags[TAG_SENSOR])],
-                np.zeros(len(wins), dtype=np.int64),
-                wins,
-                stats,
+                measurement, key, np.zeros(len(wins), dtype=np.int64), wins, stats
             )
+            if span.tier == "1d":
+                # the same hourly rows, packed by day (same write, same days)
+                hours, hourly = lower_rows(series["values"], series["columns"])
+                lines += packed_day_lines(key, np.zeros(len(hours), dtype=np.int64), hours, hourly)
         self._write(span.tier, lines)
         return len(lines)
 

@@ -10,6 +10,7 @@ Times here are integer milliseconds since the Unix epoch, like the stored points
 
 from __future__ import annotations
 
+import base64
 import math
 import threading
 from collections.abc import Iterable, Sequence
@@ -20,7 +21,7 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
-from airq_core.storage import LOCAL_TZ, TIERS
+from airq_core.storage import LOCAL_TZ, PACKED_1H_MEASUREMENT, PACKED_HOURS, TIERS
 
 __all__ = [
     "LOWER_TIER",
@@ -300,6 +301,50 @@ def aggregate_lines(
         if fields:
             lines.append(f"{tags[s]} {','.join(fields)} {w}")
     return lines
+
+
+def packed_day_lines(
+    series: Sequence[tuple[str, str]],
+    sid: np.ndarray,
+    hour: np.ndarray,
+    stats: dict[str, Reduced],
+) -> list[str]:
+    """Line protocol of the hourly windows packed by UTC day (``PACKED_1H_MEASUREMENT``, see
+    ``airq_core.storage.pack_hours``): one point per (series, day) present, one string field
+    per statistic of every quantity with at least one window that day. ``hour``: window
+    starts (ms, whole hours) aligned with ``sid`` and ``stats``; every hour of a day present
+    must be here (the day is written whole)."""
+    if sid.size == 0:
+        return []
+    day = hour - hour % DAY_MS
+    slot = (hour - day) // HOUR_MS
+    order = sort_groups(sid, day)
+    if order is not None:
+        sid, day, slot = sid[order], day[order], slot[order]
+        stats = {
+            q: Reduced(r.count[order], r.mean[order], r.min[order], r.max[order])
+            for q, r in stats.items()
+        }
+    starts = group_starts(sid, day)
+    group = np.repeat(np.arange(starts.size), np.diff(np.append(starts, sid.size)))
+    fields: list[list[str]] = [[] for _ in range(starts.size)]
+    for q, r in stats.items():
+        has = r.count > 0
+        present = np.zeros(starts.size, dtype=bool)
+        present[group[has]] = True
+        for stat, col in (("mean", r.mean), ("min", r.min), ("max", r.max), ("count", r.count)):
+            grid = np.full((starts.size, PACKED_HOURS), np.nan, dtype="<f8")
+            grid[group[has], slot[has]] = col[has]
+            # 24 doubles = 192 bytes, a multiple of 3: the base64 of all the days is the
+            # concatenation of each day's, 256 characters each
+            text = base64.b64encode(grid.tobytes()).decode("ascii")
+            width = PACKED_HOURS * 8 * 4 // 3
+            for g in np.flatnonzero(present).tolist():
+                fields[g].append(f'{q}_{stat}="{text[g * width : (g + 1) * width]}"')
+    sids = sid[starts].tolist()
+    days = day[starts].tolist()
+    tags = [f"{PACKED_1H_MEASUREMENT},sensor={sn},station={st}" for st, sn in series]
+    return [f"{tags[s]} {','.join(f)} {d}" for s, d, f in zip(sids, days, fields, strict=True) if f]
 
 
 def utc_text(ms: int) -> str:

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import pytest
 
 from airq_core.readings import Reading
-from airq_core.storage import AGG_RP, TIERS
+from airq_core.storage import AGG_RP, PACKED_1H_MEASUREMENT, PACKED_HOURS, TIERS, unpack_hours
 from ingest.influx import InfluxWriter
 from ingest.lineproto import encode_lines
 from ingest.rebuild import rebuild
@@ -73,6 +73,27 @@ def fetch(writer: InfluxWriter, tier: str) -> dict[tuple[str, str, int], dict[st
     return out
 
 
+def fetch_packed(writer: InfluxWriter) -> dict[tuple[str, str, int], dict[str, float]]:
+    """The hourly windows packed by day, unpacked with the storage contract's decoder, keyed
+    like ``fetch(writer, "1h")``."""
+    res = writer.query(f'SELECT * FROM "{AGG_RP}"."{PACKED_1H_MEASUREMENT}" GROUP BY *')
+    out: dict[tuple[str, str, int], dict[str, float]] = defaultdict(dict)
+    for series in res[0].get("series", []):
+        st, sn = series["tags"]["station"], series["tags"]["sensor"]
+        for row in series["values"]:
+            day = row[0]
+            assert day % 86_400_000 == 0  # one point per UTC day, at midnight
+            for col, text in zip(series["columns"][1:], row[1:], strict=True):
+                if text is None:
+                    continue
+                hours = unpack_hours(text)
+                assert len(hours) == PACKED_HOURS
+                for h, v in enumerate(hours):
+                    if v is not None:
+                        out[(st, sn, day + h * 3_600_000)][col] = v
+    return dict(out)
+
+
 def assert_same(got: dict, want: dict) -> None:  # type: ignore[type-arg]
     assert got.keys() == want.keys()
     for key, fields in want.items():
@@ -98,6 +119,7 @@ def test_live_rollups_match_independent_aggregates_and_late_data_updates(writer)
     assert roller.run_due() > 0 and len(roller.dirty) == 0
     for tier in TIERS:
         assert_same(fetch(writer, tier), expected(readings, tier))
+    assert_same(fetch_packed(writer), expected(readings, "1h"))
     paris_days = {k[2] for k in fetch(writer, "1d_paris")}
     assert 1761343200000 in paris_days  # 2026-10-25 00:00 Paris (UTC+2) = 24 Oct 22:00Z
 
@@ -108,6 +130,7 @@ def test_live_rollups_match_independent_aggregates_and_late_data_updates(writer)
     assert roller.run_due() == 4  # 1m, 1h, 1d, 1d_paris
     for tier in TIERS:
         assert_same(fetch(writer, tier), expected([*readings, late], tier))
+    assert_same(fetch_packed(writer), expected([*readings, late], "1h"))
 
 
 def test_rebuild_recomputes_every_tier_from_raw(writer) -> None:  # type: ignore[no-untyped-def]
@@ -119,10 +142,15 @@ def test_rebuild_recomputes_every_tier_from_raw(writer) -> None:  # type: ignore
         f"{window_bounds_ms('1h', round((T0 + 7200) * 1000))[0]}".encode(),
         rp=AGG_RP,
     )
+    # 5-hour chunks: UTC days straddle chunks, each packed once its last chunk is done
     report = rebuild(writer, round(T0 * 1000), round((T0 + 40 * 3600) * 1000), chunk_hours=5)
     assert report.raw_points == len({(r.station, r.sensor, r.ts) for r in readings})
     for tier in TIERS:
         assert_same(fetch(writer, tier), expected(readings, tier))
+    assert_same(fetch_packed(writer), expected(readings, "1h"))
+    assert report.aggregate_points["1h_by_day"] == len(
+        {(k[0], k[1], k[2] - k[2] % 86_400_000) for k in expected(readings, "1h")}
+    )
 
 
 def test_rebuild_of_one_station_leaves_the_others(writer) -> None:  # type: ignore[no-untyped-def]
@@ -132,3 +160,4 @@ def test_rebuild_of_one_station_leaves_the_others(writer) -> None:  # type: igno
     got = fetch(writer, "1h")
     want = {k: v for k, v in expected(readings, "1h").items() if k[0] == "lens-02"}
     assert_same(got, want)
+    assert_same(fetch_packed(writer), want)
