@@ -1,4 +1,7 @@
-"""Dependency aliases shared by the routers."""
+"""Dependency aliases shared by the routers.
+
+The dependencies that only read the app state are ``async def``: FastAPI runs a plain ``def``
+dependency in a worker thread, a hop that costs more than the lookup itself."""
 
 from __future__ import annotations
 
@@ -13,19 +16,19 @@ from api.registry import Registry
 from api.settings import ApiSettings
 
 
-def _registry(request: Request) -> Registry:
+async def _registry(request: Request) -> Registry:
     return request.app.state.registry  # type: ignore[no-any-return]
 
 
-def _influx(request: Request) -> InfluxReader:
+async def _influx(request: Request) -> InfluxReader:
     return request.app.state.influx  # type: ignore[no-any-return]
 
 
-def _settings(request: Request) -> ApiSettings:
+async def _settings(request: Request) -> ApiSettings:
     return request.app.state.settings  # type: ignore[no-any-return]
 
 
-def _publisher(request: Request) -> ReadingPublisher:
+async def _publisher(request: Request) -> ReadingPublisher:
     pub = request.app.state.publisher
     if pub is None:
         raise HTTPException(503, "HTTP ingest is not configured on this server (AIRQ_MQTT_URL)")

@@ -16,6 +16,7 @@ from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import numpy as np
 import orjson
 
 from airq_core.quantities import QUANTITIES
@@ -255,12 +256,87 @@ async def parquet_stream(
 
 
 def json_body(
-    points: list[dict[str, Any]], columns: Sequence[str], prov: Provenance, header: dict[str, Any]
+    points: bytes, columns: Sequence[str], prov: Provenance, header: dict[str, Any]
 ) -> bytes:
-    """The same document as ``json_stream``, from points already built in memory (stored
-    windows served one to one)."""
+    """The same document as ``json_stream``, from the points already encoded (the JSON
+    objects separated by commas, as ``json_points`` gives them: stored windows served one to
+    one)."""
     head = dict(header)
     head["licence"] = prov.licence
     head["columns"] = ["time", "station", "sensor", "quantity", *columns]
     text = json.dumps(head, ensure_ascii=False)
-    return (text[:-1] + ', "points": [').encode() + orjson.dumps(points)[1:-1] + b"]}"
+    return (text[:-1] + ', "points": [').encode() + points + b"]}"
+
+
+# -- JSON points built column-wise -------------------------------------------------------------
+
+_TIME_CELL = np.dtype([("date", "S10"), ("t", "S1"), ("clock", "S8"), ("z", "S1")])
+
+
+def utc_text_cells(times_ms: np.ndarray) -> np.ndarray | None:
+    """Whole-second times (ms, 1970…9999) -> an array of 20-byte cells
+    ``YYYY-MM-DDTHH:MM:SSZ``, the text of ``format_time``; None when a time is not a whole
+    second or is out of range. Each distinct day and time of day is formatted once."""
+    t = np.asarray(times_ms, dtype=np.int64)
+    if t.size and ((t % 1000).any() or t.min() < 0 or t.max() >= 253_402_300_800_000):
+        return None
+    days, sod = np.divmod(t // 1000, 86_400)
+    day_set, day_of = np.unique(days, return_inverse=True)
+    sod_set, sod_of = np.unique(sod, return_inverse=True)
+    clocks = [f"{v // 3600:02d}:{v // 60 % 60:02d}:{v % 60:02d}" for v in sod_set.tolist()]
+    cells = np.empty(t.size, dtype=_TIME_CELL)
+    cells["date"] = np.datetime_as_string(day_set.astype("M8[D]")).astype("S10")[day_of]
+    cells["t"] = b"T"
+    cells["clock"] = np.array(clocks, dtype="S8")[sod_of]
+    cells["z"] = b"Z"
+    return cells.view("S20")
+
+
+def _text_cells(joined: bytes, n: int) -> np.ndarray:
+    """``n`` comma-separated JSON scalars (numbers, null: no comma inside) -> ``n`` cells of
+    the widest one's width, NUL-padded on the right."""
+    buf = np.frombuffer(joined, dtype=np.uint8)
+    commas = np.flatnonzero(buf == 44)
+    if len(commas) != n - 1:
+        raise ValueError("not a list of scalars")
+    bounds = np.concatenate(([-1], commas, [len(buf)]))
+    width = int(np.diff(bounds).max()) - 1
+    return np.array(joined.split(b","), dtype=f"S{max(width, 1)}")
+
+
+def json_points(
+    times_ms: np.ndarray,
+    label_of: np.ndarray,
+    labels: Sequence[dict[str, str]],
+    columns: dict[str, list[Any]],
+) -> bytes | None:
+    """The JSON objects ``{"time": …, **labels[label_of[i]], <column>: value, …}`` separated
+    by commas: the same objects as ``orjson.dumps(points)[1:-1]`` of the dicts, built
+    column-wise in fixed-width cells instead of one dict per point (several times faster for
+    the thousands of points of a long series). Cells are padded with spaces, insignificant
+    whitespace in JSON (``"mean":12.5  }``). None when a time is not a whole second."""
+    n = len(times_ms)
+    if n == 0:
+        return b""
+    times = utc_text_cells(times_ms)
+    if times is None:
+        return None
+    label_text = np.array([orjson.dumps(lab)[1:-1] for lab in labels], dtype=bytes)
+    cells: list[tuple[str, bytes | np.ndarray]] = [
+        ("open", b'{"time":"'),
+        ("time", times),
+        ("quote", b'",'),
+        ("labels", label_text[label_of]),
+    ]
+    for i, (name, values) in enumerate(columns.items()):
+        cells.append((f"k{i}", b"," + orjson.dumps(name) + b":"))
+        cells.append((f"v{i}", _text_cells(orjson.dumps(values)[1:-1], n)))
+    cells.append(("close", b"},"))
+    row = np.dtype([(k, v.dtype if isinstance(v, np.ndarray) else f"S{len(v)}") for k, v in cells])
+    table = np.empty(n, dtype=row)
+    for k, v in cells:
+        table[k] = v
+    text = table.view(np.uint8)
+    # NUL padding -> spaces; JSON text has no other byte below 32 (orjson escapes them)
+    np.maximum(text, 32, out=text)
+    return text.tobytes()[:-1]

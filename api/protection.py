@@ -87,7 +87,8 @@ def _buckets(request: Request) -> TokenBuckets:
     return buckets  # type: ignore[no-any-return]
 
 
-def rate_limit(request: Request) -> None:
+async def rate_limit(request: Request) -> None:
+    """Async (no thread hop): the token buckets never block."""
     settings: ApiSettings = request.app.state.settings
     wait = _buckets(request).take(client_key(request, settings.trust_forwarded_for))
     if wait > 0:

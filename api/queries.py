@@ -12,6 +12,7 @@ from airq_core.readings import format_time
 from airq_core.storage import (
     AGG_RP,
     AGG_STATS,
+    PACKED_1H_MEASUREMENT,
     RAW_MEASUREMENT,
     RAW_RP,
     TAG_SENSOR,
@@ -25,6 +26,7 @@ __all__ = [
     "build_count_query",
     "build_last_seen_query",
     "build_select_query",
+    "build_window_count_query",
     "source_of",
     "tier_fields",
 ]
@@ -33,6 +35,9 @@ __all__ = [
 # Humidity-corrected PM is stored by the ingest beside the raw PM (storage contract).
 HCORR_SUFFIX: str = getattr(storage, "HCORR_SUFFIX", "_hcorr")
 HCORR_QUANTITIES: tuple[str, ...] = getattr(storage, "HCORR_QUANTITIES", ("pm2_5", "pm10"))
+
+PACKED_TIER = "1h_by_day"
+"""The hourly windows packed by UTC day (same field names, string values)."""
 
 SERIES_FIELDS: dict[str, str] = {q: q for q in QUANTITIES}
 """Names a series request may ask for -> the vocabulary quantity that gives the unit: every
@@ -47,9 +52,12 @@ def _ident(name: str) -> str:
 
 
 def source_of(tier: str) -> str:
-    """``raw`` or a tier name -> the quoted retention policy and measurement."""
+    """``raw``, a tier name or ``PACKED_TIER`` -> the quoted retention policy and
+    measurement."""
     if tier == "raw":
         return f'"{RAW_RP}"."{RAW_MEASUREMENT}"'
+    if tier == PACKED_TIER:
+        return f'"{AGG_RP}"."{PACKED_1H_MEASUREMENT}"'
     return f'"{AGG_RP}"."{TIERS[tier][0]}"'
 
 
@@ -116,6 +124,22 @@ def build_count_query(
     where, params = _where(stations, start_ms, end_ms, sensor)
     fields = ", ".join(f"count({_ident(q)})" for q in quantities)
     return f"SELECT {fields} FROM {source_of('raw')} WHERE {where}", params
+
+
+def build_window_count_query(
+    tier: str,
+    quantities: Sequence[str],
+    stations: Sequence[str],
+    start_ms: int,
+    end_ms: int,
+    sensor: str | None = None,
+) -> tuple[str, dict[str, str]]:
+    """Number of stored windows of an aggregate tier per (station, sensor), one ``count``
+    column per quantity (windows holding it), in the order of ``quantities``."""
+    fields = ", ".join(f'count("{f}")' for f in tier_fields(quantities, ("count",)))
+    where, params = _where(stations, start_ms, end_ms, sensor)
+    group = f'GROUP BY "{TAG_STATION}", "{TAG_SENSOR}"'
+    return f"SELECT {fields} FROM {source_of(tier)} WHERE {where} {group}", params
 
 
 def build_last_seen_query(tier: str = "raw") -> str:

@@ -7,29 +7,53 @@ the query runs with ``chunked=true`` and windows are closed as soon as the next 
 
 from __future__ import annotations
 
+import base64
+import binascii
+import logging
+import time
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import orjson
 
 from airq_core.readings import format_time
-from airq_core.storage import AGG_STATS, TAG_SENSOR, TAG_STATION, TIERS, agg_field
-from api.exports import Row
+from airq_core.storage import (
+    AGG_STATS,
+    PACKED_HOURS,
+    TAG_SENSOR,
+    TAG_STATION,
+    TIERS,
+    agg_field,
+    pack_hours,
+)
+from api.exports import Row, json_points
 from api.influx import InfluxReader
-from api.queries import build_count_query, build_select_query
+from api.queries import (
+    PACKED_TIER,
+    build_count_query,
+    build_select_query,
+    build_window_count_query,
+)
 from api.windows import RAW_ONLY_AGGS, Window, WindowAcc, window_key
 
 __all__ = [
+    "NotPacked",
     "SeriesPlan",
     "count_raw_values",
+    "fetch_hourly_packed",
     "fetch_one_to_one",
     "fetch_rows",
     "is_one_to_one",
     "points_one_to_one",
 ]
 
+log = logging.getLogger(__name__)
+
 CHUNK = 10_000
+HOUR_MS = 3_600_000
+DAY_MS = 86_400_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,60 +181,91 @@ def _stats_needed(aggs: Sequence[str]) -> tuple[str, ...]:
     return tuple(s for s in AGG_STATS if s in aggs or s in ("mean", "count"))
 
 
-def points_one_to_one(
-    plan: SeriesPlan, series_list: Sequence[dict[str, Any]]
-) -> list[dict[str, Any]]:
-    """Stored tier rows -> the JSON points ``fetch_rows`` + ``json_stream`` give for this plan
-    (same rows, order and values), built column-wise with numpy instead of row by row."""
-    stats = _stats_needed(plan.aggs)
-    names = [agg_field(qn, s) for qn in plan.quantities for s in stats]
-    keys: list[np.ndarray] = []  # series index, time, quantity index
-    parts: list[dict[str, np.ndarray]] = []
-    labels: list[tuple[str, str]] = []
+Block = tuple[tuple[str, str], np.ndarray, list[dict[str, np.ndarray] | None]]
+"""One (station, sensor) series of stored windows: (labels, window starts in ms, per quantity
+of the plan {statistic: values} or None when the series lacks it). Values are float arrays
+aligned with the times, NaN where a window has no value."""
+
+
+def _blocks_from_series(
+    plan: SeriesPlan, series_list: Sequence[dict[str, Any]], stats: Sequence[str]
+) -> list[Block]:
+    """InfluxDB series of a tier (``<q>_<stat>`` columns) -> blocks."""
+    out: list[Block] = []
     for series in series_list:
         values = series["values"]
         if not values:
             continue
         tags = series.get("tags") or {}
-        labels.append((tags.get(TAG_STATION, ""), tags.get(TAG_SENSOR, "")))
         table = np.array(values, dtype=float)  # None -> NaN; ms times are exact in a double
-        t = table[:, 0].astype(np.int64)
-        idx = _indices(series["columns"], names)
-        nan = np.full(len(t), np.nan)
-        for qi in range(len(plan.quantities)):
-            cols = {
-                s: (table[:, i] if i >= 0 else nan)
-                for s, i in zip(stats, idx[len(stats) * qi : len(stats) * (qi + 1)], strict=True)
-            }
-            keep = ~np.isnan(cols["mean"]) & (cols["count"] > 0)  # NaN > 0 is False
+        pos = {c: i for i, c in enumerate(series["columns"])}
+        per_q: list[dict[str, np.ndarray] | None] = []
+        for qn in plan.quantities:
+            cols = {s: table[:, pos[agg_field(qn, s)]] for s in stats if agg_field(qn, s) in pos}
+            per_q.append(cols if "mean" in cols else None)
+        labels = (tags.get(TAG_STATION, ""), tags.get(TAG_SENSOR, ""))
+        out.append((labels, table[:, 0].astype(np.int64), per_q))
+    return out
+
+
+def points_one_to_one(plan: SeriesPlan, series_list: Sequence[dict[str, Any]]) -> bytes:
+    """Stored tier rows -> the JSON points ``fetch_rows`` + ``json_stream`` give for this plan
+    (same rows, order and values; comma-separated JSON objects), built column-wise."""
+    return points_from_blocks(
+        plan, _blocks_from_series(plan, series_list, _stats_needed(plan.aggs))
+    )
+
+
+def points_from_blocks(plan: SeriesPlan, blocks: Sequence[Block]) -> bytes:
+    """Blocks -> comma-separated JSON points ordered by series (as given), time, then
+    quantity. A window is served when it has a mean and, where the count was read, a positive
+    count (the ingest writes a window's fields only when its count is positive)."""
+    keys: list[np.ndarray] = []  # label index, time
+    parts: list[dict[str, np.ndarray]] = []
+    labels: list[dict[str, str]] = []
+    label_series: list[int] = []
+    for bi, ((station, sensor), t, per_q) in enumerate(blocks):
+        for qi, cols in enumerate(per_q):
+            if cols is None:
+                continue
+            keep = ~np.isnan(cols["mean"])
+            if "count" in cols:
+                keep &= cols["count"] > 0  # NaN > 0 is False
             n = int(keep.sum())
             if n:
-                keys.append(np.stack([np.full(n, len(labels) - 1), t[keep], np.full(n, qi)]))
+                # labels are numbered in output order: series, then quantity
+                labels.append(
+                    {"station": station, "sensor": sensor, "quantity": plan.quantities[qi]}
+                )
+                label_series.append(bi)
+                keys.append(np.stack([np.full(n, len(labels) - 1), t[keep]]))
                 parts.append({s: c[keep] for s, c in cols.items()})
     if not keys:
-        return []
+        return b""
     key = np.concatenate(keys, axis=1)
-    order = np.lexsort((key[2], key[1], key[0]))  # by series, then time, then quantity
-    merged = {s: np.concatenate([p[s] for p in parts])[order] for s in stats}
+    # by series, then time, then quantity: label numbers follow series then quantity order
+    series_of = np.array(label_series)[key[0]]
+    order = np.lexsort((key[0], key[1], series_of))
     columns: dict[str, list[Any]] = {}
     for a in plan.aggs:
+        merged = np.concatenate([p.get(a, np.full(len(p["mean"]), np.nan)) for p in parts])
+        merged = merged[order]
         if a == "mean":
-            columns[a] = merged["mean"].tolist()
+            columns[a] = merged.tolist()
         elif a in ("min", "max"):
-            columns[a] = [None if v != v else v for v in merged[a].tolist()]
+            columns[a] = [None if v != v else v for v in merged.tolist()]
         elif a == "count":
-            columns[a] = np.rint(merged["count"]).astype(np.int64).tolist()
-    times = format_times_ms(key[1][order])
-    station_of = [labels[i][0] for i in key[0][order].tolist()]
-    sensor_of = [labels[i][1] for i in key[0][order].tolist()]
-    quantity_of = [plan.quantities[i] for i in key[2][order].tolist()]
-    labelled = zip(times, station_of, sensor_of, quantity_of, strict=True)
-    # dict displays: several times faster than dict(zip(...)) for thousands of points
-    out = [{"time": t, "station": st, "sensor": sn, "quantity": q} for t, st, sn, q in labelled]
-    for a, vals in columns.items():
-        for obj, v in zip(out, vals, strict=True):
-            obj[a] = v
-    return out
+            columns[a] = np.rint(np.nan_to_num(merged)).astype(np.int64).tolist()
+    times, label_of = key[1][order], key[0][order]
+    body = json_points(times, label_of, labels, columns)
+    if body is None:  # times that are not whole seconds (never for stored windows)
+        text = format_times_ms(times)
+        points = [{"time": text[i], **labels[j]} for i, j in enumerate(label_of.tolist())]
+        for a, vals in columns.items():
+            for obj, v in zip(points, vals, strict=True):
+                obj[a] = v
+        body = orjson.dumps(points)[1:-1]
+    return body
 
 
 def format_times_ms(times_ms: np.ndarray) -> list[str]:
@@ -222,8 +277,18 @@ def format_times_ms(times_ms: np.ndarray) -> list[str]:
     return [format_time(int(t) / 1000) for t in times_ms.tolist()]
 
 
-async def fetch_one_to_one(influx: InfluxReader, plan: SeriesPlan) -> list[dict[str, Any]]:
-    """The whole (size-checked) result in one request, as JSON points."""
+async def fetch_one_to_one(influx: InfluxReader, plan: SeriesPlan) -> bytes:
+    """The whole (size-checked) result in one request, as comma-separated JSON points (see
+    ``points_from_blocks``). Hourly windows over
+    days come from the days packed by the ingest (``readings_1h_by_day``), the rest from the
+    tier itself."""
+    if plan.window.tier == "1h" and plan.end_ms - plan.start_ms >= PACKED_MIN_MS:
+        try:
+            return points_from_blocks(plan, await fetch_hourly_packed(influx, plan))
+        except NotPacked as exc:  # older data: `airq rollup rebuild` packs it
+            log.debug("hourly days not all packed (%s); reading readings_1h", exc)
+        except ValueError as exc:  # a corrupt packed day: the hourly tier still answers
+            log.warning("packed hourly days unreadable (%s); reading readings_1h", exc)
     q, params = build_select_query(
         plan.window.tier,
         plan.quantities,
@@ -233,6 +298,186 @@ async def fetch_one_to_one(influx: InfluxReader, plan: SeriesPlan) -> list[dict[
         plan.sensor,
         stats=_stats_needed(plan.aggs),
     )
-    results = await influx.query(q, params)
+    results = await influx.query(q, params, binary=True)
     series = results[0].get("series", []) if results else []
     return points_one_to_one(plan, series)
+
+
+# -- hourly windows packed by day ---------------------------------------------------------
+
+PACKED_MIN_MS = 2 * DAY_MS  # shorter periods read readings_1h directly
+# the days before today whose packed point may not be written yet (the 1d recompute runs
+# a few seconds after midnight; a backlog being drained delays it): read from readings_1h
+TAIL_DAYS = 2
+_NO_DAY = pack_hours([None] * PACKED_HOURS)
+
+
+async def fetch_hourly_packed(influx: InfluxReader, plan: SeriesPlan) -> list[Block]:
+    """Hourly windows of the plan from the packed days, and from ``readings_1h`` after each
+    series' last packed day (today, the days not packed yet). One request in the usual case;
+    a second when a series' packed days end before the tail that was read with them.
+    Raises NotPacked when some daily windows have no packed day, ValueError on a corrupt
+    packed day."""
+    now_ms = int(time.time() * 1000)
+    day0 = plan.start_ms - plan.start_ms % DAY_MS
+    last = min(plan.end_ms, now_ms)
+    tail_from = max(plan.start_ms, last - last % DAY_MS - TAIL_DAYS * DAY_MS)
+    # the asked statistics and the mean (an hour without a window has no mean); the count
+    # is not needed to tell stored windows apart, unlike when windows are combined
+    packed_stats = tuple(s for s in AGG_STATS if s in plan.aggs or s == "mean")
+    q_packed, params = build_select_query(
+        PACKED_TIER, plan.quantities, plan.stations, day0, plan.end_ms, plan.sensor, packed_stats
+    )
+    q_tail, _ = build_select_query(
+        "1h",
+        plan.quantities,
+        plan.stations,
+        tail_from,
+        plan.end_ms,
+        plan.sensor,
+        packed_stats,
+    )
+    q_days, _ = build_window_count_query(
+        "1d", plan.quantities, plan.stations, day0, plan.end_ms, plan.sensor
+    )
+    results = await influx.query(f"{q_packed}; {q_tail}; {q_days}", params, binary=True)
+    packed = _series_of(results, 0)
+    _check_every_day_packed(plan, packed, _series_of(results, 2))
+    tail = _blocks_from_series(plan, _series_of(results, 1), packed_stats)
+    unpacked = [_unpack_series(plan, s, packed_stats) for s in packed]
+    # where each series' packed days end; the tail must start there
+    ends = {label: int(t[-1]) + HOUR_MS for label, t, _ in unpacked if t.size}
+    need_from = min(ends.values(), default=plan.start_ms)
+    if need_from < tail_from:
+        q_gap, params = build_select_query(
+            "1h",
+            plan.quantities,
+            plan.stations,
+            need_from,
+            tail_from,
+            plan.sensor,
+            packed_stats,
+        )
+        answer = await influx.query(q_gap, params, True)
+        gap = _blocks_from_series(plan, _series_of(answer, 0), packed_stats)
+        tail = _join(gap, tail)
+    return _merge_packed(plan, unpacked, tail, ends)
+
+
+class NotPacked(LookupError):
+    """Some days with hourly windows have no packed point (data written before the packed
+    tier existed, or packed days deleted): the hourly tier must be read instead."""
+
+
+def _check_every_day_packed(
+    plan: SeriesPlan, packed: list[dict[str, Any]], day_counts: list[dict[str, Any]]
+) -> None:
+    """The daily windows (``readings_1d``, written with the packed day in the same batch)
+    and the packed days must be as many, per series and quantity. Raises NotPacked."""
+    have: dict[tuple[str, str, str], int] = {}
+    for series in packed:
+        tags = series.get("tags") or {}
+        label = (tags.get(TAG_STATION, ""), tags.get(TAG_SENSOR, ""))
+        pos = {c: i for i, c in enumerate(series["columns"])}
+        for qn in plan.quantities:
+            i = pos.get(agg_field(qn, "mean"))
+            if i is not None:
+                have[(*label, qn)] = sum(1 for r in series["values"] if r[i] is not None)
+    for series in day_counts:
+        tags = series.get("tags") or {}
+        label = (tags.get(TAG_STATION, ""), tags.get(TAG_SENSOR, ""))
+        row = series["values"][0]
+        for qn, n in zip(plan.quantities, row[1:], strict=False):
+            if n and n > have.get((*label, qn), 0):
+                raise NotPacked(f"{label} {qn}: {n} days, {have.get((*label, qn), 0)} packed")
+
+
+def _series_of(results: list[dict[str, Any]], i: int) -> list[dict[str, Any]]:
+    return results[i].get("series", []) if len(results) > i else []
+
+
+def _unpack_series(plan: SeriesPlan, series: dict[str, Any], stats: Sequence[str]) -> Block:
+    """A packed series (one row per day) -> hourly block over the whole days (clipped to
+    the plan's period; hours without a window stay NaN, dropped when the points are built)."""
+    tags = series.get("tags") or {}
+    label = (tags.get(TAG_STATION, ""), tags.get(TAG_SENSOR, ""))
+    rows = series["values"]
+    pos = {c: i for i, c in enumerate(series["columns"])}
+    days = np.array([r[0] for r in rows], dtype=np.int64)
+    t = (days[:, None] + np.arange(PACKED_HOURS, dtype=np.int64) * HOUR_MS).ravel()
+    inside = (t >= plan.start_ms) & (t < plan.end_ms)
+    per_q: list[dict[str, np.ndarray] | None] = []
+    for qn in plan.quantities:
+        cols: dict[str, np.ndarray] = {}
+        for st in stats:
+            i = pos.get(agg_field(qn, st))
+            if i is None:
+                continue
+            text = "".join(_NO_DAY if r[i] is None else r[i] for r in rows)
+            if len(text) != len(_NO_DAY) * len(rows):
+                raise ValueError(f"packed {agg_field(qn, st)} of {label} has a wrong length")
+            try:
+                raw = base64.b64decode(text, validate=True)
+            except binascii.Error as exc:
+                raise ValueError(f"packed {agg_field(qn, st)} of {label}: {exc}") from None
+            cols[st] = np.frombuffer(raw, dtype="<f8")[inside]
+        per_q.append(cols if "mean" in cols else None)
+    return label, t[inside], per_q
+
+
+def _join(a: list[Block], b: list[Block]) -> list[Block]:
+    """Blocks of two consecutive periods -> one block per series (``a`` before ``b``)."""
+    out: dict[tuple[str, str], Block] = {blk[0]: blk for blk in a}
+    for label, t, per_q in b:
+        if label not in out:
+            out[label] = (label, t, per_q)
+            continue
+        _, t0, q0 = out[label]
+        out[label] = (label, np.concatenate([t0, t]), _concat_q(q0, len(t0), per_q, len(t)))
+    return list(out.values())
+
+
+def _concat_q(
+    a: list[dict[str, np.ndarray] | None],
+    na: int,
+    b: list[dict[str, np.ndarray] | None],
+    nb: int,
+) -> list[dict[str, np.ndarray] | None]:
+    out: list[dict[str, np.ndarray] | None] = []
+    for ca, cb in zip(a, b, strict=True):
+        if ca is None and cb is None:
+            out.append(None)
+            continue
+        names = set(ca or {}) | set(cb or {})
+        out.append(
+            {
+                s: np.concatenate(
+                    [
+                        (ca or {}).get(s, np.full(na, np.nan)),
+                        (cb or {}).get(s, np.full(nb, np.nan)),
+                    ]
+                )
+                for s in names
+            }
+        )
+    return out
+
+
+def _merge_packed(
+    plan: SeriesPlan, packed: list[Block], tail: list[Block], ends: dict[tuple[str, str], int]
+) -> list[Block]:
+    """Packed days first, then the tail rows after each series' last packed hour; series in
+    InfluxDB's order (by tags), as the tier read gives them."""
+    rest: list[Block] = []
+    for label, t, per_q in tail:
+        after = t >= ends.get(label, plan.start_ms)
+        rest.append(
+            (
+                label,
+                t[after],
+                [None if c is None else {s: v[after] for s, v in c.items()} for c in per_q],
+            )
+        )
+    blocks = _join(packed, rest)
+    # InfluxDB orders series by their tags sorted by key: sensor, then station
+    return sorted(blocks, key=lambda b: (b[0][1], b[0][0]))

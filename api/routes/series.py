@@ -218,7 +218,7 @@ async def serve_series(
 
     if fmt == "json" and ids and is_one_to_one(plan):
         # every stored window is one output row: read at once, build the document at once
-        points = await fetch_one_to_one(influx, plan)
+        points = await fetch_one_to_one(influx, plan)  # JSON text
         head = _json_header(header, quantities, query, every, tz)
         return Response(json_body(points, plan.columns, prov, head), media_type=FORMATS[fmt])
 

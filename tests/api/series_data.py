@@ -5,12 +5,22 @@ readings, never through the code under test."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-from airq_core.storage import AGG_RP, RAW_MEASUREMENT, RAW_RP, TIERS, agg_field
+from airq_core.storage import (
+    AGG_RP,
+    PACKED_1H_MEASUREMENT,
+    PACKED_HOURS,
+    RAW_MEASUREMENT,
+    RAW_RP,
+    TIERS,
+    agg_field,
+    pack_hours,
+)
 from ingest.influx import InfluxWriter
 
 PARIS = "Europe/Paris"
@@ -89,13 +99,47 @@ def tier_lines(ds: Dataset, tier: str) -> list[str]:
     return lines
 
 
-def write_dataset(url: str, db: str, ds: Dataset, tiers=tuple(TIERS)) -> None:
+SkipDay = Callable[[str, str, int], bool]
+
+
+def packed_lines(ds: Dataset, skip: SkipDay | None = None) -> list[str]:
+    """The hourly windows packed by UTC day (storage contract), with ``pack_hours``; ``skip``
+    leaves days out (days the ingest has not packed yet)."""
+    r = ds.raw.assign(w=window_starts(ds.raw.time, "1h"))
+    g = r.groupby(["station", "sensor", "w", "quantity"]).value.agg(["mean", "min", "max", "count"])
+    days: dict[tuple[str, str, int], dict[str, list[float | None]]] = {}
+    for (station, sensor, w, q), row in g.iterrows():
+        ms = int(w.timestamp() * 1000)
+        day = ms - ms % 86_400_000
+        fields = days.setdefault((station, sensor, day), {})
+        for stat in ("mean", "min", "max", "count"):
+            slots = fields.setdefault(agg_field(q, stat), [None] * PACKED_HOURS)
+            slots[(ms - day) // 3_600_000] = float(row[stat])
+    return [
+        f"{PACKED_1H_MEASUREMENT},sensor={sensor},station={station} "
+        + ",".join(f'{f}="{pack_hours(v)}"' for f, v in sorted(fields.items()))
+        + f" {day}"
+        for (station, sensor, day), fields in sorted(days.items())
+        if skip is None or not skip(station, sensor, day)
+    ]
+
+
+def write_dataset(
+    url: str,
+    db: str,
+    ds: Dataset,
+    tiers: tuple[str, ...] = tuple(TIERS),
+    skip_packed: SkipDay | None = None,
+) -> None:
+    """Raw readings, the tiers, and (with ``1h``) the hourly windows packed by day."""
     w = InfluxWriter(url, db)
     try:
         w.ensure_database(raw_retention="INF")
         _write(w, raw_lines(ds), RAW_RP)
         for tier in tiers:
             _write(w, tier_lines(ds, tier), AGG_RP)
+        if "1h" in tiers:
+            _write(w, packed_lines(ds, skip_packed), AGG_RP)
     finally:
         w.close()
 

@@ -5,13 +5,25 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import logging
+import uuid
 
+import orjson
 import pytest
 
 from airq_core.readings import format_time
 from api.influx import InfluxReader
-from api.series_source import SeriesPlan, fetch_one_to_one, fetch_rows, is_one_to_one
+from api.series_source import (
+    NotPacked,
+    SeriesPlan,
+    fetch_hourly_packed,
+    fetch_one_to_one,
+    fetch_rows,
+    is_one_to_one,
+)
 from api.windows import plan_window
+from ingest.influx import InfluxWriter
+from tests.api.series_data import write_dataset
 
 CASES = [
     (("lens-01",), ("pm2_5",), ("mean",)),
@@ -37,7 +49,8 @@ def test_one_to_one_equals_the_general_path(influxd, series_db, dataset, every, 
             await reader.aclose()
         return general, fast
 
-    general, fast = asyncio.run(both())
+    general, fast_json = asyncio.run(both())
+    fast = orjson.loads(b"[" + fast_json + b"]")
     assert len(general) >= 3  # three days at least
     expected = [
         {
@@ -57,3 +70,133 @@ def test_paris_days_and_raw_are_not_one_to_one() -> None:
     raw = SeriesPlan(("a",), ("pm2_5",), None, 0, 1, plan_window("raw"), ())
     two_hours = SeriesPlan(("a",), ("pm2_5",), None, 0, 1, plan_window("2h"), ("mean",))
     assert not any(is_one_to_one(p) for p in (paris, raw, two_hours))
+
+
+DAY_MS = 86_400_000
+
+
+def _general_and_packed(url: str, db: str, plan: SeriesPlan):  # type: ignore[no-untyped-def]
+    async def both():  # type: ignore[no-untyped-def]
+        reader = InfluxReader(url, db)
+        try:
+            general = [r async for r in fetch_rows(reader, plan)]
+            fast = await fetch_one_to_one(reader, plan)
+            blocks = await fetch_hourly_packed(reader, plan)
+        finally:
+            await reader.aclose()
+        return general, orjson.loads(b"[" + fast + b"]"), blocks
+
+    general, fast, blocks = asyncio.run(both())
+    expected = [
+        {"time": format_time(t / 1000), "station": st, "sensor": sn, "quantity": q, **v}
+        for t, st, sn, q, v in general
+    ]
+    return expected, fast, blocks
+
+
+def _hourly_plan(dataset, stations, quantities, aggs, start_shift_h=0, end_shift_h=0):  # type: ignore[no-untyped-def]
+    start = int(dataset.raw.time.min().floor("D").timestamp() * 1000) + start_shift_h * 3_600_000
+    end = int(dataset.raw.time.max().ceil("D").timestamp() * 1000) + end_shift_h * 3_600_000
+    return SeriesPlan(stations, quantities, None, start, end, plan_window("1h", "UTC"), aggs)
+
+
+@pytest.mark.parametrize(
+    ("stations", "quantities", "aggs", "shifts"),
+    [
+        (("lens-01",), ("pm2_5",), ("mean",), (0, 0)),
+        (("lens-01", "lille-02"), ("pm2_5", "temperature"), ("count", "mean", "max"), (5, -7)),
+        (("lille-02",), ("pm10",), ("min",), (13, 0)),
+    ],
+)
+def test_hourly_windows_from_packed_days_equal_the_hourly_tier(
+    influxd, series_db, dataset, stations, quantities, aggs, shifts
+) -> None:  # type: ignore[no-untyped-def]
+    """Every day of the dataset is packed: the answer comes from the packed days alone
+    (periods cut inside days at both ends), and equals the general path over readings_1h."""
+    plan = _hourly_plan(dataset, stations, quantities, aggs, *shifts)
+    expected, fast, blocks = _general_and_packed(influxd.url, series_db, plan)
+    assert len(expected) > 48
+    assert fast == expected
+    assert {b[0][0] for b in blocks} == set(stations)
+
+
+def test_days_not_packed_yet_come_from_the_hourly_tier(influxd, dataset) -> None:  # type: ignore[no-untyped-def]
+    """The sds011 series lack their last two days, packed and daily windows alike (the daily
+    recompute has not run for them yet): those hours are read from readings_1h."""
+    last_day = int(dataset.raw.time.max().floor("D").timestamp() * 1000)
+
+    def skip(station: str, sensor: str, day: int) -> bool:
+        return sensor == "sds011" and day >= last_day - DAY_MS
+
+    db = f"partly_packed_{uuid.uuid4().hex[:8]}"
+    write_dataset(influxd.url, db, dataset, skip_packed=skip)
+    w = InfluxWriter(influxd.url, db)
+    w.query(
+        f'DELETE FROM "readings_1d" WHERE "sensor" = \'sds011\' '
+        f"AND time >= {(last_day - DAY_MS) * 1_000_000}"
+    )
+    w.close()
+    plan = _hourly_plan(dataset, ("lens-01", "lille-02"), ("pm2_5", "humidity"), ("mean", "count"))
+    expected, fast, blocks = _general_and_packed(influxd.url, db, plan)
+    assert {p["station"] for p in expected} == {"lens-01", "lille-02"}
+    assert fast == expected
+    assert len(blocks) == 3  # lens-01 bme280 and sds011, lille-02 sds011
+    late = [p for p in fast if p["time"] >= format_time((last_day - DAY_MS) / 1000)]
+    assert {p["sensor"] for p in late} == {"sds011", "bme280"}
+
+
+def test_data_older_than_the_packed_tier_is_read_from_the_hourly_tier(influxd, dataset) -> None:  # type: ignore[no-untyped-def]
+    """lille-02 has daily windows but no packed day (written before the packed tier existed):
+    the packed read notices it and the hourly tier answers."""
+    db = f"unpacked_{uuid.uuid4().hex[:8]}"
+    write_dataset(influxd.url, db, dataset, skip_packed=lambda st, sn, day: st == "lille-02")
+    plan = _hourly_plan(dataset, ("lens-01", "lille-02"), ("pm10",), ("mean",))
+
+    async def read():  # type: ignore[no-untyped-def]
+        reader = InfluxReader(influxd.url, db)
+        try:
+            with pytest.raises(NotPacked, match="lille-02"):
+                await fetch_hourly_packed(reader, plan)
+            general = [r async for r in fetch_rows(reader, plan)]
+            return general, await fetch_one_to_one(reader, plan)
+        finally:
+            await reader.aclose()
+
+    general, fast = asyncio.run(read())
+    assert {r[1] for r in general} == {"lens-01", "lille-02"}
+    assert orjson.loads(b"[" + fast + b"]") == [
+        {"time": format_time(t / 1000), "station": st, "sensor": sn, "quantity": q, **v}
+        for t, st, sn, q, v in general
+    ]
+
+
+def test_a_corrupt_packed_day_falls_back_to_the_hourly_tier(influxd, dataset, caplog) -> None:  # type: ignore[no-untyped-def]
+    db = f"corrupt_packed_{uuid.uuid4().hex[:8]}"
+    write_dataset(influxd.url, db, dataset)
+    day = int(dataset.raw.time.min().floor("D").timestamp() * 1000) + DAY_MS
+    w = InfluxWriter(influxd.url, db)
+    w.write_lines(
+        f'readings_1h_by_day,sensor=sds011,station=lens-01 pm2_5_mean="not base64!" {day}'.encode(),
+        rp="agg",
+    )
+    w.close()
+    plan = _hourly_plan(dataset, ("lens-01",), ("pm2_5",), ("mean",))
+
+    async def read():  # type: ignore[no-untyped-def]
+        reader = InfluxReader(influxd.url, db)
+        try:
+            with pytest.raises(ValueError, match="packed pm2_5_mean"):
+                await fetch_hourly_packed(reader, plan)
+            general = [r async for r in fetch_rows(reader, plan)]
+            return general, await fetch_one_to_one(reader, plan)
+        finally:
+            await reader.aclose()
+
+    with caplog.at_level(logging.WARNING, logger="api.series_source"):
+        general, fast = asyncio.run(read())
+    assert len(general) > 48
+    assert orjson.loads(b"[" + fast + b"]") == [
+        {"time": format_time(t / 1000), "station": st, "sensor": sn, "quantity": q, **v}
+        for t, st, sn, q, v in general
+    ]
+    assert "packed hourly days unreadable" in caplog.text

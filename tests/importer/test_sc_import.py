@@ -67,6 +67,7 @@ def dump(influxd, db: str) -> dict:  # type: ignore[no-untyped-def]
         '"agg"."readings_1h"',
         '"agg"."readings_1d"',
         '"agg"."readings_1d_paris"',
+        '"agg"."readings_1h_by_day"',
     ):
         res = influxd.query(f"SELECT * FROM {m} GROUP BY *", db)
         out[m] = res["results"][0].get("series", [])
@@ -177,6 +178,7 @@ def test_history_older_than_the_raw_retention_is_kept_as_aggregates(
     assert first['"raw"."readings"'] == []
     assert main(args) == 0
     assert dump(env["influxd"], env["db"]) == first  # idempotent on this path too
+    assert first['"agg"."readings_1h_by_day"']  # hourly windows packed by day too
 
     want = expected_raw()
     want = want[want.station == "sc-7647"]
@@ -195,7 +197,7 @@ def test_history_older_than_the_raw_retention_is_kept_as_aggregates(
                 "every": "1h",
                 "agg": "mean,min,count",
                 "start": "2018-11-15T00:00:00Z",
-                "end": "2018-11-16T00:00:00Z",
+                "end": "2018-11-17T00:00:00Z",  # two days or more: from the packed days
             },
         )
         assert r.status_code == 200, r.text
