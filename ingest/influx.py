@@ -41,7 +41,12 @@ class InfluxWriter:
         timeout: float = 30,
     ) -> None:
         auth = (username, password or "") if username else None
-        self._client = httpx.Client(base_url=url, auth=auth, timeout=timeout)
+        # identity: httpx asks for gzip by default, and influxd then compresses every answer;
+        # on the local link that costs more than it saves (a year of packed days: 5.7 ms
+        # with gzip, 1.5 ms without; the rebuild's raw chunks likewise)
+        self._client = httpx.Client(
+            base_url=url, auth=auth, timeout=timeout, headers={"Accept-Encoding": "identity"}
+        )
         self.db = db
         self._retention = ("400d", "INF")
 
