@@ -12,6 +12,7 @@ from api.protection import install_protection
 from api.publish import ReadingPublisher
 from api.registry import Registry
 from api.routes import admin, airrohr, health, ingest_http, pages, qpv, series, stations
+from api.series_source import DayCache
 from api.settings import ApiSettings
 
 DESCRIPTION = """\
@@ -47,6 +48,9 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
             settings.influx_db,
             settings.influx_username,
             settings.influx_password,
+        )
+        app.state.day_cache = (
+            DayCache(int(settings.api_day_cache_mb * 2**20)) if settings.api_day_cache_mb else None
         )
         app.state.publisher = None
         if settings.mqtt_url:

@@ -28,6 +28,7 @@ __all__ = [
     "Row",
     "csv_stream",
     "json_stream",
+    "parquet_body",
     "parquet_stream",
     "provenance",
 ]
@@ -203,13 +204,10 @@ class _Sink(io.RawIOBase):
 ROW_GROUP = 65_536
 
 
-async def parquet_stream(
-    rows: AsyncIterator[Row], columns: Sequence[str], prov: Provenance, tz: str
-) -> AsyncIterator[bytes]:
-    """Parquet written one row group at a time; the licence and provenance are key-value
-    metadata of the file (``licence``, ``attribution``, ``airq.provenance``)."""
+def _parquet_schema(columns: Sequence[str], prov: Provenance, tz: str):  # type: ignore[no-untyped-def]
+    """The Parquet schema of an export, with the licence and provenance as key-value
+    metadata (``licence``, ``attribution``, ``airq.provenance``, ``airq.units``)."""
     import pyarrow as pa
-    import pyarrow.parquet as pq
 
     fields = [
         pa.field("time", pa.timestamp("ms", tz=tz)),
@@ -226,10 +224,21 @@ async def parquet_stream(
         b"airq.provenance": json.dumps(lic, ensure_ascii=False).encode(),
         b"airq.units": json.dumps({q: v.unit for q, v in QUANTITIES.items()}).encode(),
     }
-    schema = pa.schema(fields, metadata=meta)
+    return pa.schema(fields, metadata=meta)
+
+
+async def parquet_stream(
+    rows: AsyncIterator[Row], columns: Sequence[str], prov: Provenance, tz: str
+) -> AsyncIterator[bytes]:
+    """Parquet written one row group at a time; the licence and provenance are key-value
+    metadata of the file (``licence``, ``attribution``, ``airq.provenance``)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    schema = _parquet_schema(columns, prov, tz)
     sink = _Sink()
     writer = pq.ParquetWriter(sink, schema, compression="zstd")
-    cols: dict[str, list[Any]] = {f.name: [] for f in fields}
+    cols: dict[str, list[Any]] = {name: [] for name in schema.names}
 
     def flush() -> None:
         writer.write_table(pa.table(cols, schema=schema))
@@ -253,6 +262,38 @@ async def parquet_stream(
         flush()
     writer.close()
     yield sink.drain()
+
+
+def parquet_body(
+    times_ms: np.ndarray,
+    label_of: np.ndarray,
+    labels: Sequence[dict[str, str]],
+    columns: dict[str, list[Any]],
+    prov: Provenance,
+) -> bytes:
+    """The same file as ``parquet_stream`` (UTC), from rows already in memory and built
+    column-wise: the labels are taken by index, the values converted once per column."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    schema = _parquet_schema(list(columns), prov, "UTC")
+    index = pa.array(label_of, type=pa.int32())
+    table = pa.table(
+        {
+            "time": pa.array(times_ms, type=pa.int64()).cast(schema.field("time").type),
+            **{
+                name: pa.array([lab[name] for lab in labels], pa.string()).take(index)
+                for name in ("station", "sensor", "quantity")
+            },
+            **{c: pa.array(v, schema.field(c).type) for c, v in columns.items()},
+        },
+        schema=schema,
+    )
+    sink = _Sink()
+    with pq.ParquetWriter(sink, schema, compression="zstd") as writer:
+        for start in range(0, max(table.num_rows, 1), ROW_GROUP):
+            writer.write_table(table.slice(start, ROW_GROUP))
+    return sink.drain()
 
 
 def json_body(

@@ -10,9 +10,11 @@ from __future__ import annotations
 import base64
 import binascii
 import logging
+import operator
 import time
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -39,14 +41,20 @@ from api.queries import (
 from api.windows import RAW_ONLY_AGGS, Window, WindowAcc, window_key
 
 __all__ = [
+    "DayCache",
     "NotPacked",
+    "PackedRead",
+    "Rows",
     "SeriesPlan",
     "count_raw_values",
     "fetch_hourly_packed",
     "fetch_one_to_one",
+    "fetch_one_to_one_rows",
     "fetch_rows",
     "is_one_to_one",
     "points_one_to_one",
+    "read_hourly_packed",
+    "render_packed",
 ]
 
 log = logging.getLogger(__name__)
@@ -216,10 +224,18 @@ def points_one_to_one(plan: SeriesPlan, series_list: Sequence[dict[str, Any]]) -
     )
 
 
-def points_from_blocks(plan: SeriesPlan, blocks: Sequence[Block]) -> bytes:
-    """Blocks -> comma-separated JSON points ordered by series (as given), time, then
-    quantity. A window is served when it has a mean and, where the count was read, a positive
-    count (the ingest writes a window's fields only when its count is positive)."""
+@dataclass(slots=True)
+class Rows:
+    """Output rows in order (series, time, quantity), column-wise."""
+
+    times: np.ndarray
+    label_of: np.ndarray
+    labels: list[dict[str, str]]
+    label_series: np.ndarray  # block index of each label
+    columns: dict[str, list[Any]]
+
+
+def _ordered_rows(plan: SeriesPlan, blocks: Sequence[Block]) -> Rows | None:
     keys: list[np.ndarray] = []  # label index, time
     parts: list[dict[str, np.ndarray]] = []
     labels: list[dict[str, str]] = []
@@ -241,11 +257,10 @@ def points_from_blocks(plan: SeriesPlan, blocks: Sequence[Block]) -> bytes:
                 keys.append(np.stack([np.full(n, len(labels) - 1), t[keep]]))
                 parts.append({s: c[keep] for s, c in cols.items()})
     if not keys:
-        return b""
+        return None
     key = np.concatenate(keys, axis=1)
-    # by series, then time, then quantity: label numbers follow series then quantity order
     series_of = np.array(label_series)[key[0]]
-    order = np.lexsort((key[0], key[1], series_of))
+    order = np.lexsort((key[0], key[1], series_of))  # by series, then time, then quantity
     columns: dict[str, list[Any]] = {}
     for a in plan.aggs:
         merged = np.concatenate([p.get(a, np.full(len(p["mean"]), np.nan)) for p in parts])
@@ -256,16 +271,30 @@ def points_from_blocks(plan: SeriesPlan, blocks: Sequence[Block]) -> bytes:
             columns[a] = [None if v != v else v for v in merged.tolist()]
         elif a == "count":
             columns[a] = np.rint(np.nan_to_num(merged)).astype(np.int64).tolist()
-    times, label_of = key[1][order], key[0][order]
-    body = json_points(times, label_of, labels, columns)
-    if body is None:  # times that are not whole seconds (never for stored windows)
-        text = format_times_ms(times)
-        points = [{"time": text[i], **labels[j]} for i, j in enumerate(label_of.tolist())]
-        for a, vals in columns.items():
-            for obj, v in zip(points, vals, strict=True):
-                obj[a] = v
-        body = orjson.dumps(points)[1:-1]
-    return body
+    return Rows(key[1][order], key[0][order], labels, np.array(label_series), columns)
+
+
+def _encode(rows: Rows) -> tuple[bytes, int | None]:
+    """JSON points of the rows, and the width of each (fixed, comma included: rows can then
+    be cut apart) or None when built one dict per point."""
+    body = json_points(rows.times, rows.label_of, rows.labels, rows.columns)
+    if body is not None:
+        return body, (len(body) + 1) // len(rows.times)
+    # times that are not whole seconds (never for stored windows)
+    text = format_times_ms(rows.times)
+    points = [{"time": text[i], **rows.labels[j]} for i, j in enumerate(rows.label_of.tolist())]
+    for a, vals in rows.columns.items():
+        for obj, v in zip(points, vals, strict=True):
+            obj[a] = v
+    return orjson.dumps(points)[1:-1], None
+
+
+def points_from_blocks(plan: SeriesPlan, blocks: Sequence[Block]) -> bytes:
+    """Blocks -> comma-separated JSON points ordered by series (as given), time, then
+    quantity. A window is served when it has a mean and, where the count was read, a positive
+    count (the ingest writes a window's fields only when its count is positive)."""
+    rows = _ordered_rows(plan, blocks)
+    return b"" if rows is None else _encode(rows)[0]
 
 
 def format_times_ms(times_ms: np.ndarray) -> list[str]:
@@ -277,18 +306,32 @@ def format_times_ms(times_ms: np.ndarray) -> list[str]:
     return [format_time(int(t) / 1000) for t in times_ms.tolist()]
 
 
-async def fetch_one_to_one(influx: InfluxReader, plan: SeriesPlan) -> bytes:
+async def fetch_one_to_one(
+    influx: InfluxReader, plan: SeriesPlan, cache: DayCache | None = None
+) -> bytes:
     """The whole (size-checked) result in one request, as comma-separated JSON points (see
-    ``points_from_blocks``). Hourly windows over
-    days come from the days packed by the ingest (``readings_1h_by_day``), the rest from the
+    ``points_from_blocks``). Hourly windows over days come from the days packed by the ingest
+    (``readings_1h_by_day``; the JSON of whole days kept in ``cache``), the rest from the
     tier itself."""
+    return render_packed(plan, await _one_to_one_read(influx, plan, cache), cache)
+
+
+async def fetch_one_to_one_rows(influx: InfluxReader, plan: SeriesPlan) -> Rows | None:
+    """The same rows as ``fetch_one_to_one``, column-wise (None: no row), for the exports."""
+    return _ordered_rows(plan, (await _one_to_one_read(influx, plan, None)).blocks)
+
+
+async def _one_to_one_read(
+    influx: InfluxReader, plan: SeriesPlan, cache: DayCache | None
+) -> PackedRead:
     if plan.window.tier == "1h" and plan.end_ms - plan.start_ms >= PACKED_MIN_MS:
         try:
-            return points_from_blocks(plan, await fetch_hourly_packed(influx, plan))
+            return await read_hourly_packed(influx, plan, cache)
         except NotPacked as exc:  # older data: `airq rollup rebuild` packs it
             log.debug("hourly days not all packed (%s); reading readings_1h", exc)
         except ValueError as exc:  # a corrupt packed day: the hourly tier still answers
             log.warning("packed hourly days unreadable (%s); reading readings_1h", exc)
+    stats = _stats_needed(plan.aggs)
     q, params = build_select_query(
         plan.window.tier,
         plan.quantities,
@@ -296,11 +339,11 @@ async def fetch_one_to_one(influx: InfluxReader, plan: SeriesPlan) -> bytes:
         plan.start_ms,
         plan.end_ms,
         plan.sensor,
-        stats=_stats_needed(plan.aggs),
+        stats=stats,
     )
     results = await influx.query(q, params, binary=True)
     series = results[0].get("series", []) if results else []
-    return points_one_to_one(plan, series)
+    return PackedRead(_blocks_from_series(plan, series, stats))
 
 
 # -- hourly windows packed by day ---------------------------------------------------------
@@ -312,10 +355,70 @@ TAIL_DAYS = 2
 _NO_DAY = pack_hours([None] * PACKED_HOURS)
 
 
+class DayCache:
+    """The JSON points of whole packed days, keyed by what they were built from: the series,
+    the quantities and statistics asked for, the day and **the packed text of each field**.
+    A day changed by late data has a new text, hence a new key: an entry is never stale, it
+    only stops being asked for. Least recently used entries go beyond ``max_bytes``. Used
+    from the event loop only."""
+
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes = max_bytes
+        self.size = 0
+        self.hits = 0
+        self.misses = 0
+        self._entries: OrderedDict[tuple[Any, ...], bytes] = OrderedDict()
+
+    @staticmethod
+    def _cost(key: tuple[Any, ...], value: bytes) -> int:
+        return len(value) + sum(len(t) for t in key[-1] if isinstance(t, str)) + 200
+
+    def get(self, key: tuple[Any, ...]) -> bytes | None:
+        value = self._entries.get(key)
+        if value is None:
+            self.misses += 1
+            return None
+        self._entries.move_to_end(key)
+        self.hits += 1
+        return value
+
+    def put(self, key: tuple[Any, ...], value: bytes) -> None:
+        cost = self._cost(key, value)
+        if cost > self.max_bytes or key in self._entries:
+            return
+        self._entries[key] = value
+        self.size += cost
+        while self.size > self.max_bytes:
+            old_key, old = self._entries.popitem(last=False)
+            self.size -= self._cost(old_key, old)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+@dataclass(slots=True)
+class PackedRead:
+    """Hourly windows of a plan: ``blocks`` to encode, one per series (in output order);
+    ``cached``: JSON of whole days found in the cache, by (block index, day); ``keys``: cache
+    keys of the whole days in ``blocks``, to keep once encoded."""
+
+    blocks: list[Block]
+    cached: dict[tuple[int, int], bytes] = field(default_factory=dict)
+    keys: dict[tuple[int, int], tuple[Any, ...]] = field(default_factory=dict)
+
+
 async def fetch_hourly_packed(influx: InfluxReader, plan: SeriesPlan) -> list[Block]:
+    """``read_hourly_packed`` without a cache: the blocks."""
+    return (await read_hourly_packed(influx, plan)).blocks
+
+
+async def read_hourly_packed(
+    influx: InfluxReader, plan: SeriesPlan, cache: DayCache | None = None
+) -> PackedRead:
     """Hourly windows of the plan from the packed days, and from ``readings_1h`` after each
     series' last packed day (today, the days not packed yet). One request in the usual case;
-    a second when a series' packed days end before the tail that was read with them.
+    a second when a series' packed days end before the tail that was read with them. Whole
+    days whose JSON is in ``cache`` are not decoded.
     Raises NotPacked when some daily windows have no packed day, ValueError on a corrupt
     packed day."""
     now_ms = int(time.time() * 1000)
@@ -344,9 +447,15 @@ async def fetch_hourly_packed(influx: InfluxReader, plan: SeriesPlan) -> list[Bl
     packed = _series_of(results, 0)
     _check_every_day_packed(plan, packed, _series_of(results, 2))
     tail = _blocks_from_series(plan, _series_of(results, 1), packed_stats)
-    unpacked = [_unpack_series(plan, s, packed_stats) for s in packed]
-    # where each series' packed days end; the tail must start there
-    ends = {label: int(t[-1]) + HOUR_MS for label, t, _ in unpacked if t.size}
+    # where each series' packed days end (in the period); the tail must start there
+    ends: dict[tuple[str, str], int] = {}
+    for series in packed:
+        days = [r[0] for r in series["values"] if r[0] < plan.end_ms]
+        if days:
+            ends[_label(series)] = min(max(days) + DAY_MS, plan.end_ms)
+    cached: dict[tuple[tuple[str, str], int], bytes] = {}
+    keys: dict[tuple[tuple[str, str], int], tuple[Any, ...]] = {}
+    unpacked = [_unpack_series(plan, s, packed_stats, cache, cached, keys) for s in packed]
     need_from = min(ends.values(), default=plan.start_ms)
     if need_from < tail_from:
         q_gap, params = build_select_query(
@@ -361,7 +470,41 @@ async def fetch_hourly_packed(influx: InfluxReader, plan: SeriesPlan) -> list[Bl
         answer = await influx.query(q_gap, params, True)
         gap = _blocks_from_series(plan, _series_of(answer, 0), packed_stats)
         tail = _join(gap, tail)
-    return _merge_packed(plan, unpacked, tail, ends)
+    blocks = _merge_packed(plan, unpacked, tail, ends)
+    index = {b[0]: i for i, b in enumerate(blocks)}
+    return PackedRead(
+        blocks,
+        {(index[label], day): v for (label, day), v in cached.items()},
+        {(index[label], day): k for (label, day), k in keys.items()},
+    )
+
+
+def render_packed(plan: SeriesPlan, read: PackedRead, cache: DayCache | None) -> bytes:
+    """The JSON points of a packed read: the cached days and the encoded rows, in order
+    (series, time, quantity); the whole days just encoded go into the cache."""
+    rows = _ordered_rows(plan, read.blocks)
+    body, width = _encode(rows) if rows is not None else (b"", None)
+    if not read.cached and (cache is None or width is None):
+        return body
+    pieces: list[tuple[tuple[int, int], bytes]] = list(read.cached.items())
+    if rows is not None and width is not None:
+        # rows are sorted by series then time: cut them at each (series, day) change
+        unit_series = rows.label_series[rows.label_of]
+        unit_day = rows.times - rows.times % DAY_MS
+        change = np.flatnonzero((np.diff(unit_series) != 0) | (np.diff(unit_day) != 0)) + 1
+        starts = np.concatenate(([0], change)).tolist()
+        stops = [*change.tolist(), len(rows.times)]
+        for a, b in zip(starts, stops, strict=True):
+            unit = (int(unit_series[a]), int(unit_day[a]))
+            piece = body[a * width : b * width - 1]
+            pieces.append((unit, piece))
+            key = read.keys.get(unit)
+            if key is not None and cache is not None:
+                cache.put(key, piece)
+    elif body:
+        return body  # no cut possible (never for stored windows): nothing cached
+    pieces.sort(key=lambda p: p[0])
+    return b",".join(p for _, p in pieces if p)
 
 
 class NotPacked(LookupError):
@@ -396,13 +539,45 @@ def _series_of(results: list[dict[str, Any]], i: int) -> list[dict[str, Any]]:
     return results[i].get("series", []) if len(results) > i else []
 
 
-def _unpack_series(plan: SeriesPlan, series: dict[str, Any], stats: Sequence[str]) -> Block:
-    """A packed series (one row per day) -> hourly block over the whole days (clipped to
-    the plan's period; hours without a window stay NaN, dropped when the points are built)."""
+def _label(series: dict[str, Any]) -> tuple[str, str]:
     tags = series.get("tags") or {}
-    label = (tags.get(TAG_STATION, ""), tags.get(TAG_SENSOR, ""))
+    return tags.get(TAG_STATION, ""), tags.get(TAG_SENSOR, "")
+
+
+def _unpack_series(
+    plan: SeriesPlan,
+    series: dict[str, Any],
+    stats: Sequence[str],
+    cache: DayCache | None = None,
+    cached: dict[tuple[tuple[str, str], int], bytes] | None = None,
+    keys: dict[tuple[tuple[str, str], int], tuple[Any, ...]] | None = None,
+) -> Block:
+    """A packed series (one row per day) -> hourly block over the whole days (clipped to
+    the plan's period; hours without a window stay NaN, dropped when the points are built).
+    With a cache: whole days found there go to ``cached`` instead, and the keys of the other
+    whole days to ``keys``."""
+    label = _label(series)
     rows = series["values"]
     pos = {c: i for i, c in enumerate(series["columns"])}
+    if cache is not None and cached is not None and keys is not None:
+        # the packed texts of the day, in a fixed order (a missing field: None)
+        fields = [pos.get(agg_field(qn, st), 0) for qn in plan.quantities for st in stats]
+        texts_of = operator.itemgetter(*fields, 0)  # a tuple even for one field; 0: the time
+        base = (label, plan.quantities, plan.aggs, stats)
+        left = []
+        for r in rows:
+            day = r[0]
+            if day < plan.start_ms or day + DAY_MS > plan.end_ms:
+                left.append(r)  # a day cut by the period: encoded each time
+                continue
+            key = (*base, texts_of(r))  # the time, last, tells the day
+            hit = cache.get(key)
+            if hit is None:
+                keys[(label, day)] = key
+                left.append(r)
+            else:
+                cached[(label, day)] = hit
+        rows = left
     days = np.array([r[0] for r in rows], dtype=np.int64)
     t = (days[:, None] + np.arange(PACKED_HOURS, dtype=np.int64) * HOUR_MS).ravel()
     inside = (t >= plan.start_ms) & (t < plan.end_ms)

@@ -4,26 +4,31 @@ rows of the general streaming path, on the shared dataset in a real influxd."""
 from __future__ import annotations
 
 import asyncio
+import io
 import itertools
 import logging
 import uuid
 
 import orjson
+import pandas as pd
 import pytest
 
 from airq_core.readings import format_time
+from api.exports import parquet_body, parquet_stream, provenance
 from api.influx import InfluxReader
 from api.series_source import (
+    DayCache,
     NotPacked,
     SeriesPlan,
     fetch_hourly_packed,
     fetch_one_to_one,
+    fetch_one_to_one_rows,
     fetch_rows,
     is_one_to_one,
 )
 from api.windows import plan_window
 from ingest.influx import InfluxWriter
-from tests.api.series_data import write_dataset
+from tests.api.series_data import Dataset, packed_lines, tier_lines, write_dataset
 
 CASES = [
     (("lens-01",), ("pm2_5",), ("mean",)),
@@ -200,3 +205,98 @@ def test_a_corrupt_packed_day_falls_back_to_the_hourly_tier(influxd, dataset, ca
         for t, st, sn, q, v in general
     ]
     assert "packed hourly days unreadable" in caplog.text
+
+
+def test_day_cache_is_bounded_and_least_recently_used_goes_first() -> None:
+    cache = DayCache(max_bytes=4000)  # an entry costs 400 + 256 + 200 bytes: 4 fit
+    keys = [(("s", "x"), ("pm2_5",), ("mean",), d, ("A" * 256,)) for d in range(6)]
+    for k in keys[:4]:
+        cache.put(k, b"x" * 400)
+    assert len(cache) == 4
+    assert cache.get(keys[0]) == b"x" * 400  # keys[0] is now the most recently used
+    cache.put(keys[4], b"y" * 400)
+    assert cache.size <= 4000 and len(cache) == 4
+    assert cache.get(keys[1]) is None  # the least recently used went
+    assert cache.get(keys[0]) is not None and cache.get(keys[4]) is not None
+    cache.put(keys[5], b"z" * 5000)  # larger than the whole budget: not kept
+    assert cache.get(keys[5]) is None and len(cache) == 4
+
+
+def test_cached_days_give_the_same_answer_and_late_data_is_seen(influxd, dataset) -> None:  # type: ignore[no-untyped-def]
+    db = f"cached_{uuid.uuid4().hex[:8]}"
+    write_dataset(influxd.url, db, dataset)
+    plan = _hourly_plan(
+        dataset, ("lens-01", "lille-02"), ("pm2_5", "temperature"), ("mean", "max"), 3
+    )
+    cache = DayCache(max_bytes=2**24)
+
+    async def read():  # type: ignore[no-untyped-def]
+        reader = InfluxReader(influxd.url, db)
+        try:
+            general = [r async for r in fetch_rows(reader, plan)]
+            return general, await fetch_one_to_one(reader, plan, cache)
+        finally:
+            await reader.aclose()
+
+    def expected(general):  # type: ignore[no-untyped-def]
+        return [
+            {"time": format_time(t / 1000), "station": st, "sensor": sn, "quantity": q, **v}
+            for t, st, sn, q, v in general
+        ]
+
+    general, first = asyncio.run(read())
+    assert orjson.loads(b"[" + first + b"]") == expected(general)
+    whole_days = len(cache)
+    assert whole_days >= 3 and cache.hits == 0  # 3 series × whole days inside the period
+    _, second = asyncio.run(read())
+    assert second == first and cache.hits == whole_days
+
+    # a late reading changes one hour of lens-01's pm2_5: its day is packed again
+    late_time = dataset.raw.time.min().floor("D") + pd.Timedelta(days=1, hours=5, minutes=7)
+    row = {"time": late_time, "station": "lens-01", "sensor": "sds011", "quantity": "pm2_5"}
+    late = Dataset(
+        pd.concat(
+            [dataset.raw, pd.DataFrame([{**row, "value": 500.0, "ms": late_time.value // 10**6}])]
+        )
+    )
+    w = InfluxWriter(influxd.url, db)
+    for lines in (tier_lines(late, "1h"), packed_lines(late)):
+        w.write_lines("\n".join(lines).encode(), rp="agg")
+    w.close()
+    general, third = asyncio.run(read())
+    got = orjson.loads(b"[" + third + b"]")
+    assert got == expected(general) and got != orjson.loads(b"[" + first + b"]")
+    assert max(p["max"] for p in got if p["quantity"] == "pm2_5") == 500.0
+    assert cache.hits == 2 * whole_days - 1  # every day but the changed one
+
+
+@pytest.mark.parametrize(("every", "selection"), list(itertools.product(["1h", "1d"], CASES)))
+def test_parquet_built_column_wise_equals_the_streamed_file(
+    influxd, series_db, dataset, every, selection
+) -> None:  # type: ignore[no-untyped-def]
+    import pyarrow.parquet as pq
+
+    stations, quantities, aggs = selection
+    start = int(dataset.raw.time.min().floor("D").timestamp() * 1000)
+    plan = SeriesPlan(
+        stations, quantities, None, start, start + 4 * DAY_MS, plan_window(every, "UTC"), aggs
+    )
+    prov = provenance([], "none", {"test": every})
+
+    async def both():  # type: ignore[no-untyped-def]
+        reader = InfluxReader(influxd.url, series_db)
+        try:
+            streamed = b"".join(
+                [p async for p in parquet_stream(fetch_rows(reader, plan), aggs, prov, "UTC")]
+            )
+            rows = await fetch_one_to_one_rows(reader, plan)
+        finally:
+            await reader.aclose()
+        assert rows is not None
+        return streamed, parquet_body(rows.times, rows.label_of, rows.labels, rows.columns, prov)
+
+    streamed, built = asyncio.run(both())
+    a, b = pq.read_table(io.BytesIO(streamed)), pq.read_table(io.BytesIO(built))
+    assert a.num_rows > 3
+    assert b.schema.equals(a.schema, check_metadata=True)
+    assert b.to_pylist() == a.to_pylist()
