@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import statistics
 import tempfile
 import time
@@ -71,6 +72,24 @@ def write_lines(url: str, db: str, lines: list[str], batch: int = 10000) -> None
                 content="\n".join(lines[i : i + batch]).encode(),
             )
             r.raise_for_status()
+
+
+def wait_idle(pid: int, busy_below: float = 0.05, timeout: float = 90.0) -> float:
+    """Waits until a process uses less than ``busy_below`` of a core over half a second
+    (influxd compacts what was just written, on every core, for a while); seconds waited."""
+    tick = os.sysconf("SC_CLK_TCK")
+
+    def cpu_s() -> float:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / tick  # utime + stime
+
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < timeout:
+        c0 = cpu_s()
+        time.sleep(0.5)
+        if (cpu_s() - c0) / 0.5 < busy_below:
+            break
+    return time.monotonic() - t0
 
 
 def timed(fn: Callable[[], object]) -> float:
