@@ -16,7 +16,7 @@ from ingest.influx import InfluxWriter
 from ingest.service import IngestService
 from tests.helpers import ThreadRunner, wait_until
 from tests.ingest.ingest_helpers import StationPublisher, count_stored, fast_settings
-from tests.ingest.test_ingest_rollups import assert_same, fetch
+from tests.ingest.test_ingest_rollups import assert_same, fetch, fetch_packed
 
 pytestmark = pytest.mark.services
 
@@ -48,7 +48,7 @@ def payloads(start: float, n: int) -> dict[str, list[bytes]]:
 def all_aggregates(url: str, db: str) -> dict[str, dict]:  # type: ignore[type-arg]
     w = InfluxWriter(url, db)
     try:
-        return {tier: fetch(w, tier) for tier in TIERS}
+        return {**{tier: fetch(w, tier) for tier in TIERS}, "1h_by_day": fetch_packed(w)}
     finally:
         w.close()
 
@@ -106,9 +106,10 @@ def test_two_workers_store_once_and_aggregate_like_one(
         assert count_stored(influxd, "shared_one") == n_readings // 2  # pm2_5 points
         two = all_aggregates(influxd.url, "shared_two")
         one = all_aggregates(influxd.url, "shared_one")
-        for tier in TIERS:
+        for tier in [*TIERS, "1h_by_day"]:
             assert one[tier], tier
             assert_same(two[tier], one[tier])
+        assert_same(one["1h_by_day"], one["1h"])  # the packed days hold the hourly tier
         assert any("pm2_5_hcorr_mean" in f for f in one["1h"].values())
         assert solo[0].stored == n_readings
     finally:
