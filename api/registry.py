@@ -103,9 +103,10 @@ def _migrate(engine: sa.Engine) -> None:
 
 class Registry:
     def __init__(self, database_url: str) -> None:
-        self.engine = sa.create_engine(database_url, pool_pre_ping=True)
-        # an embedded database (SQLite file): no network, lookups take ~0.1 ms
-        self.embedded = self.engine.dialect.name == "sqlite"
+        # an embedded database (SQLite file): no network, lookups take ~0.1 ms, and no
+        # connection to check before use (pre-ping: one more statement per lookup)
+        self.embedded = sa.engine.make_url(database_url).get_backend_name() == "sqlite"
+        self.engine = sa.create_engine(database_url, pool_pre_ping=not self.embedded)
         metadata.create_all(self.engine)
         _migrate(self.engine)
 
