@@ -26,6 +26,7 @@ from api.registry import SOURCE_SENSOR_COMMUNITY, Station
 __all__ = [
     "FORMATS",
     "Row",
+    "csv_body",
     "csv_stream",
     "json_stream",
     "parquet_body",
@@ -143,6 +144,33 @@ async def csv_stream(
             buf, size = [], 0
     if buf:
         yield "".join(buf).encode()
+
+
+def csv_body(
+    times_ms: np.ndarray,
+    label_of: np.ndarray,
+    labels: Sequence[dict[str, str]],
+    columns: dict[str, list[Any]],
+    prov: Provenance,
+) -> bytes:
+    """The same text as ``csv_stream`` (UTC), from rows already in memory, column by column
+    (numbers written as ``_num`` does: ``repr`` of floats, integers as they are, empty when
+    missing)."""
+    head = "".join(f"# {line}\n" for line in prov.comment_lines())
+    head += ",".join(["time", "station", "sensor", "quantity", *columns]) + "\n"
+    if len(times_ms) == 0:
+        return head.encode()
+    cells = utc_text_cells(times_ms)
+    if cells is None:  # not whole seconds (never for stored windows)
+        fmt = time_formatter("UTC")
+        times = [fmt(int(t)) for t in np.asarray(times_ms).tolist()]
+    else:
+        times = cells.astype("U20").tolist()
+    label_text = [f"{lab['station']},{lab['sensor']},{lab['quantity']}" for lab in labels]
+    texts: list[list[str]] = [times, [label_text[i] for i in label_of.tolist()]]
+    for values in columns.values():
+        texts.append([_num(v) for v in values])
+    return (head + "\n".join(map(",".join, zip(*texts, strict=True))) + "\n").encode()
 
 
 async def json_stream(

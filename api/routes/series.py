@@ -20,6 +20,7 @@ from airq_core.wire import STATION_ID_RE
 from api.deps import InfluxDep, RegistryDep, SettingsDep, parse_time_param
 from api.exports import (
     FORMATS,
+    csv_body,
     csv_stream,
     json_body,
     json_stream,
@@ -226,23 +227,19 @@ async def serve_series(
         head = _json_header(header, quantities, query, every, tz)
         return Response(json_body(points, plan.columns, prov, head), media_type=FORMATS[fmt])
     if (
-        fmt == "parquet"
+        fmt in ("csv", "parquet")
         and ids
         and is_one_to_one(plan)
         and window.count(start_ms, end_ms) * len(ids) * len(quantities) <= settings.api_max_points
     ):
-        # the same for a Parquet file of at most api_max_points rows, built column-wise
+        # the same for a CSV or Parquet file of at most api_max_points rows, built column-wise
         out = await fetch_one_to_one_rows(influx, plan)
+        build = csv_body if fmt == "csv" else parquet_body
         if out is None:
-            data = parquet_body(
-                np.zeros(0, np.int64),
-                np.zeros(0, np.int64),
-                [],
-                {c: [] for c in plan.columns},
-                prov,
-            )
+            empty = np.zeros(0, np.int64)
+            data = build(empty, empty, [], {c: [] for c in plan.columns}, prov)
         else:
-            data = parquet_body(out.times, out.label_of, out.labels, out.columns, prov)
+            data = build(out.times, out.label_of, out.labels, out.columns, prov)
         disposition = f'attachment; filename="{filename}.{fmt}"'
         return Response(data, media_type=FORMATS[fmt], headers={"Content-Disposition": disposition})
 
