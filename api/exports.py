@@ -28,6 +28,8 @@ __all__ = [
     "Row",
     "csv_body",
     "csv_stream",
+    "json_points",
+    "json_points_padded",
     "json_stream",
     "parquet_body",
     "parquet_stream",
@@ -380,10 +382,28 @@ def json_points(
     columns: dict[str, list[Any]],
 ) -> bytes | None:
     """The JSON objects ``{"time": …, **labels[label_of[i]], <column>: value, …}`` separated
-    by commas: the same objects as ``orjson.dumps(points)[1:-1]`` of the dicts, built
+    by commas: byte for byte ``orjson.dumps(points)[1:-1]`` of the same dicts, built
     column-wise in fixed-width cells instead of one dict per point (several times faster for
-    the thousands of points of a long series). Cells are padded with spaces, insignificant
-    whitespace in JSON (``"mean":12.5  }``). None when a time is not a whole second."""
+    the thousands of points of a long series). None when a time is not a whole second."""
+    padded = json_points_padded(times_ms, label_of, labels, columns)
+    return None if padded is None else unpad(padded)
+
+
+def unpad(text: bytes) -> bytes:
+    """Removes the NUL padding of ``json_points_padded`` (JSON text never holds a raw NUL:
+    orjson escapes control characters)."""
+    return text.translate(None, b"\x00")
+
+
+def json_points_padded(
+    times_ms: np.ndarray,
+    label_of: np.ndarray,
+    labels: Sequence[dict[str, str]],
+    columns: dict[str, list[Any]],
+) -> bytes | None:
+    """``json_points`` before its NUL padding is removed: every point takes the same number
+    of bytes, its comma included (the last point has none), so that points can be cut apart
+    by index first (``unpad`` each piece afterwards)."""
     n = len(times_ms)
     if n == 0:
         return b""
@@ -405,7 +425,4 @@ def json_points(
     table = np.empty(n, dtype=row)
     for k, v in cells:
         table[k] = v
-    text = table.view(np.uint8)
-    # NUL padding -> spaces; JSON text has no other byte below 32 (orjson escapes them)
-    np.maximum(text, 32, out=text)
-    return text.tobytes()[:-1]
+    return table.tobytes()[:-1]

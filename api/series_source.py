@@ -30,7 +30,7 @@ from airq_core.storage import (
     agg_field,
     pack_hours,
 )
-from api.exports import Row, json_points
+from api.exports import Row, json_points_padded, unpad
 from api.influx import InfluxReader
 from api.queries import (
     PACKED_TIER,
@@ -275,9 +275,10 @@ def _ordered_rows(plan: SeriesPlan, blocks: Sequence[Block]) -> Rows | None:
 
 
 def _encode(rows: Rows) -> tuple[bytes, int | None]:
-    """JSON points of the rows, and the width of each (fixed, comma included: rows can then
-    be cut apart) or None when built one dict per point."""
-    body = json_points(rows.times, rows.label_of, rows.labels, rows.columns)
+    """JSON points of the rows, NUL-padded to a fixed width per point (comma included: points
+    can then be cut apart; ``unpad`` them), and that width; or the final text and None when
+    built one dict per point."""
+    body = json_points_padded(rows.times, rows.label_of, rows.labels, rows.columns)
     if body is not None:
         return body, (len(body) + 1) // len(rows.times)
     # times that are not whole seconds (never for stored windows)
@@ -294,7 +295,10 @@ def points_from_blocks(plan: SeriesPlan, blocks: Sequence[Block]) -> bytes:
     quantity. A window is served when it has a mean and, where the count was read, a positive
     count (the ingest writes a window's fields only when its count is positive)."""
     rows = _ordered_rows(plan, blocks)
-    return b"" if rows is None else _encode(rows)[0]
+    if rows is None:
+        return b""
+    body, width = _encode(rows)
+    return body if width is None else unpad(body)
 
 
 def format_times_ms(times_ms: np.ndarray) -> list[str]:
@@ -485,7 +489,7 @@ def render_packed(plan: SeriesPlan, read: PackedRead, cache: DayCache | None) ->
     rows = _ordered_rows(plan, read.blocks)
     body, width = _encode(rows) if rows is not None else (b"", None)
     if not read.cached and (cache is None or width is None):
-        return body
+        return body if width is None else unpad(body)
     pieces: list[tuple[tuple[int, int], bytes]] = list(read.cached.items())
     if rows is not None and width is not None:
         # rows are sorted by series then time: cut them at each (series, day) change
@@ -496,13 +500,15 @@ def render_packed(plan: SeriesPlan, read: PackedRead, cache: DayCache | None) ->
         stops = [*change.tolist(), len(rows.times)]
         for a, b in zip(starts, stops, strict=True):
             unit = (int(unit_series[a]), int(unit_day[a]))
-            piece = body[a * width : b * width - 1]
+            piece = unpad(body[a * width : b * width - 1])
             pieces.append((unit, piece))
             key = read.keys.get(unit)
             if key is not None and cache is not None:
                 cache.put(key, piece)
     elif body:
-        return body  # no cut possible (never for stored windows): nothing cached
+        # built one dict per point: times that are not whole seconds, which stored windows
+        # never have (nor, then, cached days)
+        return body
     pieces.sort(key=lambda p: p[0])
     return b",".join(p for _, p in pieces if p)
 
