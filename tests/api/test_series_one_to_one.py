@@ -270,32 +270,40 @@ def test_cached_days_give_the_same_answer_and_late_data_is_seen(influxd, dataset
     assert cache.hits == 2 * whole_days - 1  # every day but the changed one
 
 
+def _streamed_and_built(url: str, db: str, dataset, every: str, selection, stream, build):  # type: ignore[no-untyped-def]
+    """The same export through the streamed path and built in memory from the one-to-one
+    rows."""
+    stations, quantities, aggs = selection
+    start = int(dataset.raw.time.min().floor("D").timestamp() * 1000)
+    plan = SeriesPlan(
+        stations, quantities, None, start, start + 4 * DAY_MS, plan_window(every, "UTC"), aggs
+    )
+    prov = provenance([], "humidity", {"test": every})
+
+    async def both():  # type: ignore[no-untyped-def]
+        reader = InfluxReader(url, db)
+        try:
+            streamed = b"".join(
+                [p async for p in stream(fetch_rows(reader, plan), aggs, prov, "UTC")]
+            )
+            rows = await fetch_one_to_one_rows(reader, plan)
+        finally:
+            await reader.aclose()
+        assert rows is not None
+        return streamed, build(rows.times, rows.label_of, rows.labels, rows.columns, prov)
+
+    return asyncio.run(both())
+
+
 @pytest.mark.parametrize(("every", "selection"), list(itertools.product(["1h", "1d"], CASES)))
 def test_parquet_built_column_wise_equals_the_streamed_file(
     influxd, series_db, dataset, every, selection
 ) -> None:  # type: ignore[no-untyped-def]
     import pyarrow.parquet as pq
 
-    stations, quantities, aggs = selection
-    start = int(dataset.raw.time.min().floor("D").timestamp() * 1000)
-    plan = SeriesPlan(
-        stations, quantities, None, start, start + 4 * DAY_MS, plan_window(every, "UTC"), aggs
+    streamed, built = _streamed_and_built(
+        influxd.url, series_db, dataset, every, selection, parquet_stream, parquet_body
     )
-    prov = provenance([], "none", {"test": every})
-
-    async def both():  # type: ignore[no-untyped-def]
-        reader = InfluxReader(influxd.url, series_db)
-        try:
-            streamed = b"".join(
-                [p async for p in parquet_stream(fetch_rows(reader, plan), aggs, prov, "UTC")]
-            )
-            rows = await fetch_one_to_one_rows(reader, plan)
-        finally:
-            await reader.aclose()
-        assert rows is not None
-        return streamed, parquet_body(rows.times, rows.label_of, rows.labels, rows.columns, prov)
-
-    streamed, built = asyncio.run(both())
     a, b = pq.read_table(io.BytesIO(streamed)), pq.read_table(io.BytesIO(built))
     assert a.num_rows > 3
     assert b.schema.equals(a.schema, check_metadata=True)
@@ -306,26 +314,9 @@ def test_parquet_built_column_wise_equals_the_streamed_file(
 def test_csv_built_column_wise_equals_the_streamed_text(
     influxd, series_db, dataset, every, selection
 ) -> None:  # type: ignore[no-untyped-def]
-    stations, quantities, aggs = selection
-    start = int(dataset.raw.time.min().floor("D").timestamp() * 1000)
-    plan = SeriesPlan(
-        stations, quantities, None, start, start + 4 * DAY_MS, plan_window(every, "UTC"), aggs
+    streamed, built = _streamed_and_built(
+        influxd.url, series_db, dataset, every, selection, csv_stream, csv_body
     )
-    prov = provenance([], "humidity", {"test": every})
-
-    async def both():  # type: ignore[no-untyped-def]
-        reader = InfluxReader(influxd.url, series_db)
-        try:
-            streamed = b"".join(
-                [p async for p in csv_stream(fetch_rows(reader, plan), aggs, prov, "UTC")]
-            )
-            rows = await fetch_one_to_one_rows(reader, plan)
-        finally:
-            await reader.aclose()
-        assert rows is not None
-        return streamed, csv_body(rows.times, rows.label_of, rows.labels, rows.columns, prov)
-
-    streamed, built = asyncio.run(both())
     a, b = streamed.decode().splitlines(), built.decode().splitlines()
     assert len(a) >= 9 and len(b) == len(a)  # comment lines, the header, and rows
     head = next(i for i, line in enumerate(a) if line.startswith("time,"))
