@@ -1,36 +1,22 @@
-"""Reading series out of InfluxDB as a stream of rows (I/O): raw readings, stored aggregate
-tiers combined into the requested windows, or raw readings reduced to windows (median, p95).
+"""Reading series out of InfluxDB (I/O): raw readings, stored aggregate tiers combined into
+the requested windows, or raw readings reduced to windows (median, p95), as a stream of rows;
+and stored windows served one to one (``fetch_one_to_one``), hourly ones from the days packed
+by the ingest. What is done with the answers (pure) is in ``api.stored_windows``.
 
-Rows come out per (station, sensor) series, in time order, never the whole result in memory:
-the query runs with ``chunked=true`` and windows are closed as soon as the next one starts.
+Streamed rows come out per (station, sensor) series, in time order, never the whole result in
+memory: the query runs with ``chunked=true`` and windows are closed as soon as the next one
+starts.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 import logging
-import operator
 import time
-from collections import OrderedDict
 from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
-import orjson
-
-from airq_core.readings import format_time
-from airq_core.storage import (
-    AGG_STATS,
-    PACKED_HOURS,
-    TAG_SENSOR,
-    TAG_STATION,
-    TIERS,
-    agg_field,
-    pack_hours,
-)
-from api.exports import Row, json_points_padded, unpad
+from airq_core.storage import AGG_STATS, TAG_SENSOR, TAG_STATION, agg_field
+from api.exports import Row
 from api.influx import InfluxReader
 from api.queries import (
     PACKED_TIER,
@@ -38,9 +24,29 @@ from api.queries import (
     build_select_query,
     build_window_count_query,
 )
-from api.windows import RAW_ONLY_AGGS, Window, WindowAcc, window_key
+from api.stored_windows import (
+    Block,
+    DayCache,
+    NotPacked,
+    PackedRead,
+    Rows,
+    SeriesPlan,
+    blocks_from_series,
+    check_every_day_packed,
+    is_one_to_one,
+    join_blocks,
+    merge_packed,
+    ordered_rows,
+    points_one_to_one,
+    render_packed,
+    series_label,
+    series_of,
+    stats_needed,
+    unpack_series,
+)
+from api.windows import RAW_ONLY_AGGS, WindowAcc, window_key
 
-__all__ = [
+__all__ = [  # with the plan and the one-to-one names of api.stored_windows, for the callers
     "DayCache",
     "NotPacked",
     "PackedRead",
@@ -54,29 +60,12 @@ __all__ = [
     "is_one_to_one",
     "points_one_to_one",
     "read_hourly_packed",
-    "render_packed",
 ]
 
 log = logging.getLogger(__name__)
 
 CHUNK = 10_000
-HOUR_MS = 3_600_000
 DAY_MS = 86_400_000
-
-
-@dataclass(frozen=True, slots=True)
-class SeriesPlan:
-    stations: tuple[str, ...]
-    quantities: tuple[str, ...]
-    sensor: str | None
-    start_ms: int
-    end_ms: int
-    window: Window
-    aggs: tuple[str, ...]
-
-    @property
-    def columns(self) -> tuple[str, ...]:
-        return ("value",) if self.window.is_raw_output else self.aggs
 
 
 async def count_raw_values(influx: InfluxReader, plan: SeriesPlan) -> int:
@@ -170,146 +159,6 @@ async def fetch_rows(
         yield r
 
 
-def is_one_to_one(plan: SeriesPlan) -> bool:
-    """The requested windows are exactly the stored windows of the tier (``every=1h`` read from
-    ``readings_1h`` in UTC): each stored row is one output row, nothing to combine."""
-    w = plan.window
-    return (
-        not w.is_raw_output
-        and w.tier in TIERS
-        and not w.local_days
-        and w.tz == "UTC"
-        and w.every_s == TIERS[w.tier][1]
-    )
-
-
-def _stats_needed(aggs: Sequence[str]) -> tuple[str, ...]:
-    """The stored statistics a one-to-one answer reads: the asked ones, and the count (a
-    window without a count is not served, as in ``WindowAcc``)."""
-    return tuple(s for s in AGG_STATS if s in aggs or s in ("mean", "count"))
-
-
-Block = tuple[tuple[str, str], np.ndarray, list[dict[str, np.ndarray] | None]]
-"""One (station, sensor) series of stored windows: (labels, window starts in ms, per quantity
-of the plan {statistic: values} or None when the series lacks it). Values are float arrays
-aligned with the times, NaN where a window has no value."""
-
-
-def _blocks_from_series(
-    plan: SeriesPlan, series_list: Sequence[dict[str, Any]], stats: Sequence[str]
-) -> list[Block]:
-    """InfluxDB series of a tier (``<q>_<stat>`` columns) -> blocks."""
-    out: list[Block] = []
-    for series in series_list:
-        values = series["values"]
-        if not values:
-            continue
-        tags = series.get("tags") or {}
-        table = np.array(values, dtype=float)  # None -> NaN; ms times are exact in a double
-        pos = {c: i for i, c in enumerate(series["columns"])}
-        per_q: list[dict[str, np.ndarray] | None] = []
-        for qn in plan.quantities:
-            cols = {s: table[:, pos[agg_field(qn, s)]] for s in stats if agg_field(qn, s) in pos}
-            per_q.append(cols if "mean" in cols else None)
-        labels = (tags.get(TAG_STATION, ""), tags.get(TAG_SENSOR, ""))
-        out.append((labels, table[:, 0].astype(np.int64), per_q))
-    return out
-
-
-def points_one_to_one(plan: SeriesPlan, series_list: Sequence[dict[str, Any]]) -> bytes:
-    """Stored tier rows -> the JSON points ``fetch_rows`` + ``json_stream`` give for this plan
-    (same rows, order and values; comma-separated JSON objects), built column-wise."""
-    return points_from_blocks(
-        plan, _blocks_from_series(plan, series_list, _stats_needed(plan.aggs))
-    )
-
-
-@dataclass(slots=True)
-class Rows:
-    """Output rows in order (series, time, quantity), column-wise."""
-
-    times: np.ndarray
-    label_of: np.ndarray
-    labels: list[dict[str, str]]
-    label_series: np.ndarray  # block index of each label
-    columns: dict[str, list[Any]]
-
-
-def _ordered_rows(plan: SeriesPlan, blocks: Sequence[Block]) -> Rows | None:
-    keys: list[np.ndarray] = []  # label index, time
-    parts: list[dict[str, np.ndarray]] = []
-    labels: list[dict[str, str]] = []
-    label_series: list[int] = []
-    for bi, ((station, sensor), t, per_q) in enumerate(blocks):
-        for qi, cols in enumerate(per_q):
-            if cols is None:
-                continue
-            keep = ~np.isnan(cols["mean"])
-            if "count" in cols:
-                keep &= cols["count"] > 0  # NaN > 0 is False
-            n = int(keep.sum())
-            if n:
-                # labels are numbered in output order: series, then quantity
-                labels.append(
-                    {"station": station, "sensor": sensor, "quantity": plan.quantities[qi]}
-                )
-                label_series.append(bi)
-                keys.append(np.stack([np.full(n, len(labels) - 1), t[keep]]))
-                parts.append({s: c[keep] for s, c in cols.items()})
-    if not keys:
-        return None
-    key = np.concatenate(keys, axis=1)
-    series_of = np.array(label_series)[key[0]]
-    order = np.lexsort((key[0], key[1], series_of))  # by series, then time, then quantity
-    columns: dict[str, list[Any]] = {}
-    for a in plan.aggs:
-        merged = np.concatenate([p.get(a, np.full(len(p["mean"]), np.nan)) for p in parts])
-        merged = merged[order]
-        if a == "mean":
-            columns[a] = merged.tolist()
-        elif a in ("min", "max"):
-            columns[a] = [None if v != v else v for v in merged.tolist()]
-        elif a == "count":
-            columns[a] = np.rint(np.nan_to_num(merged)).astype(np.int64).tolist()
-    return Rows(key[1][order], key[0][order], labels, np.array(label_series), columns)
-
-
-def _encode(rows: Rows) -> tuple[bytes, int | None]:
-    """JSON points of the rows, NUL-padded to a fixed width per point (comma included: points
-    can then be cut apart; ``unpad`` them), and that width; or the final text and None when
-    built one dict per point."""
-    body = json_points_padded(rows.times, rows.label_of, rows.labels, rows.columns)
-    if body is not None:
-        return body, (len(body) + 1) // len(rows.times)
-    # times that are not whole seconds (never for stored windows)
-    text = format_times_ms(rows.times)
-    points = [{"time": text[i], **rows.labels[j]} for i, j in enumerate(rows.label_of.tolist())]
-    for a, vals in rows.columns.items():
-        for obj, v in zip(points, vals, strict=True):
-            obj[a] = v
-    return orjson.dumps(points)[1:-1], None
-
-
-def points_from_blocks(plan: SeriesPlan, blocks: Sequence[Block]) -> bytes:
-    """Blocks -> comma-separated JSON points ordered by series (as given), time, then
-    quantity. A window is served when it has a mean and, where the count was read, a positive
-    count (the ingest writes a window's fields only when its count is positive)."""
-    rows = _ordered_rows(plan, blocks)
-    if rows is None:
-        return b""
-    body, width = _encode(rows)
-    return body if width is None else unpad(body)
-
-
-def format_times_ms(times_ms: np.ndarray) -> list[str]:
-    """Window starts (ms) -> RFC 3339 UTC text, the same as ``format_time`` (vectorised when
-    they are whole seconds, as aggregate windows always are)."""
-    if times_ms.size and not (times_ms % 1000).any():
-        text = np.datetime_as_string((times_ms // 1000).astype("datetime64[s]"), unit="s")
-        return [t + "Z" for t in text.tolist()]
-    return [format_time(int(t) / 1000) for t in times_ms.tolist()]
-
-
 async def fetch_one_to_one(
     influx: InfluxReader, plan: SeriesPlan, cache: DayCache | None = None
 ) -> bytes:
@@ -322,7 +171,7 @@ async def fetch_one_to_one(
 
 async def fetch_one_to_one_rows(influx: InfluxReader, plan: SeriesPlan) -> Rows | None:
     """The same rows as ``fetch_one_to_one``, column-wise (None: no row), for the exports."""
-    return _ordered_rows(plan, (await _one_to_one_read(influx, plan, None)).blocks)
+    return ordered_rows(plan, (await _one_to_one_read(influx, plan, None)).blocks)
 
 
 async def _one_to_one_read(
@@ -335,7 +184,7 @@ async def _one_to_one_read(
             log.debug("hourly days not all packed (%s); reading readings_1h", exc)
         except ValueError as exc:  # a corrupt packed day: the hourly tier still answers
             log.warning("packed hourly days unreadable (%s); reading readings_1h", exc)
-    stats = _stats_needed(plan.aggs)
+    stats = stats_needed(plan.aggs)
     q, params = build_select_query(
         plan.window.tier,
         plan.quantities,
@@ -347,7 +196,7 @@ async def _one_to_one_read(
     )
     results = await influx.query(q, params, binary=True)
     series = results[0].get("series", []) if results else []
-    return PackedRead(_blocks_from_series(plan, series, stats))
+    return PackedRead(blocks_from_series(plan, series, stats))
 
 
 # -- hourly windows packed by day ---------------------------------------------------------
@@ -356,59 +205,6 @@ PACKED_MIN_MS = 2 * DAY_MS  # shorter periods read readings_1h directly
 # the days before today whose packed point may not be written yet (the 1d recompute runs
 # a few seconds after midnight; a backlog being drained delays it): read from readings_1h
 TAIL_DAYS = 2
-_NO_DAY = pack_hours([None] * PACKED_HOURS)
-
-
-class DayCache:
-    """The JSON points of whole packed days, keyed by what they were built from: the series,
-    the quantities and statistics asked for, the day and **the packed text of each field**.
-    A day changed by late data has a new text, hence a new key: an entry is never stale, it
-    only stops being asked for. Least recently used entries go beyond ``max_bytes``. Used
-    from the event loop only."""
-
-    def __init__(self, max_bytes: int) -> None:
-        self.max_bytes = max_bytes
-        self.size = 0
-        self.hits = 0
-        self.misses = 0
-        self._entries: OrderedDict[tuple[Any, ...], bytes] = OrderedDict()
-
-    @staticmethod
-    def _cost(key: tuple[Any, ...], value: bytes) -> int:
-        return len(value) + sum(len(t) for t in key[-1] if isinstance(t, str)) + 200
-
-    def get(self, key: tuple[Any, ...]) -> bytes | None:
-        value = self._entries.get(key)
-        if value is None:
-            self.misses += 1
-            return None
-        self._entries.move_to_end(key)
-        self.hits += 1
-        return value
-
-    def put(self, key: tuple[Any, ...], value: bytes) -> None:
-        cost = self._cost(key, value)
-        if cost > self.max_bytes or key in self._entries:
-            return
-        self._entries[key] = value
-        self.size += cost
-        while self.size > self.max_bytes:
-            old_key, old = self._entries.popitem(last=False)
-            self.size -= self._cost(old_key, old)
-
-    def __len__(self) -> int:
-        return len(self._entries)
-
-
-@dataclass(slots=True)
-class PackedRead:
-    """Hourly windows of a plan: ``blocks`` to encode, one per series (in output order);
-    ``cached``: JSON of whole days found in the cache, by (block index, day); ``keys``: cache
-    keys of the whole days in ``blocks``, to keep once encoded."""
-
-    blocks: list[Block]
-    cached: dict[tuple[int, int], bytes] = field(default_factory=dict)
-    keys: dict[tuple[int, int], tuple[Any, ...]] = field(default_factory=dict)
 
 
 async def fetch_hourly_packed(influx: InfluxReader, plan: SeriesPlan) -> list[Block]:
@@ -448,18 +244,18 @@ async def read_hourly_packed(
         "1d", plan.quantities, plan.stations, day0, plan.end_ms, plan.sensor
     )
     results = await influx.query(f"{q_packed}; {q_tail}; {q_days}", params, binary=True)
-    packed = _series_of(results, 0)
-    _check_every_day_packed(plan, packed, _series_of(results, 2))
-    tail = _blocks_from_series(plan, _series_of(results, 1), packed_stats)
+    packed = series_of(results, 0)
+    check_every_day_packed(plan, packed, series_of(results, 2))
+    tail = blocks_from_series(plan, series_of(results, 1), packed_stats)
     # where each series' packed days end (in the period); the tail must start there
     ends: dict[tuple[str, str], int] = {}
     for series in packed:
         days = [r[0] for r in series["values"] if r[0] < plan.end_ms]
         if days:
-            ends[_label(series)] = min(max(days) + DAY_MS, plan.end_ms)
+            ends[series_label(series)] = min(max(days) + DAY_MS, plan.end_ms)
     cached: dict[tuple[tuple[str, str], int], bytes] = {}
     keys: dict[tuple[tuple[str, str], int], tuple[Any, ...]] = {}
-    unpacked = [_unpack_series(plan, s, packed_stats, cache, cached, keys) for s in packed]
+    unpacked = [unpack_series(plan, s, packed_stats, cache, cached, keys) for s in packed]
     need_from = min(ends.values(), default=plan.start_ms)
     if need_from < tail_from:
         q_gap, params = build_select_query(
@@ -472,193 +268,12 @@ async def read_hourly_packed(
             packed_stats,
         )
         answer = await influx.query(q_gap, params, True)
-        gap = _blocks_from_series(plan, _series_of(answer, 0), packed_stats)
-        tail = _join(gap, tail)
-    blocks = _merge_packed(plan, unpacked, tail, ends)
+        gap = blocks_from_series(plan, series_of(answer, 0), packed_stats)
+        tail = join_blocks(gap, tail)
+    blocks = merge_packed(plan, unpacked, tail, ends)
     index = {b[0]: i for i, b in enumerate(blocks)}
     return PackedRead(
         blocks,
         {(index[label], day): v for (label, day), v in cached.items()},
         {(index[label], day): k for (label, day), k in keys.items()},
     )
-
-
-def render_packed(plan: SeriesPlan, read: PackedRead, cache: DayCache | None) -> bytes:
-    """The JSON points of a packed read: the cached days and the encoded rows, in order
-    (series, time, quantity); the whole days just encoded go into the cache."""
-    rows = _ordered_rows(plan, read.blocks)
-    body, width = _encode(rows) if rows is not None else (b"", None)
-    if not read.cached and (cache is None or width is None):
-        return body if width is None else unpad(body)
-    pieces: list[tuple[tuple[int, int], bytes]] = list(read.cached.items())
-    if rows is not None and width is not None:
-        # rows are sorted by series then time: cut them at each (series, day) change
-        unit_series = rows.label_series[rows.label_of]
-        unit_day = rows.times - rows.times % DAY_MS
-        change = np.flatnonzero((np.diff(unit_series) != 0) | (np.diff(unit_day) != 0)) + 1
-        starts = np.concatenate(([0], change)).tolist()
-        stops = [*change.tolist(), len(rows.times)]
-        for a, b in zip(starts, stops, strict=True):
-            unit = (int(unit_series[a]), int(unit_day[a]))
-            piece = unpad(body[a * width : b * width - 1])
-            pieces.append((unit, piece))
-            key = read.keys.get(unit)
-            if key is not None and cache is not None:
-                cache.put(key, piece)
-    elif body:
-        # built one dict per point: times that are not whole seconds, which stored windows
-        # never have (nor, then, cached days)
-        return body
-    pieces.sort(key=lambda p: p[0])
-    return b",".join(p for _, p in pieces if p)
-
-
-class NotPacked(LookupError):
-    """Some days with hourly windows have no packed point (data written before the packed
-    tier existed, or packed days deleted): the hourly tier must be read instead."""
-
-
-def _check_every_day_packed(
-    plan: SeriesPlan, packed: list[dict[str, Any]], day_counts: list[dict[str, Any]]
-) -> None:
-    """The daily windows (``readings_1d``, written with the packed day in the same batch)
-    and the packed days must be as many, per series and quantity. Raises NotPacked."""
-    have: dict[tuple[str, str, str], int] = {}
-    for series in packed:
-        tags = series.get("tags") or {}
-        label = (tags.get(TAG_STATION, ""), tags.get(TAG_SENSOR, ""))
-        pos = {c: i for i, c in enumerate(series["columns"])}
-        for qn in plan.quantities:
-            i = pos.get(agg_field(qn, "mean"))
-            if i is not None:
-                have[(*label, qn)] = sum(1 for r in series["values"] if r[i] is not None)
-    for series in day_counts:
-        tags = series.get("tags") or {}
-        label = (tags.get(TAG_STATION, ""), tags.get(TAG_SENSOR, ""))
-        row = series["values"][0]
-        for qn, n in zip(plan.quantities, row[1:], strict=False):
-            if n and n > have.get((*label, qn), 0):
-                raise NotPacked(f"{label} {qn}: {n} days, {have.get((*label, qn), 0)} packed")
-
-
-def _series_of(results: list[dict[str, Any]], i: int) -> list[dict[str, Any]]:
-    return results[i].get("series", []) if len(results) > i else []
-
-
-def _label(series: dict[str, Any]) -> tuple[str, str]:
-    tags = series.get("tags") or {}
-    return tags.get(TAG_STATION, ""), tags.get(TAG_SENSOR, "")
-
-
-def _unpack_series(
-    plan: SeriesPlan,
-    series: dict[str, Any],
-    stats: Sequence[str],
-    cache: DayCache | None = None,
-    cached: dict[tuple[tuple[str, str], int], bytes] | None = None,
-    keys: dict[tuple[tuple[str, str], int], tuple[Any, ...]] | None = None,
-) -> Block:
-    """A packed series (one row per day) -> hourly block over the whole days (clipped to
-    the plan's period; hours without a window stay NaN, dropped when the points are built).
-    With a cache: whole days found there go to ``cached`` instead, and the keys of the other
-    whole days to ``keys``."""
-    label = _label(series)
-    rows = series["values"]
-    pos = {c: i for i, c in enumerate(series["columns"])}
-    if cache is not None and cached is not None and keys is not None:
-        # the packed texts of the day, in a fixed order (a missing field: None)
-        fields = [pos.get(agg_field(qn, st), 0) for qn in plan.quantities for st in stats]
-        texts_of = operator.itemgetter(*fields, 0)  # a tuple even for one field; 0: the time
-        base = (label, plan.quantities, plan.aggs, stats)
-        left = []
-        for r in rows:
-            day = r[0]
-            if day < plan.start_ms or day + DAY_MS > plan.end_ms:
-                left.append(r)  # a day cut by the period: encoded each time
-                continue
-            key = (*base, texts_of(r))  # the time, last, tells the day
-            hit = cache.get(key)
-            if hit is None:
-                keys[(label, day)] = key
-                left.append(r)
-            else:
-                cached[(label, day)] = hit
-        rows = left
-    days = np.array([r[0] for r in rows], dtype=np.int64)
-    t = (days[:, None] + np.arange(PACKED_HOURS, dtype=np.int64) * HOUR_MS).ravel()
-    inside = (t >= plan.start_ms) & (t < plan.end_ms)
-    per_q: list[dict[str, np.ndarray] | None] = []
-    for qn in plan.quantities:
-        cols: dict[str, np.ndarray] = {}
-        for st in stats:
-            i = pos.get(agg_field(qn, st))
-            if i is None:
-                continue
-            text = "".join(_NO_DAY if r[i] is None else r[i] for r in rows)
-            if len(text) != len(_NO_DAY) * len(rows):
-                raise ValueError(f"packed {agg_field(qn, st)} of {label} has a wrong length")
-            try:
-                raw = base64.b64decode(text, validate=True)
-            except binascii.Error as exc:
-                raise ValueError(f"packed {agg_field(qn, st)} of {label}: {exc}") from None
-            cols[st] = np.frombuffer(raw, dtype="<f8")[inside]
-        per_q.append(cols if "mean" in cols else None)
-    return label, t[inside], per_q
-
-
-def _join(a: list[Block], b: list[Block]) -> list[Block]:
-    """Blocks of two consecutive periods -> one block per series (``a`` before ``b``)."""
-    out: dict[tuple[str, str], Block] = {blk[0]: blk for blk in a}
-    for label, t, per_q in b:
-        if label not in out:
-            out[label] = (label, t, per_q)
-            continue
-        _, t0, q0 = out[label]
-        out[label] = (label, np.concatenate([t0, t]), _concat_q(q0, len(t0), per_q, len(t)))
-    return list(out.values())
-
-
-def _concat_q(
-    a: list[dict[str, np.ndarray] | None],
-    na: int,
-    b: list[dict[str, np.ndarray] | None],
-    nb: int,
-) -> list[dict[str, np.ndarray] | None]:
-    out: list[dict[str, np.ndarray] | None] = []
-    for ca, cb in zip(a, b, strict=True):
-        if ca is None and cb is None:
-            out.append(None)
-            continue
-        names = set(ca or {}) | set(cb or {})
-        out.append(
-            {
-                s: np.concatenate(
-                    [
-                        (ca or {}).get(s, np.full(na, np.nan)),
-                        (cb or {}).get(s, np.full(nb, np.nan)),
-                    ]
-                )
-                for s in names
-            }
-        )
-    return out
-
-
-def _merge_packed(
-    plan: SeriesPlan, packed: list[Block], tail: list[Block], ends: dict[tuple[str, str], int]
-) -> list[Block]:
-    """Packed days first, then the tail rows after each series' last packed hour; series in
-    InfluxDB's order (by tags), as the tier read gives them."""
-    rest: list[Block] = []
-    for label, t, per_q in tail:
-        after = t >= ends.get(label, plan.start_ms)
-        rest.append(
-            (
-                label,
-                t[after],
-                [None if c is None else {s: v[after] for s, v in c.items()} for c in per_q],
-            )
-        )
-    blocks = _join(packed, rest)
-    # InfluxDB orders series by their tags sorted by key: sensor, then station
-    return sorted(blocks, key=lambda b: (b[0][1], b[0][0]))
