@@ -112,12 +112,10 @@ class _DayPacker:
             series,
             self.sid[done],
             self.hour[done],
-            {q: Reduced(*(getattr(r, f)[done] for f in _FIELDS)) for q, r in self.stats.items()},
+            {q: r.take(done) for q, r in self.stats.items()},
         )
         self.sid, self.hour = self.sid[keep], self.hour[keep]
-        self.stats = {
-            q: Reduced(*(getattr(r, f)[keep] for f in _FIELDS)) for q, r in self.stats.items()
-        }
+        self.stats = {q: r.take(keep) for q, r in self.stats.items()}
         return lines
 
 

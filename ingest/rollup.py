@@ -142,22 +142,19 @@ def lower_rows(
 
 
 def reduce_lower_rows(
-    tier: str, values: list[list[Any]], columns: Sequence[str]
+    tier: str, t: np.ndarray, stored: dict[str, Reduced]
 ) -> tuple[np.ndarray, dict[str, Reduced]]:
-    """Rows of one series of a lower tier -> (window starts, stats per quantity) of ``tier``."""
-    arr = np.array(values, dtype=np.float64)  # None -> NaN
-    t = arr[:, 0].astype(np.int64)
+    """Windows of a lower tier of one series (``lower_rows``) -> (window starts, stats per
+    quantity) of ``tier``."""
     win = window_starts_ms(tier, t)
     order = np.argsort(win, kind="stable")
     if (np.diff(order) != 1).any():
-        arr, win = arr[order], win[order]
+        win = win[order]
+        stored = {q: r.take(order) for q, r in stored.items()}
     starts = group_starts(np.zeros(len(win), dtype=np.int64), win)
-    stats = {}
-    for q, g in split_stat_columns(columns).items():
-        count = np.nan_to_num(arr[:, g["count"]], nan=0.0)
-        stats[q] = reduce_sorted(
-            starts, count, arr[:, g["mean"]] * count, arr[:, g["min"]], arr[:, g["max"]]
-        )
+    stats = {
+        q: reduce_sorted(starts, r.count, r.mean * r.count, r.min, r.max) for q, r in stored.items()
+    }
     return win[starts], stats
 
 
@@ -372,14 +369,14 @@ class Roller:
         for series in _series(self.writer.query(q, timeout=120)):
             tags = series["tags"]
             key = [(tags[TAG_STATION], tags[TAG_SENSOR])]
-            wins, stats = reduce_lower_rows(span.tier, series["values"], series["columns"])
+            t, stored = lower_rows(series["values"], series["columns"])
+            wins, stats = reduce_lower_rows(span.tier, t, stored)
             lines += aggregate_lines(
                 measurement, key, np.zeros(len(wins), dtype=np.int64), wins, stats
             )
             if span.tier == "1d":
                 # the same hourly rows, packed by day (same write, same days)
-                hours, hourly = lower_rows(series["values"], series["columns"])
-                lines += packed_day_lines(key, np.zeros(len(hours), dtype=np.int64), hours, hourly)
+                lines += packed_day_lines(key, np.zeros(len(t), dtype=np.int64), t, stored)
         self._write(span.tier, lines)
         return len(lines)
 

@@ -217,6 +217,10 @@ class Reduced:
     min: np.ndarray
     max: np.ndarray
 
+    def take(self, index: np.ndarray) -> Reduced:
+        """The groups at ``index`` (positions or a boolean mask), in that order."""
+        return Reduced(self.count[index], self.mean[index], self.min[index], self.max[index])
+
 
 def group_starts(sid: np.ndarray, win: np.ndarray) -> np.ndarray:
     """Index of the first row of each (sid, win) group; rows must be sorted by (sid, win)."""
@@ -321,10 +325,7 @@ def packed_day_lines(
     order = sort_groups(sid, day)
     if order is not None:
         sid, day, slot = sid[order], day[order], slot[order]
-        stats = {
-            q: Reduced(r.count[order], r.mean[order], r.min[order], r.max[order])
-            for q, r in stats.items()
-        }
+        stats = {q: r.take(order) for q, r in stats.items()}
     starts = group_starts(sid, day)
     group = np.repeat(np.arange(starts.size), np.diff(np.append(starts, sid.size)))
     fields: list[list[str]] = [[] for _ in range(starts.size)]
