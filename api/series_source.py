@@ -25,6 +25,7 @@ from api.queries import (
     build_window_count_query,
 )
 from api.stored_windows import (
+    DAY_MS,
     Block,
     DayCache,
     NotPacked,
@@ -37,7 +38,6 @@ from api.stored_windows import (
     join_blocks,
     merge_packed,
     ordered_rows,
-    points_one_to_one,
     render_packed,
     series_label,
     series_of,
@@ -58,14 +58,12 @@ __all__ = [  # with the plan and the one-to-one names of api.stored_windows, for
     "fetch_one_to_one_rows",
     "fetch_rows",
     "is_one_to_one",
-    "points_one_to_one",
     "read_hourly_packed",
 ]
 
 log = logging.getLogger(__name__)
 
 CHUNK = 10_000
-DAY_MS = 86_400_000
 
 
 async def count_raw_values(influx: InfluxReader, plan: SeriesPlan) -> int:
@@ -163,7 +161,7 @@ async def fetch_one_to_one(
     influx: InfluxReader, plan: SeriesPlan, cache: DayCache | None = None
 ) -> bytes:
     """The whole (size-checked) result in one request, as comma-separated JSON points (see
-    ``points_from_blocks``). Hourly windows over days come from the days packed by the ingest
+    ``render_packed``). Hourly windows over days come from the days packed by the ingest
     (``readings_1h_by_day``; the JSON of whole days kept in ``cache``), the rest from the
     tier itself."""
     return render_packed(plan, await _one_to_one_read(influx, plan, cache), cache)
@@ -231,15 +229,13 @@ async def read_hourly_packed(
     q_packed, params = build_select_query(
         PACKED_TIER, plan.quantities, plan.stations, day0, plan.end_ms, plan.sensor, packed_stats
     )
-    q_tail, _ = build_select_query(
-        "1h",
-        plan.quantities,
-        plan.stations,
-        tail_from,
-        plan.end_ms,
-        plan.sensor,
-        packed_stats,
-    )
+
+    def hourly(start_ms: int, end_ms: int) -> tuple[str, dict[str, str]]:
+        return build_select_query(
+            "1h", plan.quantities, plan.stations, start_ms, end_ms, plan.sensor, packed_stats
+        )
+
+    q_tail, _ = hourly(tail_from, plan.end_ms)
     q_days, _ = build_window_count_query(
         "1d", plan.quantities, plan.stations, day0, plan.end_ms, plan.sensor
     )
@@ -258,15 +254,7 @@ async def read_hourly_packed(
     unpacked = [unpack_series(plan, s, packed_stats, cache, cached, keys) for s in packed]
     need_from = min(ends.values(), default=plan.start_ms)
     if need_from < tail_from:
-        q_gap, params = build_select_query(
-            "1h",
-            plan.quantities,
-            plan.stations,
-            need_from,
-            tail_from,
-            plan.sensor,
-            packed_stats,
-        )
+        q_gap, params = hourly(need_from, tail_from)
         answer = await influx.query(q_gap, params, True)
         gap = blocks_from_series(plan, series_of(answer, 0), packed_stats)
         tail = join_blocks(gap, tail)

@@ -41,12 +41,9 @@ __all__ = [
     "blocks_from_series",
     "check_every_day_packed",
     "encode_rows",
-    "format_times_ms",
     "is_one_to_one",
     "merge_packed",
     "ordered_rows",
-    "points_from_blocks",
-    "points_one_to_one",
     "render_packed",
     "series_label",
     "series_of",
@@ -108,22 +105,14 @@ def blocks_from_series(
         values = series["values"]
         if not values:
             continue
-        tags = series.get("tags") or {}
         table = np.array(values, dtype=float)  # None -> NaN; ms times are exact in a double
         pos = {c: i for i, c in enumerate(series["columns"])}
         per_q: list[dict[str, np.ndarray] | None] = []
         for qn in plan.quantities:
             cols = {s: table[:, pos[agg_field(qn, s)]] for s in stats if agg_field(qn, s) in pos}
             per_q.append(cols if "mean" in cols else None)
-        labels = (tags.get(TAG_STATION, ""), tags.get(TAG_SENSOR, ""))
-        out.append((labels, table[:, 0].astype(np.int64), per_q))
+        out.append((series_label(series), table[:, 0].astype(np.int64), per_q))
     return out
-
-
-def points_one_to_one(plan: SeriesPlan, series_list: Sequence[dict[str, Any]]) -> bytes:
-    """Stored tier rows -> the JSON points ``fetch_rows`` + ``json_stream`` give for this plan
-    (same rows, order and values; comma-separated JSON objects), built column-wise."""
-    return points_from_blocks(plan, blocks_from_series(plan, series_list, stats_needed(plan.aggs)))
 
 
 @dataclass(slots=True)
@@ -184,32 +173,15 @@ def encode_rows(rows: Rows) -> tuple[bytes, int | None]:
     if body is not None:
         return body, (len(body) + 1) // len(rows.times)
     # times that are not whole seconds (never for stored windows)
-    text = format_times_ms(rows.times)
-    points = [{"time": text[i], **rows.labels[j]} for i, j in enumerate(rows.label_of.tolist())]
+    times = rows.times.tolist()
+    points = [
+        {"time": format_time(times[i] / 1000), **rows.labels[j]}
+        for i, j in enumerate(rows.label_of.tolist())
+    ]
     for a, vals in rows.columns.items():
         for obj, v in zip(points, vals, strict=True):
             obj[a] = v
     return orjson.dumps(points)[1:-1], None
-
-
-def points_from_blocks(plan: SeriesPlan, blocks: Sequence[Block]) -> bytes:
-    """Blocks -> comma-separated JSON points ordered by series (as given), time, then
-    quantity. A window is served when it has a mean and, where the count was read, a positive
-    count (the ingest writes a window's fields only when its count is positive)."""
-    rows = ordered_rows(plan, blocks)
-    if rows is None:
-        return b""
-    body, width = encode_rows(rows)
-    return body if width is None else unpad(body)
-
-
-def format_times_ms(times_ms: np.ndarray) -> list[str]:
-    """Window starts (ms) -> RFC 3339 UTC text, the same as ``format_time`` (vectorised when
-    they are whole seconds, as aggregate windows always are)."""
-    if times_ms.size and not (times_ms % 1000).any():
-        text = np.datetime_as_string((times_ms // 1000).astype("datetime64[s]"), unit="s")
-        return [t + "Z" for t in text.tolist()]
-    return [format_time(int(t) / 1000) for t in times_ms.tolist()]
 
 
 class DayCache:
@@ -306,16 +278,14 @@ def check_every_day_packed(
     and the packed days must be as many, per series and quantity. Raises NotPacked."""
     have: dict[tuple[str, str, str], int] = {}
     for series in packed:
-        tags = series.get("tags") or {}
-        label = (tags.get(TAG_STATION, ""), tags.get(TAG_SENSOR, ""))
+        label = series_label(series)
         pos = {c: i for i, c in enumerate(series["columns"])}
         for qn in plan.quantities:
             i = pos.get(agg_field(qn, "mean"))
             if i is not None:
                 have[(*label, qn)] = sum(1 for r in series["values"] if r[i] is not None)
     for series in day_counts:
-        tags = series.get("tags") or {}
-        label = (tags.get(TAG_STATION, ""), tags.get(TAG_SENSOR, ""))
+        label = series_label(series)
         row = series["values"][0]
         for qn, n in zip(plan.quantities, row[1:], strict=False):
             if n and n > have.get((*label, qn), 0):
