@@ -127,13 +127,26 @@ def _num(v: Any) -> str:
 FLUSH_BYTES = 64 * 1024
 
 
+def _csv_head(columns: Sequence[str], prov: Provenance) -> str:
+    """The ``#`` licence lines and the header line of a CSV export."""
+    head = "".join(f"# {line}\n" for line in prov.comment_lines())
+    return head + ",".join(["time", "station", "sensor", "quantity", *columns]) + "\n"
+
+
+def _json_opening(header: dict[str, Any], columns: Sequence[str], prov: Provenance) -> str:
+    """A JSON answer up to its ``points`` array opened: the header, licence and columns."""
+    head = dict(header)
+    head["licence"] = prov.licence
+    head["columns"] = ["time", "station", "sensor", "quantity", *columns]
+    return json.dumps(head, ensure_ascii=False)[:-1] + ', "points": ['
+
+
 async def csv_stream(
     rows: AsyncIterator[Row], columns: Sequence[str], prov: Provenance, tz: str
 ) -> AsyncIterator[bytes]:
     """CSV with ``#`` comment lines first (pandas: ``read_csv(..., comment="#")``)."""
     fmt = time_formatter(tz)
-    head = "".join(f"# {line}\n" for line in prov.comment_lines())
-    head += ",".join(["time", "station", "sensor", "quantity", *columns]) + "\n"
+    head = _csv_head(columns, prov)
     buf = [head]
     size = len(head)
     async for t, station, sensor, quantity, vals in rows:
@@ -158,8 +171,7 @@ def csv_body(
     """The same text as ``csv_stream`` (UTC), from rows already in memory, column by column
     (numbers written as ``_num`` does: ``repr`` of floats, integers as they are, empty when
     missing)."""
-    head = "".join(f"# {line}\n" for line in prov.comment_lines())
-    head += ",".join(["time", "station", "sensor", "quantity", *columns]) + "\n"
+    head = _csv_head(columns, prov)
     if len(times_ms) == 0:
         return head.encode()
     cells = utc_text_cells(times_ms)
@@ -184,11 +196,8 @@ async def json_stream(
 ) -> AsyncIterator[bytes]:
     """``{...header, "licence": {...}, "columns": [...], "points": [{...}, ...]}``."""
     fmt = time_formatter(tz)
-    head = dict(header)
-    head["licence"] = prov.licence
-    head["columns"] = ["time", "station", "sensor", "quantity", *columns]
-    text = json.dumps(head, ensure_ascii=False)
-    buf = [text[:-1] + ', "points": [']
+    opening = _json_opening(header, columns, prov)
+    buf = [opening]
     size = len(buf[0])
     first = True
     async for t, station, sensor, quantity, vals in rows:
@@ -332,11 +341,8 @@ def json_body(
     """The same document as ``json_stream``, from the points already encoded (the JSON
     objects separated by commas, as ``json_points`` gives them: stored windows served one to
     one)."""
-    head = dict(header)
-    head["licence"] = prov.licence
-    head["columns"] = ["time", "station", "sensor", "quantity", *columns]
-    text = json.dumps(head, ensure_ascii=False)
-    return (text[:-1] + ', "points": [').encode() + points + b"]}"
+    opening = _json_opening(header, columns, prov)
+    return opening.encode() + points + b"]}"
 
 
 # -- JSON points built column-wise -------------------------------------------------------------
