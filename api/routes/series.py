@@ -183,6 +183,7 @@ async def serve_series(
     hint = "ask for a shorter period, fewer stations or quantities, or a coarser 'every'"
     if fmt == "json":
         hint += "; CSV and Parquet exports allow more rows"
+    estimate: int | None = None  # windows × stations × quantities, for window requests
     if ids and window.tier == "raw":
         days = (end_ms - start_ms) / 1000 / DAY
         if days > settings.api_max_raw_days:
@@ -226,11 +227,14 @@ async def serve_series(
         points = await fetch_one_to_one(influx, plan, cache)  # JSON text
         head = _json_header(header, quantities, query, every, tz)
         return Response(json_body(points, plan.columns, prov, head), media_type=FORMATS[fmt])
+    headers = {}
+    if fmt != "json":
+        headers["Content-Disposition"] = f'attachment; filename="{filename}.{fmt}"'
     if (
         fmt in ("csv", "parquet")
-        and ids
         and is_one_to_one(plan)
-        and window.count(start_ms, end_ms) * len(ids) * len(quantities) <= settings.api_max_points
+        and estimate is not None
+        and estimate <= settings.api_max_points
     ):
         # the same for a CSV or Parquet file of at most api_max_points rows, built column-wise
         out = await fetch_one_to_one_rows(influx, plan)
@@ -240,8 +244,7 @@ async def serve_series(
             data = build(empty, empty, [], {c: [] for c in plan.columns}, prov)
         else:
             data = build(out.times, out.label_of, out.labels, out.columns, prov)
-        disposition = f'attachment; filename="{filename}.{fmt}"'
-        return Response(data, media_type=FORMATS[fmt], headers={"Content-Disposition": disposition})
+        return Response(data, media_type=FORMATS[fmt], headers=headers)
 
     async def rows() -> AsyncIterator[Any]:
         if ids:
@@ -273,9 +276,6 @@ async def serve_series(
                 yield f"# ERROR: export interrupted, the data above is incomplete: {exc}\n".encode()
             raise
 
-    headers = {}
-    if fmt != "json":
-        headers["Content-Disposition"] = f'attachment; filename="{filename}.{fmt}"'
     return StreamingResponse(chained(), media_type=FORMATS[fmt], headers=headers)
 
 
