@@ -6,6 +6,8 @@ import argparse
 import contextlib
 import os
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -13,7 +15,7 @@ from pathlib import Path
 
 import httpx
 
-from airq.services import INGEST_USER, InfluxDB, Mosquitto
+from airq.services import INGEST_USER, InfluxDB, Mosquitto, free_port
 from api.registry import Registry, hash_token
 
 INGEST_PASSWORD = "bench-ingest"
@@ -61,6 +63,40 @@ def broker_with_stations(
     finally:
         broker.stop()
         reg.close()
+
+
+@contextlib.contextmanager
+def api_process(root: Path, env: dict[str, str]) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """``airq api`` in its own process, as deployed (a client in the benchmark's interpreter
+    would share its GIL), with ``env`` over this environment: (base URL, process) once it
+    answers ``/healthz``; its output goes to ``api-<port>.log`` in ``root``."""
+    port = free_port()
+    log_path = root / f"api-{port}.log"
+    log = log_path.open("wb")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "airq", "api", "--host", "127.0.0.1", "--port", str(port)],
+        env={**os.environ, **env},
+        cwd=root,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(f"{base}/healthz", timeout=1).status_code < 500:
+                    break
+            except httpx.HTTPError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise SystemExit(f"the API did not start: {log_path.read_text()[-500:]}")
+            time.sleep(0.1)
+        yield base, proc
+    finally:
+        proc.terminate()
+        proc.wait(10)
+        log.close()
 
 
 def write_lines(url: str, db: str, lines: list[str], batch: int = 10000) -> None:

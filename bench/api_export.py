@@ -11,8 +11,6 @@ raw readings plus the 1-minute tier. Prints rows/s and the API process's peak re
 from __future__ import annotations
 
 import argparse
-import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -23,7 +21,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from airq.services import InfluxDB, free_port  # noqa: E402
+from _common import api_process  # noqa: E402
+
+from airq.services import InfluxDB  # noqa: E402
 from api.registry import Registry  # noqa: E402
 from ingest.influx import InfluxWriter  # noqa: E402
 
@@ -82,9 +82,7 @@ def main() -> None:
         reg = Registry(f"sqlite:///{tmp / 'reg.sqlite'}")
         reg.add("bench-01", 50.4, 2.8)
         reg.close()
-        port = free_port()
         env = {
-            **os.environ,
             "AIRQ_INFLUX_URL": influx.url,
             "AIRQ_INFLUX_DB": "bench",
             "AIRQ_DATABASE_URL": f"sqlite:///{tmp / 'reg.sqlite'}",
@@ -93,17 +91,7 @@ def main() -> None:
             "AIRQ_API_MAX_POINTS": str(10 * n),
             "AIRQ_RATE_LIMIT_PER_MINUTE": "100000",
         }
-        api = subprocess.Popen(
-            [sys.executable, "-m", "airq", "api", "--port", str(port)], env=env, cwd=tmp
-        )
-        try:
-            base = f"http://127.0.0.1:{port}"
-            for _ in range(100):
-                try:
-                    httpx.get(f"{base}/v1/quantities", timeout=1)
-                    break
-                except httpx.HTTPError:
-                    time.sleep(0.1)
+        with api_process(tmp, env) as (base, api):
             print(
                 f"{n} raw readings x 2 quantities, {len(agg)} 1-minute windows; "
                 f"API idle VmHWM {vm_hwm_kb(api.pid) / 1024:.0f} MiB"
@@ -141,9 +129,6 @@ def main() -> None:
                     f"{dt:6.2f} s {rows / dt:>10,.0f} rows/s  API VmHWM "
                     f"{vm_hwm_kb(api.pid) / 1024:.0f} MiB"
                 )
-        finally:
-            api.terminate()
-            api.wait(10)
     finally:
         influx.stop()
 
