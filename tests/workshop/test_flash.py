@@ -154,9 +154,19 @@ def _has_group(name: str) -> bool:
     return True
 
 
+def _others_can_reach(path: Path) -> bool:
+    """Every folder above ``path`` lets other users through (a checkout under a private
+    ``mktemp -d`` folder does not: the unprivileged user could not import the project)."""
+    return all(os.stat(p).st_mode & 0o001 for p in path.resolve().parents)
+
+
 @pytest.mark.skipif(
-    os.geteuid() != 0 or shutil.which("setpriv") is None or not _has_group("dialout"),
-    reason="needs root, setpriv and a dialout group to open a pty as an unprivileged user",
+    os.geteuid() != 0
+    or shutil.which("setpriv") is None
+    or not _has_group("dialout")
+    or not _others_can_reach(Path(__file__)),
+    reason="needs root, setpriv, a dialout group and a checkout other users can reach, to "
+    "open a pty as an unprivileged user",
 )
 def test_permission_error_names_the_group(images: dict[str, Path]) -> None:
     with PtySensor(make_emulator("sds011")) as pty, tempfile.TemporaryDirectory() as d:
