@@ -10,6 +10,8 @@ import base64
 import hashlib
 import hmac
 import secrets
+import sqlite3
+import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -101,16 +103,67 @@ def _migrate(engine: sa.Engine) -> None:
             )
 
 
+class _StationMemo:
+    """Stations already looked up in a SQLite file, forgotten as soon as anything is
+    committed to the file, by this process or another (``PRAGMA data_version``, asked on a
+    connection of its own that never writes, changes then): a lookup costs one pragma
+    (~10 µs) instead of a query through SQLAlchemy (~0.1 ms warm, 0.4 ms in a server
+    between requests). Unknown ids are remembered too; at most ``MAX`` entries."""
+
+    MAX = 10_000
+
+    def __init__(self, path: str | None) -> None:
+        self._lock = threading.Lock()
+        self._entries: dict[str, Station | None] = {}
+        self._version: int | None = None
+        self._conn: sqlite3.Connection | None = None
+        # a database in memory is private to each connection: nothing to watch, no memo
+        if path and path != ":memory:" and not path.startswith("file::memory:"):
+            self._conn = sqlite3.connect(path, check_same_thread=False)
+
+    def lookup(self, station_id: str) -> tuple[bool, Station | None, int | None]:
+        """(known, station, version of the file when looked up)."""
+        if self._conn is None:
+            return False, None, None
+        with self._lock:
+            version = self._conn.execute("PRAGMA data_version").fetchone()[0]
+            if version != self._version:
+                self._entries.clear()
+                self._version = version
+                return False, None, version
+            if station_id in self._entries:
+                return True, self._entries[station_id], version
+            return False, None, version
+
+    def keep(self, station_id: str, station: Station | None, version: int | None) -> None:
+        with self._lock:
+            # read before a later commit was seen: not kept (the entries went with it)
+            if version is not None and version == self._version:
+                if len(self._entries) >= self.MAX:
+                    self._entries.clear()
+                self._entries[station_id] = station
+
+    def close(self) -> None:
+        with self._lock:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
+
+
 class Registry:
     def __init__(self, database_url: str) -> None:
+        url = sa.engine.make_url(database_url)
         # an embedded database (SQLite file): no network, lookups take ~0.1 ms, and no
         # connection to check before use (pre-ping: one more statement per lookup)
-        self.embedded = sa.engine.make_url(database_url).get_backend_name() == "sqlite"
+        self.embedded = url.get_backend_name() == "sqlite"
         self.engine = sa.create_engine(database_url, pool_pre_ping=not self.embedded)
         metadata.create_all(self.engine)
         _migrate(self.engine)
+        self._memo = _StationMemo(url.database) if self.embedded else None
 
     def close(self) -> None:
+        if self._memo is not None:
+            self._memo.close()
         self.engine.dispose()
 
     def add(
@@ -144,6 +197,16 @@ class Registry:
         return token
 
     def get(self, station_id: str) -> Station | None:
+        if self._memo is None:
+            return self._select(station_id)
+        found, station, version = self._memo.lookup(station_id)
+        if found:
+            return station
+        station = self._select(station_id)
+        self._memo.keep(station_id, station, version)
+        return station
+
+    def _select(self, station_id: str) -> Station | None:
         with self.engine.connect() as conn:
             r = conn.execute(stations.select().where(stations.c.id == station_id)).first()
         return _row(r) if r else None

@@ -128,3 +128,40 @@ def test_a_registry_from_an_earlier_version_gains_the_source_column(registry_url
         assert reg.get("new-01").source == SOURCE_SENSOR_COMMUNITY  # type: ignore[union-attr]
     finally:
         reg.close()
+
+
+def test_station_lookups_see_every_change_at_once(registry_url: str) -> None:
+    """SQLite lookups are remembered until anything is committed to the file; whoever
+    commits (this registry, another one, another program), the next lookup sees it."""
+    a, b = Registry(registry_url), Registry(registry_url)
+    try:
+        a.add("lens-07", 50.43, 2.83, name="Avant")
+        assert a.get("lens-07").name == "Avant"  # type: ignore[union-attr]
+        assert a.get("lens-07") is a.get("lens-07") or not a.embedded  # remembered
+        assert a.get("nowhere-1") is None
+        b.update("lens-07", name="Après")  # another registry (another API replica)
+        assert a.get("lens-07").name == "Après"  # type: ignore[union-attr]
+        b.add("nowhere-1", 50.0, 3.0)  # an id looked up as unknown, then created
+        assert a.get("nowhere-1") is not None
+        a.retire("lens-07")  # this registry
+        assert a.get("lens-07").retired_at is not None  # type: ignore[union-attr]
+        # another program writing to the database (the CLI on the same file)
+        other = sa.create_engine(registry_url)
+        with other.begin() as conn:
+            conn.execute(sa.text("UPDATE stations SET name = 'Rue' WHERE id = 'nowhere-1'"))
+        other.dispose()
+        assert a.get("nowhere-1").name == "Rue"  # type: ignore[union-attr]
+    finally:
+        a.close()
+        b.close()
+
+
+def test_a_registry_in_memory_is_not_remembered_wrongly() -> None:
+    r = Registry("sqlite://")
+    try:
+        r.add("lens-08", 50.43, 2.83, name="Avant")
+        assert r.get("lens-08").name == "Avant"  # type: ignore[union-attr]
+        r.update("lens-08", name="Après")
+        assert r.get("lens-08").name == "Après"  # type: ignore[union-attr]
+    finally:
+        r.close()
