@@ -12,7 +12,7 @@ from api.protection import install_protection
 from api.publish import ReadingPublisher
 from api.registry import Registry
 from api.routes import admin, airrohr, health, ingest_http, pages, qpv, series, stations
-from api.series_source import DayCache
+from api.series_source import ContentCache
 from api.settings import ApiSettings
 
 DESCRIPTION = """\
@@ -49,8 +49,8 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
             settings.influx_username,
             settings.influx_password,
         )
-        app.state.day_cache = (
-            DayCache(int(settings.api_day_cache_mb * 2**20)) if settings.api_day_cache_mb else None
+        app.state.series_cache = (
+            ContentCache(int(settings.api_cache_mb * 2**20)) if settings.api_cache_mb else None
         )
         app.state.publisher = None
         if settings.mqtt_url:

@@ -10,10 +10,14 @@ starts.
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
 from typing import Any
+
+import orjson
 
 from airq_core.storage import AGG_STATS, TAG_SENSOR, TAG_STATION, agg_field
 from api.exports import Row
@@ -27,7 +31,7 @@ from api.queries import (
 from api.stored_windows import (
     DAY_MS,
     Block,
-    DayCache,
+    ContentCache,
     NotPacked,
     PackedRead,
     Rows,
@@ -39,6 +43,7 @@ from api.stored_windows import (
     merge_packed,
     ordered_rows,
     render_packed,
+    rows_cost,
     series_label,
     series_of,
     stats_needed,
@@ -47,7 +52,7 @@ from api.stored_windows import (
 from api.windows import RAW_ONLY_AGGS, WindowAcc, window_key
 
 __all__ = [  # with the plan and the one-to-one names of api.stored_windows, for the callers
-    "DayCache",
+    "ContentCache",
     "NotPacked",
     "PackedRead",
     "Rows",
@@ -58,7 +63,6 @@ __all__ = [  # with the plan and the one-to-one names of api.stored_windows, for
     "fetch_one_to_one_rows",
     "fetch_rows",
     "is_one_to_one",
-    "read_hourly_packed",
 ]
 
 log = logging.getLogger(__name__)
@@ -158,43 +162,98 @@ async def fetch_rows(
 
 
 async def fetch_one_to_one(
-    influx: InfluxReader, plan: SeriesPlan, cache: DayCache | None = None
+    influx: InfluxReader, plan: SeriesPlan, cache: ContentCache | None = None
 ) -> bytes:
-    """The whole (size-checked) result in one request, as comma-separated JSON points (see
+    """The whole (size-checked) result, as comma-separated JSON points (see
     ``render_packed``). Hourly windows over days come from the days packed by the ingest
-    (``readings_1h_by_day``; the JSON of whole days kept in ``cache``), the rest from the
-    tier itself."""
-    return render_packed(plan, await _one_to_one_read(influx, plan, cache), cache)
+    (``readings_1h_by_day``), the rest from the tier itself. With a cache: the points of an
+    answer already served (same request, same answer from InfluxDB), else those of the whole
+    days already encoded, are reused."""
+    first = await _first_read(influx, plan)
+    key = ("json", plan, first.query, first.content)
+    if cache is not None and (hit := cache.get(key)) is not None:
+        return hit  # type: ignore[no-any-return]
+    read, single = await _one_to_one_read(influx, plan, first, cache)
+    points = render_packed(plan, read, cache)
+    if cache is not None and single:
+        cache.put(key, points, len(points) + len(first.content) + 200)
+    return points
 
 
-async def fetch_one_to_one_rows(influx: InfluxReader, plan: SeriesPlan) -> Rows | None:
-    """The same rows as ``fetch_one_to_one``, column-wise (None: no row), for the exports."""
-    return ordered_rows(plan, (await _one_to_one_read(influx, plan, None)).blocks)
+async def fetch_one_to_one_rows(
+    influx: InfluxReader, plan: SeriesPlan, cache: ContentCache | None = None
+) -> Rows | None:
+    """The same rows as ``fetch_one_to_one``, column-wise (None: no row), for the exports;
+    with a cache, those of an answer already read."""
+    first = await _first_read(influx, plan)
+    key = ("rows", plan, first.query, first.content)
+    if cache is not None and (hit := cache.get(key)) is not None:
+        return None if hit is _NO_ROWS else hit  # type: ignore[no-any-return]
+    read, single = await _one_to_one_read(influx, plan, first, None)
+    rows = ordered_rows(plan, read.blocks)
+    if cache is not None and single:
+        value = _NO_ROWS if rows is None else rows
+        cache.put(key, value, rows_cost(rows) + len(first.content))
+    return rows
 
 
-async def _one_to_one_read(
-    influx: InfluxReader, plan: SeriesPlan, cache: DayCache | None
-) -> PackedRead:
+_NO_ROWS = object()  # cached: the answer has no row
+
+
+@dataclass(frozen=True, slots=True)
+class _FirstRead:
+    """The request a one-to-one read starts with, and InfluxDB's answer to it: decoded, and
+    as canonical bytes (JSON, keys sorted) to key a cache with. InfluxDB's MessagePack is no
+    such key: it writes the tags of a series in a random order."""
+
+    query: tuple[str, str]  # statements, bound parameters (JSON)
+    results: list[dict[str, Any]]
+    content: bytes
+    packed: _PackedQueries | None  # None: the tier itself was read
+
+
+async def _first_read(influx: InfluxReader, plan: SeriesPlan) -> _FirstRead:
+    packed = None
     if plan.window.tier == "1h" and plan.end_ms - plan.start_ms >= PACKED_MIN_MS:
-        try:
-            return await read_hourly_packed(influx, plan, cache)
-        except NotPacked as exc:  # older data: `airq rollup rebuild` packs it
-            log.debug("hourly days not all packed (%s); reading readings_1h", exc)
-        except ValueError as exc:  # a corrupt packed day: the hourly tier still answers
-            log.warning("packed hourly days unreadable (%s); reading readings_1h", exc)
-    stats = stats_needed(plan.aggs)
-    q, params = build_select_query(
+        packed = _packed_queries(plan, int(time.time() * 1000))
+        q, params = packed.statements, packed.params
+    else:
+        q, params = _tier_query(plan)
+    results = await influx.query(q, params, binary=True)
+    content = orjson.dumps(results, option=orjson.OPT_SORT_KEYS)  # ~15 µs for a year
+    return _FirstRead((q, json.dumps(params, sort_keys=True)), results, content, packed)
+
+
+def _tier_query(plan: SeriesPlan) -> tuple[str, dict[str, str]]:
+    return build_select_query(
         plan.window.tier,
         plan.quantities,
         plan.stations,
         plan.start_ms,
         plan.end_ms,
         plan.sensor,
-        stats=stats,
+        stats=stats_needed(plan.aggs),
     )
-    results = await influx.query(q, params, binary=True)
-    series = results[0].get("series", []) if results else []
-    return PackedRead(blocks_from_series(plan, series, stats))
+
+
+async def _one_to_one_read(
+    influx: InfluxReader, plan: SeriesPlan, first: _FirstRead, cache: ContentCache | None
+) -> tuple[PackedRead, bool]:
+    """The windows of the plan from the first answer (and, when it does not suffice, more
+    requests); True when that one answer was all the read needed."""
+    results = first.results
+    if first.packed is not None:
+        try:
+            return await _hourly_from_packed(influx, plan, first.packed, results, cache)
+        except NotPacked as exc:  # older data: `airq rollup rebuild` packs it
+            log.debug("hourly days not all packed (%s); reading readings_1h", exc)
+        except ValueError as exc:  # a corrupt packed day: the hourly tier still answers
+            log.warning("packed hourly days unreadable (%s); reading readings_1h", exc)
+        q, params = _tier_query(plan)
+        results = await influx.query(q, params, binary=True)
+    stats = stats_needed(plan.aggs)
+    read = PackedRead(blocks_from_series(plan, series_of(results, 0), stats))
+    return read, first.packed is None
 
 
 # -- hourly windows packed by day ---------------------------------------------------------
@@ -205,41 +264,62 @@ PACKED_MIN_MS = 2 * DAY_MS  # shorter periods read readings_1h directly
 TAIL_DAYS = 2
 
 
-async def fetch_hourly_packed(influx: InfluxReader, plan: SeriesPlan) -> list[Block]:
-    """``read_hourly_packed`` without a cache: the blocks."""
-    return (await read_hourly_packed(influx, plan)).blocks
+@dataclass(frozen=True, slots=True)
+class _PackedQueries:
+    statements: str  # packed days; readings_1h from tail_from; daily windows counted
+    params: dict[str, str]
+    tail_from: int
+    stats: tuple[str, ...]
 
 
-async def read_hourly_packed(
-    influx: InfluxReader, plan: SeriesPlan, cache: DayCache | None = None
-) -> PackedRead:
-    """Hourly windows of the plan from the packed days, and from ``readings_1h`` after each
-    series' last packed day (today, the days not packed yet). One request in the usual case;
-    a second when a series' packed days end before the tail that was read with them. Whole
-    days whose JSON is in ``cache`` are not decoded.
-    Raises NotPacked when some daily windows have no packed day, ValueError on a corrupt
-    packed day."""
-    now_ms = int(time.time() * 1000)
+def _packed_queries(plan: SeriesPlan, now_ms: int) -> _PackedQueries:
     day0 = plan.start_ms - plan.start_ms % DAY_MS
     last = min(plan.end_ms, now_ms)
     tail_from = max(plan.start_ms, last - last % DAY_MS - TAIL_DAYS * DAY_MS)
     # the asked statistics and the mean (an hour without a window has no mean); the count
     # is not needed to tell stored windows apart, unlike when windows are combined
-    packed_stats = tuple(s for s in AGG_STATS if s in plan.aggs or s == "mean")
+    stats = tuple(s for s in AGG_STATS if s in plan.aggs or s == "mean")
     q_packed, params = build_select_query(
-        PACKED_TIER, plan.quantities, plan.stations, day0, plan.end_ms, plan.sensor, packed_stats
+        PACKED_TIER, plan.quantities, plan.stations, day0, plan.end_ms, plan.sensor, stats
     )
-
-    def hourly(start_ms: int, end_ms: int) -> tuple[str, dict[str, str]]:
-        return build_select_query(
-            "1h", plan.quantities, plan.stations, start_ms, end_ms, plan.sensor, packed_stats
-        )
-
-    q_tail, _ = hourly(tail_from, plan.end_ms)
+    q_tail, _ = _hourly_query(plan, tail_from, plan.end_ms, stats)
     q_days, _ = build_window_count_query(
         "1d", plan.quantities, plan.stations, day0, plan.end_ms, plan.sensor
     )
-    results = await influx.query(f"{q_packed}; {q_tail}; {q_days}", params, binary=True)
+    return _PackedQueries(f"{q_packed}; {q_tail}; {q_days}", params, tail_from, stats)
+
+
+def _hourly_query(
+    plan: SeriesPlan, start_ms: int, end_ms: int, stats: tuple[str, ...]
+) -> tuple[str, dict[str, str]]:
+    return build_select_query(
+        "1h", plan.quantities, plan.stations, start_ms, end_ms, plan.sensor, stats
+    )
+
+
+async def fetch_hourly_packed(influx: InfluxReader, plan: SeriesPlan) -> list[Block]:
+    """The hourly blocks of a plan from its packed days (and the tail), without a cache.
+    Raises NotPacked or ValueError as ``_hourly_from_packed``."""
+    queries = _packed_queries(plan, int(time.time() * 1000))
+    results = await influx.query(queries.statements, queries.params, binary=True)
+    read, _ = await _hourly_from_packed(influx, plan, queries, results, None)
+    return read.blocks
+
+
+async def _hourly_from_packed(
+    influx: InfluxReader,
+    plan: SeriesPlan,
+    queries: _PackedQueries,
+    results: list[dict[str, Any]],
+    cache: ContentCache | None,
+) -> tuple[PackedRead, bool]:
+    """Hourly windows of the plan from the packed days, and from ``readings_1h`` after each
+    series' last packed day (today, the days not packed yet), as answered to ``queries``;
+    one more request (False returned) when a series' packed days end before the tail that
+    was read with them. Whole days whose JSON is in ``cache`` are not decoded.
+    Raises NotPacked when some daily windows have no packed day, ValueError on a corrupt
+    packed day."""
+    packed_stats, tail_from = queries.stats, queries.tail_from
     packed = series_of(results, 0)
     check_every_day_packed(plan, packed, series_of(results, 2))
     tail = blocks_from_series(plan, series_of(results, 1), packed_stats)
@@ -253,15 +333,17 @@ async def read_hourly_packed(
     keys: dict[tuple[tuple[str, str], int], tuple[Any, ...]] = {}
     unpacked = [unpack_series(plan, s, packed_stats, cache, cached, keys) for s in packed]
     need_from = min(ends.values(), default=plan.start_ms)
-    if need_from < tail_from:
-        q_gap, params = hourly(need_from, tail_from)
+    single = need_from >= tail_from
+    if not single:
+        q_gap, params = _hourly_query(plan, need_from, tail_from, packed_stats)
         answer = await influx.query(q_gap, params, True)
         gap = blocks_from_series(plan, series_of(answer, 0), packed_stats)
         tail = join_blocks(gap, tail)
     blocks = merge_packed(plan, unpacked, tail, ends)
     index = {b[0]: i for i, b in enumerate(blocks)}
-    return PackedRead(
+    read = PackedRead(
         blocks,
         {(index[label], day): v for (label, day), v in cached.items()},
         {(index[label], day): k for (label, day), k in keys.items()},
     )
+    return read, single

@@ -54,11 +54,12 @@ class ApiSettings(BaseSettings):
     api_port: int = Field(default=8000, ge=1, le=65535)
     api_max_points: int = Field(default=200_000, ge=1000)
     api_default_window_h: float = Field(default=24, gt=0)
-    api_day_cache_mb: float = Field(
+    api_cache_mb: float = Field(
         default=32,
         ge=0,
-        description="memory for the JSON of whole hourly days already served (keyed by their "
-        "stored content, so never stale); 0: none",
+        description="memory for series already built (whole answers, and the JSON of whole "
+        "hourly days), keyed by the stored content they were built from, so never stale; "
+        "0: none",
     )
 
     # --- researchers' API (series, exports, registry administration) ---

@@ -1,6 +1,7 @@
 """Stored aggregate windows served one to one (pure): rows of a tier or of the hourly windows
 packed by day turned into columns, ordered and encoded (JSON text, and the rows the CSV and
-Parquet builders take); the cache of whole packed days already encoded.
+Parquet builders take); the cache of what was built, keyed by the stored content it was built
+from.
 
 The I/O (what is asked of InfluxDB, and when) is in ``api.series_source``.
 """
@@ -10,7 +11,7 @@ from __future__ import annotations
 import base64
 import binascii
 import operator
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -33,18 +34,20 @@ from api.windows import Window
 
 __all__ = [
     "Block",
-    "DayCache",
+    "ContentCache",
     "NotPacked",
     "PackedRead",
     "Rows",
     "SeriesPlan",
     "blocks_from_series",
     "check_every_day_packed",
+    "day_key_cost",
     "encode_rows",
     "is_one_to_one",
     "merge_packed",
     "ordered_rows",
     "render_packed",
+    "rows_cost",
     "series_label",
     "series_of",
     "stats_needed",
@@ -184,45 +187,61 @@ def encode_rows(rows: Rows) -> tuple[bytes, int | None]:
     return orjson.dumps(points)[1:-1], None
 
 
-class DayCache:
-    """The JSON points of whole packed days, keyed by what they were built from: the series,
-    the quantities and statistics asked for, the day and **the packed text of each field**.
-    A day changed by late data has a new text, hence a new key: an entry is never stale, it
-    only stops being asked for. Least recently used entries go beyond ``max_bytes``. Used
-    from the event loop only."""
+class ContentCache:
+    """What the API built from stored windows, keyed by what it was built from: a key holds
+    the stored content itself, so an entry is never stale (data changed by late readings has
+    a new content, hence a new key; the old entry only stops being asked for). Keys start
+    with their kind:
+
+    - ``("day", …)``: the JSON points of one whole packed day, keyed by the series, the
+      quantities and statistics asked for, and the packed text of each field;
+    - ``("json", …)`` and ``("rows", …)``: a whole answer (JSON points, or the rows the
+      exports are built from), keyed by the plan, the request sent to InfluxDB and the bytes
+      of its answer, when that one answer was all the read needed.
+
+    Least recently used entries go beyond ``max_bytes`` (``cost``: the bytes an entry holds,
+    its key included). Used from the event loop only."""
 
     def __init__(self, max_bytes: int) -> None:
         self.max_bytes = max_bytes
         self.size = 0
-        self.hits = 0
-        self.misses = 0
-        self._entries: OrderedDict[tuple[Any, ...], bytes] = OrderedDict()
+        self.hits: Counter[str] = Counter()
+        self.misses: Counter[str] = Counter()
+        self._entries: OrderedDict[tuple[Any, ...], tuple[Any, int]] = OrderedDict()
 
-    @staticmethod
-    def _cost(key: tuple[Any, ...], value: bytes) -> int:
-        return len(value) + sum(len(t) for t in key[-1] if isinstance(t, str)) + 200
-
-    def get(self, key: tuple[Any, ...]) -> bytes | None:
-        value = self._entries.get(key)
-        if value is None:
-            self.misses += 1
+    def get(self, key: tuple[Any, ...]) -> Any | None:
+        entry = self._entries.get(key)
+        if entry is None:
+            self.misses[key[0]] += 1
             return None
         self._entries.move_to_end(key)
-        self.hits += 1
-        return value
+        self.hits[key[0]] += 1
+        return entry[0]
 
-    def put(self, key: tuple[Any, ...], value: bytes) -> None:
-        cost = self._cost(key, value)
+    def put(self, key: tuple[Any, ...], value: Any, cost: int) -> None:
         if cost > self.max_bytes or key in self._entries:
             return
-        self._entries[key] = value
+        self._entries[key] = (value, cost)
         self.size += cost
         while self.size > self.max_bytes:
-            old_key, old = self._entries.popitem(last=False)
-            self.size -= self._cost(old_key, old)
+            _, (_, old_cost) = self._entries.popitem(last=False)
+            self.size -= old_cost
 
     def __len__(self) -> int:
         return len(self._entries)
+
+
+def day_key_cost(key: tuple[Any, ...], points: bytes) -> int:
+    """What a cached day holds: its JSON and the packed texts of its key."""
+    return len(points) + sum(len(t) for t in key[-1] if isinstance(t, str)) + 200
+
+
+def rows_cost(rows: Rows | None) -> int:
+    """About what ``rows`` hold in memory (arrays, and the columns as Python lists)."""
+    if rows is None:
+        return 200
+    n = len(rows.times)
+    return 200 + n * (16 + 40 * len(rows.columns)) + 100 * len(rows.labels)
 
 
 @dataclass(slots=True)
@@ -236,7 +255,7 @@ class PackedRead:
     keys: dict[tuple[int, int], tuple[Any, ...]] = field(default_factory=dict)
 
 
-def render_packed(plan: SeriesPlan, read: PackedRead, cache: DayCache | None) -> bytes:
+def render_packed(plan: SeriesPlan, read: PackedRead, cache: ContentCache | None) -> bytes:
     """The JSON points of a packed read: the cached days and the encoded rows, in order
     (series, time, quantity); the whole days just encoded go into the cache."""
     rows = ordered_rows(plan, read.blocks)
@@ -257,7 +276,7 @@ def render_packed(plan: SeriesPlan, read: PackedRead, cache: DayCache | None) ->
             pieces.append((unit, piece))
             key = read.keys.get(unit)
             if key is not None and cache is not None:
-                cache.put(key, piece)
+                cache.put(key, piece, day_key_cost(key, piece))
     elif body:
         # built one dict per point: times that are not whole seconds, which stored windows
         # never have (nor, then, cached days)
@@ -305,7 +324,7 @@ def unpack_series(
     plan: SeriesPlan,
     series: dict[str, Any],
     stats: Sequence[str],
-    cache: DayCache | None = None,
+    cache: ContentCache | None = None,
     cached: dict[tuple[tuple[str, str], int], bytes] | None = None,
     keys: dict[tuple[tuple[str, str], int], tuple[Any, ...]] | None = None,
 ) -> Block:
@@ -320,7 +339,7 @@ def unpack_series(
         # the packed texts of the day, in a fixed order (a missing field: None)
         fields = [pos.get(agg_field(qn, st), 0) for qn in plan.quantities for st in stats]
         texts_of = operator.itemgetter(*fields, 0)  # a tuple even for one field; 0: the time
-        base = (label, plan.quantities, plan.aggs, stats)
+        base = ("day", label, plan.quantities, plan.aggs, stats)
         left = []
         for r in rows:
             day = r[0]

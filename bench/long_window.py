@@ -129,7 +129,7 @@ def main() -> int:
                     "AIRQ_DATABASE_URL": str(reg.engine.url),
                     "AIRQ_RATE_LIMIT_PER_MINUTE": "100000",
                     "AIRQ_RATE_LIMIT_BURST": "10000",
-                    "AIRQ_API_DAY_CACHE_MB": cache_mb,
+                    "AIRQ_API_CACHE_MB": cache_mb,
                 }
                 base, _ = stack.enter_context(api_process(root, env))
                 c = stack.enter_context(httpx.Client(timeout=60))

@@ -34,6 +34,7 @@ from api.queries import HCORR_SUFFIX, SERIES_FIELDS
 from api.registry import Registry, Station
 from api.selection import parse_bbox, public_location, select_by_qpv, validate_station_ids
 from api.series_source import (
+    ContentCache,
     SeriesPlan,
     count_raw_values,
     fetch_one_to_one,
@@ -145,6 +146,10 @@ def _json_header(
     return head
 
 
+def _cache(request: Request) -> ContentCache | None:
+    return getattr(request.app.state, "series_cache", None)
+
+
 async def serve_series(
     request: Request,
     stations: Sequence[Station],
@@ -223,8 +228,7 @@ async def serve_series(
 
     if fmt == "json" and ids and is_one_to_one(plan):
         # every stored window is one output row: read at once, build the document at once
-        cache = getattr(request.app.state, "day_cache", None)
-        points = await fetch_one_to_one(influx, plan, cache)  # JSON text
+        points = await fetch_one_to_one(influx, plan, _cache(request))  # JSON text
         head = _json_header(header, quantities, query, every, tz)
         return Response(json_body(points, plan.columns, prov, head), media_type=FORMATS[fmt])
     headers = {}
@@ -237,7 +241,7 @@ async def serve_series(
         and estimate <= settings.api_max_points
     ):
         # the same for a CSV or Parquet file of at most api_max_points rows, built column-wise
-        out = await fetch_one_to_one_rows(influx, plan)
+        out = await fetch_one_to_one_rows(influx, plan, _cache(request))
         build = csv_body if fmt == "csv" else parquet_body
         if out is None:
             empty = np.zeros(0, np.int64)

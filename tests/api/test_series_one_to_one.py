@@ -17,7 +17,7 @@ from airq_core.readings import format_time
 from api.exports import csv_body, csv_stream, parquet_body, parquet_stream, provenance
 from api.influx import InfluxReader
 from api.series_source import (
-    DayCache,
+    ContentCache,
     NotPacked,
     SeriesPlan,
     fetch_hourly_packed,
@@ -157,17 +157,24 @@ def test_data_older_than_the_packed_tier_is_read_from_the_hourly_tier(influxd, d
     write_dataset(influxd.url, db, dataset, skip_packed=lambda st, sn, day: st == "lille-02")
     plan = _hourly_plan(dataset, ("lens-01", "lille-02"), ("pm10",), ("mean",))
 
+    cache = ContentCache(max_bytes=2**24)
+
     async def read():  # type: ignore[no-untyped-def]
         reader = InfluxReader(influxd.url, db)
         try:
             with pytest.raises(NotPacked, match="lille-02"):
                 await fetch_hourly_packed(reader, plan)
             general = [r async for r in fetch_rows(reader, plan)]
-            return general, await fetch_one_to_one(reader, plan)
+            fast = await fetch_one_to_one(reader, plan, cache)
+            assert await fetch_one_to_one(reader, plan, cache) == fast
+            return general, fast
         finally:
             await reader.aclose()
 
     general, fast = asyncio.run(read())
+    # the packed answer did not suffice (a second request): the whole answer is not kept,
+    # since what the second request read is not in its key
+    assert not cache.hits["json"] and cache.misses["json"] == 2
     assert {r[1] for r in general} == {"lens-01", "lille-02"}
     assert orjson.loads(b"[" + fast + b"]") == [
         {"time": format_time(t / 1000), "station": st, "sensor": sn, "quantity": q, **v}
@@ -207,19 +214,20 @@ def test_a_corrupt_packed_day_falls_back_to_the_hourly_tier(influxd, dataset, ca
     assert "packed hourly days unreadable" in caplog.text
 
 
-def test_day_cache_is_bounded_and_least_recently_used_goes_first() -> None:
-    cache = DayCache(max_bytes=4000)  # an entry costs 400 + 256 + 200 bytes: 4 fit
-    keys = [(("s", "x"), ("pm2_5",), ("mean",), d, ("A" * 256,)) for d in range(6)]
+def test_content_cache_is_bounded_and_least_recently_used_goes_first() -> None:
+    cache = ContentCache(max_bytes=4000)
+    keys = [("day", ("s", "x"), ("pm2_5",), ("mean",), d, ("A" * 256,)) for d in range(6)]
     for k in keys[:4]:
-        cache.put(k, b"x" * 400)
+        cache.put(k, b"x" * 400, 900)  # 4 fit
     assert len(cache) == 4
     assert cache.get(keys[0]) == b"x" * 400  # keys[0] is now the most recently used
-    cache.put(keys[4], b"y" * 400)
+    cache.put(keys[4], b"y" * 400, 900)
     assert cache.size <= 4000 and len(cache) == 4
     assert cache.get(keys[1]) is None  # the least recently used went
     assert cache.get(keys[0]) is not None and cache.get(keys[4]) is not None
-    cache.put(keys[5], b"z" * 5000)  # larger than the whole budget: not kept
+    cache.put(keys[5], b"z" * 5000, 5200)  # larger than the whole budget: not kept
     assert cache.get(keys[5]) is None and len(cache) == 4
+    assert cache.hits["day"] == 3 and cache.misses["day"] == 2
 
 
 def test_cached_days_give_the_same_answer_and_late_data_is_seen(influxd, dataset) -> None:  # type: ignore[no-untyped-def]
@@ -228,13 +236,20 @@ def test_cached_days_give_the_same_answer_and_late_data_is_seen(influxd, dataset
     plan = _hourly_plan(
         dataset, ("lens-01", "lille-02"), ("pm2_5", "temperature"), ("mean", "max"), 3
     )
-    cache = DayCache(max_bytes=2**24)
+    cache = ContentCache(max_bytes=2**24)
 
     async def read():  # type: ignore[no-untyped-def]
         reader = InfluxReader(influxd.url, db)
         try:
             general = [r async for r in fetch_rows(reader, plan)]
             return general, await fetch_one_to_one(reader, plan, cache)
+        finally:
+            await reader.aclose()
+
+    async def rows():  # type: ignore[no-untyped-def]
+        reader = InfluxReader(influxd.url, db)
+        try:
+            return await fetch_one_to_one_rows(reader, plan, cache)
         finally:
             await reader.aclose()
 
@@ -246,10 +261,15 @@ def test_cached_days_give_the_same_answer_and_late_data_is_seen(influxd, dataset
 
     general, first = asyncio.run(read())
     assert orjson.loads(b"[" + first + b"]") == expected(general)
-    whole_days = len(cache)
-    assert whole_days >= 3 and cache.hits == 0  # 3 series × whole days inside the period
-    _, second = asyncio.run(read())
-    assert second == first and cache.hits == whole_days
+    whole_days = cache.misses["day"]  # 3 series × whole days inside the period, encoded
+    assert whole_days >= 9 and not cache.hits and cache.misses["json"] == 1
+    assert len(cache) == whole_days + 1  # and the whole answer
+    _, second = asyncio.run(read())  # the same answer from InfluxDB: the same points
+    assert second == first and cache.hits == {"json": 1}
+    first_rows = asyncio.run(rows())
+    assert first_rows is not None
+    assert asyncio.run(rows()) is first_rows
+    assert cache.hits["rows"] == 1
 
     # a late reading changes one hour of lens-01's pm2_5: its day is packed again
     late_time = dataset.raw.time.min().floor("D") + pd.Timedelta(days=1, hours=5, minutes=7)
@@ -267,7 +287,11 @@ def test_cached_days_give_the_same_answer_and_late_data_is_seen(influxd, dataset
     got = orjson.loads(b"[" + third + b"]")
     assert got == expected(general) and got != orjson.loads(b"[" + first + b"]")
     assert max(p["max"] for p in got if p["quantity"] == "pm2_5") == 500.0
-    assert cache.hits == 2 * whole_days - 1  # every day but the changed one
+    # a new answer from InfluxDB: built again, from every cached day but the changed one
+    assert cache.hits == {"json": 1, "rows": 1, "day": whole_days - 1}
+    late_rows = asyncio.run(rows())
+    assert late_rows is not None and late_rows is not first_rows
+    assert max(v for v in late_rows.columns["max"] if v is not None) == 500.0
 
 
 def _streamed_and_built(url: str, db: str, dataset, every: str, selection, stream, build):  # type: ignore[no-untyped-def]
