@@ -58,6 +58,11 @@ class Provenance:
     licence: dict[str, Any]
     """The JSON ``licence`` object; the same text goes in CSV comments and Parquet metadata."""
 
+    def without_time(self) -> str:
+        """The licence and provenance but the time they were generated at, as text: what
+        tells apart two files built from the same rows."""
+        return json.dumps({k: v for k, v in self.licence.items() if k != "generated"})
+
     def comment_lines(self) -> list[str]:
         lic = self.licence
         lines = [

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -43,7 +43,6 @@ from api.stored_windows import (
     merge_packed,
     ordered_rows,
     render_packed,
-    rows_cost,
     series_label,
     series_of,
     stats_needed,
@@ -60,6 +59,7 @@ __all__ = [  # with the plan and the one-to-one names of api.stored_windows, for
     "count_raw_values",
     "fetch_hourly_packed",
     "fetch_one_to_one",
+    "fetch_one_to_one_file",
     "fetch_one_to_one_rows",
     "fetch_rows",
     "is_one_to_one",
@@ -180,24 +180,33 @@ async def fetch_one_to_one(
     return points
 
 
-async def fetch_one_to_one_rows(
-    influx: InfluxReader, plan: SeriesPlan, cache: ContentCache | None = None
-) -> Rows | None:
-    """The same rows as ``fetch_one_to_one``, column-wise (None: no row), for the exports;
-    with a cache, those of an answer already read."""
+async def fetch_one_to_one_rows(influx: InfluxReader, plan: SeriesPlan) -> Rows | None:
+    """The same rows as ``fetch_one_to_one``, column-wise (None: no row)."""
+    read, _ = await _one_to_one_read(influx, plan, await _first_read(influx, plan), None)
+    return ordered_rows(plan, read.blocks)
+
+
+async def fetch_one_to_one_file(
+    influx: InfluxReader,
+    plan: SeriesPlan,
+    build: Callable[[Rows | None], bytes],
+    variant: str,
+    cache: ContentCache | None = None,
+) -> bytes:
+    """An export file (``build`` of the rows of ``fetch_one_to_one_rows``). With a cache, a
+    file already built for the same request over the same answer from InfluxDB is served
+    again, byte for byte; ``variant`` tells apart the files built differently from the same
+    rows (format, licence and query text). A file served again keeps the time it was first
+    built at: the data has not changed since."""
     first = await _first_read(influx, plan)
-    key = ("rows", plan, first.query, first.content)
+    key = ("file", variant, plan, first.query, first.content)
     if cache is not None and (hit := cache.get(key)) is not None:
-        return None if hit is _NO_ROWS else hit  # type: ignore[no-any-return]
+        return hit  # type: ignore[no-any-return]
     read, single = await _one_to_one_read(influx, plan, first, None)
-    rows = ordered_rows(plan, read.blocks)
+    data = build(ordered_rows(plan, read.blocks))
     if cache is not None and single:
-        value = _NO_ROWS if rows is None else rows
-        cache.put(key, value, rows_cost(rows) + len(first.content))
-    return rows
-
-
-_NO_ROWS = object()  # cached: the answer has no row
+        cache.put(key, data, len(data) + len(first.content) + 200)
+    return data
 
 
 @dataclass(frozen=True, slots=True)

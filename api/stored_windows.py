@@ -47,7 +47,6 @@ __all__ = [
     "merge_packed",
     "ordered_rows",
     "render_packed",
-    "rows_cost",
     "series_label",
     "series_of",
     "stats_needed",
@@ -195,9 +194,9 @@ class ContentCache:
 
     - ``("day", …)``: the JSON points of one whole packed day, keyed by the series, the
       quantities and statistics asked for, and the packed text of each field;
-    - ``("json", …)`` and ``("rows", …)``: a whole answer (JSON points, or the rows the
-      exports are built from), keyed by the plan, the request sent to InfluxDB and the bytes
-      of its answer, when that one answer was all the read needed.
+    - ``("json", …)`` and ``("file", …)``: a whole answer (JSON points, or a CSV or Parquet
+      file), keyed by the plan, the request sent to InfluxDB and its answer, when that one
+      answer was all the read needed.
 
     Least recently used entries go beyond ``max_bytes`` (``cost``: the bytes an entry holds,
     its key included). Used from the event loop only."""
@@ -234,14 +233,6 @@ class ContentCache:
 def day_key_cost(key: tuple[Any, ...], points: bytes) -> int:
     """What a cached day holds: its JSON and the packed texts of its key."""
     return len(points) + sum(len(t) for t in key[-1] if isinstance(t, str)) + 200
-
-
-def rows_cost(rows: Rows | None) -> int:
-    """About what ``rows`` hold in memory (arrays, and the columns as Python lists)."""
-    if rows is None:
-        return 200
-    n = len(rows.times)
-    return 200 + n * (16 + 40 * len(rows.columns)) + 100 * len(rows.labels)
 
 
 @dataclass(slots=True)

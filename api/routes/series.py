@@ -35,10 +35,11 @@ from api.registry import Registry, Station
 from api.selection import parse_bbox, public_location, select_by_qpv, validate_station_ids
 from api.series_source import (
     ContentCache,
+    Rows,
     SeriesPlan,
     count_raw_values,
     fetch_one_to_one,
-    fetch_one_to_one_rows,
+    fetch_one_to_one_file,
     fetch_rows,
     is_one_to_one,
 )
@@ -241,13 +242,16 @@ async def serve_series(
         and estimate <= settings.api_max_points
     ):
         # the same for a CSV or Parquet file of at most api_max_points rows, built column-wise
-        out = await fetch_one_to_one_rows(influx, plan, _cache(request))
-        build = csv_body if fmt == "csv" else parquet_body
-        if out is None:
-            empty = np.zeros(0, np.int64)
-            data = build(empty, empty, [], {c: [] for c in plan.columns}, prov)
-        else:
-            data = build(out.times, out.label_of, out.labels, out.columns, prov)
+        body = csv_body if fmt == "csv" else parquet_body
+
+        def build(rows: Rows | None) -> bytes:
+            if rows is None:
+                empty = np.zeros(0, np.int64)
+                return body(empty, empty, [], {c: [] for c in plan.columns}, prov)
+            return body(rows.times, rows.label_of, rows.labels, rows.columns, prov)
+
+        variant = f"{fmt} {prov.without_time()}"
+        data = await fetch_one_to_one_file(influx, plan, build, variant, _cache(request))
         return Response(data, media_type=FORMATS[fmt], headers=headers)
 
     async def rows() -> AsyncIterator[Any]:

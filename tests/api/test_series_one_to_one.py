@@ -22,6 +22,7 @@ from api.series_source import (
     SeriesPlan,
     fetch_hourly_packed,
     fetch_one_to_one,
+    fetch_one_to_one_file,
     fetch_one_to_one_rows,
     fetch_rows,
     is_one_to_one,
@@ -246,10 +247,18 @@ def test_cached_days_give_the_same_answer_and_late_data_is_seen(influxd, dataset
         finally:
             await reader.aclose()
 
-    async def rows():  # type: ignore[no-untyped-def]
+    builds: list[int] = []
+
+    def build(rows):  # type: ignore[no-untyped-def]
+        builds.append(len(rows.times))
+        return parquet_body(rows.times, rows.label_of, rows.labels, rows.columns, prov)
+
+    prov = provenance([], "none", {"test": "cached"})
+
+    async def parquet(variant: str = "parquet"):  # type: ignore[no-untyped-def]
         reader = InfluxReader(influxd.url, db)
         try:
-            return await fetch_one_to_one_rows(reader, plan, cache)
+            return await fetch_one_to_one_file(reader, plan, build, variant, cache)
         finally:
             await reader.aclose()
 
@@ -266,10 +275,10 @@ def test_cached_days_give_the_same_answer_and_late_data_is_seen(influxd, dataset
     assert len(cache) == whole_days + 1  # and the whole answer
     _, second = asyncio.run(read())  # the same answer from InfluxDB: the same points
     assert second == first and cache.hits == {"json": 1}
-    first_rows = asyncio.run(rows())
-    assert first_rows is not None
-    assert asyncio.run(rows()) is first_rows
-    assert cache.hits["rows"] == 1
+    first_file = asyncio.run(parquet())
+    assert asyncio.run(parquet()) is first_file and len(builds) == 1  # built once
+    assert asyncio.run(parquet("another licence text")) == first_file and len(builds) == 2
+    assert cache.hits["file"] == 1
 
     # a late reading changes one hour of lens-01's pm2_5: its day is packed again
     late_time = dataset.raw.time.min().floor("D") + pd.Timedelta(days=1, hours=5, minutes=7)
@@ -288,10 +297,9 @@ def test_cached_days_give_the_same_answer_and_late_data_is_seen(influxd, dataset
     assert got == expected(general) and got != orjson.loads(b"[" + first + b"]")
     assert max(p["max"] for p in got if p["quantity"] == "pm2_5") == 500.0
     # a new answer from InfluxDB: built again, from every cached day but the changed one
-    assert cache.hits == {"json": 1, "rows": 1, "day": whole_days - 1}
-    late_rows = asyncio.run(rows())
-    assert late_rows is not None and late_rows is not first_rows
-    assert max(v for v in late_rows.columns["max"] if v is not None) == 500.0
+    assert cache.hits == {"json": 1, "file": 1, "day": whole_days - 1}
+    late_file = pd.read_parquet(io.BytesIO(asyncio.run(parquet())))
+    assert len(builds) == 3 and late_file["max"].max() == 500.0
 
 
 def _streamed_and_built(url: str, db: str, dataset, every: str, selection, stream, build):  # type: ignore[no-untyped-def]

@@ -179,6 +179,13 @@ def test_csv_and_parquet_hold_the_json_rows(client, every) -> None:
     _compare(got, ref, stats)
     if every != "raw":
         assert str(table.schema.field("count").type) == "int64"
+        # the same request over unchanged data: the same file, served from the API's cache
+        # (its provenance keeps the time it was first built at)
+        files_served_again = client.app.state.series_cache.hits["file"]
+        again = client.get("/v1/series", params={**params, "format": "parquet"})
+        assert again.content == pq_resp.content
+        assert client.get("/v1/series", params={**params, "format": "csv"}).text == text
+        assert client.app.state.series_cache.hits["file"] == files_served_again + 2
 
 
 def test_bbox_selects_the_stations_inside(client, dataset) -> None:
