@@ -1,9 +1,10 @@
 """One year of hourly means for one station: read from the 1-hour aggregates against InfluxQL
 ``GROUP BY time(1h)`` over the raw readings, in the same run; and through the API
 (``GET /v1/stations/{id}/series?every=1h``, ``airq api`` in its own process) when it is
-installed; the API's answer is checked against the raw ``GROUP BY`` first. The API runs
-twice: as deployed (its day cache on: repeated requests reuse the JSON of the days already
-served, keyed by their stored content) and with the cache off (every request decodes and
+installed, as JSON and as Parquet (what ``airq_client`` asks for); its answers are checked
+against the raw ``GROUP BY`` first. The API runs twice: as deployed, with its cache (every
+request still reads the year from InfluxDB; the answer, or a file, already built from that
+same stored content is served again) and with the cache off (every request decodes and
 encodes the year, as the first request for a station does).
 
 Data: one station, one reading a minute for 365 days (525,600 raw readings; ``--step 10``
@@ -18,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import importlib.util
+import io
 import statistics
 import sys
 import time
@@ -142,12 +144,18 @@ def main() -> int:
                     abs(p["mean"] - y[1]) > 1e-9 for p, y in zip(points, b, strict=True)
                 ):
                     raise SystemExit("the API and raw GROUP BY disagree")
+                import pyarrow.parquet as pq  # with the API's dependencies
+
+                r = c.get(url, params={**params, "format": "parquet"})
+                table = pq.read_table(io.BytesIO(r.content))
+                if table.column("mean").to_pylist() != [p["mean"] for p in points]:
+                    raise SystemExit("the API's Parquet and JSON answers disagree")
                 label = f"API /series?every=1h (HTTP, JSON), {name}"
                 paths[label] = functools.partial(_get_ok, c, url, params)
-                if name == "cache":  # the researchers' client (airq_client) asks for Parquet
-                    label = "API /series?every=1h&format=parquet (HTTP)"
-                    pq_params = {**params, "format": "parquet"}
-                    paths[label] = functools.partial(_get_ok, c, url, pq_params)
+                # the researchers' client (airq_client) asks for Parquet
+                label = f"API /series?every=1h&format=parquet (HTTP), {name}"
+                pq_params = {**params, "format": "parquet"}
+                paths[label] = functools.partial(_get_ok, c, url, pq_params)
             # rounds: every path once per round, so that the machine's ups and downs fall on
             # all of them alike; medians over the rounds
             times: dict[str, list[float]] = {k: [] for k in paths}
@@ -158,9 +166,9 @@ def main() -> int:
         reg.close()
         writer.close()
     print(f"{len(a)} hourly means of one station ({days} days, {n} raw readings), {runs} rounds")
-    print(f"{'path':52} {'median ms':>10}")
+    print(f"{'path':58} {'median ms':>10}")
     for k, ms in median.items():
-        print(f"{k:52} {ms:10.1f}")
+        print(f"{k:58} {ms:10.1f}")
     raw_ms = median["InfluxQL GROUP BY time(1h) over raw"]
     for k, ms in list(median.items())[1:]:
         print(
@@ -169,7 +177,7 @@ def main() -> int:
             )
         )
     api = [ms for k, ms in median.items() if k.startswith("API") and k.endswith(", cache")]
-    best = api[0] if api else median["1-hour aggregates packed by day (InfluxQL read)"]
+    best = max(api) if api else median["1-hour aggregates packed by day (InfluxQL read)"]
     print(f"under 100 ms median: {'OK' if best < 100 else 'NO'} ({best:.1f} ms)")
     return 0
 
