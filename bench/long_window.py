@@ -54,7 +54,7 @@ def main() -> int:
     p = parser(__doc__ or "")
     p.add_argument("--days", type=int, help="days of data (default 365, quick 30)")
     p.add_argument(
-        "--runs", type=int, default=15, help="rounds (each path once per round; medians)"
+        "--runs", type=int, default=30, help="rounds (each path once per round; medians)"
     )
     p.add_argument("--step", type=int, default=60, help="seconds between raw readings")
     args = p.parse_args()
