@@ -145,7 +145,8 @@ class DirtyWindows:
         stations: Iterable[str] | None,
         quantities: Iterable[str] | None,
         now: float,
-    ) -> None:
+    ) -> bool:
+        """True when the window was not pending yet."""
         p = self._w.get((tier, start))
         if p is None:
             self._w[(tier, start)] = Pending(
@@ -157,21 +158,26 @@ class DirtyWindows:
                 now,
             )
             self.version += 1
-        else:
-            p.stations = _merge(p.stations, stations)
-            p.quantities = _merge(p.quantities, quantities)
-            p.last_mark = max(p.last_mark, now)
+            return True
+        p.stations = _merge(p.stations, stations)
+        p.quantities = _merge(p.quantities, quantities)
+        p.last_mark = max(p.last_mark, now)
+        return False
 
     def mark_minutes(
         self, minutes: dict[int, tuple[set[str], set[str]]], now: float, tiers: Sequence[str]
-    ) -> None:
+    ) -> list[tuple[str, int]]:
         """``minutes``: 1-minute window start (ms) -> (stations, quantities) of stored readings.
-        Marks the windows of ``tiers`` holding these minutes."""
+        Marks the windows of ``tiers`` holding these minutes; returns those that were not
+        pending yet."""
+        added: list[tuple[str, int]] = []
         with self._lock:
             for m, (stations, quantities) in minutes.items():
                 for tier in tiers:
                     start, end = window_bounds_ms(tier, m)
-                    self._mark(tier, start, end, stations, quantities, now)
+                    if self._mark(tier, start, end, stations, quantities, now):
+                        added.append((tier, start))
+        return added
 
     def mark_all(self, keys: Iterable[tuple[str, int]], now: float) -> None:
         """Marks windows for every station and quantity (recovery after a restart)."""
