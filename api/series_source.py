@@ -169,15 +169,11 @@ async def fetch_one_to_one(
     (``readings_1h_by_day``), the rest from the tier itself. With a cache: the points of an
     answer already served (same request, same answer from InfluxDB), else those of the whole
     days already encoded, are reused."""
-    first = await _first_read(influx, plan)
-    key = ("json", plan, first.query, first.content)
-    if cache is not None and (hit := cache.get(key)) is not None:
-        return hit  # type: ignore[no-any-return]
-    read, single = await _one_to_one_read(influx, plan, first, cache)
-    points = render_packed(plan, read, cache)
-    if cache is not None and single:
-        cache.put(key, points, len(points) + len(first.content) + 200)
-    return points
+
+    def build(read: PackedRead) -> bytes:
+        return render_packed(plan, read, cache)
+
+    return await _built_once(influx, plan, ("json",), build, cache, cache)
 
 
 async def fetch_one_to_one_rows(influx: InfluxReader, plan: SeriesPlan) -> Rows | None:
@@ -198,15 +194,33 @@ async def fetch_one_to_one_file(
     again, byte for byte; ``variant`` tells apart the files built differently from the same
     rows (format, licence and query text). A file served again keeps the time it was first
     built at: the data has not changed since."""
+
+    def build_file(read: PackedRead) -> bytes:
+        return build(ordered_rows(plan, read.blocks))
+
+    return await _built_once(influx, plan, ("file", variant), build_file, cache, None)
+
+
+async def _built_once(
+    influx: InfluxReader,
+    plan: SeriesPlan,
+    kind: tuple[str, ...],
+    build: Callable[[PackedRead], bytes],
+    cache: ContentCache | None,
+    day_cache: ContentCache | None,
+) -> bytes:
+    """``build`` of the plan's windows, or what it gave for the same request and the same
+    answer from InfluxDB (key: ``kind``, the plan, the request and the answer), kept when
+    that one answer was all the read needed."""
     first = await _first_read(influx, plan)
-    key = ("file", variant, plan, first.query, first.content)
+    key = (*kind, plan, first.query, first.content)
     if cache is not None and (hit := cache.get(key)) is not None:
         return hit  # type: ignore[no-any-return]
-    read, single = await _one_to_one_read(influx, plan, first, None)
-    data = build(ordered_rows(plan, read.blocks))
+    read, single = await _one_to_one_read(influx, plan, first, day_cache)
+    out = build(read)
     if cache is not None and single:
-        cache.put(key, data, len(data) + len(first.content) + 200)
-    return data
+        cache.put(key, out, len(out) + len(first.content) + 200)
+    return out
 
 
 @dataclass(frozen=True, slots=True)
