@@ -199,7 +199,8 @@ class ContentCache:
       answer was all the read needed.
 
     Least recently used entries go beyond ``max_bytes`` (``cost``: the bytes an entry holds,
-    its key included). Used from the event loop only."""
+    its key included); an entry costing more than a quarter of it is not kept. Used from the
+    event loop only."""
 
     def __init__(self, max_bytes: int) -> None:
         self.max_bytes = max_bytes
@@ -218,7 +219,9 @@ class ContentCache:
         return entry[0]
 
     def put(self, key: tuple[Any, ...], value: Any, cost: int) -> None:
-        if cost > self.max_bytes or key in self._entries:
+        # an entry above a quarter of the budget is not kept: one large export would push
+        # out everything else
+        if cost > self.max_bytes // 4 or key in self._entries:
             return
         self._entries[key] = (value, cost)
         self.size += cost
