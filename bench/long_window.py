@@ -120,8 +120,8 @@ def main() -> int:
         }
         api_installed = all(importlib.util.find_spec(m) for m in ("fastapi", "uvicorn"))
         with contextlib.ExitStack() as stack:
-            # the API as deployed (day cache on), and without its day cache: every request
-            # then decodes and encodes the whole year, as the first request for a station does
+            # the API as deployed (its cache on), and without its cache: every request then
+            # decodes and encodes the whole year, as the first request for a station does
             for name, cache_mb in (("cache", "32"), ("no cache", "0")):
                 if not api_installed:
                     break
