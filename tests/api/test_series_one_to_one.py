@@ -126,20 +126,24 @@ def test_hourly_windows_from_packed_days_equal_the_hourly_tier(
     assert {b[0][0] for b in blocks} == set(stations)
 
 
-def test_days_not_packed_yet_come_from_the_hourly_tier(influxd, dataset) -> None:  # type: ignore[no-untyped-def]
-    """The sds011 series lack their last two days, packed and daily windows alike (the daily
-    recompute has not run for them yet): those hours are read from readings_1h."""
+@pytest.mark.parametrize("unpacked_days", [2, 3])
+def test_days_not_packed_yet_come_from_the_hourly_tier(influxd, dataset, unpacked_days) -> None:  # type: ignore[no-untyped-def]
+    """The sds011 series lack their last days, packed and daily windows alike (the daily
+    recompute has not run for them yet): those hours are read from readings_1h — in the same
+    request when they are within the tail read with the packed days (2 days), with a second
+    request before it otherwise. Only an answer read in one request is kept whole."""
     last_day = int(dataset.raw.time.max().floor("D").timestamp() * 1000)
+    first_unpacked = last_day - (unpacked_days - 1) * DAY_MS
 
     def skip(station: str, sensor: str, day: int) -> bool:
-        return sensor == "sds011" and day >= last_day - DAY_MS
+        return sensor == "sds011" and day >= first_unpacked
 
     db = f"partly_packed_{uuid.uuid4().hex[:8]}"
     write_dataset(influxd.url, db, dataset, skip_packed=skip)
     w = InfluxWriter(influxd.url, db)
     w.query(
         f'DELETE FROM "readings_1d" WHERE "sensor" = \'sds011\' '
-        f"AND time >= {(last_day - DAY_MS) * 1_000_000}"
+        f"AND time >= {first_unpacked * 1_000_000}"
     )
     w.close()
     plan = _hourly_plan(dataset, ("lens-01", "lille-02"), ("pm2_5", "humidity"), ("mean", "count"))
@@ -147,8 +151,22 @@ def test_days_not_packed_yet_come_from_the_hourly_tier(influxd, dataset) -> None
     assert {p["station"] for p in expected} == {"lens-01", "lille-02"}
     assert fast == expected
     assert len(blocks) == 3  # lens-01 bme280 and sds011, lille-02 sds011
-    late = [p for p in fast if p["time"] >= format_time((last_day - DAY_MS) / 1000)]
+    late = [p for p in fast if p["time"] >= format_time(first_unpacked / 1000)]
     assert {p["sensor"] for p in late} == {"sds011", "bme280"}
+
+    cache = ContentCache(max_bytes=2**24)
+
+    async def twice():  # type: ignore[no-untyped-def]
+        reader = InfluxReader(influxd.url, db)
+        try:
+            return [await fetch_one_to_one(reader, plan, cache) for _ in range(2)]
+        finally:
+            await reader.aclose()
+
+    a, b = asyncio.run(twice())
+    assert orjson.loads(b"[" + a + b"]") == expected and b == a
+    one_request = unpacked_days <= 2
+    assert cache.hits["json"] == (1 if one_request else 0)
 
 
 def test_data_older_than_the_packed_tier_is_read_from_the_hourly_tier(influxd, dataset) -> None:  # type: ignore[no-untyped-def]
