@@ -112,20 +112,17 @@ class _StationMemo:
 
     MAX = 10_000
 
-    def __init__(self, path: str | None) -> None:
+    def __init__(self, path: str) -> None:
         self._lock = threading.Lock()
         self._entries: dict[str, Station | None] = {}
         self._version: int | None = None
-        self._conn: sqlite3.Connection | None = None
-        # a database in memory is private to each connection: nothing to watch, no memo
-        if path and path != ":memory:" and not path.startswith("file::memory:"):
-            self._conn = sqlite3.connect(path, check_same_thread=False)
+        self._conn: sqlite3.Connection | None = sqlite3.connect(path, check_same_thread=False)
 
-    def lookup(self, station_id: str) -> tuple[bool, Station | None, int | None]:
+    def lookup(self, station_id: str) -> tuple[bool, Station | None, int]:
         """(known, station, version of the file when looked up)."""
-        if self._conn is None:
-            return False, None, None
         with self._lock:
+            if self._conn is None:  # closed: the registry still answers, from the database
+                return False, None, -1
             version = self._conn.execute("PRAGMA data_version").fetchone()[0]
             if version != self._version:
                 self._entries.clear()
@@ -135,10 +132,10 @@ class _StationMemo:
                 return True, self._entries[station_id], version
             return False, None, version
 
-    def keep(self, station_id: str, station: Station | None, version: int | None) -> None:
+    def keep(self, station_id: str, station: Station | None, version: int) -> None:
         with self._lock:
-            # read before a later commit was seen: not kept (the entries went with it)
-            if version is not None and version == self._version:
+            # read before a later commit was seen (or once closed): not kept
+            if version == self._version:
                 if len(self._entries) >= self.MAX:
                     self._entries.clear()
                 self._entries[station_id] = station
@@ -159,7 +156,11 @@ class Registry:
         self.engine = sa.create_engine(database_url, pool_pre_ping=not self.embedded)
         metadata.create_all(self.engine)
         _migrate(self.engine)
-        self._memo = _StationMemo(url.database) if self.embedded else None
+        self._memo: _StationMemo | None = None
+        path = url.database if self.embedded else None
+        # a database in memory is private to each connection: nothing to watch there
+        if path and path != ":memory:" and not path.startswith("file::memory:"):
+            self._memo = _StationMemo(path)
 
     def close(self) -> None:
         if self._memo is not None:
