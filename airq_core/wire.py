@@ -144,14 +144,10 @@ def _decode_one(
         errors.append(WireFormatError("bad_seq", f"seq must be a non-negative integer: {seq!r}"))
         return None
     flags = obj.get("flags", ())
-    if flags and (  # most readings have none: no check to run
-        not isinstance(flags, list | tuple)
-        or not all(isinstance(f, str) and 0 < len(f) <= 32 for f in flags)
-        or len(flags) > 16
+    if not isinstance(flags, list | tuple) or (
+        flags  # most readings have none: nothing to look through
+        and (len(flags) > 16 or not all(isinstance(f, str) and 0 < len(f) <= 32 for f in flags))
     ):
-        errors.append(WireFormatError("bad_flags", "flags must be a list of short strings"))
-        return None
-    if not flags and not isinstance(flags, list | tuple):  # "", 0, {}, null…
         errors.append(WireFormatError("bad_flags", "flags must be a list of short strings"))
         return None
     raw_values = obj.get("values")

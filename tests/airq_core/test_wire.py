@@ -61,6 +61,30 @@ def test_values_must_be_numbers(value: object) -> None:
     assert readings == [] and [e.reason for e in errors] == ["not_number"]
 
 
+@pytest.mark.parametrize(
+    ("flags", "ok"),
+    [
+        ([], True),
+        (["warmup", "humid"], True),
+        ("", False),  # empty but not a list: refused like any other non-list
+        (None, False),
+        (0, False),
+        ({}, False),
+        ("warmup", False),
+        (["x" * 33], False),
+        ([""], False),
+        ([1], False),
+        (["f"] * 17, False),
+    ],
+)
+def test_flags_are_a_short_list_of_short_strings(flags: object, ok: bool) -> None:
+    readings, errors = wire.decode_payload("lens-01", _one(flags=flags), NOW)
+    if ok:
+        assert errors == [] and readings[0].flags == tuple(flags)  # type: ignore[arg-type]
+    else:
+        assert readings == [] and [e.reason for e in errors] == ["bad_flags"]
+
+
 def test_nan_literal_is_not_a_number() -> None:
     payload = b'{"ts": 1795292100, "sensor": "sds011", "values": {"pm2_5": NaN}}'
     readings, errors = wire.decode_payload("lens-01", payload, NOW)
