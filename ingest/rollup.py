@@ -15,7 +15,7 @@ writes the same values, and a late reading re-marks its (already closed) window.
 The pending windows are saved before the readings that marked them are acknowledged, so a
 crash between storage and rollup loses no window: the windows a batch adds are appended to a
 journal (one small write per batch), and a snapshot of the pending set replaces the journal
-after each recompute. Rewriting the whole set for every batch cost ~12 µs per message in a
+after each recompute. Rewriting the whole set for every batch cost ~15 µs per message in a
 backlog drain, where the set grows until the drain ends (bench/ingest_drain.py).
 """
 
