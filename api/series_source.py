@@ -60,7 +60,6 @@ __all__ = [  # with the plan and the one-to-one names of api.stored_windows, for
     "fetch_hourly_packed",
     "fetch_one_to_one",
     "fetch_one_to_one_file",
-    "fetch_one_to_one_rows",
     "fetch_rows",
     "is_one_to_one",
 ]
@@ -176,12 +175,6 @@ async def fetch_one_to_one(
     return await _built_once(influx, plan, ("json",), build, cache, cache)
 
 
-async def fetch_one_to_one_rows(influx: InfluxReader, plan: SeriesPlan) -> Rows | None:
-    """The same rows as ``fetch_one_to_one``, column-wise (None: no row)."""
-    read, _ = await _one_to_one_read(influx, plan, await _first_read(influx, plan), None)
-    return ordered_rows(plan, read.blocks)
-
-
 async def fetch_one_to_one_file(
     influx: InfluxReader,
     plan: SeriesPlan,
@@ -189,11 +182,11 @@ async def fetch_one_to_one_file(
     variant: str,
     cache: ContentCache | None = None,
 ) -> bytes:
-    """An export file (``build`` of the rows of ``fetch_one_to_one_rows``). With a cache, a
-    file already built for the same request over the same answer from InfluxDB is served
-    again, byte for byte; ``variant`` tells apart the files built differently from the same
-    rows (format, licence and query text). A file served again keeps the time it was first
-    built at: the data has not changed since."""
+    """An export file: ``build`` of the same rows as ``fetch_one_to_one``, column-wise (None:
+    no row). With a cache, a file already built for the same request over the same answer
+    from InfluxDB is served again, byte for byte; ``variant`` tells apart the files built
+    differently from the same rows (format, licence and query text). A file served again
+    keeps the time it was first built at: the data has not changed since."""
 
     def build_file(read: PackedRead) -> bytes:
         return build(ordered_rows(plan, read.blocks))

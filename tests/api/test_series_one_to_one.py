@@ -23,7 +23,6 @@ from api.series_source import (
     fetch_hourly_packed,
     fetch_one_to_one,
     fetch_one_to_one_file,
-    fetch_one_to_one_rows,
     fetch_rows,
     is_one_to_one,
 )
@@ -336,11 +335,14 @@ def _streamed_and_built(url: str, db: str, dataset, every: str, selection, strea
             streamed = b"".join(
                 [p async for p in stream(fetch_rows(reader, plan), aggs, prov, "UTC")]
             )
-            rows = await fetch_one_to_one_rows(reader, plan)
+            built = await fetch_one_to_one_file(reader, plan, build_rows, "test")
         finally:
             await reader.aclose()
+        return streamed, built
+
+    def build_rows(rows):  # type: ignore[no-untyped-def]
         assert rows is not None
-        return streamed, build(rows.times, rows.label_of, rows.labels, rows.columns, prov)
+        return build(rows.times, rows.label_of, rows.labels, rows.columns, prov)
 
     return asyncio.run(both())
 
