@@ -1,5 +1,9 @@
 """Live rollups and the rebuild against a real influxd, checked against aggregates computed
-independently in plain Python from the same readings (including a 25-hour Paris day)."""
+independently in plain Python from the same readings (including a 25-hour Paris day).
+
+The readings are written raw into a database with the default 400-day retention: they are
+built around the latest Paris fall-back day that is at least three days old (tests/timeutil),
+never at a fixed date the calendar would push out of the retention."""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ import math
 import random
 from collections import defaultdict
 from collections.abc import Iterator
+from datetime import timedelta
 
 import pytest
 
@@ -17,10 +22,14 @@ from ingest.lineproto import encode_lines
 from ingest.rebuild import rebuild
 from ingest.rollup import Roller
 from ingest.windows import DirtyWindows, window_bounds_ms
+from tests.timeutil import day_start, last_dst_change, now
 
 pytestmark = pytest.mark.services
 
-T0 = 1761411600.0 - 5 * 3600  # 2026-10-25T12:00Z minus 5 h: spans the fall-back Paris day
+FALL_DAY = last_dst_change("fall", now())  # a 25-hour day in Paris, at most ~a year old
+# noon UTC the day before (10 h before the Paris midnight at UTC+2); 40 hours of readings span
+# the whole fall-back day
+T0 = day_start(FALL_DAY) - 10 * 3600
 STATIONS = ("lens-01", "lens-02", "lievin-03")
 
 
@@ -120,8 +129,14 @@ def test_live_rollups_match_independent_aggregates_and_late_data_updates(writer)
     for tier in TIERS:
         assert_same(fetch(writer, tier), expected(readings, tier))
     assert_same(fetch_packed(writer), expected(readings, "1h"))
+    fall_start, fall_end = day_start(FALL_DAY), day_start(FALL_DAY + timedelta(days=1))
+    assert fall_end - fall_start == 25 * 3600
+    assert window_bounds_ms("1d_paris", round(fall_start * 1000) + 1) == (
+        round(fall_start * 1000),
+        round(fall_end * 1000),
+    )
     paris_days = {k[2] for k in fetch(writer, "1d_paris")}
-    assert 1761343200000 in paris_days  # 2026-10-25 00:00 Paris (UTC+2) = 24 Oct 22:00Z
+    assert round(fall_start * 1000) in paris_days
 
     # a late reading lands in an already aggregated window: its windows are recomputed
     late = Reading("lens-02", "sds011", T0 + 3 * 3600 + 1.5, {"pm2_5": 999.0, "pm10": 0.5})
