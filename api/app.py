@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 from api.influx import InfluxQueryError, InfluxReader
 from api.protection import install_protection
 from api.publish import ReadingPublisher
+from api.qpv.selector import QpvStationSelector
 from api.registry import Registry
 from api.routes import admin, airrohr, health, ingest_http, pages, qpv, series, stations
 from api.series_source import ContentCache
@@ -72,6 +73,8 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     async def _influx_down(request: Request, exc: InfluxQueryError) -> JSONResponse:
         return JSONResponse({"detail": f"time-series store unavailable: {exc}"}, status_code=503)
 
+    # qpv= filters of /v1/stations and /v1/series: stations inside the QPV polygons
+    app.state.qpv_selector = QpvStationSelector()
     install_protection(app, settings)  # CORS and the request-body limit
     for router in ROUTERS:
         app.include_router(router)

@@ -1,10 +1,12 @@
 """Which stations a request is about: explicit ids, a bounding box, a QPV (priority
 neighbourhood); and how a station looks on public outputs (location rounded for privacy).
 
-QPV hook: the QPV module registers a selector with :func:`register_qpv_selector`; it receives
+QPV filter: ``create_app`` puts a selector on ``app.state.qpv_selector`` (the real one is
+``api.qpv.selector.QpvStationSelector``, over the polygons of ``AIRQ_QPV_FILE``). It receives
 the request, the QPV code and the candidate stations (exact coordinates) and returns the ids of
-the stations that belong to that QPV (sync or async). It raises ``KeyError`` for an unknown
-code. Until a selector is registered, ``qpv=`` answers 501.
+the stations inside that QPV (sync or async); it raises ``KeyError`` for an unknown code.
+:func:`select_by_qpv` answers 400 for a malformed code, 404 for an unknown one, and 503 on an
+app built without a selector.
 """
 
 from __future__ import annotations
@@ -26,19 +28,12 @@ __all__ = [
     "QpvSelector",
     "parse_bbox",
     "public_location",
-    "register_qpv_selector",
     "select_by_qpv",
     "validate_station_ids",
 ]
 
 QpvSelector = Callable[[Request, str, Sequence[Station]], "set[str] | Awaitable[set[str]]"]
-_qpv_selector: list[QpvSelector] = []
 QPV_CODE_RE = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
-
-
-def register_qpv_selector(selector: QpvSelector) -> None:
-    """Let ``qpv=<code>`` filters use ``selector`` (the QPV module calls this once)."""
-    _qpv_selector[:] = [selector]
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,15 +87,18 @@ def public_location(station: Station, decimals: int) -> tuple[float, float]:
 
 
 async def select_by_qpv(request: Request, code: str, candidates: Sequence[Station]) -> set[str]:
-    """Ids of ``candidates`` inside QPV ``code`` (through the registered selector)."""
-    if not QPV_CODE_RE.match(code):
-        raise HTTPException(400, f"invalid 'qpv' code {code[:32]!r}")
-    if not _qpv_selector:
-        raise HTTPException(400, "QPV filtering is not available on this server yet")
+    """Ids of ``candidates`` inside QPV ``code`` (through ``app.state.qpv_selector``)."""
+    if not QPV_CODE_RE.fullmatch(code):
+        raise HTTPException(
+            400, f"invalid 'qpv' code {code[:32]!r}: letters, digits, '-' or '_', e.g. QP062025"
+        )
+    selector: QpvSelector | None = getattr(request.app.state, "qpv_selector", None)
+    if selector is None:
+        raise HTTPException(503, "QPV filtering is not configured on this server")
     try:
-        got: Any = _qpv_selector[0](request, code, candidates)
+        got: Any = selector(request, code, candidates)
         if inspect.isawaitable(got):
             got = await got
     except KeyError:
-        raise HTTPException(404, f"unknown QPV {code!r}") from None
+        raise HTTPException(404, f"unknown QPV {code!r}; the list: GET /v1/qpv") from None
     return set(got)

@@ -7,12 +7,16 @@ import logging
 import os
 import re
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
+import numpy as np
+import shapely
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pyproj import Transformer
 
 from airq_core.quantities import QUANTITIES
 from airq_core.readings import format_time
@@ -24,10 +28,19 @@ from api.qpv.placement import (
     place_station,
     qpv_zones,
 )
-from api.qpv.polygons import DEFAULT_ATTRIBUTION, DEFAULT_FILE, Layer, load_communes, load_qpv
+from api.qpv.polygons import (
+    DEFAULT_ATTRIBUTION,
+    DEFAULT_FILE,
+    LAMBERT93,
+    WGS84,
+    Layer,
+    load_communes,
+    load_qpv,
+)
 
 log = logging.getLogger(__name__)
 
+_TO_L93 = Transformer.from_crs(WGS84, LAMBERT93, always_xy=True)
 _QUANTITY_RE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 
 
@@ -189,6 +202,20 @@ class QpvService:
                     sid, lat, lon, qpv, self.search_radius_m, communes
                 ),
             )
+
+    def stations_inside(self, code: str, stations: Sequence[tuple[str, float, float]]) -> set[str]:
+        """Ids of ``stations`` (id, lat, lon: exact WGS84 coordinates) whose location the polygon
+        of QPV ``code`` covers (boundary included, as *inside* in the placements). Raises
+        ``KeyError`` for a code the layer does not hold."""
+        area = self.layer().by_code[code]
+        if not stations:
+            return set()
+        lats = np.fromiter((s[1] for s in stations), float, len(stations))
+        lons = np.fromiter((s[2] for s in stations), float, len(stations))
+        with self._lock:
+            x, y = _TO_L93.transform(lons, lats)
+        covered = shapely.covers(area.geometry, shapely.points(x, y))
+        return {s[0] for s, inside in zip(stations, covered, strict=True) if inside}
 
     @property
     def placements_computed(self) -> int:

@@ -3,13 +3,15 @@ list with its filters and rounded locations."""
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 from pydantic import ValidationError
 
+from airq.stack import FLEET
 from api.registry import Registry
-from api.selection import register_qpv_selector
 from api.settings import ApiSettings
 from tests.api.api_server import ADMIN_TOKEN
+from tests.api.series_data import T0
 
 pytestmark = pytest.mark.services
 
@@ -133,33 +135,55 @@ def test_station_list_filters_and_rounding(make_client, series_db, series_regist
         assert api.get("/v1/stations/lens-01").json()["geometry"]["coordinates"] == [2.84, 50.45]
 
 
-def test_qpv_filter_uses_the_registered_selector(
-    make_client, series_db, series_registry_url
-) -> None:
-    with make_client(db=series_db, database_url=series_registry_url) as api:
-        r = api.get("/v1/stations", params={"qpv": "QP059001"})
-        assert r.status_code == 400 and "QPV" in r.json()["detail"]
+def test_qpv_filter_uses_the_real_polygons(make_client, series_db, tmp_path) -> None:
+    """``qpv=`` on /v1/stations and /v1/series places the exact locations in the bundled QPV
+    polygons (api/data/qpv_hauts_de_france.geojson): demo-fleet stations of Lens and Lille,
+    one of them 4 m outside its nearest QPV."""
+    url = f"sqlite:///{tmp_path / 'qpv.sqlite'}"
+    reg = Registry(url)
+    try:
+        reg.add("lens-01", 50.449123, 2.839054)  # the dataset's stations
+        reg.add("lille-02", 50.6212, 3.0583, indoor=True)
+        for s in FLEET:
+            reg.add(s.id, s.lat, s.lon, s.name)
+    finally:
+        reg.close()
 
-        def selector(request, code, stations):  # type: ignore[no-untyped-def]
-            if code != "QP062001":
-                raise KeyError(code)
-            return {s.id for s in stations if s.lat < 50.5}
+    with make_client(db=series_db, database_url=url) as api:
 
-        register_qpv_selector(selector)
-        try:
-            r = api.get("/v1/stations", params={"qpv": "QP062001"})
-            assert [f["properties"]["id"] for f in r.json()["features"]] == ["lens-01"]
-            assert api.get("/v1/stations", params={"qpv": "QP000000"}).status_code == 404
-            r = api.get(
-                "/v1/series",
-                params={
-                    "qpv": "QP062001",
-                    "quantity": "pm2_5",
-                    "start": "2026-03-28T00:00:00Z",
-                    "end": "2026-03-29T00:00:00Z",
-                    "every": "1d",
-                },
-            )
-            assert r.status_code == 200 and r.json()["stations"] == ["lens-01"]
-        finally:
-            register_qpv_selector.__globals__["_qpv_selector"].clear()
+        def ids(**params) -> list[str]:  # type: ignore[no-untyped-def]
+            r = api.get("/v1/stations", params=params)
+            assert r.status_code == 200, r.text
+            return [f["properties"]["id"] for f in r.json()["features"]]
+
+        # Lens, "Grande Résidence"
+        assert ids(qpv="QP062025") == ["lens-01", "lens-grande-residence"]
+        # Lens, "Cité 2": lens-centre is ~270 m outside it
+        assert ids(qpv="QP062026") == ["lens-cite-2"]
+        assert ids(qpv="qp059074") == ["lille-02", "lille-secteur-sud"]  # code case ignored
+        assert ids(qpv="QP059076") == []  # lille-secteur-nord is 4 m outside the polygon
+        assert ids(qpv="QP062025", bbox="2.7,50.3,2.9,50.5") == ["lens-01", "lens-grande-residence"]
+        assert ids(qpv="QP062025", bbox="3.0,50.6,3.1,50.7") == []
+
+        r = api.get("/v1/stations", params={"qpv": "QP000000"})
+        assert r.status_code == 404 and "QP000000" in r.json()["detail"], r.text
+        for bad in ("QP062025;DROP", "QP 062025", "é", "QP062025\n"):
+            r = api.get("/v1/stations", params={"qpv": bad})
+            assert r.status_code == 400 and "qpv" in r.json()["detail"], (bad, r.text)
+
+        start = (T0 + pd.Timedelta(days=1)).floor("D")
+        period = {
+            "quantity": "pm2_5",
+            "start": start.isoformat(),
+            "end": (start + pd.Timedelta(days=1)).isoformat(),
+            "every": "1d",
+        }
+        r = api.get("/v1/series", params={"qpv": "QP062025", **period})
+        assert r.status_code == 200, r.text
+        body = r.json()
+        assert body["stations"] == ["lens-01", "lens-grande-residence"]
+        assert {p["station"] for p in body["points"]} == {"lens-01"}  # the other has no data
+        r = api.get("/v1/series", params={"qpv": "QP059074", "station": "lens-01", **period})
+        assert r.status_code == 200 and r.json()["stations"] == [], r.text
+        r = api.get("/v1/series", params={"qpv": "QP000000", **period})
+        assert r.status_code == 404, r.text
