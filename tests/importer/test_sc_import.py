@@ -1,4 +1,4 @@
-"""``airq import sensor-community`` of the shared archive files into a real influxd, read back
+"""``airq import sensor-community`` of real archive files into a real influxd, read back
 through the API and compared with pandas reading the same files; importing twice changes
 nothing; history older than the raw retention is kept as aggregates."""
 
@@ -13,22 +13,27 @@ import pytest
 
 from airq.cli import main
 from api.registry import Registry
+from ingest.importer import SensorCommunityImporter
+from ingest.influx import InfluxWriter
+from tests import timeutil
 from tests.api.api_server import running, settings_for
 
 pytestmark = pytest.mark.services
 
-SHARED = Path(__file__).resolve().parents[3] / "shared" / "data" / "sensor_community"
-FILES = sorted(SHARED.glob("*.csv"))
+# Real archive files of 2018 (tests/data/sensor_community/README.md: provenance, licence).
+# Their dates stay fixed: imported with a raw retention of INF they are stored raw; with the
+# 400-day retention they are older than it whatever today is, so the importer keeps them as
+# aggregates only (kept forever). The calendar only makes them older.
+ARCHIVE = Path(__file__).resolve().parents[1] / "data" / "sensor_community"
+FILES = sorted(ARCHIVE.glob("*.csv"))
 DATA = Path(__file__).parent / "data"
-if not FILES:
-    pytest.skip(f"shared archive samples not found in {SHARED}", allow_module_level=True)
 
 COLUMNS = {"P1": "pm10", "P2": "pm2_5", "temperature": "temperature", "humidity": "humidity"}
 MODELS = {"SDS011": "sds011", "DHT22": "dht22", "BME280": "bme280"}
 
 
 def expected_raw() -> pd.DataFrame:
-    """The shared files read by pandas: long rows (time, station, sensor, quantity, value)."""
+    """The archive files read by pandas: long rows (time, station, sensor, quantity, value)."""
     frames = []
     for f in FILES:
         df = pd.read_csv(f, sep=";")
@@ -249,3 +254,40 @@ def test_data_json_import(env, capsys) -> None:  # type: ignore[no-untyped-def]
         ("2020-07-03T09:39:46Z", "bme280", "pressure"): 1001.9997,
         ("2020-07-03T09:42:10Z", "sds011", "pm2_5"): 7.25,
     }
+
+
+def test_the_raw_retention_edge_is_taken_from_the_importer_clock(
+    influxd, influx_db, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    """Readings a few hours inside the 400-day raw retention are written raw; a reading an
+    hour beyond it becomes aggregates only (InfluxDB would drop it), whatever today is: the
+    times are built from the tests' clock, which the importer is given."""
+    now = timeutil.now()
+    edge = now - 400 * 86400
+    inside, outside = edge + 3 * 3600, edge - 3600
+    path = tmp_path / "edge_sds011_sensor_1.csv"
+    path.write_text(
+        "sensor_id;sensor_type;location;lat;lon;timestamp;P1;durP1;ratioP1;P2;durP2;ratioP2\n"
+        + "".join(
+            f"1;SDS011;42;50.43;2.83;{timeutil.iso(t)[:-1]};{pm10};;;{pm25};;\n"
+            for t, pm10, pm25 in ((outside, 30.0, 12.0), (inside, 20.0, 8.0))
+        )
+    )
+    writer = InfluxWriter(influxd.url, influx_db)
+    try:
+        importer = SensorCommunityImporter(
+            writer, lambda st: True, raw_retention="400d", clock=timeutil.now
+        )
+        report = importer.run([path])
+    finally:
+        writer.close()
+    assert (report.readings, report.raw_points, report.history_only) == (2, 1, 1)
+    raw = influxd.query('SELECT "pm2_5" FROM "raw"."readings"', influx_db)
+    assert raw["results"][0]["series"][0]["values"] == [[round(inside) * 1000, 8.0]]
+    res = influxd.query('SELECT "pm2_5_mean", "pm2_5_count" FROM "agg"."readings_1h"', influx_db)
+    hourly = res["results"][0]["series"][0]["values"]
+    hour = 3_600_000
+    assert hourly == [
+        [round(outside) * 1000 // hour * hour, 12.0, 1.0],
+        [round(inside) * 1000 // hour * hour, 8.0, 1.0],
+    ]
