@@ -42,12 +42,17 @@ class Reading:
 def parse_time(value: str | float | int) -> float:
     """RFC 3339 text (with a zone) or Unix seconds -> Unix seconds (float).
 
-    Raises ValueError for text without a time zone, garbage, or a non-finite number.
+    Raises ValueError for text without a time zone, garbage, or a non-finite number (an int
+    too large for a float included). The result may still be far from any plausible time:
+    callers bound it (``airq_core.wire.TS_MIN``/``TS_MAX``) before formatting it.
     """
     if isinstance(value, bool):
         raise ValueError("a boolean is not a time")
     if isinstance(value, int | float):
-        t = float(value)
+        try:
+            t = float(value)
+        except OverflowError:
+            raise ValueError("time is not a finite number") from None
         if t != t or t in (float("inf"), float("-inf")):
             raise ValueError("time is not a finite number")
         return t
@@ -66,8 +71,13 @@ def parse_time(value: str | float | int) -> float:
 
 
 def format_time(ts: float) -> str:
-    """Unix seconds -> RFC 3339 UTC text, with milliseconds only when needed."""
-    dt = datetime.fromtimestamp(ts, UTC)
+    """Unix seconds -> RFC 3339 UTC text, with milliseconds only when needed.
+
+    Raises ValueError (never OverflowError/OSError) for a time outside years 1..9999."""
+    try:
+        dt = datetime.fromtimestamp(ts, UTC)
+    except (OverflowError, OSError, ValueError):
+        raise ValueError(f"time {ts!r:.30} is outside the years 1 to 9999") from None
     if dt.microsecond == 0:
         return dt.strftime("%Y-%m-%dT%H:%M:%SZ")
     return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"

@@ -9,6 +9,12 @@ Decoding is split so that an app can use a faster JSON parser: ``parse_json`` th
 ``decode_readings``. One bad reading in an array does not reject the others; one bad value in a
 reading drops that value only (the reading is dropped when no value is left). Every rejection
 is a ``WireFormatError`` whose ``reason`` is one of ``REASONS``.
+
+Every step is bounded, whatever a station sends: payload size, JSON depth (``parse_json``
+refuses NaN/Infinity literals and nesting deeper than the ingest's orjson does, so that MQTT
+and HTTP agree), array length, times (``TS_MIN``..``TS_MAX``, else ``bad_ts``, before any
+formatting), numbers of any size, ``seq`` (fits InfluxDB's int64), flags (a short charset).
+Decoding never raises for content: bad content is a rejection.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import sys
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,6 +34,8 @@ from airq_core.sensors import SENSORS
 __all__ = [
     "REASONS",
     "STATION_ID_RE",
+    "TS_MAX",
+    "TS_MIN",
     "Limits",
     "decode_readings",
     "encode_reading",
@@ -61,7 +70,18 @@ REASONS = {
     "bad_seq": "seq is not a non-negative integer",
     "bad_flags": "flags is not a list of short strings",
     "unknown_station": "station is not in the registry",
+    # counted by the ingest, never by decoding
+    "retained": "a retained MQTT message, replayed by the broker: not a new reading",
+    "internal": "the ingest failed on this message (kept in its dead-letter store)",
 }
+
+# the times a reading may carry, whatever the limits: 1970-01-01 .. 2100-01-01 (exclusive);
+# outside them a time is no measurement (and cannot always be formatted: year 10000)
+TS_MIN = 0.0
+TS_MAX = 4102444800.0
+SEQ_MAX = 2**63 - 1  # an InfluxDB integer field
+MAX_JSON_DEPTH = 512  # below orjson's 1024 and Python's recursion limit
+FLAG_RE = re.compile(r"[A-Za-z0-9_.:-]{1,32}")  # no comma: flags are stored comma-joined
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,22 +117,82 @@ def parse_topic(topic: str) -> tuple[str, str]:
     return station, kind
 
 
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _json_depth_ok(payload: bytes, limit: int) -> bool:
+    """False when brackets nest deeper than ``limit`` (strings included: a cheap upper bound,
+    only computed for payloads that have that many opening brackets at all)."""
+    if payload.count(b"[") + payload.count(b"{") <= limit:
+        return True
+    depth = 0
+    in_str = escaped = False
+    for c in payload:
+        if in_str:
+            if escaped:
+                escaped = False
+            elif c == 0x5C:  # backslash
+                escaped = True
+            elif c == 0x22:
+                in_str = False
+        elif c == 0x22:
+            in_str = True
+        elif c in (0x5B, 0x7B):
+            depth += 1
+            if depth > limit:
+                return False
+        elif c in (0x5D, 0x7D):
+            depth -= 1
+    return True
+
+
 def parse_json(payload: bytes, limits: Limits = DEFAULT_LIMITS) -> Any:
+    """Bytes -> the parsed JSON, or WireFormatError (``payload_too_large``, ``not_json``).
+
+    Refuses what the ingest's orjson refuses too: NaN/Infinity literals, numbers that
+    overflow a double, nesting deeper than ``MAX_JSON_DEPTH``, lone surrogates."""
     if len(payload) > limits.max_payload_bytes:
         raise WireFormatError(
             "payload_too_large",
             f"payload of {len(payload)} bytes exceeds {limits.max_payload_bytes}",
         )
+    if not _json_depth_ok(payload, MAX_JSON_DEPTH):
+        raise WireFormatError("not_json", f"JSON nested deeper than {MAX_JSON_DEPTH}")
     try:
-        return json.loads(payload)
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise WireFormatError("not_json", f"payload is not UTF-8 JSON: {exc}") from None
+        text = payload.decode("utf-8")
+        obj = json.loads(text, parse_constant=_no_constant, parse_float=_finite_float)
+        if "\\u" in text:  # a lone surrogate escape ("\\ud800") would fail when re-encoded
+            json.dumps(obj, ensure_ascii=False).encode("utf-8")
+        return obj
+    except (UnicodeError, ValueError, RecursionError) as exc:
+        raise WireFormatError("not_json", f"payload is not UTF-8 JSON: {str(exc)[:80]}") from None
+
+
+def _finite_float(text: str) -> float:
+    v = float(text)
+    if not math.isfinite(v):
+        raise ValueError(f"number {text[:20]} overflows a double")
+    return v
+
+
+def _brief(v: Any) -> str:
+    """A short description of a JSON value for an error message (never the whole value)."""
+    if isinstance(v, str):
+        return repr(v[:40])
+    if isinstance(v, list):
+        return "an array"
+    if isinstance(v, dict):
+        return "an object"
+    if isinstance(v, int) and not isinstance(v, bool) and not -(10**30) < v < 10**30:
+        return "a huge integer"
+    return repr(v)[:40]
 
 
 # the plausible range of each quantity (the hot loop of the ingest reads this dict, not the
 # Quantity objects), and no range at all when ranges are not checked
 _RANGES = {name: q.plausible for name, q in QUANTITIES.items()}
-_NO_RANGES = {name: (-math.inf, math.inf) for name in QUANTITIES}
+_NO_RANGES = {name: (-sys.float_info.max, sys.float_info.max) for name in QUANTITIES}
 
 
 def _decode_one(
@@ -129,6 +209,11 @@ def _decode_one(
     except ValueError as exc:
         errors.append(WireFormatError("bad_ts", str(exc)))
         return None
+    if not TS_MIN <= ts < TS_MAX:
+        errors.append(
+            WireFormatError("bad_ts", f"ts {_brief(raw_ts)} is not between 1970 and 2100")
+        )
+        return None
     if ts > now + limits.max_future_s:
         errors.append(WireFormatError("ts_future", f"ts {format_time(ts)} is in the future"))
         return None
@@ -137,18 +222,27 @@ def _decode_one(
         return None
     sensor = obj.get("sensor")
     if not isinstance(sensor, str) or sensor not in SENSORS:
-        errors.append(WireFormatError("unknown_sensor", f"unknown sensor {str(sensor)[:40]!r}"))
+        errors.append(WireFormatError("unknown_sensor", f"unknown sensor {_brief(sensor)}"))
         return None
     seq = obj.get("seq")
-    if seq is not None and (isinstance(seq, bool) or not isinstance(seq, int) or seq < 0):
-        errors.append(WireFormatError("bad_seq", f"seq must be a non-negative integer: {seq!r}"))
+    if seq is not None and (
+        isinstance(seq, bool) or not isinstance(seq, int) or not 0 <= seq <= SEQ_MAX
+    ):
+        errors.append(
+            WireFormatError("bad_seq", f"seq must be an integer in [0, 2^63): {_brief(seq)}")
+        )
         return None
     flags = obj.get("flags", ())
     if not isinstance(flags, list | tuple) or (
         flags  # most readings have none: nothing to look through
-        and (len(flags) > 16 or not all(isinstance(f, str) and 0 < len(f) <= 32 for f in flags))
+        and (
+            len(flags) > 16
+            or not all(isinstance(f, str) and FLAG_RE.fullmatch(f) is not None for f in flags)
+        )
     ):
-        errors.append(WireFormatError("bad_flags", "flags must be a list of short strings"))
+        errors.append(
+            WireFormatError("bad_flags", "flags must be a list of short strings [A-Za-z0-9_.:-]")
+        )
         return None
     raw_values = obj.get("values")
     if not isinstance(raw_values, dict) or not raw_values:
@@ -162,17 +256,26 @@ def _decode_one(
             errors.append(WireFormatError("unknown_quantity", f"unknown quantity {name[:40]!r}"))
             continue
         kind = type(v)  # JSON numbers are exactly float or int; a bool is no number here
-        if (
-            (kind is not float and kind is not int)
-            and (isinstance(v, bool) or not isinstance(v, int | float))
-        ) or not math.isfinite(v):
-            errors.append(WireFormatError("not_number", f"{name} is not a finite number: {v!r}"))
+        if (kind is not float and kind is not int) and (
+            isinstance(v, bool) or not isinstance(v, int | float)
+        ):
+            errors.append(
+                WireFormatError("not_number", f"{name} is not a finite number: {_brief(v)}")
+            )
             continue
+        # NaN and ±inf fail every range (even "no range" is the finite doubles), so the
+        # common case pays one chained comparison; an int of any size compares exactly
         if not bounds[0] <= v <= bounds[1]:
+            if v != v or v in (math.inf, -math.inf):
+                errors.append(
+                    WireFormatError("not_number", f"{name} is not a finite number: {v!r}")
+                )
+                continue
             lo, hi = bounds
             errors.append(
                 WireFormatError(
-                    "out_of_range", f"{name}={v} outside [{lo}, {hi}] {QUANTITIES[name].unit}"
+                    "out_of_range",
+                    f"{name}={_brief(v)} outside [{lo}, {hi}] {QUANTITIES[name].unit}",
                 )
             )
             continue

@@ -56,6 +56,8 @@ REJECTION_LABELS_FR = {
     "bad_seq": "compteur seq invalide",
     "bad_flags": "drapeaux invalides",
     "unknown_station": "station inconnue",
+    "retained": "message retenu rejoué",
+    "internal": "erreur interne (lettre morte)",
 }
 TZ = "tz('Europe/Paris')"
 ST_MULTI = f'"{TAG_STATION}" =~ /^$station$/'
