@@ -45,7 +45,7 @@ def main() -> None:
     try:
         w = InfluxWriter(influx.url, "bench")
         w.ensure_database(raw_retention="INF")
-        t0 = 1767225600000  # 2026-01-01
+        t0 = 1767225600000  # 2026-01-01: fixed, the raw retention above is INF
         n = int(args.days * 86400 / args.period_s)
         t = t0 + np.arange(n, dtype=np.int64) * int(args.period_s * 1000)
         rng = np.random.default_rng(1)

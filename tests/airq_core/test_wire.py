@@ -11,6 +11,7 @@ from airq_core import wire
 from airq_core.errors import WireFormatError
 from airq_core.readings import Reading, format_time, parse_time
 
+# Fixed: decoding takes "now" as an argument; nothing is stored.
 NOW = parse_time("2026-11-21T21:00:00Z")
 
 

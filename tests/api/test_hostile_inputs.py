@@ -53,6 +53,7 @@ SERIES_PARAMS = [
 ]
 STATION_SERIES_PARAMS = ["quantity", "start", "end", "every", "agg", "tz", "format", "sensor"]
 STATIONS_PARAMS = ["bbox", "quantity", "active", "qpv", "include_retired"]
+# a day of the fixed dataset of series_data.py (stored with an infinite retention: see there)
 VALID_SERIES = {
     "station": "lens-01",
     "quantity": "pm2_5",

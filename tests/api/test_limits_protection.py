@@ -11,6 +11,7 @@ from api.protection import TokenBuckets
 
 pytestmark = pytest.mark.services
 
+# the fixed week of series_data.py (stored with an infinite retention: see there)
 WEEK = {"start": "2026-03-27T00:00:00Z", "end": "2026-04-01T00:00:00Z"}
 
 

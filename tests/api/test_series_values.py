@@ -16,6 +16,7 @@ from tests.api.series_data import T0, T1, expected_windows
 
 pytestmark = pytest.mark.services
 
+# Dates in this file are inside the fixed dataset of series_data.py (kept forever: see there).
 ALL = ["lens-01", "lille-02"]
 START, END = T0.isoformat(), T1.isoformat()
 KEY = ["station", "sensor", "quantity", "time"]

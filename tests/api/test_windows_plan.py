@@ -62,6 +62,7 @@ def test_durations() -> None:
         parse_duration("1" * 20 + "h")
 
 
+# Fixed dates below: window arithmetic of pure functions, nothing stored or compared with now.
 def test_paris_days_follow_daylight_saving() -> None:
     w = plan_window("1d", "Europe/Paris")
     start = w.start_of(ms("2026-03-29T12:00:00+02:00"))

@@ -1,4 +1,7 @@
-"""Window bounds, the dirty-window schedule and the weighted reduction (pure)."""
+"""Window bounds, the dirty-window schedule and the weighted reduction (pure).
+
+The dates here stay fixed: pure functions of the instants given (the schedule's clock is an
+argument), nothing is stored, so the calendar cannot overtake them."""
 
 from __future__ import annotations
 

@@ -11,6 +11,7 @@ from ingest import rollup
 from ingest.rollup import Roller
 from ingest.windows import DirtyWindows
 
+# Fixed: the roller's clock is injected (T0) and nothing is written to InfluxDB.
 T0 = 1_774_656_000  # 2026-03-28T00:00:00Z
 
 

@@ -41,7 +41,9 @@ STATIONS_L93 = {
 }
 INDOOR = {"indoor-1": (690_050.0, 7_040_050.0)}
 
-# The period of the hand-computed case: two Paris civil days in winter (UTC+1).
+# The period of the hand-computed case: two Paris civil days in winter (UTC+1). Fixed dates the
+# calendar cannot overtake: the exposure functions are pure, and the API tests write these
+# hourly windows as aggregates, kept forever (agg retention INF), and ask for this period.
 START = datetime(2024, 1, 15, tzinfo=PARIS).timestamp()  # 2024-01-14T23:00Z
 END = datetime(2024, 1, 17, tzinfo=PARIS).timestamp()  # 48 hours later
 HOURS = [int(START) + 3600 * i for i in range(48)]
