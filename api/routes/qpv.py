@@ -38,7 +38,6 @@ _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 NO_DATA = "sans_donnees"
 PARTIAL = "_partiel"
 CLASS_LABELS = {c.key: c for c in ATMO_CLASSES}
-NO_DATA_COLOUR = "#B0B0B0"
 INDICATIVE_FR = "classe indicative (capteur citoyen), pas l'indice ATMO officiel"
 INDICATIVE_EN = "indicative class (citizen sensor), not the official ATMO index"
 
@@ -279,10 +278,9 @@ def _feature_properties(
         "style_class": style,
         "label": f"{area.name} : {mean:.1f} {unit}" if mean is not None else area.name,
         "class_label": f"{label_cls} ({INDICATIVE_FR})" if cls else label_cls,
-        # simplestyle properties, read by recent Grafana Geomap versions directly
-        "fill": CLASS_LABELS[cls].colour if cls else NO_DATA_COLOUR,
-        "fill-opacity": 0.3 if (partial or not cls) else 0.7,
-        "stroke-width": 1,
+        # No colours here (no simplestyle "fill"/"fill-opacity"/"stroke-width"): Grafana 10.4+
+        # would let them override the panel's style rules. Colours come from the class: the
+        # Geomap rules on style_class, the public map page's own table.
     }
 
 
@@ -340,7 +338,6 @@ async def stations_geojson(
                     "class_label_en": (
                         f"{cls.label_en} ({INDICATIVE_EN})" if cls else "no recent data"
                     ),
-                    "marker-color": cls.colour if cls else NO_DATA_COLOUR,
                 },
             }
         )
