@@ -95,6 +95,15 @@ class MessageHandler:
         self.counters.rejected[err.reason] += 1
         self._reject_log(err, topic, payload)
 
+    def reject(
+        self, reason: str, message: str, topic: str, payload: bytes, unseen: bool = False
+    ) -> None:
+        """Counts (and samples in the log) a message refused outside decoding: ``retained``,
+        ``internal``. ``unseen``: ``handle`` never saw it, count it as received here."""
+        if unseen:
+            self.counters.messages += 1
+        self._reject(WireFormatError(reason, message), topic, payload)
+
     def _count_seq_gaps(self, readings: list[Reading]) -> None:
         last = self._last_seq if self._across else {}
         for r in readings:

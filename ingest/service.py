@@ -6,6 +6,10 @@ Threads:
 * paho's network loop only enqueues (never blocks on storage);
 * the writer loop (the caller of ``run``) validates, applies quality control, writes a batch,
   marks its aggregate windows dirty (saving them to the state file), then acks the batch;
+  each message is isolated: one whose handling raises is counted (``internal``), kept in the
+  dead-letter store (``ingest.deadletter``) and acknowledged, and the rest of its batch is
+  stored; a retained message (replayed by the broker on subscription) is counted
+  (``retained``) and never taken as a new reading;
 * the rollup thread recomputes due aggregate windows (``ingest.rollup``);
 * the ``/metrics`` server thread (when ``AIRQ_INGEST_METRICS_PORT`` is set).
 
@@ -28,6 +32,7 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
 from airq_core import wire
+from airq_core.readings import Reading
 from airq_core.storage import (
     HEALTH_MEASUREMENT,
     INGEST_STATS_MEASUREMENT,
@@ -37,6 +42,7 @@ from airq_core.storage import (
 )
 from airq_core.urls import parse_mqtt_url
 from airq_core.wire import REASONS
+from ingest.deadletter import DeadLetters
 from ingest.health import HealthTracker, StationHealth
 from ingest.influx import InfluxWriteError, InfluxWriter
 from ingest.lineproto import encode_lines
@@ -62,6 +68,7 @@ class _Msg:
     qos: int
     topic: str
     payload: bytes
+    retain: bool = False
 
 
 def stats_line(counters: Counters, stored: int, worker: str, ts_ms: int) -> str:
@@ -123,6 +130,7 @@ class IngestService:
             settings.ingest_stuck_hours * 3600, settings.ingest_silent_minutes * 60, clock()
         )
         self.last_health: list[StationHealth] = []
+        self.dead_letters = DeadLetters(settings.ingest_state_dir, settings.ingest_client_id)
         self.roller: Roller | None = None
         if settings.ingest_rollups:
             state = None
@@ -205,7 +213,7 @@ class IngestService:
 
     def _on_message(self, client, userdata, msg):  # type: ignore[no-untyped-def]
         self._received += 1
-        self._inbox.put(_Msg(msg.mid, msg.qos, msg.topic, msg.payload))
+        self._inbox.put(_Msg(msg.mid, msg.qos, msg.topic, msg.payload, msg.retain))
 
     # -- writer loop ------------------------------------------------------------------------
     def _ack(self, batch: list[_Msg]) -> None:
@@ -236,20 +244,66 @@ class IngestService:
                 return False
             delay = min(delay * 2, 30)
 
-    def _flush(self, batch: list[_Msg], stop: threading.Event) -> None:
-        readings = []
+    def _dead_letter(self, m: _Msg, exc: Exception) -> None:
+        """A message our own code failed on: counted, kept, and acked with its batch."""
+        self.handler.reject("internal", f"{type(exc).__name__}: {exc}", m.topic, m.payload)
+        log.debug("dead letter on %s", m.topic[:80], exc_info=exc)
+        self.dead_letters.add(m.topic, m.payload, exc)
+
+    def _decode(self, batch: list[_Msg]) -> list[tuple[_Msg, list[Reading]]]:
+        parts = []
         handle = self.handler.handle
         for m in batch:
-            readings.extend(handle(m.topic, m.payload))
-        if readings:
+            if m.retain:
+                self.handler.reject(
+                    "retained", "retained message replayed by the broker", m.topic, m.payload, True
+                )
+                continue
+            try:  # free in CPython 3.11 unless something raises
+                rs = handle(m.topic, m.payload)
+            except Exception as exc:  # noqa: BLE001 - isolated: see _dead_letter
+                self._dead_letter(m, exc)
+                continue
+            if rs:
+                parts.append((m, rs))
+        return parts
+
+    def _prepare(self, parts: list[tuple[_Msg, list[Reading]]]) -> tuple[list[Reading], bytes]:
+        """Quality control and line protocol for the batch; when that raises, message by
+        message, so that only the message it fails on becomes a dead letter."""
+        readings = [r for _, rs in parts for r in rs]
+        try:
             readings = self.qc.apply(readings)
-            if self._write_with_retry(encode_lines(readings), stop):
-                self.stored += len(readings)
-                if self.roller is not None:
-                    self.roller.mark(readings, self._clock())
-            elif stop.is_set() or self._stop.is_set():
+            return readings, encode_lines(readings)
+        except Exception:  # noqa: BLE001 - isolated below, message by message
+            log.warning("quality control or encoding failed on a batch; isolating messages")
+        kept: list[Reading] = []
+        lines: list[bytes] = []
+        for m, rs in parts:
+            try:
+                out = self.qc.apply(rs)
+                lines.append(encode_lines(out))
+            except Exception as exc:  # noqa: BLE001 - isolated: see _dead_letter
+                self._dead_letter(m, exc)
+                continue
+            kept.extend(out)
+        return kept, b"\n".join(lines)
+
+    def _flush(self, batch: list[_Msg], stop: threading.Event) -> None:
+        parts = self._decode(batch)
+        readings, body = self._prepare(parts) if parts else ([], b"")
+        if readings:
+            stored = self._write_with_retry(body, stop)
+            if not stored and (stop.is_set() or self._stop.is_set()):
                 return  # not acked: the broker redelivers after restart
-            self.health.observe(readings, self._clock())
+            try:
+                if stored:
+                    self.stored += len(readings)
+                    if self.roller is not None:
+                        self.roller.mark(readings, self._clock())
+                self.health.observe(readings, self._clock())
+            except Exception:  # noqa: BLE001 - the readings are stored: keep going
+                log.exception("rollup or health bookkeeping failed after a write")
         self._ack(batch)
 
     def _check_health(self) -> None:

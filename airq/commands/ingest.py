@@ -23,8 +23,70 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+# each app keeps its own message table (airq_core.i18n)
+DEAD_LETTER_MESSAGES: dict[str, dict[str, str]] = {
+    "none": {
+        "fr": "aucune lettre morte dans {path}",
+        "en": "no dead letters in {path}",
+    },
+    "count": {
+        "fr": "{n} lettre(s) morte(s) dans {path} (messages sur lesquels l'ingestion a échoué)",
+        "en": "{n} dead letter(s) in {path} (messages the ingest failed on)",
+    },
+    "no_dir": {
+        "fr": "pas de dossier d'état (AIRQ_INGEST_STATE_DIR vide) : rien n'est gardé sur disque",
+        "en": "no state directory (AIRQ_INGEST_STATE_DIR empty): nothing is kept on disk",
+    },
+}
+
+
+def dead_letters(args: argparse.Namespace) -> int:
+    """Lists the messages the ingest failed on (``ingest.deadletter``)."""
+    import json
+    from pathlib import Path
+
+    from airq_core.i18n import translate
+    from ingest.deadletter import SUBDIR, read_dead_letters
+
+    state_dir = args.state_dir
+    if state_dir is None:
+        from ingest.settings import IngestSettings
+
+        state_dir = IngestSettings().ingest_state_dir
+    if not state_dir:
+        raise CliError(translate(DEAD_LETTER_MESSAGES, "no_dir"))
+    path = Path(state_dir) / SUBDIR
+    letters = read_dead_letters(path)
+    if args.json:
+        print(json.dumps([d.to_json() for d in letters], indent=1))
+        return 0
+    if not letters:
+        print(translate(DEAD_LETTER_MESSAGES, "none", path=path))
+        return 0
+    print(translate(DEAD_LETTER_MESSAGES, "count", n=len(letters), path=path))
+    from airq_core.readings import format_time
+
+    for d in letters:
+        preview = d.payload[:80].decode("utf-8", "replace").replace("\n", " ")
+        print(f"{format_time(round(d.time, 3))}  {d.worker}  {d.topic[:80]}  {len(d.payload)} B")
+        print(f"    {d.error[:200]}")
+        print(f"    {preview!r}{'…' if len(d.payload) > 80 else ''}")
+    return 0
+
+
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     i = sub.add_parser("ingest", help="MQTT → InfluxDB")
     isub = i.add_subparsers(dest="ingest_command", required=True)
     ir = isub.add_parser("run", help="lancer l'ingestion / run the ingest")
     ir.set_defaults(func=run)
+    dl = isub.add_parser(
+        "dead-letters",
+        help="messages sur lesquels l'ingestion a échoué / messages the ingest failed on",
+    )
+    dl.add_argument("--json", action="store_true", help="JSON (payloads in base64)")
+    dl.add_argument(
+        "--state-dir",
+        help="dossier d'état de l'ingestion / ingest state directory "
+        "(default: AIRQ_INGEST_STATE_DIR)",
+    )
+    dl.set_defaults(func=dead_letters)
