@@ -1,9 +1,18 @@
-"""InfluxDB v1 HTTP API writer (``/write`` with line protocol, ``/query`` for set-up)."""
+"""InfluxDB v1 HTTP API writer (``/write`` with line protocol, ``/query`` for set-up).
+
+Errors::
+
+    InfluxWriteError          a write or query failed; ``retry`` says whether trying later helps
+    └── InfluxSetupError      the database or a retention policy is missing and this user may
+                              not create it: an administrator runs ``statement``, then restart
+"""
 
 from __future__ import annotations
 
 import contextlib
 import logging
+import re
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -31,6 +40,86 @@ class InfluxWriteError(RuntimeError):
         self.retry = retry
 
 
+class InfluxSetupError(InfluxWriteError):
+    """InfluxDB refused to create the database or a retention policy this program needs (a
+    user without admin rights, or a server that refuses InfluxQL administration). Retrying
+    cannot help: an administrator must run ``statement`` (named in the message), then the
+    program is restarted."""
+
+    def __init__(self, message: str, statement: str) -> None:
+        super().__init__(message, retry=False)
+        self.statement = statement
+
+
+def go_duration_s(text: str) -> int:
+    """Seconds of a duration as SHOW RETENTION POLICIES prints it (``9600h0m0s``); 0 = INF."""
+    total = 0.0
+    for number, unit in re.findall(r"([0-9.]+)(ms|us|µs|ns|h|m|s)", text):
+        total += float(number) * {"h": 3600, "m": 60, "s": 1, "ms": 1e-3}.get(unit, 0.0)
+    return round(total)
+
+
+def setting_duration_s(text: str) -> int:
+    """Seconds of a retention setting (``INF``, ``400d``, ``52w``, ``24h``); 0 = INF."""
+    m = re.fullmatch(r"(\d+)([hdw])", text.strip().lower())
+    if not m:
+        return 0  # INF (the settings' pattern admits nothing else)
+    return int(m.group(1)) * {"h": 3600, "d": 86400, "w": 7 * 86400}[m.group(2)]
+
+
+@dataclass(frozen=True, slots=True)
+class RetentionPolicy:
+    """What matters of a retention policy; ``shard_s`` None: any shard duration will do."""
+
+    duration_s: int  # 0: kept forever
+    shard_s: int | None
+    default: bool
+
+    def matches(self, want: RetentionPolicy) -> bool:
+        return (
+            self.duration_s == want.duration_s
+            and (want.shard_s is None or self.shard_s == want.shard_s)
+            and self.default == want.default
+        )
+
+    def describe(self) -> str:
+        keep = "kept forever" if self.duration_s == 0 else f"duration {self.duration_s} s"
+        shard = "" if self.shard_s is None else f", shard groups {self.shard_s} s"
+        return f"{keep}{shard}{', default' if self.default else ''}"
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyStatements:
+    name: str
+    create: str
+    alter: str
+
+
+def setup_statements(
+    db: str, raw_retention: str, agg_retention: str
+) -> list[tuple[PolicyStatements, RetentionPolicy]]:
+    """The CREATE and ALTER statements of the ``raw`` and ``agg`` policies and what each
+    should look like (pure: also what the documentation tells an administrator to run)."""
+    out = []
+    for rp, duration, default in ((RAW_RP, raw_retention, True), (AGG_RP, agg_retention, False)):
+        forever = duration.upper() in ("INF", "0", "0S")
+        shard = f" SHARD DURATION {AGG_SHARD_DURATION}" if rp == AGG_RP and forever else ""
+        dflt = " DEFAULT" if default else ""
+        stmts = PolicyStatements(
+            rp,
+            f'CREATE RETENTION POLICY "{rp}" ON "{db}" '
+            f"DURATION {duration} REPLICATION 1{shard}{dflt}",
+            f'ALTER RETENTION POLICY "{rp}" ON "{db}" DURATION {duration}{shard}{dflt}',
+        )
+        want = RetentionPolicy(
+            0 if forever else setting_duration_s(duration),
+            setting_duration_s(AGG_SHARD_DURATION) if shard else None,
+            default,
+        )
+        out.append((stmts, want))
+    return out
+
+
 class InfluxWriter:
     def __init__(
         self,
@@ -48,6 +137,7 @@ class InfluxWriter:
             base_url=url, auth=auth, timeout=timeout, headers={"Accept-Encoding": "identity"}
         )
         self.db = db
+        self._username = username
         self._retention = ("400d", "INF")
 
     def close(self) -> None:
@@ -95,36 +185,119 @@ class InfluxWriter:
             if kind == "float"
         ]
 
-    def _run(self, q: str) -> str | None:
-        r = self._client.post("/query", params={"q": q})
-        r.raise_for_status()
-        results = r.json().get("results", [{}])
-        return results[0].get("error") if results else None
+    def _setup_request(self, q: str) -> tuple[str | None, dict[str, Any]]:
+        """Runs one set-up statement; (error text or None, body). Raises
+        InfluxWriteError (retry) when InfluxDB is unreachable or failing, and for refused
+        credentials (no retry)."""
+        try:
+            r = self._client.post("/query", params={"q": q})
+        except httpx.HTTPError as exc:
+            raise InfluxWriteError(f"InfluxDB unreachable: {exc}", retry=True) from exc
+        if r.status_code == 401:
+            raise InfluxWriteError(
+                f"InfluxDB refused the credentials ({r.text[:200]}): "
+                "check AIRQ_INFLUX_USERNAME and AIRQ_INFLUX_PASSWORD",
+                retry=False,
+            )
+        if r.status_code >= 500:
+            raise InfluxWriteError(f"InfluxDB /query {r.status_code}: {r.text[:300]}", retry=True)
+        try:
+            body = orjson.loads(r.content)
+        except orjson.JSONDecodeError:
+            return r.text[:300] or f"HTTP {r.status_code}", {}
+        if not isinstance(body, dict):
+            return f"unexpected answer {r.text[:200]}", {}
+        err = body.get("error") or body.get("message")
+        if err is None and r.status_code != 200:
+            err = f"HTTP {r.status_code}: {r.text[:200]}"
+        if err is None:
+            for res in body.get("results", []):
+                if isinstance(res, dict) and res.get("error"):
+                    err = res["error"]
+                    break
+        return (str(err) if err is not None else None), body
+
+    def _user_hint(self) -> str:
+        return f' TO "{self._username}"' if self._username else ""
+
+    def _execute_setup(self, statement: str, why: str) -> None:
+        """Runs a CREATE/ALTER statement; InfluxSetupError naming it when InfluxDB refuses."""
+        err, _ = self._setup_request(statement)
+        if err is None or "already exists" in err:  # another worker was quicker: checked next
+            return
+        raise InfluxSetupError(
+            f"InfluxDB refused {statement!r} ({err}); {why}. An InfluxDB administrator must run "
+            f"it once (or create the equivalent bucket and DBRP mapping on InfluxDB 2.x/3.x), "
+            f"then restart",
+            statement,
+        )
+
+    def read_retention_policies(self) -> dict[str, RetentionPolicy] | None:
+        """The database's retention policies (SHOW RETENTION POLICIES, which needs only READ
+        on the database); None when the database does not exist. InfluxSetupError when this
+        user may not read it."""
+        q = f'SHOW RETENTION POLICIES ON "{self.db}"'
+        err, body = self._setup_request(q)
+        if err is not None:
+            if "database not found" in err:
+                return None
+            user = self._username or "(anonymous)"
+            raise InfluxSetupError(
+                f"InfluxDB refused {q!r} ({err}): user {user} cannot read database {self.db}. "
+                f'An InfluxDB administrator must create it (CREATE DATABASE "{self.db}") and '
+                f'give this user READ and WRITE on it (GRANT ALL ON "{self.db}"'
+                f"{self._user_hint()}), then restart",
+                q,
+            )
+        out = {}
+        for res in body.get("results", []):
+            for series in res.get("series", []):
+                cols = series.get("columns", [])
+                for row in series.get("values", []):
+                    rp = dict(zip(cols, row, strict=False))
+                    out[str(rp["name"])] = RetentionPolicy(
+                        duration_s=go_duration_s(str(rp.get("duration", "0s"))),
+                        shard_s=go_duration_s(str(rp.get("shardGroupDuration", "0s"))),
+                        default=bool(rp.get("default")),
+                    )
+        return out
 
     def ensure_database(self, raw_retention: str = "400d", agg_retention: str = "INF") -> None:
-        """Create the database and its retention policies (idempotent): raw readings in
-        ``raw`` (the default policy) for ``raw_retention``, aggregates in ``agg``. Aggregates
-        kept forever get shard groups of 52 weeks (``AGG_SHARD_DURATION``)."""
+        """Make sure the database and its retention policies exist: raw readings in ``raw``
+        (the default policy) for ``raw_retention``, aggregates in ``agg`` (aggregates kept
+        forever get shard groups of 52 weeks, ``AGG_SHARD_DURATION``).
+
+        Reads what exists first (SHOW RETENTION POLICIES needs only READ) and runs CREATE or
+        ALTER only for what is missing or different, so that a user without admin rights
+        works against a database an administrator prepared. Raises InfluxSetupError naming
+        the statement to run when the database or a policy is missing and this user may not
+        create it; a policy that exists with other settings it may not change is used as it
+        is, with a warning naming the ALTER statement."""
         self._retention = (raw_retention, agg_retention)
-        self._run(f'CREATE DATABASE "{self.db}"')
-        for rp, duration, default in (
-            (RAW_RP, raw_retention, " DEFAULT"),
-            (AGG_RP, agg_retention, ""),
-        ):
-            shard = ""
-            if rp == AGG_RP and duration.upper() in ("INF", "0", "0S"):
-                shard = f" SHARD DURATION {AGG_SHARD_DURATION}"
-            err = self._run(
-                f'CREATE RETENTION POLICY "{rp}" ON "{self.db}" '
-                f"DURATION {duration} REPLICATION 1{shard}{default}"
-            )
-            if err and "already exists" in err:
-                err = self._run(
-                    f'ALTER RETENTION POLICY "{rp}" ON "{self.db}" '
-                    f"DURATION {duration}{shard}{default}"
+        existing = self.read_retention_policies()
+        if existing is None:
+            self._execute_setup(f'CREATE DATABASE "{self.db}"', "the database does not exist")
+            existing = self.read_retention_policies() or {}
+        for stmts, want in setup_statements(self.db, raw_retention, agg_retention):
+            name = stmts.name
+            have = existing.get(name)
+            if have is None:
+                self._execute_setup(stmts.create, f"retention policy {name} does not exist")
+                continue
+            if have.matches(want):
+                continue
+            try:
+                self._execute_setup(stmts.alter, f"retention policy {name} has other settings")
+            except InfluxSetupError as exc:
+                log.warning(
+                    "retention policy %s on %s is %s, not %s, and this user cannot change it: "
+                    "keeping it (%s)",
+                    name,
+                    self.db,
+                    have.describe(),
+                    want.describe(),
+                    exc,
                 )
-            if err:
-                raise InfluxWriteError(f"cannot set retention policy {rp}: {err}", retry=False)
 
     def write_lines(self, body: bytes, rp: str = RAW_RP) -> None:
         try:
@@ -137,7 +310,8 @@ class InfluxWriter:
             raise InfluxWriteError(f"InfluxDB unreachable: {exc}", retry=True) from exc
         if r.status_code == 204:
             return
-        if r.status_code == 404 and "not found" in r.text:
+        # database (404) or retention policy (500) dropped while we run: set them up again
+        if r.status_code in (404, 500) and "not found" in r.text:
             with contextlib.suppress(httpx.HTTPError, InfluxWriteError):
                 self.ensure_database(*self._retention)
         text = r.text[:300]

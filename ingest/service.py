@@ -336,6 +336,13 @@ class IngestService:
                 self.settings.influx_raw_retention, self.settings.influx_agg_retention
             )
             return True
+        except InfluxWriteError as exc:
+            if exc.retry:
+                log.warning("InfluxDB not reachable at start (%s); will retry", exc)
+            else:  # credentials or database set-up refused: the message says what to fix
+                self._fatal = str(exc)
+                self._stop.set()
+            return False
         except Exception as exc:  # noqa: BLE001 - reported, retried by the writer loop
             log.warning("InfluxDB not reachable at start (%s); will retry", exc)
             return False
