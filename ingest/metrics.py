@@ -1,16 +1,27 @@
-"""Prometheus ``/metrics`` of the ingest.
+"""Prometheus ``/metrics`` of the ingest, and its health checks ``/livez`` and ``/readyz``.
 
 The hot path only bumps plain integers; this collector reads them at scrape time, so metrics
 cost nothing per message. One registry per service (tests run several in one process).
+
+* ``/livez``: 200 while the service runs (the server stops with the writer loop).
+* ``/readyz``: 200 when connected to the broker, subscribed, and the last InfluxDB write
+  succeeded (or none was needed yet); 503 otherwise. Both answer a small JSON object naming
+  each check, so that an operator sees which one fails.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import socket
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
+from wsgiref.simple_server import WSGIRequestHandler, make_server
 
-from prometheus_client import CollectorRegistry, start_http_server
+import orjson
+from prometheus_client import CollectorRegistry, make_wsgi_app
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.exposition import ThreadingWSGIServer
 from prometheus_client.registry import Collector
 
 from airq_core.wire import REASONS
@@ -18,7 +29,29 @@ from airq_core.wire import REASONS
 if TYPE_CHECKING:
     from ingest.service import IngestService
 
-__all__ = ["IngestCollector", "serve_metrics"]
+__all__ = ["IngestCollector", "Readiness", "read_readiness", "serve_metrics"]
+
+
+@dataclass(frozen=True, slots=True)
+class Readiness:
+    """What ``/readyz`` checks. ``subscribed`` stays true across a reconnection: the session
+    is persistent, so the broker keeps the subscription (and queues for it) meanwhile."""
+
+    mqtt_connected: bool
+    subscribed: bool
+    influx_write_ok: bool  # the last write succeeded, or none was needed yet
+
+    @property
+    def ready(self) -> bool:
+        return self.mqtt_connected and self.subscribed and self.influx_write_ok
+
+
+def read_readiness(service: IngestService) -> Readiness:
+    return Readiness(
+        mqtt_connected=service.connected.is_set(),
+        subscribed=service.subscribed.is_set(),
+        influx_write_ok=service.influx_up,
+    )
 
 
 class IngestCollector(Collector):
@@ -111,10 +144,54 @@ class IngestCollector(Collector):
         yield stuck
 
 
+class _QuietHandler(WSGIRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base's name
+        """No line per request (a probe every few seconds)."""
+
+
+_StartResponse = Callable[[str, list[tuple[str, str]]], Any]
+
+
+def _health_app(
+    metrics_app: Callable[[dict[str, Any], _StartResponse], Iterable[bytes]],
+    readiness: Callable[[], Readiness],
+) -> Callable[[dict[str, Any], _StartResponse], Iterable[bytes]]:
+    def app(environ: dict[str, Any], start_response: _StartResponse) -> Iterable[bytes]:
+        path = environ.get("PATH_INFO", "")
+        if path not in ("/livez", "/readyz"):
+            return metrics_app(environ, start_response)
+        if path == "/livez":
+            status, body = "200 OK", {"live": True}
+        else:
+            r = readiness()
+            status = "200 OK" if r.ready else "503 Service Unavailable"
+            body = {"ready": r.ready, **asdict(r)}
+        payload = orjson.dumps(body) + b"\n"
+        start_response(
+            status,
+            [
+                ("Content-Type", "application/json"),
+                ("Content-Length", str(len(payload))),
+                ("Cache-Control", "no-store"),
+            ],
+        )
+        return [payload]
+
+    return app
+
+
 def serve_metrics(service: IngestService, host: str, port: int) -> tuple[Any, CollectorRegistry]:
-    """Starts the /metrics HTTP server in a daemon thread; (server, registry). ``port`` 0 picks a
-    free port (``server.server_port``). Stop it with ``server.shutdown()``."""
+    """Starts the HTTP server of ``/metrics``, ``/livez`` and ``/readyz`` in a daemon thread;
+    (server, registry). ``port`` 0 picks a free port (``server.server_port``). Stop it with
+    ``server.shutdown()`` and ``server.server_close()``."""
     registry = CollectorRegistry()
     registry.register(IngestCollector(service))
-    server, _thread = start_http_server(port, addr=host, registry=registry)
+    app = _health_app(make_wsgi_app(registry), lambda: read_readiness(service))
+    family = socket.getaddrinfo(host or None, port, type=socket.SOCK_STREAM)[0][0]
+
+    class Server(ThreadingWSGIServer):
+        address_family = family  # AIRQ_INGEST_METRICS_HOST may be an IPv6 address
+
+    server = make_server(host, port, app, Server, handler_class=_QuietHandler)
+    threading.Thread(target=server.serve_forever, name="metrics", daemon=True).start()
     return server, registry

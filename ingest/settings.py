@@ -43,7 +43,10 @@ class IngestSettings(BaseSettings):
         description="the broker's max_inflight_messages: a batch is written at half of it",
     )
     ingest_metrics_port: int | None = Field(
-        default=None, ge=0, le=65535, description="serve Prometheus /metrics on this port"
+        default=None,
+        ge=0,
+        le=65535,
+        description="serve Prometheus /metrics and the /livez, /readyz checks on this port",
     )
     ingest_metrics_host: str = "127.0.0.1"
     ingest_reject_log_interval_s: float = Field(default=60, ge=0)
