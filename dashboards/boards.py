@@ -455,8 +455,9 @@ def qpv_comparison(territory: Territory, api_url: str, uid: str = DATASOURCE_UID
         {
             "title": "Statistiques complètes (API, JSON)",
             "type": "link",
-            "url": f"{base}/v1/qpv/exposure.geojson?quantity=$quantity&start=${{__from}}"
-            f"&end=${{__to}}",
+            # the API reads Unix seconds; ${__from} alone is milliseconds
+            "url": f"{base}/v1/qpv/exposure.geojson?quantity=$quantity"
+            f"&start=${{__from:date:seconds}}&end=${{__to:date:seconds}}",
             "targetBlank": True,
             "icon": "external link",
         }
@@ -464,10 +465,11 @@ def qpv_comparison(territory: Territory, api_url: str, uid: str = DATASOURCE_UID
     if not monitored:
         b.text(
             "Aucun QPV équipé",
-            "Aucune station n'est placée dans un QPV ou à ses abords dans la liste utilisée "
-            "pour construire ce tableau de bord. Reconstruisez-le après l'enregistrement des "
-            "stations : `airq dashboards build --api-url http://…:8000` (ou `push`). "
-            "*No station in or near a QPV when these dashboards were built: rebuild them with "
+            f"Aucune station n'est placée dans l'un des {len(territory.qpv)} QPV connus ni à ses "
+            "abords dans la liste utilisée pour construire ce tableau de bord. Reconstruisez-le "
+            "après l'enregistrement des stations : `airq dashboards build --api-url "
+            "http://…:8000` (ou `push`). *No station in or near any of the "
+            f"{len(territory.qpv)} known QPV when these dashboards were built: rebuild them with "
             "`--api-url` once stations are registered.*",
             h=5,
         )

@@ -10,6 +10,12 @@ as Grafana would send it.
 Variable values: a multi-value variable (or one with "All") becomes a regex group of escaped
 values ``(a|b)``; a single value used inside a ``=~ /…/`` regex is escaped, elsewhere it is
 left as is; ``${name:raw}`` is never escaped. Numbers are never escaped.
+
+The global time variables of links and URLs (``replace_time_variables``), as Grafana's "Global
+variables" page documents them: ``${__from}`` is the start in epoch **milliseconds**,
+``${__from:date}`` / ``${__from:date:iso}`` ISO 8601 in UTC with milliseconds
+(``2020-07-13T20:19:09.254Z``), ``${__from:date:seconds}`` epoch seconds (``1594671549``);
+the same for ``${__to}``.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 _VAR = re.compile(r"\$(\w+)|\$\{(\w+)(?::(\w+))?\}|\[\[(\w+)\]\]")
 _REGEX_USE = re.compile(r"(\s*(=|!)~\s*)/.*?/", re.M)
@@ -86,6 +93,35 @@ def replace_variables(query: str, variables: Mapping[str, VariableValue]) -> str
         return _interpolate(name, variables[name], m.group(3), query)
 
     return _VAR.sub(sub, query)
+
+
+_TIME_VAR = re.compile(r"\$\{(__from|__to)(?::([^}]*))?\}|\$(__from|__to)\b")
+
+
+def _format_time_ms(ms: int, fmt: str | None) -> str:
+    if fmt is None:
+        return str(ms)
+    if fmt in ("date", "date:iso"):
+        t = datetime.fromtimestamp(ms // 1000, UTC).strftime("%Y-%m-%dT%H:%M:%S")
+        return f"{t}.{ms % 1000:03d}Z"
+    if fmt == "date:seconds":
+        return str(ms // 1000)
+    raise ValueError(f"time format {fmt!r} is not reproduced; use date:seconds or date:iso")
+
+
+def replace_time_variables(text: str, start_ms: int, end_ms: int) -> str:
+    """``$__from``/``$__to`` in a link or URL, with the formats Grafana documents."""
+
+    def sub(m: re.Match[str]) -> str:
+        name = m.group(1) or m.group(3)
+        return _format_time_ms(start_ms if name == "__from" else end_ms, m.group(2))
+
+    return _TIME_VAR.sub(sub, text)
+
+
+def render_url(url: str, variables: Mapping[str, VariableValue], start_ms: int, end_ms: int) -> str:
+    """A dashboard link's URL as Grafana opens it: time variables, then dashboard variables."""
+    return replace_variables(replace_time_variables(url, start_ms, end_ms), variables)
 
 
 def parse_interval_ms(text: str) -> int:

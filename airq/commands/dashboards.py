@@ -12,11 +12,19 @@ from airq.errors import CliError
 DEFAULT_API = "http://localhost:8000"
 
 
+def shipped_territory():  # type: ignore[no-untyped-def]
+    """The QPV polygons the API ships, no station placed: what dashboards/json holds."""
+    from api.qpv.polygons import DEFAULT_FILE, load_qpv
+    from dashboards.territory import Territory
+
+    return Territory.from_areas(load_qpv(DEFAULT_FILE).areas, DEFAULT_FILE.name)
+
+
 def _territory(args: argparse.Namespace):  # type: ignore[no-untyped-def]
-    from dashboards.territory import Territory, fetch_territory
+    from dashboards.territory import fetch_territory
 
     if not args.api_url:
-        return Territory()
+        return shipped_territory()
     import httpx
 
     try:
@@ -135,7 +143,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         p.add_argument(
             "--api-url",
             help="API à interroger pour la liste des QPV et des stations (ex. "
-            "http://localhost:8000) / API read for the QPV and stations",
+            "http://localhost:8000) ; sans elle : les QPV livrés, sans station / API read for "
+            "the QPV and stations; without it: the shipped QPV, no station",
         )
         p.add_argument(
             "--public-api-url",

@@ -168,3 +168,36 @@ def demo_territory() -> Territory:
             ],
         }
     )
+
+
+@pytest.fixture
+def qpv_api(tmp_path, registry, influxd, influx_db, monkeypatch):  # type: ignore[no-untyped-def]
+    """The real API on a free port, serving the synthetic QPV of tests/qpv (QPTEST01 in Lens,
+    QPTEST02), its stations, their hand-computed 48 hours of PM2.5 (tests/qpv/conftest.py) and
+    a few hours of PM2.5 for in-1 up to now (so that the station layer has a class)."""
+    import time
+
+    from airq_core.storage import AGG_RP
+    from api.settings import ApiSettings
+    from tests.qpv.conftest import STATIONS_L93, latlon, line_protocol, write_qpv_file
+    from tests.qpv.test_qpv_api import serve
+
+    monkeypatch.setenv("AIRQ_QPV_FILE", str(write_qpv_file(tmp_path / "qpv_test.geojson")))
+    for sid, xy in STATIONS_L93.items():
+        registry.add(sid, *latlon(xy), name=sid.upper())
+    hour = int(time.time()) // 3600 * 3600
+    recent = "\n".join(
+        f"readings_1h,sensor=sds011,station=in-1 pm2_5_mean=22.0,pm2_5_count=30 "
+        f"{(hour - 3600 * i) * 1000}"
+        for i in range(3)
+    )
+    writer = InfluxWriter(influxd.url, influx_db)
+    writer.ensure_database()
+    writer.write_lines(line_protocol("pm2_5"), rp=AGG_RP)
+    writer.write_lines(recent.encode(), rp=AGG_RP)
+    writer.close()
+    settings = ApiSettings(
+        influx_url=influxd.url, influx_db=influx_db, database_url=str(registry.engine.url)
+    )
+    with serve(settings) as client:
+        yield client

@@ -11,10 +11,12 @@ from typing import Any
 import pytest
 import yaml
 
+from airq.commands.dashboards import shipped_territory
 from airq_core.reference_values import ATMO_CLASSES
 from dashboards.build import JSON_DIR, PROVISIONING_DIR, dashboards_json, dump
 from dashboards.grafana import DATASOURCE_UID, SCHEMA_VERSION
 from dashboards.render import VariableValue, replace_variables
+from dashboards.territory import QpvEntry, Territory
 from tests.dashboards.conftest import demo_territory
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -132,12 +134,46 @@ def test_without_stations_the_comparison_explains_how_to_rebuild() -> None:
     assert panel["type"] == "text" and "--api-url" in panel["options"]["content"]
 
 
-def test_committed_json_is_the_generator_output() -> None:
-    """dashboards/json is what docker-compose provisions: regenerate it with
-    `airq dashboards build` when the generator changes."""
-    for name, dash in dashboards_json().items():
-        assert (JSON_DIR / name).read_text(encoding="utf-8") == dump(dash), name
-    assert sorted(p.name for p in JSON_DIR.glob("*.json")) == sorted(dashboards_json())
+def test_committed_json_is_the_build_from_the_shipped_qpv() -> None:
+    """dashboards/json is what docker-compose provisions: the build from the QPV polygons the
+    API ships, before any station is registered. Regenerate it with `.venv/bin/airq dashboards
+    build` (no option) when the generator or the polygon file changes."""
+    built = dashboards_json(shipped_territory())
+    for name, dash in built.items():
+        committed = (JSON_DIR / name).read_text(encoding="utf-8")
+        assert committed == dump(dash), f"{name} is stale: run `airq dashboards build`"
+    assert sorted(p.name for p in JSON_DIR.glob("*.json")) == sorted(built)
+
+
+def test_committed_territory_list_holds_every_department_and_commune_of_the_qpv() -> None:
+    carte = json.loads((JSON_DIR / "airq-carte.json").read_text(encoding="utf-8"))
+    (variable,) = [v for v in carte["templating"]["list"] if v["name"] == "territoire"]
+    labels = [o["text"] for o in variable["options"]]
+    values = [o["value"] for o in variable["options"]]
+    assert labels[:3] == [
+        "Tout le territoire", "Aisne (02) — aucune station", "Nord (59) — aucune station",
+    ]  # fmt: skip
+    assert {"Lens — aucune station", "Roubaix — aucune station"} <= set(labels)
+    assert len(labels) > 150 and len(set(values)) == len(values)
+    # no station yet: every entry but the whole territory matches no station id
+    assert not any(re.fullmatch(f"(?:{v})", "lens-01") for v in values[1:])
+
+
+def test_territories_list_their_stations_and_keep_the_communes_without_one() -> None:
+    lens = QpvEntry("QP062040", "Cité 12-14", ("Lens",), "62", {"qpv": ("lens-01",)})
+    lille = QpvEntry("QP059001", "Sans station", ("Lille", "Lomme"), "59", {})
+    henin = QpvEntry("QP062041", "X", ("Henin-Beaumont",), "62", {"hors_qpv": ("hb-01",)})
+    hénin = QpvEntry("QP062042", "Y", ("Hénin-Beaumont",), "62", {})
+    choices = Territory(qpv=(lens, lille, henin, hénin)).choices()
+    assert choices == [
+        ("Tout le territoire", ".*"),
+        ("Nord (59) — aucune station", "AUCUNE_STATION_DEP_59"),
+        ("Pas-de-Calais (62)", "hb-01|lens-01"),
+        ("Hénin-Beaumont", "hb-01"),  # two spellings in the source, one entry
+        ("Lens", "lens-01"),
+        ("Lille — aucune station", "AUCUNE_STATION_lille"),
+        ("Lomme — aucune station", "AUCUNE_STATION_lomme"),
+    ]
 
 
 def test_provisioning_files_match_the_dashboards_and_compose() -> None:

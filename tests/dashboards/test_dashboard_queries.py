@@ -4,6 +4,7 @@ expected columns."""
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -11,6 +12,7 @@ import httpx
 import pytest
 
 from dashboards.boards import build_boards
+from dashboards.build import JSON_DIR
 from dashboards.grafana import Board
 from dashboards.render import VariableValue, panel_interval_ms, render_query, replace_variables
 from tests.dashboards.conftest import END_MS, START_MS, STATIONS, demo_territory
@@ -104,6 +106,22 @@ def test_station_variable_lists_the_stations_of_a_territory(influxd, demo_db: st
             assert values == ["lens-01", "lens-02"]
             q = replace_variables(v["query"], {"territoire": VariableValue(".*")})
             assert len(_run(influxd, demo_db, q)[0]["series"][0]["values"]) == 3
+
+
+def test_every_territory_of_the_committed_boards_is_a_valid_station_filter(
+    influxd, demo_db: str
+) -> None:
+    """The committed territory list (the shipped QPV, no station yet): each value runs on
+    InfluxDB; the whole territory lists every station, the others none."""
+    carte = json.loads((JSON_DIR / "airq-carte.json").read_text(encoding="utf-8"))
+    variables = {v["name"]: v for v in carte["templating"]["list"]}
+    for option in variables["territoire"]["options"]:
+        q = replace_variables(
+            variables["station"]["query"], {"territoire": VariableValue(option["value"])}
+        )
+        series = _run(influxd, demo_db, q)[0].get("series", [])
+        found = [row[1] for s in series for row in s["values"]]
+        assert found == (list(STATIONS) if option["value"] == ".*" else []), option
 
 
 def _days_over(influxd, db: str, quantity_label: str, zone_alias: str) -> float:  # type: ignore[no-untyped-def]

@@ -9,6 +9,8 @@ from dashboards.render import (
     format_interval,
     panel_interval_ms,
     render_query,
+    render_url,
+    replace_time_variables,
     replace_variables,
 )
 
@@ -47,3 +49,20 @@ def test_time_macros() -> None:
 )
 def test_interval_as_grafana_rounds_it(days: int, minimum: str | None, expected: str) -> None:
     assert format_interval(panel_interval_ms(0, days * 86_400_000, 1000, minimum)) == expected
+
+
+def test_time_variables_as_grafana_documents_them() -> None:
+    # the examples of Grafana's "Global variables" page ($__from and $__to)
+    start, end = 1594671549254, 1594675149254
+    assert replace_time_variables("${__from}", start, end) == "1594671549254"
+    assert replace_time_variables("${__from:date}", start, end) == "2020-07-13T20:19:09.254Z"
+    assert replace_time_variables("${__from:date:iso}", start, end) == "2020-07-13T20:19:09.254Z"
+    assert replace_time_variables("${__from:date:seconds}", start, end) == "1594671549"
+    assert replace_time_variables("$__to&${__to:date:seconds}", start, end) == (
+        "1594675149254&1594675149"
+    )
+    with pytest.raises(ValueError, match="YYYY-MM"):
+        replace_time_variables("${__from:date:YYYY-MM}", start, end)
+    no2 = {"quantity": VariableValue("no2")}
+    url = render_url("/x?q=$quantity&start=${__from:date:seconds}", no2, start, end)
+    assert url == "/x?q=no2&start=1594671549"
