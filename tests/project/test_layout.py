@@ -44,10 +44,66 @@ def test_shared_package_is_stdlib_only() -> None:
     assert bad == [], f"airq_core imports non-stdlib modules: {bad}"
 
 
-def test_deploy_acl_matches_the_tested_broker() -> None:
-    from airq.services import ACL
+def _compose() -> dict:  # type: ignore[type-arg]
+    import yaml
 
-    assert (ROOT / "deploy/mosquitto/acl").read_text() == ACL
+    return yaml.safe_load((ROOT / "docker-compose.yml").read_text())  # type: ignore[no-any-return]
+
+
+def test_tested_brokers_run_the_deployment_config(tmp_path: Path) -> None:
+    """Every broker of the tests and the demo runs deploy/mosquitto/ with only the listener,
+    the three paths and the user changed."""
+    from airq.services import API_USER, INGEST_USER, Mosquitto
+
+    broker = Mosquitto(tmp_path, port=18883)
+    conf = broker.write_config().read_text().splitlines()
+    assert (tmp_path / "acl").read_text() == (ROOT / "deploy/mosquitto/acl").read_text()
+    deploy = (ROOT / "deploy/mosquitto/mosquitto.conf").read_text().splitlines()
+    changed = ("listener", "password_file", "acl_file", "persistence_location")
+    kept = [line for line in conf if not line.startswith(("#", "user ", *changed))]
+    assert kept == [line for line in deploy if not line.startswith(("#", *changed))]
+    assert "listener 18883 127.0.0.1" in conf
+    assert f"acl_file {tmp_path / 'acl'}" in conf
+    acl = (ROOT / "deploy/mosquitto/acl").read_text().splitlines()
+    assert f"user {INGEST_USER}" in acl and f"user {API_USER}" in acl
+
+
+def test_broker_config_refuses_an_unmapped_container_path() -> None:
+    from airq.services import ServiceError, mosquitto_config
+
+    paths = {"acl_file": Path("/tmp/acl")}
+    with pytest.raises(ServiceError, match="certfile"):
+        mosquitto_config("listener 1883\ncertfile /mosquitto/config/c.pem\n", 1, paths, "u")
+    with pytest.raises(ServiceError, match="one 'listener'"):
+        mosquitto_config("acl_file /mosquitto/config/acl\n", 1, paths, "u")
+    with pytest.raises(ServiceError, match="no acl_file line"):
+        mosquitto_config("listener 1883\n", 1, paths, "u")
+
+
+def test_tested_influxd_gets_the_deployment_settings() -> None:
+    from airq.services import INFLUXDB_ENV
+
+    assert _compose()["services"]["influxdb"]["environment"] == INFLUXDB_ENV
+
+
+def test_compose_images_are_pinned_and_services_wait_for_healthy_ones() -> None:
+    services = _compose()["services"]
+    for name, svc in services.items():
+        image = svc["image"]
+        if "build" not in svc:  # ours is built from the Dockerfile
+            tag = image.rpartition(":")[2]
+            assert tag.count(".") == 2 and tag.replace(".", "").isdigit(), f"{name}: {image}"
+        if name != "ingest":  # the ingest serves nothing to check
+            assert svc["healthcheck"]["test"], name
+        for dep, how in svc.get("depends_on", {}).items():
+            assert how == {"condition": "service_healthy"}, f"{name} -> {dep}"
+            assert "healthcheck" in services[dep], dep
+    assert "/livez" in " ".join(services["api"]["healthcheck"]["test"])
+
+
+def test_compose_lets_grafana_read_the_api() -> None:
+    env = _compose()["services"]["api"]["environment"]
+    assert "http://localhost:3000" in env["AIRQ_CORS_ORIGINS"]
 
 
 def test_deploy_broker_keeps_queued_messages() -> None:
