@@ -143,3 +143,43 @@ def test_compose_refuses_to_start_without_secrets() -> None:
     r = subprocess.run([exe, "-f", str(ROOT / "docker-compose.yml"), "config"], env=env,
                        capture_output=True, text=True, cwd=ROOT)
     assert r.returncode != 0 and "set it in .env" in r.stderr
+
+
+GATEWAY_UNIT = ROOT / "deploy/systemd/airq-gateway.service"
+
+
+def test_gateway_unit_is_hardened() -> None:
+    lines = set(GATEWAY_UNIT.read_text().splitlines())
+    for directive in (
+        "NoNewPrivileges=yes",
+        "ProtectSystem=strict",
+        "ReadWritePaths=/var/lib/airq-gateway",  # the queue (state_dir of docs/gateway.md)
+        "PrivateTmp=yes",
+        "ProtectHome=yes",
+        "DevicePolicy=closed",
+        "DeviceAllow=char-ttyUSB rw",
+        "DeviceAllow=char-ttyACM rw",
+        "DeviceAllow=char-ttyAMA rw",
+        "DeviceAllow=/dev/serial0 rw",
+    ):
+        assert directive in lines, directive
+    sample = (ROOT / "gateway/sample-config.toml").read_text()
+    assert '"/var/lib/airq-gateway"' in sample  # the folder the unit lets it write
+
+
+def test_gateway_unit_passes_systemd_verify(tmp_path: Path) -> None:
+    exe = shutil.which("systemd-analyze")
+    if exe is None:
+        pytest.skip("systemd-analyze not installed (Debian package systemd)")
+    # the unit as installed, but with a command that exists on this machine
+    unit = tmp_path / GATEWAY_UNIT.name
+    unit.write_text(
+        "\n".join(
+            "ExecStart=/bin/true" if line.startswith("ExecStart=") else line
+            for line in GATEWAY_UNIT.read_text().splitlines()
+        )
+        + "\n"
+    )
+    r = subprocess.run([exe, "verify", str(unit)], capture_output=True, text=True, cwd=tmp_path)
+    # verify exits 0 on unknown keys or bad values; it says so on stderr
+    assert r.returncode == 0 and str(unit) not in r.stderr, r.stderr
