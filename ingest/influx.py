@@ -9,7 +9,6 @@ Errors::
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import re
 from dataclasses import dataclass
@@ -310,11 +309,17 @@ class InfluxWriter:
             raise InfluxWriteError(f"InfluxDB unreachable: {exc}", retry=True) from exc
         if r.status_code == 204:
             return
-        # database (404) or retention policy (500) dropped while we run: set them up again
-        if r.status_code in (404, 500) and "not found" in r.text:
-            with contextlib.suppress(httpx.HTTPError, InfluxWriteError):
-                self.ensure_database(*self._retention)
         text = r.text[:300]
+        # database (404) or retention policy (500) missing, e.g. dropped while we run: set
+        # them up again, or say what an administrator must run. Still retried: the batch is
+        # good, and the readings stay with the broker meanwhile.
+        if r.status_code in (404, 500) and "not found" in r.text:
+            try:
+                self.ensure_database(*self._retention)
+            except InfluxSetupError as exc:
+                text += f" ({exc})"
+            except (httpx.HTTPError, InfluxWriteError):
+                pass
         # 4xx: the batch itself is bad (should not happen after validation); 5xx: retry.
         raise InfluxWriteError(
             f"InfluxDB /write {r.status_code}: {text}",

@@ -284,6 +284,13 @@ def test_a_missing_policy_stops_the_start_naming_the_statement(
     assert main(["rollup", "rebuild", "--start", "2026-01-01"]) != 0
     assert statement in capsys.readouterr().err
 
+    # a write to it (the importer checks only "raw" first) is retried, naming the statement
+    w = InfluxWriter(auth_influxd.url, db, *WRITER)
+    with pytest.raises(InfluxWriteError) as write_exc:
+        w.write_lines(b"readings_1h,station=x pm2_5_mean=1 1000", rp="agg")
+    w.close()
+    assert write_exc.value.retry is True and statement in str(write_exc.value)
+
     # once the administrator has run it, the same user starts
     admin(auth_influxd, statement)
     w = InfluxWriter(auth_influxd.url, db, *WRITER)
