@@ -183,3 +183,25 @@ def test_gateway_unit_passes_systemd_verify(tmp_path: Path) -> None:
     r = subprocess.run([exe, "verify", str(unit)], capture_output=True, text=True, cwd=tmp_path)
     # verify exits 0 on unknown keys or bad values; it says so on stderr
     assert r.returncode == 0 and str(unit) not in r.stderr, r.stderr
+
+
+def test_compose_with_the_example_env_keeps_the_registry_in_its_volume(tmp_path: Path) -> None:
+    """The operator's first step is `cp .env.example .env`: the ingest and the API must still
+    share the registry in the `registry` volume (a relative SQLite path would give each
+    container its own file inside the image)."""
+    exe = shutil.which("docker-compose")
+    if exe is None:
+        pytest.skip("docker-compose not installed")
+    import yaml
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRQ_", "GRAFANA_"))}
+    r = subprocess.run(
+        [exe, "-f", str(ROOT / "docker-compose.yml"), "--env-file",
+         str(ROOT / ".env.example"), "config"],
+        env={**env, "AIRQ_ADMIN_TOKEN": "z"},  # commented out in the example
+        capture_output=True, text=True, cwd=tmp_path,
+    )  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    services = yaml.safe_load(r.stdout)["services"]
+    urls = {services[s]["environment"]["AIRQ_DATABASE_URL"] for s in ("ingest", "api")}
+    assert urls == {"sqlite:////data/registry.sqlite"}
