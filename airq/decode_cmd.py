@@ -12,7 +12,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from airq.errors import CliError
+from airq.errors import CliError, UsageError
 from airq.i18n import MESSAGES, t
 from airq_core.errors import DecodeError, UnknownSensorError
 from airq_core.protocols import FrameStream
@@ -34,7 +34,7 @@ def _parse_hex(text: str) -> bytes:
     try:
         return bytes.fromhex(cleaned)
     except ValueError:
-        raise CliError(t("bad_hex", text=text[:60])) from None
+        raise UsageError(t("bad_hex", text=text[:60])) from None
 
 
 def group_frames(args: list[str]) -> list[bytes]:
@@ -83,7 +83,7 @@ def run_decode_airrohr(paths: list[str], pin: str | None = None) -> int:
     from airq_core.errors import WireFormatError
 
     if not paths:
-        raise CliError("airq decode airrohr FICHIER.json… (ou - pour l'entrée standard)")
+        raise UsageError("airq decode airrohr FICHIER.json… (ou - pour l'entrée standard)")
     status = 0
     for path in paths:
         try:
@@ -114,12 +114,12 @@ def run_decode(sensor: str, hex_args: list[str], stream: bool, hex_stream: bool)
     try:
         model = get_sensor(sensor)
     except UnknownSensorError:
-        raise CliError(
+        raise UsageError(
             t("unknown_sensor", sensor=sensor, known=", ".join(sorted(SENSORS)))
         ) from None
     proto = model.protocol
     if proto is None:
-        raise CliError(t("no_protocol", sensor=sensor))
+        raise UsageError(t("no_protocol", sensor=sensor))
     decode = decoder(model.name, proto)
     if stream:
         fs = FrameStream(proto)
@@ -146,7 +146,7 @@ def run_decode(sensor: str, hex_args: list[str], stream: bool, hex_stream: bool)
         )
         return 0
     if not hex_args:
-        raise CliError("airq decode SENSOR HEX… (ou --stream)")
+        raise UsageError("airq decode SENSOR HEX… (ou --stream)")
     status = 0
     for frame in group_frames(hex_args):
         try:

@@ -12,6 +12,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "fr": "impossible de lire {path} : {why}",
         "en": "cannot read {path}: {why}",
     },
+    "cannot_write": {
+        "fr": "impossible d'écrire {path} : {why}",
+        "en": "cannot write {path}: {why}",
+    },
     "bad_airrohr": {
         "fr": "{path} : ce n'est pas un envoi du firmware sensor.community ({why})",
         "en": "{path}: not a sensor.community firmware body ({why})",
@@ -60,6 +64,70 @@ MESSAGES: dict[str, dict[str, str]] = {
     "station_created": {
         "fr": "Station {id} créée. Jeton secret (à noter, il ne sera plus affiché) :",
         "en": "Station {id} created. Secret token (write it down, it will not be shown again):",
+    },
+    # airq station
+    "station_bad_id": {
+        "fr": "identifiant de station invalide « {id} » : de 3 à 64 lettres minuscules, "
+        "chiffres et tirets, commençant par une lettre ou un chiffre (ex. lens-01)",
+        "en": "invalid station id '{id}': 3 to 64 lower-case letters, digits and dashes, "
+        "starting with a letter or digit (e.g. lens-01)",
+    },
+    "station_reserved_id": {
+        "fr": "les identifiants commençant par « airq- » sont réservés aux services : « {id} »",
+        "en": "ids starting with 'airq-' are reserved for the services: '{id}'",
+    },
+    "station_bad_coords": {
+        "fr": "coordonnées invalides lat={lat} lon={lon} : la latitude va de -90 à 90, la "
+        "longitude de -180 à 180 (ex. --lat 50.449 --lon 2.839)",
+        "en": "invalid coordinates lat={lat} lon={lon}: latitude goes from -90 to 90, "
+        "longitude from -180 to 180 (e.g. --lat 50.449 --lon 2.839)",
+    },
+    "station_exists": {
+        "fr": "la station « {id} » existe déjà dans le registre {registry} : choisissez un autre "
+        "identifiant, ou « airq station rotate-token {id} » pour un nouveau jeton",
+        "en": "station '{id}' already exists in the registry {registry}: choose another id, "
+        "or 'airq station rotate-token {id}' for a new token",
+    },
+    "station_refused": {
+        "fr": "le registre refuse la station « {id} » : {why}",
+        "en": "the registry refused station '{id}': {why}",
+    },
+    "station_retired": {"fr": "retirée", "en": "retired"},
+    "registry_unavailable": {
+        "fr": "impossible d'ouvrir le registre des stations {registry} ({why}) : vérifiez "
+        "AIRQ_DATABASE_URL",
+        "en": "cannot open the station registry {registry} ({why}): check AIRQ_DATABASE_URL",
+    },
+    "registry_old_file": {
+        "fr": "un ancien registre {old} existe dans ce dossier, mais le registre est désormais "
+        "{registry} ; pour garder l'ancien : export AIRQ_DATABASE_URL=sqlite:///{old_abs}",
+        "en": "an older registry {old} exists in this folder, but the registry is now "
+        "{registry}; to keep the old one: export AIRQ_DATABASE_URL=sqlite:///{old_abs}",
+    },
+    "service_spec": {
+        "fr": "--service attend utilisateur=motdepasse, pas {spec}",
+        "en": "--service expects user=password, not {spec}",
+    },
+    "settings_invalid": {
+        "fr": "réglage AIRQ_* invalide :\n{why}",
+        "en": "invalid AIRQ_* setting:\n{why}",
+    },
+    # airq stack
+    "stack_registry": {
+        "fr": "Registre des stations : {path} (celui de « airq station add » quand "
+        "AIRQ_DATABASE_URL n'est pas défini)",
+        "en": "Station registry: {path} (the one of 'airq station add' when AIRQ_DATABASE_URL "
+        "is unset)",
+    },
+    "stack_database_url_ignored": {
+        "fr": "AIRQ_DATABASE_URL est défini ({url}) : la démonstration ne l'utilise pas, elle "
+        "garde son registre {path} ; « airq station add » écrira dans AIRQ_DATABASE_URL",
+        "en": "AIRQ_DATABASE_URL is set ({url}): the demo does not use it and keeps its "
+        "registry {path}; 'airq station add' will write to AIRQ_DATABASE_URL",
+    },
+    "stack_history": {
+        "fr": "Historique de démonstration : {days:g} jour(s)…",
+        "en": "Demo history: {days:g} day(s)…",
     },
     "unknown_sensor": {
         "fr": "capteur inconnu « {sensor} » ; capteurs connus : {known}",
@@ -115,6 +183,22 @@ MESSAGES: dict[str, dict[str, str]] = {
     "pull_written": {
         "fr": "{path} écrit ({size} octets)",
         "en": "{path} written ({size} bytes)",
+    },
+    "pull_bad_extension": {
+        "fr": "{path} : extension « {ext} » non prise en charge ; formats possibles : {formats} "
+        "(ex. -o lens.csv ou -o lens.parquet, ou --format)",
+        "en": "{path}: extension '{ext}' not supported; formats: {formats} "
+        "(e.g. -o lens.csv or -o lens.parquet, or --format)",
+    },
+    "pull_format_mismatch": {
+        "fr": "{path} : l'extension {ext} annonce du {named}, mais --format demande du {fmt} ; "
+        "changez l'un ou l'autre",
+        "en": "{path}: extension {ext} says {named}, but --format asks for {fmt}; change one "
+        "of them",
+    },
+    "pull_need_selection": {
+        "fr": "--station, --bbox ou --qpv est nécessaire (ex. --station lens-01)",
+        "en": "--station, --bbox or --qpv is required (e.g. --station lens-01)",
     },
     "pull_refused": {
         "fr": "l'API refuse la demande ({status}) : {why}",

@@ -6,8 +6,12 @@ from __future__ import annotations
 import argparse
 import json
 
-from airq.commands.workshop_common import add_token_args, station_token, workshop_settings
-from airq.errors import CliError
+from airq.commands.workshop_common import (
+    add_token_args,
+    station_token,
+    workshop_error,
+    workshop_settings,
+)
 
 
 def config(args: argparse.Namespace) -> int:
@@ -37,7 +41,7 @@ def config(args: argparse.Namespace) -> int:
             print(t("airrohr_applied", station=args.station, host=settings.ingest_host))
             return 0
     except WorkshopError as exc:
-        raise CliError(str(exc)) from None
+        raise workshop_error(exc) from None
     print(t("airrohr_steps_title", station=args.station))
     for n, step in enumerate(setup_steps(fields, args.station), 1):
         print(f"  {n}. {step}")

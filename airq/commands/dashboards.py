@@ -7,7 +7,7 @@ import os
 import time
 from pathlib import Path
 
-from airq.errors import CliError
+from airq.errors import CliError, UsageError
 
 DEFAULT_API = "http://localhost:8000"
 
@@ -67,7 +67,7 @@ def push(args: argparse.Namespace) -> int:
 
     token = args.token or os.environ.get("AIRQ_GRAFANA_TOKEN")
     if not token:
-        raise CliError(
+        raise UsageError(
             "jeton Grafana manquant : --token ou AIRQ_GRAFANA_TOKEN (compte de service, rôle "
             "Editor) / missing Grafana token: --token or AIRQ_GRAFANA_TOKEN"
         )

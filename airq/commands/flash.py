@@ -1,13 +1,24 @@
 """``airq flash``: write a firmware to an ESP board over USB (wraps esptool), with checks and
-instructions in French."""
+instructions in French.
+
+``airq flash --list-ports --json`` prints a JSON array, one object per serial port, USB ones
+first::
+
+    [{"device": "/dev/ttyUSB0", "description": "USB Serial", "hwid": "USB VID:PID=1A86:7523 …",
+      "vid": 6790, "pid": 29987, "usb_chip": "CH340/CH341 (WCH)"}]
+
+(``vid``, ``pid`` and ``usb_chip`` are null for a port that is not USB or a chip we do not know).
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
-from airq.errors import CliError
+from airq.commands.workshop_common import workshop_error
+from airq.errors import CliError, UsageError
 
 
 def _progress_printer(label: str):  # type: ignore[no-untyped-def]
@@ -25,6 +36,20 @@ def _progress_printer(label: str):  # type: ignore[no-untyped-def]
     return show
 
 
+def port_json(port) -> dict[str, object]:  # type: ignore[no-untyped-def]
+    """One port of ``airq flash --list-ports --json`` (shape in the module docstring)."""
+    from firmware_tools.flashing.ports import USB_SERIAL_CHIPS
+
+    return {
+        "device": port.device,
+        "description": port.description,
+        "hwid": port.hwid,
+        "vid": port.vid,
+        "pid": port.pid,
+        "usb_chip": USB_SERIAL_CHIPS.get(port.vid) if port.vid is not None else None,
+    }
+
+
 def run(args: argparse.Namespace) -> int:
     from firmware_tools.errors import WorkshopError
     from firmware_tools.flashing.image import check_image_matches, inspect_image
@@ -34,13 +59,18 @@ def run(args: argparse.Namespace) -> int:
     try:
         if args.list_ports:
             ports = list_serial_ports()
+            if args.json:
+                print(json.dumps([port_json(p) for p in ports], ensure_ascii=False, indent=2))
+                return 0
             for p in ports:
                 print(f"{p.device}\t{p.description}\t{p.hwid}")
             if not ports:
                 print(t("ports_none"))
             return 0
+        if args.json:
+            raise UsageError("--json : seulement avec --list-ports / only with --list-ports")
         if not args.firmware:
-            raise CliError("--firmware FICHIER.bin est nécessaire / is required")
+            raise UsageError("--firmware FICHIER.bin est nécessaire / is required")
         path = Path(args.firmware)
         try:
             data = path.read_bytes()
@@ -86,7 +116,7 @@ def run(args: argparse.Namespace) -> int:
         print(t("flash_done", chip=report.chip.upper(), baud=report.baud))
         return 0
     except WorkshopError as exc:
-        raise CliError(str(exc)) from None
+        raise workshop_error(exc) from None
 
 
 def _address(text: str) -> int:
@@ -128,4 +158,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         help="vérifier le fichier sans écrire / check the image only",
     )
     f.add_argument("--list-ports", action="store_true", help="lister les ports série")
+    f.add_argument(
+        "--json",
+        action="store_true",
+        help="avec --list-ports : tableau JSON (device, description, hwid, vid, pid, usb_chip)",
+    )
     f.set_defaults(func=run)

@@ -13,7 +13,7 @@ _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
 def parse_when(text: str, name: str) -> float:
-    from airq.errors import CliError
+    from airq.errors import UsageError
     from airq_core.readings import parse_time
 
     value: str | float = text.strip()
@@ -25,7 +25,7 @@ def parse_when(text: str, name: str) -> float:
     try:
         return parse_time(value)
     except ValueError as exc:
-        raise CliError(
+        raise UsageError(
             f"--{name} « {text} » : date invalide / invalid date ({exc}); "
             "exemple / example: 2026-01-31 ou/or 2026-01-31T12:00:00Z"
         ) from None
@@ -34,7 +34,8 @@ def parse_when(text: str, name: str) -> float:
 def rebuild(args: argparse.Namespace) -> int:
     from pydantic import ValidationError
 
-    from airq.errors import CliError
+    from airq.errors import CliError, UsageError
+    from airq.i18n import t
     from airq_core.wire import STATION_ID_RE
     from ingest.influx import InfluxWriteError, InfluxWriter
     from ingest.rebuild import rebuild as run_rebuild
@@ -43,22 +44,22 @@ def rebuild(args: argparse.Namespace) -> int:
     start = parse_when(args.start, "start")
     end = parse_when(args.end, "end") if args.end else time.time()
     if start >= end:
-        raise CliError("--start doit précéder --end / --start must be before --end")
+        raise UsageError("--start doit précéder --end / --start must be before --end")
     tiers = [t.strip() for t in args.tiers.split(",") if t.strip()]
     bad = [t for t in tiers if t not in TIER_NAMES]
     if bad or not tiers:
-        raise CliError(
+        raise UsageError(
             f"niveau inconnu / unknown tier {', '.join(bad) or '(none)'}; "
             f"choisir parmi / choose from {', '.join(TIER_NAMES)}"
         )
     stations = args.station or None
     for s in stations or ():
         if not STATION_ID_RE.fullmatch(s):
-            raise CliError(f"identifiant de station invalide / invalid station id: {s[:64]!r}")
+            raise UsageError(f"identifiant de station invalide / invalid station id: {s[:64]!r}")
     try:
         settings = IngestSettings()
     except ValidationError as exc:
-        raise CliError(f"invalid AIRQ_* setting: {exc}") from None
+        raise CliError(t("settings_invalid", why=exc)) from None
     writer = InfluxWriter(
         settings.influx_url, settings.influx_db, settings.influx_username, settings.influx_password
     )

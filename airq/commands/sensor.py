@@ -10,7 +10,7 @@ import time
 from datetime import datetime
 from pathlib import Path
 
-from airq.errors import CliError
+from airq.commands.workshop_common import workshop_error
 
 
 def check(args: argparse.Namespace) -> int:
@@ -30,7 +30,7 @@ def check(args: argparse.Namespace) -> int:
                 pass
             verdict = judge(args.sensor, link.stats, args.humidity)
     except WorkshopError as exc:
-        raise CliError(str(exc)) from None
+        raise workshop_error(exc) from None
     print(verdict.message)
     return 0 if verdict.working else 1
 
@@ -89,7 +89,7 @@ def capture(args: argparse.Namespace) -> int:
             if args.format == "json":
                 f.write(json.dumps(records, ensure_ascii=False, indent=2) + "\n")
     except WorkshopError as exc:
-        raise CliError(str(exc)) from None
+        raise workshop_error(exc) from None
     print(t("capture_done", n=written, path=out), file=sys.stderr)
     return 0 if written else 1
 

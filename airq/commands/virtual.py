@@ -3,7 +3,7 @@ from __future__ import annotations
 import argparse
 
 from airq.commands.common import stop_event
-from airq.errors import CliError
+from airq.errors import UsageError
 
 
 def run(args: argparse.Namespace) -> int:
@@ -15,9 +15,9 @@ def run(args: argparse.Namespace) -> int:
     try:
         emu = make_emulator(args.sensor, **options)
     except ValueError as exc:
-        raise CliError(str(exc)) from None
+        raise UsageError(str(exc)) from None
     except TypeError:
-        raise CliError(
+        raise UsageError(
             f"{args.sensor} ne répond qu'aux requêtes : --period ne s'applique pas / "
             "answers requests only: --period does not apply"
         ) from None

@@ -6,7 +6,28 @@ import argparse
 import os
 from pathlib import Path
 
-from airq.errors import CliError
+from airq.errors import CliError, UsageError
+from airq.i18n import t as t_cli
+
+USAGE_KEYS = frozenset(
+    {
+        "bad_prefix",
+        "bad_mqtt_url",
+        "unknown_sensor",
+        "not_serial_sensor",
+        "airrohr_unsupported_sensor",
+        "airrohr_too_long",
+        "need_token",
+        "register_need_input",
+    }
+)
+"""WorkshopError keys that say the arguments are wrong (exit status 2, not 1)."""
+
+
+def workshop_error(exc: Exception) -> CliError:
+    """The CliError of a WorkshopError: a :class:`UsageError` for wrong arguments."""
+    key = getattr(exc, "key", None)
+    return UsageError(str(exc)) if key in USAGE_KEYS else CliError(str(exc))
 
 
 def workshop_settings():  # type: ignore[no-untyped-def]
@@ -21,7 +42,7 @@ def workshop_settings():  # type: ignore[no-untyped-def]
             f"  AIRQ_WORKSHOP_{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}"
             for e in exc.errors()
         ]
-        raise CliError("configuration invalide / invalid settings:\n" + "\n".join(lines)) from None
+        raise CliError(t_cli("settings_invalid", why="\n".join(lines))) from None
 
 
 def station_token(args: argparse.Namespace) -> tuple[str, tuple[str, ...]]:
@@ -34,10 +55,10 @@ def station_token(args: argparse.Namespace) -> tuple[str, tuple[str, ...]]:
         try:
             return read_recap(Path(args.recap), args.station)
         except WorkshopError as exc:
-            raise CliError(str(exc)) from None
+            raise workshop_error(exc) from None
     token = getattr(args, "token", None) or os.environ.get("AIRQ_STATION_TOKEN")
     if not token:
-        raise CliError(t("need_token"))
+        raise UsageError(t("need_token"))
     return token, ()
 
 

@@ -165,4 +165,4 @@ def test_decode_cli_reports_bad_values_and_bodies() -> None:
     r = _cli("-", stdin=b"<html>")
     assert r.returncode == 1 and "sensor.community" in r.stderr.decode()
     r = _cli(str(DATA / "missing.json"))
-    assert r.returncode == 2 and "impossible de lire" in r.stderr.decode()
+    assert r.returncode == 1 and "impossible de lire" in r.stderr.decode()

@@ -95,7 +95,7 @@ def test_airq_pull_writes_csv_and_parquet(client, dataset, tmp_path, capsys) -> 
             str(tmp_path / "bad.csv"),
         ]
     )
-    assert rc == 2 and "every" in capsys.readouterr().err
+    assert rc == 1 and "every" in capsys.readouterr().err  # refused by the API
     assert not (tmp_path / "bad.csv").exists()
 
 

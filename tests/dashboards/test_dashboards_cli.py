@@ -65,7 +65,7 @@ def test_build_refuses_an_unreachable_api(tmp_path: Path, capsys) -> None:
             f"http://127.0.0.1:{free_port()}",
         ]
     )
-    assert rc == 2
+    assert rc == 1
     assert "l'API tourne-t-elle" in capsys.readouterr().err
 
 
@@ -169,7 +169,7 @@ def test_push_installs_folder_datasource_and_dashboards(grafana_stand_in: str, c
 
 def test_push_explains_a_refused_token(grafana_stand_in: str, capsys) -> None:
     rc = main(["dashboards", "push", "--url", grafana_stand_in, "--token", "wrong"])
-    assert rc == 2
+    assert rc == 1
     assert "service account" in capsys.readouterr().err
 
 

@@ -49,7 +49,7 @@ def test_status_shows_queue_sensors_and_broker(tmp_path, plug, registry, mosquit
         tmp_path / "state",
     )
     r = _status_cli(config)
-    assert r.returncode == 2 and "la passerelle tourne-t-elle" in r.stderr  # not started yet
+    assert r.returncode == 1 and "la passerelle tourne-t-elle" in r.stderr  # not started yet
 
     gw = Gateway(load_config(config))
     runner = ThreadRunner(gw.run, "gateway")

@@ -90,7 +90,7 @@ def test_command_line_refuses_mismatched_chip_before_touching_a_port(
             "/dev/does-not-exist",
         ]
     )
-    assert rc == 2
+    assert rc == 1
     err = capsys.readouterr().err
     assert "est fait pour une puce ESP8266, mais la carte est une ESP32" in err
     assert "n'existe pas" not in err  # refused before looking at the port
@@ -103,18 +103,18 @@ def test_corrupt_and_foreign_files_are_refused(
     data[40] ^= 0xFF  # inside the first segment: the checksum no longer matches
     bad = tmp_path / "abime.bin"
     bad.write_bytes(bytes(data))
-    assert main(["flash", "--firmware", str(bad), "--check-only"]) == 2
+    assert main(["flash", "--firmware", str(bad), "--check-only"]) == 1
     assert "somme de contrôle fausse" in capsys.readouterr().err
     cut = tmp_path / "coupe.bin"
     cut.write_bytes(images["esp32"].read_bytes()[:100])
-    assert main(["flash", "--firmware", str(cut), "--check-only"]) == 2
+    assert main(["flash", "--firmware", str(cut), "--check-only"]) == 1
     assert "abîmé ou incomplet" in capsys.readouterr().err
     zipped = tmp_path / "firmware.zip"
     zipped.write_bytes(b"PK\x03\x04" + bytes(60))
-    assert main(["flash", "--firmware", str(zipped), "--check-only"]) == 2
+    assert main(["flash", "--firmware", str(zipped), "--check-only"]) == 1
     err = capsys.readouterr().err
     assert "n'est pas un firmware ESP (premier octet 0x50" in err and "Traceback" not in err
-    assert main(["flash", "--firmware", str(tmp_path / "absent.bin")]) == 2
+    assert main(["flash", "--firmware", str(tmp_path / "absent.bin")]) == 1
     assert "impossible de lire le firmware" in capsys.readouterr().err
 
 
@@ -215,7 +215,7 @@ def test_no_chip_answering_on_a_silent_port(
             ]
         )
         elapsed = time.monotonic() - t0
-    assert rc == 2
+    assert rc == 1
     err = capsys.readouterr().err
     assert f"aucune carte n'a répondu sur {pty.port}" in err
     assert "BOOT" in err and "autre câble USB" in err and "Traceback" not in err
@@ -237,7 +237,7 @@ def test_board_sending_other_data_is_not_in_programming_mode(
                 "2",
             ]
         )
-    assert rc == 2
+    assert rc == 1
     assert "n'est pas en mode programmation" in capsys.readouterr().err
 
 
@@ -257,5 +257,5 @@ def test_english_message(images: dict[str, Path], capsys: pytest.CaptureFixture[
                 "1",
             ]
         )
-    assert rc == 2
+    assert rc == 1
     assert f"no board answered on {pty.port}" in capsys.readouterr().err

@@ -106,10 +106,10 @@ def test_follow_waits_then_shows_new_readings_as_they_arrive(
 def test_follow_unknown_station_and_unreachable_api(
     api: str, writer: InfluxWriter, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert main(["station", "follow", "nulle-part", "--api", api, "--once"]) == 2
+    assert main(["station", "follow", "nulle-part", "--api", api, "--once"]) == 1
     assert "station « nulle-part » inconnue" in capsys.readouterr().err
     port = free_port()
     assert (
-        main(["station", "follow", "lens-01", "--api", f"http://127.0.0.1:{port}", "--once"]) == 2
+        main(["station", "follow", "lens-01", "--api", f"http://127.0.0.1:{port}", "--once"]) == 1
     )
     assert "API injoignable" in capsys.readouterr().err

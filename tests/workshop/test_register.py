@@ -154,7 +154,7 @@ def test_file_without_coordinates_is_refused_with_a_fix(
 ) -> None:
     src = tmp_path / "p.csv"
     src.write_text("nom,adresse\nA,1 rue B\n")
-    assert _run("station", "register", "--csv", str(src), "--out", str(tmp_path / "o")) == 2
+    assert _run("station", "register", "--csv", str(src), "--out", str(tmp_path / "o")) == 1
     err = capsys.readouterr().err
     assert "colonne(s) manquante(s) : lat, lon" in err and "Traceback" not in err
 

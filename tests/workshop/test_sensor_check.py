@@ -169,7 +169,7 @@ def test_co2_sensor_in_english(capsys: pytest.CaptureFixture[str]) -> None:
 
 def test_unknown_port_and_sensor_errors(capsys: pytest.CaptureFixture[str]) -> None:
     rc, out = _check(capsys, "--port", "/dev/ttyUSB42", "--sensor", "sds011")
-    assert rc == 2 and "le port /dev/ttyUSB42 n'existe pas" in out
+    assert rc == 1 and "le port /dev/ttyUSB42 n'existe pas" in out
     rc, out = _check(capsys, "--port", "/dev/null", "--sensor", "bme280")
     assert rc == 2 and "ne se lit pas sur un port série" in out
     rc, out = _check(capsys, "--port", "/dev/null", "--sensor", "sds999")
