@@ -18,8 +18,9 @@ from pathlib import Path
 
 import httpx
 
-from airq.commands.common import stop_event
+from airq.commands.common import describe_url, registry_path, registry_url, stop_event
 from airq.errors import CliError
+from airq.i18n import t
 from airq.services import API_USER, INGEST_USER, InfluxDB, Mosquitto, ServiceError, port_is_free
 from api.registry import Registry, hash_token
 from firmware_tools.virtual import PtySensor, make_emulator
@@ -135,6 +136,7 @@ class Stack:
         self.influx: InfluxDB | None = None
         self.logs = self.data / "logs"
         self.history_days = history_days
+        self.registry = registry_path(self.data)
 
     def _spawn(self, name: str, args: list[str], env: dict[str, str]) -> None:
         with open(self.logs / f"{name}.log", "ab") as out:
@@ -149,7 +151,7 @@ class Stack:
 
     def start(self) -> dict[str, str]:
         self.logs.mkdir(parents=True, exist_ok=True)
-        registry = Registry(f"sqlite:///{self.data / 'registry.sqlite'}")
+        registry = Registry(registry_url(self.data))
         tokens: dict[str, str] = {}
         try:
             for st in self.fleet:
@@ -173,17 +175,14 @@ class Stack:
         ).start()
         marker = self.data / "history-seeded"
         if self.history_days > 0 and not marker.exists():
-            print(
-                f"Historique de démonstration : {self.history_days:g} jours / demo history…",
-                flush=True,
-            )
+            print(t("stack_history", days=self.history_days), flush=True)
             seed_history(self.influx.url, self.fleet, self.history_days)
             marker.write_text("1")
         base_env = {
             **os.environ,
             "AIRQ_INFLUX_URL": self.influx.url,
             "AIRQ_INFLUX_DB": "airquartiers",
-            "AIRQ_DATABASE_URL": f"sqlite:///{self.data / 'registry.sqlite'}",
+            "AIRQ_DATABASE_URL": registry_url(self.data),
         }
         self._spawn(
             "ingest",
@@ -295,9 +294,19 @@ def run_stack(
             f"  MQTT          : {urls['mqtt']}  (topics airq/v1/<station>/readings)\n"
             f"  InfluxDB      : {urls['influx']}  (base airquartiers)\n"
             f"  Données/data  : {stack.data}   Journaux/logs : {stack.logs}\n"
+            f"  {t('stack_registry', path=stack.registry)}\n"
             "Ctrl-C pour tout arrêter / to stop everything.\n",
             flush=True,
         )
+        if os.environ.get("AIRQ_DATABASE_URL"):
+            print(
+                t(
+                    "stack_database_url_ignored",
+                    url=describe_url(os.environ["AIRQ_DATABASE_URL"]),
+                    path=stack.registry,
+                ),
+                flush=True,
+            )
         while not stop.wait(5.0):
             stack.check_children()
             line = _summary(urls["api"])

@@ -2,7 +2,9 @@ from __future__ import annotations
 
 import argparse
 
+from airq.commands.common import with_default_registry
 from airq.errors import CliError
+from airq.i18n import t
 
 
 def run(args: argparse.Namespace) -> int:
@@ -13,9 +15,9 @@ def run(args: argparse.Namespace) -> int:
     from api.settings import ApiSettings
 
     try:
-        settings = ApiSettings()
+        settings = with_default_registry(ApiSettings())
     except ValidationError as exc:
-        raise CliError(f"invalid AIRQ_* setting: {exc}") from None
+        raise CliError(t("settings_invalid", why=exc)) from None
     uvicorn.run(
         create_app(settings),
         host=args.host or settings.api_host,

@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from airq.commands.common import with_default_registry
 from airq.errors import CliError
 from airq.i18n import t
 
@@ -27,7 +28,7 @@ def import_sensor_community(args: argparse.Namespace) -> int:
         if not p.is_file():
             raise CliError(t("import_no_file", path=p))
     try:
-        settings = IngestSettings()
+        settings = with_default_registry(IngestSettings())
     except ValidationError as exc:
         raise CliError(t("config_error", why=exc)) from None
     registry = Registry(settings.database_url)

@@ -2,8 +2,9 @@ from __future__ import annotations
 
 import argparse
 
-from airq.commands.common import stop_event
+from airq.commands.common import stop_event, with_default_registry
 from airq.errors import CliError
+from airq.i18n import t
 
 
 def run(args: argparse.Namespace) -> int:
@@ -13,9 +14,9 @@ def run(args: argparse.Namespace) -> int:
     from ingest.settings import IngestSettings
 
     try:
-        settings = IngestSettings()
+        settings = with_default_registry(IngestSettings())
     except ValidationError as exc:
-        raise CliError(f"invalid AIRQ_* setting: {exc}") from None
+        raise CliError(t("settings_invalid", why=exc)) from None
     try:
         IngestService(settings).run(stop_event())
     except IngestConfigError as exc:

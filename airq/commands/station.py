@@ -1,30 +1,73 @@
+"""``airq station``: the station registry (add, list, Mosquitto password file), plus the
+workshop subcommands of :mod:`airq.commands.workshop_station`.
+
+The registry is ``AIRQ_DATABASE_URL`` when set, else the one of the local stack
+(:func:`airq.commands.common.default_data_dir`), so a station added here shows on the demo map.
+
+``airq station list --json`` prints a JSON array, one object per station, ordered by id::
+
+    [{"id": "lens-01", "name": "Grande Résidence", "lat": 50.449, "lon": 2.839,
+      "indoor": false, "source": "airquartiers", "created_at": "2026-12-05T09:00:00+00:00",
+      "retired_at": null}]
+
+(times in RFC 3339, UTC; ``retired_at`` is null for a station in service).
+"""
+
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 from airq.commands import workshop_station
-from airq.errors import CliError
+from airq.commands.common import describe_registry, open_registry
+from airq.errors import CliError, UsageError
 from airq.i18n import t
 
+RESERVED_PREFIX = "airq-"
 
-def _registry():  # type: ignore[no-untyped-def]
-    from api.registry import Registry
-    from api.settings import ApiSettings
 
-    return Registry(ApiSettings().database_url)
+def check_station(station_id: str, lat: float, lon: float) -> None:
+    """The registry's own checks, before it is opened, with messages in the reader's language
+    (:class:`UsageError`: the arguments are wrong)."""
+    from airq_core.wire import STATION_ID_RE
+
+    if not STATION_ID_RE.fullmatch(station_id):
+        raise UsageError(t("station_bad_id", id=station_id[:64]))
+    if station_id.startswith(RESERVED_PREFIX):
+        raise UsageError(t("station_reserved_id", id=station_id))
+    if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+        raise UsageError(t("station_bad_coords", lat=lat, lon=lon))
+
+
+def add_station(  # type: ignore[no-untyped-def]
+    reg, station_id: str, lat: float, lon: float, name: str = "", indoor: bool = False
+) -> str:
+    """Create a station and return its token; refusals are :class:`CliError` (or
+    :class:`UsageError`) in the reader's language."""
+    from api.registry import RegistryError
+
+    check_station(station_id, lat, lon)
+    if reg.get(station_id) is not None:
+        raise CliError(t("station_exists", id=station_id, registry=describe_registry(reg)))
+    try:
+        return reg.add(station_id, lat, lon, name, indoor)  # type: ignore[no-any-return]
+    except RegistryError as exc:  # another process added it meanwhile, or a new rule
+        if reg.get(station_id) is not None:
+            raise CliError(
+                t("station_exists", id=station_id, registry=describe_registry(reg))
+            ) from None
+        raise CliError(t("station_refused", id=station_id, why=exc)) from None
 
 
 def add(args: argparse.Namespace) -> int:
-    from api.registry import RegistryError
-
-    reg = _registry()
+    check_station(args.id, args.lat, args.lon)
+    reg = open_registry()
     try:
-        token = reg.add(args.id, args.lat, args.lon, args.name or "", args.indoor)
-    except RegistryError as exc:
-        raise CliError(str(exc)) from None
+        token = add_station(reg, args.id, args.lat, args.lon, args.name or "", args.indoor)
     finally:
         reg.close()
     if not args.quiet:
@@ -33,14 +76,40 @@ def add(args: argparse.Namespace) -> int:
     return 0
 
 
+def _iso(when: datetime | None) -> str | None:
+    if when is None:
+        return None
+    if when.tzinfo is None:  # SQLite gives back naive datetimes; they were stored in UTC
+        when = when.replace(tzinfo=UTC)
+    return when.astimezone(UTC).isoformat()
+
+
+def station_json(s) -> dict[str, object]:  # type: ignore[no-untyped-def]
+    """One station of ``airq station list --json`` (shape in the module docstring)."""
+    return {
+        "id": s.id,
+        "name": s.name,
+        "lat": s.lat,
+        "lon": s.lon,
+        "indoor": s.indoor,
+        "source": s.source,
+        "created_at": _iso(s.created_at),
+        "retired_at": _iso(s.retired_at),
+    }
+
+
 def list_(args: argparse.Namespace) -> int:
-    reg = _registry()
+    reg = open_registry()
     try:
-        for s in reg.list(include_retired=args.all):
-            retired = " (retirée / retired)" if s.retired_at else ""
-            print(f"{s.id}\t{s.lat:.5f}\t{s.lon:.5f}\t{s.name}{retired}")
+        found = reg.list(include_retired=args.all)
     finally:
         reg.close()
+    if args.json:
+        print(json.dumps([station_json(s) for s in found], ensure_ascii=False, indent=2))
+        return 0
+    for s in found:
+        retired = f" ({t('station_retired')})" if s.retired_at else ""
+        print(f"{s.id}\t{s.lat:.5f}\t{s.lon:.5f}\t{s.name}{retired}")
     return 0
 
 
@@ -49,23 +118,27 @@ def mosquitto_passwd(args: argparse.Namespace) -> int:
     accounts given with --service user=password (airq-ingest, airq-api)."""
     from api.registry import hash_token
 
-    reg = _registry()
+    services: dict[str, str] = {}
+    for spec in args.service or []:
+        user, sep, password = spec.partition("=")
+        if not sep or not user or not password:
+            raise UsageError(t("service_spec", spec=repr(spec[:40])))
+        services[user] = password
+    reg = open_registry()
     try:
         users = reg.mosquitto_users()
     finally:
         reg.close()
-    for spec in args.service or []:
-        user, sep, password = spec.partition("=")
-        if not sep or not user or not password:
-            raise CliError(f"--service attend utilisateur=motdepasse / expects user=password: "
-                           f"{spec[:40]!r}")
-        users[user] = hash_token(password)
+    users.update({user: hash_token(password) for user, password in services.items()})
     text = "".join(f"{u}:{h}\n" for u, h in sorted(users.items()))
     if args.output == "-":
         sys.stdout.write(text)
     else:
-        Path(args.output).write_text(text)
-        os.chmod(args.output, 0o600)
+        try:
+            Path(args.output).write_text(text)
+            os.chmod(args.output, 0o600)
+        except OSError as exc:
+            raise CliError(t("cannot_write", path=args.output, why=exc.strerror or exc)) from None
     return 0
 
 
@@ -82,12 +155,22 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     sa.set_defaults(func=add)
     sl = ss.add_parser("list", help="lister / list")
     sl.add_argument("--all", action="store_true", help="avec les stations retirées")
+    sl.add_argument(
+        "--json",
+        action="store_true",
+        help="tableau JSON (id, name, lat, lon, indoor, source, created_at, retired_at) / "
+        "JSON array",
+    )
     sl.set_defaults(func=list_)
     sm = ss.add_parser(
         "mosquitto-passwd", help="entrées du fichier de mots de passe Mosquitto / password file"
     )
     sm.add_argument("output", help="fichier ou - pour la sortie standard")
-    sm.add_argument("--service", action="append", metavar="USER=PASSWORD",
-                    help="compte de service (airq-ingest, airq-api)")
+    sm.add_argument(
+        "--service",
+        action="append",
+        metavar="USER=PASSWORD",
+        help="compte de service (airq-ingest, airq-api)",
+    )
     sm.set_defaults(func=mosquitto_passwd)
     workshop_station.add_to(ss)

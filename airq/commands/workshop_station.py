@@ -11,22 +11,21 @@ import sys
 from datetime import datetime
 from pathlib import Path
 
-from airq.commands.workshop_common import add_token_args, station_token, workshop_settings
-from airq.errors import CliError
-
-
-def _registry():  # type: ignore[no-untyped-def]
-    from api.registry import Registry
-    from api.settings import ApiSettings
-
-    return Registry(ApiSettings().database_url)
+from airq.commands.common import open_registry
+from airq.commands.workshop_common import (
+    add_token_args,
+    station_token,
+    workshop_error,
+    workshop_settings,
+)
+from airq.errors import CliError, UsageError
 
 
 def _single_row_csv(args: argparse.Namespace) -> str:
     if args.id is None or args.lat is None or args.lon is None:
         from firmware_tools.i18n import t
 
-        raise CliError(t("register_need_input"))
+        raise UsageError(t("register_need_input"))
     import csv
     import io
 
@@ -66,13 +65,13 @@ def register_cmd(args: argparse.Namespace) -> int:
     if not args.dry_run and recap_csv.exists():
         raise CliError(t("register_recap_exists", path=recap_csv))
 
-    reg = _registry()
+    reg = open_registry()
     try:
         existing = [s.id for s in reg.list(include_retired=True)]
         try:
             roster = parse_roster(text, prefix=args.prefix, existing_ids=existing)
         except WorkshopError as exc:
-            raise CliError(str(exc)) from None
+            raise workshop_error(exc) from None
         if roster.ignored_columns:
             print(
                 t("register_ignored_columns", columns=", ".join(roster.ignored_columns)),
@@ -84,7 +83,7 @@ def register_cmd(args: argparse.Namespace) -> int:
             print(t("register_dry_run", n=len(roster.stations)))
             done, failed = [], []
         else:
-            done, failed = register_stations(roster.stations, reg.add)
+            done, failed = register_stations(roster.stations, _creator(reg))
     finally:
         reg.close()
 
@@ -120,6 +119,19 @@ def register_cmd(args: argparse.Namespace) -> int:
             print(f"  {p}", file=sys.stderr)
         return 1
     return 0
+
+
+def _creator(reg):  # type: ignore[no-untyped-def]
+    """``reg.add`` whose refusals are ValueErrors in the reader's language (a row problem)."""
+    from airq.commands.station import add_station
+
+    def create(station_id: str, lat: float, lon: float, name: str, indoor: bool) -> str:
+        try:
+            return add_station(reg, station_id, lat, lon, name, indoor)
+        except CliError as exc:
+            raise ValueError(str(exc)) from None
+
+    return create
 
 
 def _is_serial(sensor: str) -> bool:
@@ -181,7 +193,7 @@ def follow_cmd(args: argparse.Namespace) -> int:
         except KeyboardInterrupt:
             stop.set()
     except WorkshopError as exc:
-        raise CliError(str(exc)) from None
+        raise workshop_error(exc) from None
     finally:
         stop.set()
         follower.close()
@@ -203,7 +215,7 @@ def gateway_config_cmd(args: argparse.Namespace) -> int:
             args.station, token, args.mqtt_url or settings.mqtt_url, specs, interval=args.interval
         )
     except WorkshopError as exc:
-        raise CliError(str(exc)) from None
+        raise workshop_error(exc) from None
     if args.output in (None, "-"):
         sys.stdout.write(text)
     else:
@@ -215,7 +227,7 @@ def rotate_token_cmd(args: argparse.Namespace) -> int:
     from api.registry import RegistryError
     from firmware_tools.i18n import t
 
-    reg = _registry()
+    reg = open_registry()
     try:
         token = reg.rotate_token(args.station)
     except RegistryError:
