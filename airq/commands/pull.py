@@ -1,13 +1,34 @@
-"""``airq pull``: a station's, a bounding box's or a QPV's series into a CSV or Parquet file,
-through the API (streamed to disk)."""
+"""``airq pull``: a station's, a bounding box's or a QPV's series into a CSV, Parquet or JSON
+file, through the API (streamed to disk)."""
 
 from __future__ import annotations
 
 import argparse
 import os
+from pathlib import Path
 
-from airq.errors import CliError
+from airq.errors import CliError, UsageError
 from airq.i18n import t
+
+FORMATS = ("csv", "parquet", "json")
+"""What the API's ``/v1/series`` writes (its ``format`` parameter)."""
+EXTENSIONS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet", ".json": "json"}
+
+
+def output_format(path: str, fmt: str | None) -> str:
+    """The format to ask the API for: ``fmt`` (``--format``) or the one the extension names.
+    An unknown extension without ``--format``, or one naming another format than ``--format``,
+    is a :class:`UsageError`: the file would hold something its name does not say."""
+    ext = Path(path).suffix.lower()
+    named = EXTENSIONS.get(ext)
+    if fmt is None and named is None:
+        known = ", ".join(
+            f"{f} ({' '.join(e for e, n in EXTENSIONS.items() if n == f)})" for f in FORMATS
+        )
+        raise UsageError(t("pull_bad_extension", path=path, ext=ext or '""', formats=known))
+    if fmt is not None and named is not None and named != fmt:
+        raise UsageError(t("pull_format_mismatch", path=path, ext=ext, named=named, fmt=fmt))
+    return fmt or named  # type: ignore[return-value]
 
 
 def pull(args: argparse.Namespace) -> int:
@@ -16,7 +37,8 @@ def pull(args: argparse.Namespace) -> int:
     from airq_client import Client, ClientError
 
     if not (args.station or args.bbox or args.qpv):
-        raise CliError("--station, --bbox ou --qpv requis / required")
+        raise UsageError(t("pull_need_selection"))
+    fmt = output_format(args.output, args.format)
     base = args.api or os.environ.get("AIRQ_API_URL") or "http://127.0.0.1:8000"
     try:
         with Client(base) as client:
@@ -24,7 +46,7 @@ def pull(args: argparse.Namespace) -> int:
                 args.output,
                 station=args.station or None,
                 quantity=args.quantity or ["pm2_5"],
-                format=args.format,
+                format=fmt,
                 start=args.start,
                 end=args.end,
                 every=args.every,
@@ -45,11 +67,11 @@ def pull(args: argparse.Namespace) -> int:
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser(
         "pull",
-        help="télécharger des séries en CSV/Parquet / download series as CSV/Parquet",
+        help="télécharger des séries en CSV/Parquet/JSON / download series as CSV/Parquet/JSON",
         description="Exemple : airq pull --station lens-01 -q pm2_5 -q pm10 --every 1h "
         "--start 2026-01-01T00:00:00Z --end 2026-02-01T00:00:00Z -o lens.parquet",
     )
-    p.add_argument("-o", "--output", required=True, help="fichier .csv ou .parquet")
+    p.add_argument("-o", "--output", required=True, help="fichier .csv, .parquet ou .json")
     p.add_argument("--api", help="URL de l'API (défaut : AIRQ_API_URL ou http://127.0.0.1:8000)")
     p.add_argument("--station", action="append", help="station (répétable / repeatable)")
     p.add_argument("--bbox", help="min_lon,min_lat,max_lon,max_lat")
@@ -61,5 +83,5 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--agg", action="append", help="mean, min, max, count, median, p95")
     p.add_argument("--tz", default="UTC", choices=["UTC", "Europe/Paris"])
     p.add_argument("--sensor", help="modèle de capteur / sensor model")
-    p.add_argument("--format", choices=["csv", "parquet"], help="défaut : selon l'extension")
+    p.add_argument("--format", choices=FORMATS, help="défaut : selon l'extension")
     p.set_defaults(func=pull)
