@@ -1,3 +1,13 @@
+"""``airq gateway run|status``: the serial → MQTT gateway of one station.
+
+``airq gateway status --json`` prints the gateway's ``status.json`` as it is (rewritten every
+2 s by the running gateway, see docs/gateway.md): an object with ``station``, ``updated``
+(RFC 3339), ``pid``, ``broker`` {``url``, ``state``, ``refused``}, ``queue`` {``depth``,
+``bytes``, ``dropped``, ``inflight``, ``published``}, ``clock`` {``suspect``, ``reason``}, and
+the lists ``sensors`` (serial: ``type``, ``port``, ``state``, ``problem``, ``readings``,
+``decode_errors``, ``withheld``, ``skipped_bytes``, ``last``), ``i2c`` and ``boards``.
+"""
+
 from __future__ import annotations
 
 import argparse
@@ -49,5 +59,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     gr.set_defaults(func=run)
     gst = gs.add_parser("status", help="état local / local status")
     gst.add_argument("--config", required=True)
-    gst.add_argument("--json", action="store_true")
+    gst.add_argument(
+        "--json", action="store_true", help="le fichier status.json tel quel / status.json as is"
+    )
     gst.set_defaults(func=status)
