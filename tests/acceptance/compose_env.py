@@ -76,14 +76,19 @@ class Localization:
                 out[target] = self.volumes[source]
         return out
 
-    def localize(self, value: str, mounts: dict[str, Path]) -> str:
+    def localize(self, value: str, mounts: dict[str, Path], key: str = "") -> str:
+        if key.endswith("_PORT") and value.isdigit() and int(value) in self.ports:
+            return str(self.ports[int(value)])  # a port the service listens on
         for hostport, port in self.hosts.items():
             value = value.replace(hostport, f"127.0.0.1:{port}")
         for target, local in sorted(mounts.items(), key=lambda kv: -len(kv[0])):
             value = re.sub(rf"(?<![\w.-]){re.escape(target)}(?=/|$)", str(local), value)
         return value
 
-    def delocalize(self, value: str, mounts: dict[str, Path]) -> str:
+    def delocalize(self, value: str, mounts: dict[str, Path], key: str = "") -> str:
+        if key.endswith("_PORT") and value.isdigit():
+            back = {local: published for published, local in self.ports.items()}
+            return str(back.get(int(value), value))
         for target, local in mounts.items():
             value = value.replace(str(local), target)
         for hostport, port in self.hosts.items():
@@ -108,6 +113,6 @@ def local_environment(
     """The environment the deployment gives ``service``, substituted and localized."""
     mounts = where.mounts(compose, service)
     return {
-        k: where.localize(substitute(v, variables), mounts)
+        k: where.localize(substitute(v, variables), mounts, k)
         for k, v in service_environment(compose, service).items()
     }

@@ -188,7 +188,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     mosquitto = Mosquitto(root / "mosquitto").start()
     where = Localization(
         hosts={"mosquitto:1883": mosquitto.port, "influxdb:8086": influx.port},
-        ports={8000: free_port(), 1883: mosquitto.port, 8086: influx.port},
+        # published ports, and the ingest's health/metrics port (container loopback)
+        ports={8000: free_port(), 9108: free_port(), 1883: mosquitto.port, 8086: influx.port},
         volumes=volumes,
     )
     s = Stack(root, compose, variables, where, mosquitto, influx)

@@ -44,6 +44,9 @@ def test_localize_changes_hosts_ports_and_volume_paths_only(tmp_path) -> None:
     assert where.command(["api", "--host", "0.0.0.0", "--port", "8000"]) == [
         "api", "--host", "127.0.0.1", "--port", "6666"
     ]
+    assert where.localize("8000", mounts, "AIRQ_X_PORT") == "6666"
+    assert where.localize("8000", mounts, "AIRQ_X_BATCH_SIZE") == "8000"
+    assert where.delocalize("6666", mounts, "AIRQ_X_PORT") == "8000"
 
 
 @pytest.mark.parametrize("service", SERVED)
@@ -56,7 +59,7 @@ def test_suite_passes_each_service_the_compose_environment(stack, service: str) 
     assert set(passed) == set(compose_env)
     mounts = stack.where.mounts(stack.compose, service)
     for key, value in passed.items():
-        assert stack.where.delocalize(value, mounts) == substitute(
+        assert stack.where.delocalize(value, mounts, key) == substitute(
             compose_env[key], stack.variables
         ), key
 
@@ -88,7 +91,7 @@ def _healthcheck(stack, service: str) -> list[str]:
     return args
 
 
-@pytest.mark.parametrize("service", ["mosquitto", "influxdb", "api"])
+@pytest.mark.parametrize("service", ["mosquitto", "influxdb", "ingest", "api"])
 def test_compose_healthchecks_pass_on_the_running_services(stack, service: str) -> None:
     args = _healthcheck(stack, service)
     tool = shlex.split(args[2])[0] if args[0] == "sh" else args[0]
