@@ -88,6 +88,12 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "station '{id}' already exists in the registry {registry}: choose another id, "
         "or 'airq station rotate-token {id}' for a new token",
     },
+    "station_unknown": {
+        "fr": "station « {id} » inconnue du registre {registry} : vérifiez l'identifiant "
+        "(airq station list)",
+        "en": "station '{id}' is unknown to the registry {registry}: check the id "
+        "(airq station list)",
+    },
     "station_refused": {
         "fr": "le registre refuse la station « {id} » : {why}",
         "en": "the registry refused station '{id}': {why}",

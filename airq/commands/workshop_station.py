@@ -224,6 +224,8 @@ def gateway_config_cmd(args: argparse.Namespace) -> int:
 
 
 def rotate_token_cmd(args: argparse.Namespace) -> int:
+    from airq.commands.common import describe_registry
+    from airq.i18n import t as t_cli
     from api.registry import RegistryError
     from firmware_tools.i18n import t
 
@@ -231,7 +233,8 @@ def rotate_token_cmd(args: argparse.Namespace) -> int:
     try:
         token = reg.rotate_token(args.station)
     except RegistryError:
-        raise CliError(t("follow_unknown_station", station=args.station)) from None
+        where = describe_registry(reg)
+        raise CliError(t_cli("station_unknown", id=args.station, registry=where)) from None
     finally:
         reg.close()
     print(t("token_rotated", station=args.station), file=sys.stderr)

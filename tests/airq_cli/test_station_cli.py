@@ -139,7 +139,9 @@ def test_other_station_errors(airq) -> None:
     r = airq("--lang", "en", "station", "mosquitto-passwd", "-", "--service", "x")
     assert r.returncode == 2 and "--service expects user=password" in r.stderr
     r = airq("station", "rotate-token", "absente")
-    assert r.returncode == 1 and "station « absente » inconnue" in r.stderr
+    assert r.returncode == 1 and "station « absente » inconnue du registre" in r.stderr
+    r = airq("--lang", "en", "station", "rotate-token", "absente")
+    assert r.returncode == 1 and "station 'absente' is unknown to the registry" in r.stderr
     r = airq("station", "add", "lens-01", "--lat", "nord", "--lon", "2")  # argparse
     assert r.returncode == 2 and "invalid float value" in r.stderr
 
