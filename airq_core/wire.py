@@ -209,7 +209,7 @@ def _decode_one(
     except ValueError as exc:
         errors.append(WireFormatError("bad_ts", str(exc)))
         return None
-    if not TS_MIN <= ts < TS_MAX:
+    if not TS_MIN <= ts < TS_MAX:  # before anything formats it (year 10000 cannot be)
         errors.append(
             WireFormatError("bad_ts", f"ts {_brief(raw_ts)} is not between 1970 and 2100")
         )

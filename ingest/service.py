@@ -246,11 +246,14 @@ class IngestService:
 
     def _dead_letter(self, m: _Msg, exc: Exception) -> None:
         """A message our own code failed on: counted, kept, and acked with its batch."""
-        self.handler.reject("internal", f"{type(exc).__name__}: {exc}", m.topic, m.payload)
+        why = f"{type(exc).__name__}: {str(exc)[:200]}"
+        self.handler.reject("internal", why, m.topic, m.payload)
         log.debug("dead letter on %s", m.topic[:80], exc_info=exc)
         self.dead_letters.add(m.topic, m.payload, exc)
 
-    def _decode(self, batch: list[_Msg]) -> list[tuple[_Msg, list[Reading]]]:
+    def _decode(self, batch: list[_Msg]) -> tuple[list[Reading], list[tuple[_Msg, list[Reading]]]]:
+        """The batch's valid readings, and which message each came from (for ``_prepare``)."""
+        readings: list[Reading] = []
         parts = []
         handle = self.handler.handle
         for m in batch:
@@ -265,13 +268,15 @@ class IngestService:
                 self._dead_letter(m, exc)
                 continue
             if rs:
+                readings += rs
                 parts.append((m, rs))
-        return parts
+        return readings, parts
 
-    def _prepare(self, parts: list[tuple[_Msg, list[Reading]]]) -> tuple[list[Reading], bytes]:
+    def _prepare(
+        self, readings: list[Reading], parts: list[tuple[_Msg, list[Reading]]]
+    ) -> tuple[list[Reading], bytes]:
         """Quality control and line protocol for the batch; when that raises, message by
         message, so that only the message it fails on becomes a dead letter."""
-        readings = [r for _, rs in parts for r in rs]
         try:
             readings = self.qc.apply(readings)
             return readings, encode_lines(readings)
@@ -290,9 +295,10 @@ class IngestService:
         return kept, b"\n".join(lines)
 
     def _flush(self, batch: list[_Msg], stop: threading.Event) -> None:
-        parts = self._decode(batch)
-        readings, body = self._prepare(parts) if parts else ([], b"")
+        readings, parts = self._decode(batch)
         if readings:
+            readings, body = self._prepare(readings, parts)
+        if readings:  # not all dead letters
             stored = self._write_with_retry(body, stop)
             if not stored and (stop.is_set() or self._stop.is_set()):
                 return  # not acked: the broker redelivers after restart
