@@ -249,3 +249,37 @@ def test_a_message_the_ingest_fails_on_is_a_dead_letter_and_the_batch_is_stored(
     )
     assert text.returncode == 0, text.stderr
     assert "1 lettre(s) morte(s)" in text.stdout and "RuntimeError" in text.stdout
+
+
+def test_a_failure_after_decoding_isolates_the_message_it_fails_on(
+    tmp_path, registry, mosquitto, influxd, influx_db
+) -> None:  # type: ignore[no-untyped-def]
+    """Quality control runs on the whole batch; when it raises (a bug injected into the real
+    QC for one reading), the batch is redone message by message and only that message becomes
+    a dead letter."""
+    token = registry.add(STATION, 50.43, 2.83)
+    mosquitto.sync()
+    ingest, runner = start(tmp_path, registry, mosquitto, influxd, influx_db)
+    real_apply = ingest.qc.apply
+
+    def apply(readings):  # type: ignore[no-untyped-def]
+        readings = list(readings)
+        if any(r.values.get("pm2_5") == 77.0 for r in readings):
+            raise ZeroDivisionError("a QC bug")
+        return real_apply(readings)
+
+    ingest.qc.apply = apply  # type: ignore[method-assign]
+    pub = StationPublisher(mosquitto, STATION, token)
+    poison = js(good(77.0))
+    try:
+        pub.publish([js(good(75.0)), poison, js(good(78.0))])
+        wait_until(lambda: ingest.stored >= 2, what="the other messages stored")
+        wait_until(lambda: ingest.unacked == 0, what="every message acknowledged")
+        assert set(stored_values(influxd, influx_db).values()) == {75.0, 78.0}
+        assert ingest.handler.counters.rejected["internal"] == 1
+        (letter,) = ingest.dead_letters.letters()
+        assert letter.payload == poison and "ZeroDivisionError" in letter.error
+        assert runner.thread.is_alive()
+    finally:
+        pub.close()
+        runner.stop()
