@@ -20,6 +20,7 @@ import os
 import time
 import traceback
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -78,7 +79,7 @@ class DeadLetters:
         worker: str,
         max_count: int = 200,
         max_bytes: int = 32 * 1024 * 1024,
-        clock=time.time,  # type: ignore[no-untyped-def]
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.worker = worker
         self.max_count = max_count
