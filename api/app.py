@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi import FastAPI
+from fastapi.routing import APIRoute
 
-from api.influx import InfluxQueryError, InfluxReader
+from api.influx import InfluxReader
+from api.metrics import MetricsMiddleware, RequestCounts, metrics_registry
+from api.problems import install_problem_handlers, problem_openapi, problem_responses
 from api.protection import install_protection
 from api.publish import ReadingPublisher
 from api.qpv.selector import QpvStationSelector
@@ -22,7 +24,8 @@ Hauts-de-France. *Citizen air-quality data around the priority neighbourhoods (Q
 Hauts-de-France.*
 
 Quantities and units are the platform vocabulary (`pm2_5` in µg/m³, `co2` in ppm, …);
-times are RFC 3339 UTC. Data licence: ODbL.
+times are RFC 3339 UTC. Errors are RFC 9457 problem details (`application/problem+json`,
+with a `detail` sentence). Data licence: ODbL.
 """
 
 ROUTERS = [
@@ -35,6 +38,23 @@ ROUTERS = [
     airrohr.router,
     pages.router,
 ]
+
+
+# error answers of routers declared here rather than in their module
+ROUTER_PROBLEMS = {
+    id(qpv.router): problem_responses(
+        400,
+        404,
+        503,
+        what={404: "unknown QPV", 503: "the QPV layer or InfluxDB unavailable"},
+    )
+}
+
+
+def operation_id(route: APIRoute) -> str:
+    """OpenAPI operation ids are the route functions' names (``station_series``): stable
+    across versions, unlike FastAPI's default built from the path and method."""
+    return route.name
 
 
 def create_app(settings: ApiSettings | None = None) -> FastAPI:
@@ -66,16 +86,20 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
             app.state.registry.close()
 
     app = FastAPI(
-        title="AirQuartiers API", version="0.1.0", description=DESCRIPTION, lifespan=lifespan
+        title="AirQuartiers API",
+        version="0.1.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        generate_unique_id_function=operation_id,
     )
-
-    @app.exception_handler(InfluxQueryError)
-    async def _influx_down(request: Request, exc: InfluxQueryError) -> JSONResponse:
-        return JSONResponse({"detail": f"time-series store unavailable: {exc}"}, status_code=503)
-
+    install_problem_handlers(app)  # every error is application/problem+json
     # qpv= filters of /v1/stations and /v1/series: stations inside the QPV polygons
     app.state.qpv_selector = QpvStationSelector()
     install_protection(app, settings)  # CORS and the request-body limit
+    counts = RequestCounts()
+    app.state.metrics_registry = metrics_registry(counts, app.state)
+    app.add_middleware(MetricsMiddleware, counts=counts)  # outermost: counts 413s, CORS too
     for router in ROUTERS:
-        app.include_router(router)
+        app.include_router(router, responses=ROUTER_PROBLEMS.get(id(router), {}))
+    app.openapi = problem_openapi(app.openapi)  # type: ignore[method-assign]
     return app

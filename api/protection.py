@@ -21,6 +21,7 @@ from typing import Annotated
 from fastapi import Depends, FastAPI, HTTPException, Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.problems import PROBLEM_MEDIA_TYPE, problem_bytes
 from api.settings import ApiSettings
 
 __all__ = [
@@ -141,7 +142,7 @@ class BodySizeLimit:
                 except ValueError:
                     too_big = True
                 if too_big:
-                    await self._reject(send)
+                    await self._reject(send, scope.get("path", ""))
                     return
         seen = 0
         limit = self.limit
@@ -157,14 +158,14 @@ class BodySizeLimit:
 
         await self.app(scope, limited, send)
 
-    async def _reject(self, send: Send) -> None:
-        body = f'{{"detail":"request body larger than {self.limit} bytes"}}'.encode()
+    async def _reject(self, send: Send, path: str) -> None:
+        body = problem_bytes(413, f"request body larger than {self.limit} bytes", path)
         await send(
             {
                 "type": "http.response.start",
                 "status": 413,
                 "headers": [
-                    (b"content-type", b"application/json"),
+                    (b"content-type", PROBLEM_MEDIA_TYPE.encode()),
                     (b"content-length", str(len(body)).encode()),
                 ],
             }

@@ -86,8 +86,20 @@ def validate_station(station_id: str, lat: float, lon: float) -> None:
         raise RegistryError(f"invalid coordinates lat={lat} lon={lon}")
 
 
+def _utc(t: datetime | None) -> datetime | None:
+    """Times are written in UTC; SQLite gives them back without a zone, PostgreSQL in the
+    session's zone: both come out as aware UTC datetimes (RFC 3339 with ``Z`` in JSON)."""
+    if t is None:
+        return None
+    return t.replace(tzinfo=UTC) if t.tzinfo is None else t.astimezone(UTC)
+
+
 def _row(r: sa.Row) -> Station:  # type: ignore[type-arg]
-    return Station(r.id, r.name, r.lat, r.lon, bool(r.indoor), r.created_at, r.retired_at, r.source)
+    created = _utc(r.created_at)
+    assert created is not None  # NOT NULL column
+    return Station(
+        r.id, r.name, r.lat, r.lon, bool(r.indoor), created, _utc(r.retired_at), r.source
+    )
 
 
 def _migrate(engine: sa.Engine) -> None:
@@ -161,6 +173,15 @@ class Registry:
         # a database in memory is private to each connection: nothing to watch there
         if path and path != ":memory:" and not path.startswith("file::memory:"):
             self._memo = _StationMemo(path)
+
+    def ping(self) -> bool:
+        """True when the database answers a trivial query (readiness probe)."""
+        try:
+            with self.engine.connect() as conn:
+                conn.execute(sa.text("SELECT 1"))
+        except sa.exc.SQLAlchemyError:
+            return False
+        return True
 
     def close(self) -> None:
         if self._memo is not None:

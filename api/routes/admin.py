@@ -6,16 +6,16 @@ here only."""
 from __future__ import annotations
 
 import hmac
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from airq_core.wire import STATION_ID_RE
 from api.deps import RegistryDep
+from api.problems import problem_responses
 from api.protection import RateLimitDep
 from api.registry import Registry, RegistryError, Station
 
@@ -43,10 +43,12 @@ router = APIRouter(
     prefix="/v1/admin",
     tags=["admin"],
     dependencies=[RateLimitDep, Depends(require_admin)],
-    responses={
-        401: {"description": "admin token missing or wrong"},
-        403: {"description": "registry endpoints disabled"},
-    },
+    responses=problem_responses(
+        401,
+        403,
+        429,
+        what={401: "admin token missing or wrong", 403: "registry endpoints disabled"},
+    ),
 )
 
 Lat = Annotated[float, Field(ge=-90, le=90, description="WGS84 latitude")]
@@ -82,8 +84,8 @@ class StationAdmin(BaseModel):
     lon: float
     indoor: bool
     source: str
-    created_at: datetime
-    retired_at: datetime | None
+    created_at: AwareDatetime = Field(description="RFC 3339, UTC")
+    retired_at: AwareDatetime | None = Field(description="RFC 3339, UTC; null while active")
 
 
 class StationWithToken(StationAdmin):
@@ -122,7 +124,9 @@ async def admin_list(registry: RegistryDep, include_retired: bool = True) -> lis
     "/stations",
     status_code=201,
     response_model=StationWithToken,
-    responses={409: {"description": "station exists"}, 400: {"description": "refused"}},
+    responses=problem_responses(
+        400, 409, what={400: "refused, or a body that is not JSON", 409: "station exists"}
+    ),
 )
 async def admin_create(body: StationCreate, registry: RegistryDep) -> dict[str, Any]:
     """Create a station; the answer holds its token, shown only this once."""
@@ -140,7 +144,9 @@ async def admin_create(body: StationCreate, registry: RegistryDep) -> dict[str, 
 @router.patch(
     "/stations/{station_id}",
     response_model=StationAdmin,
-    responses={404: {"description": "unknown station"}},
+    responses=problem_responses(
+        400, 404, what={400: "refused, or a body that is not JSON", 404: "unknown station"}
+    ),
 )
 async def admin_update(
     station_id: str, body: StationUpdate, registry: RegistryDep
@@ -161,7 +167,7 @@ async def admin_update(
 @router.post(
     "/stations/{station_id}/retire",
     response_model=StationAdmin,
-    responses={404: {"description": "unknown station"}},
+    responses=problem_responses(404, what={404: "unknown station"}),
 )
 async def admin_retire(station_id: str, registry: RegistryDep) -> dict[str, Any]:
     """Retire a station: its token stops working, its data stays available."""
@@ -173,7 +179,7 @@ async def admin_retire(station_id: str, registry: RegistryDep) -> dict[str, Any]
 @router.post(
     "/stations/{station_id}/token",
     response_model=StationWithToken,
-    responses={404: {"description": "unknown station"}},
+    responses=problem_responses(404, what={404: "unknown station"}),
 )
 async def admin_rotate_token(station_id: str, registry: RegistryDep) -> dict[str, Any]:
     """Give the station a new token (the old one stops working at once over HTTP, and on the

@@ -8,10 +8,11 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from airq_core import wire
@@ -20,6 +21,7 @@ from airq_core.errors import WireFormatError
 from airq_core.readings import Reading
 from airq_core.wire import reading_to_obj
 from api.deps import PublisherDep
+from api.problems import problem_responses
 from api.protection import RateLimitDep, read_body_limited
 from api.publish import PublishError
 from api.routes.ingest_http import authenticated_station
@@ -30,14 +32,30 @@ router = APIRouter(tags=["ingest"], dependencies=[RateLimitDep])
 MAX_BODY = 64 * 1024
 
 
+class AirrohrAnswer(BaseModel):
+    station: str
+    accepted: dict[str, int] = Field(description="values accepted, per sensor")
+    rejected: dict[str, int] = Field(description="values rejected, by reason")
+    ignored: list[str] = Field(description="value types this platform does not store")
+
+
 @router.post(
     "/v1/ingest/airrohr",
     responses={
-        200: {"description": "accepted: counts of readings per sensor, ignored value types"},
-        400: {"description": "not an airrohr body"},
-        401: {"description": "unknown station or wrong token"},
-        413: {"description": "body too large"},
-        503: {"description": "the broker is unreachable: the board retries next cycle"},
+        200: {"model": AirrohrAnswer, "description": "accepted: counts per sensor"},
+        **problem_responses(
+            400,
+            401,
+            413,
+            429,
+            503,
+            what={
+                400: "not an airrohr body (the problem's `reason` says why)",
+                401: "unknown station or wrong token",
+                413: "body too large",
+                503: "the broker is unreachable: the board retries next cycle",
+            },
+        ),
     },
     openapi_extra={
         "requestBody": {
@@ -64,7 +82,7 @@ async def ingest_airrohr(
     publisher: PublisherDep,
     x_pin: Annotated[str | None, Header(max_length=4)] = None,
     x_sensor: Annotated[str | None, Header(max_length=64)] = None,
-) -> Any:
+) -> Response:
     """The body the airrohr firmware sends (``sensordatavalues`` with prefixed value types as
     strings, pressure in Pa). ``X-PIN`` selects the sensor for the un-prefixed per-sensor form."""
     body = await read_body_limited(request, MAX_BODY)

@@ -10,10 +10,11 @@ import base64
 import binascii
 import time
 from collections import Counter
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from airq_core import wire
@@ -21,6 +22,7 @@ from airq_core.errors import WireFormatError
 from airq_core.sensors import SENSORS
 from airq_core.wire import STATION_ID_RE
 from api.deps import PublisherDep, RegistryDep
+from api.problems import problem_response, problem_responses
 from api.protection import RateLimitDep, read_body_limited
 from api.publish import PublishError
 
@@ -61,6 +63,13 @@ _BODY_DOC = {
         },
     }
 }
+
+
+class IngestAnswer(BaseModel):
+    station: str
+    accepted: int = Field(description="readings published to the pipeline")
+    rejected: dict[str, int] = Field(description="rejected readings or values, by reason")
+    errors: list[str] = Field(description=f"the first {MAX_ERRORS_SHOWN} rejections")
 
 
 def _credentials(request: Request, station_q: str | None) -> tuple[str, str]:
@@ -104,19 +113,30 @@ async def authenticated_station(
     "/v1/ingest/readings",
     openapi_extra=_BODY_DOC,
     responses={
-        200: {"description": "counts of accepted and rejected readings, by reason"},
-        400: {"description": "the payload is not wire format v1 (not JSON, bad structure)"},
-        401: {"description": "unknown station or wrong token"},
-        413: {"description": "payload too large"},
-        422: {"description": "every reading was rejected (counts by reason)"},
-        503: {"description": "the broker is unreachable: retry later"},
+        200: {"model": IngestAnswer, "description": "counts of accepted and rejected readings"},
+        **problem_responses(
+            400,
+            401,
+            413,
+            422,
+            429,
+            503,
+            what={
+                400: "the payload is not wire format v1 (not JSON, bad structure): the problem's "
+                "`reason` says which",
+                401: "unknown station or wrong token",
+                413: "payload too large",
+                422: "every reading was rejected: the problem carries the counts by reason",
+                503: "the broker is unreachable (or not configured): retry later",
+            },
+        ),
     },
 )
 async def ingest_readings(
     request: Request,
     station_id: Annotated[str, Depends(authenticated_station)],
     publisher: PublisherDep,
-) -> Any:
+) -> Response:
     """Readings of one station in wire format v1 (one object or an array), published to the
     same pipeline as MQTT readings. Answer: ``{"accepted": n, "rejected": {reason: n}}``."""
     limits = wire.DEFAULT_LIMITS
@@ -140,4 +160,9 @@ async def ingest_readings(
         "rejected": dict(rejected),
         "errors": [f"{e.reason}: {e}" for e in errors[:MAX_ERRORS_SHOWN]],
     }
-    return JSONResponse(answer, status_code=200 if readings else 422)
+    if not readings:  # a problem, with the same counts: do not send these readings again
+        detail = "every reading was rejected: " + ", ".join(
+            f"{reason} ({n})" for reason, n in sorted(rejected.items())
+        )
+        return problem_response(422, detail, request, **answer)
+    return JSONResponse(answer)

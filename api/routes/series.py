@@ -11,6 +11,7 @@ from typing import Annotated, Any, Literal
 import numpy as np
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import Response, StreamingResponse
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from airq_core.quantities import QUANTITIES
@@ -29,6 +30,7 @@ from api.exports import (
     provenance,
 )
 from api.influx import InfluxQueryError
+from api.problems import problem_responses
 from api.protection import RateLimitDep
 from api.queries import HCORR_SUFFIX, SERIES_FIELDS
 from api.registry import Registry, Station
@@ -299,22 +301,57 @@ async def _get_station(registry: Registry, station_id: str) -> Station:
     return station
 
 
+class SeriesDocument(BaseModel):
+    """The JSON answer (CSV and Parquet carry the same rows and provenance)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    station: str | None = Field(default=None, description="one-station route")
+    location: dict[str, float] | None = Field(
+        default=None, description="one-station route: rounded {lat, lon}"
+    )
+    stations: list[str] | None = Field(default=None, description="/v1/series: stations served")
+    quantity: str | None = Field(default=None, description="when one quantity was asked")
+    unit: str | None = Field(default=None, description="when one quantity was asked")
+    units: dict[str, str] = Field(description="unit of each quantity")
+    start: str = Field(description="start served (RFC 3339), rounded outward to windows")
+    end: str = Field(description="end served (RFC 3339)")
+    every: str
+    agg: list[str] = Field(description="statistics of each window (empty for raw readings)")
+    tz: str
+    licence: dict[str, Any] = Field(description="licence, attribution and provenance")
+    columns: list[str] = Field(description="the keys of each point, in order")
+    points: list[dict[str, Any]] = Field(
+        description="one object per row: time, station, sensor, quantity, then value or "
+        "one member per statistic"
+    )
+
+
 _RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {
+        "model": SeriesDocument,
         "content": {
             "text/csv": {"schema": {"type": "string"}},
             "application/vnd.apache.parquet": {"schema": {"type": "string", "format": "binary"}},
         },
         "description": "the series (JSON object, CSV with '#' licence lines, or Parquet)",
     },
-    400: {"description": "invalid parameter"},
-    404: {"description": "unknown station"},
-    413: {"description": "the answer would exceed a limit (the message gives it)"},
-    429: {"description": "rate limit exceeded"},
+    **problem_responses(
+        400,
+        404,
+        413,
+        429,
+        503,
+        what={
+            404: "unknown station (or QPV)",
+            413: "the answer would exceed a limit (the detail gives it and how to get under it)",
+            503: "InfluxDB (or the QPV layer) unavailable",
+        },
+    ),
 }
 
 
-@router.get("/v1/stations/{station_id}/series", responses=_RESPONSES)
+@router.get("/v1/stations/{station_id}/series", responses=_RESPONSES, response_model=None)
 async def station_series(
     request: Request,
     station_id: str,
@@ -357,7 +394,7 @@ async def station_series(
     )
 
 
-@router.get("/v1/series", responses=_RESPONSES)
+@router.get("/v1/series", responses=_RESPONSES, response_model=None)
 async def series(
     request: Request,
     registry: RegistryDep,

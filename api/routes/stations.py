@@ -6,9 +6,12 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import dataclass, field
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
+import orjson
 from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi.responses import Response
+from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from airq_core.quantities import QUANTITIES
@@ -17,13 +20,48 @@ from airq_core.storage import TAG_SENSOR, TAG_STATION
 from airq_core.wire import STATION_ID_RE
 from api.deps import InfluxDep, RegistryDep, SettingsDep
 from api.influx import InfluxReader
+from api.problems import problem_responses
 from api.protection import RateLimitDep
 from api.queries import build_last_seen_query
 from api.registry import Station
 from api.selection import parse_bbox, public_location, select_by_qpv
 from api.settings import ApiSettings
 
-router = APIRouter(tags=["stations"], dependencies=[RateLimitDep])
+router = APIRouter(
+    tags=["stations"],
+    dependencies=[RateLimitDep],
+    responses=problem_responses(429, 503),
+)
+
+
+class PointGeometry(BaseModel):
+    type: Literal["Point"]
+    coordinates: tuple[float, float] = Field(
+        description="[lon, lat], rounded to AIRQ_PUBLIC_LOCATION_DECIMALS"
+    )
+
+
+class StationProperties(BaseModel):
+    id: str = Field(examples=["lens-01"])
+    name: str
+    indoor: bool
+    source: str = Field(examples=["airquartiers", "sensor.community"])
+    sensors: list[str] = Field(description="sensor models the store holds data of")
+    quantities: list[str] = Field(description="quantities the store holds data of")
+    last_seen: str | None = Field(description="time of its last value (RFC 3339, UTC)")
+    active: bool = Field(description="seen within AIRQ_API_ACTIVE_WITHIN_H hours")
+    retired: bool
+
+
+class StationFeature(BaseModel):
+    type: Literal["Feature"]
+    geometry: PointGeometry
+    properties: StationProperties
+
+
+class StationCollection(BaseModel):
+    type: Literal["FeatureCollection"]
+    features: list[StationFeature]
 
 
 @dataclass
@@ -103,7 +141,19 @@ def station_feature(s: Station, act: Activity, settings: ApiSettings) -> dict[st
     }
 
 
-@router.get("/v1/stations")
+@router.get(
+    "/v1/stations",
+    response_model=None,
+    responses={
+        200: {"model": StationCollection, "description": "a GeoJSON FeatureCollection"},
+        **problem_responses(
+            400,
+            404,
+            503,
+            what={404: "unknown QPV (qpv=)", 503: "InfluxDB or the QPV layer unavailable"},
+        ),
+    },
+)
 async def list_stations(
     request: Request,
     registry: RegistryDep,
@@ -123,7 +173,7 @@ async def list_stations(
     ] = None,
     qpv: Annotated[str | None, Query(description="QPV code", max_length=32)] = None,
     include_retired: bool = False,
-) -> dict[str, Any]:
+) -> Response:
     """Stations as a GeoJSON FeatureCollection (locations rounded for privacy)."""
     names = [p.strip(" ") for v in quantity or () for p in v.split(",") if p.strip(" ")]
     for q in names:
@@ -143,17 +193,23 @@ async def list_stations(
     features = [station_feature(s, act, settings) for s in stations]
     if active is not None:
         features = [f for f in features if f["properties"]["active"] is active]
-    return {"type": "FeatureCollection", "features": features}
+    # the schema is documented, not checked on each answer: validating 200 features through
+    # the model costs ~1.4 ms, writing them with orjson ~0.1 ms (the schemathesis test
+    # checks the answers against the schema)
+    doc = {"type": "FeatureCollection", "features": features}
+    return Response(orjson.dumps(doc), media_type="application/json")
 
 
-@router.get("/v1/stations/{station_id}", responses={404: {"description": "unknown station"}})
+@router.get(
+    "/v1/stations/{station_id}", responses=problem_responses(404, what={404: "unknown station"})
+)
 async def get_station(
     request: Request,
     station_id: str,
     registry: RegistryDep,
     influx: InfluxDep,
     settings: SettingsDep,
-) -> dict[str, Any]:
+) -> StationFeature:
     """One station as a GeoJSON Feature (retired stations too)."""
     station = None
     if STATION_ID_RE.fullmatch(station_id):
@@ -161,4 +217,4 @@ async def get_station(
     if station is None:
         raise HTTPException(404, f"unknown station {station_id[:64]!r}")
     act = await cached_activity(request, influx, settings.api_stations_cache_s)
-    return station_feature(station, act, settings)
+    return station_feature(station, act, settings)  # type: ignore[return-value]

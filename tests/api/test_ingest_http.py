@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import time
+from http import HTTPStatus
 
 import pytest
 
@@ -102,15 +103,21 @@ def test_refusals(pipeline) -> None:  # type: ignore[no-untyped-def]
 
     auth = _basic("lens-01", token)
     r = api.post(url, content=b"{not json", headers=auth)
-    assert r.status_code == 400 and r.json()["detail"]["reason"] == "not_json"
+    assert r.status_code == 400 and r.json()["reason"] == "not_json"
     r = api.post(url, json=[], headers=auth)
-    assert r.status_code == 400 and r.json()["detail"]["reason"] == "bad_structure"
+    assert r.status_code == 400 and r.json()["reason"] == "bad_structure"
     r = api.post(url, json=[one] * 1001, headers=auth)
-    assert r.status_code == 400 and r.json()["detail"]["reason"] == "too_many_readings"
+    assert r.status_code == 400 and r.json()["reason"] == "too_many_readings"
     r = api.post(url, content=b"[" + b" " * (300 * 1024) + b"]", headers=auth)
     assert r.status_code == 413
     r = api.post(url, json={**one, "values": {"pm2_5": -5.0}}, headers=auth)
-    assert r.status_code == 422 and r.json() == {
+    assert r.status_code == 422 and r.headers["content-type"] == "application/problem+json"
+    assert r.json() == {
+        "type": "about:blank",
+        "title": HTTPStatus(422).phrase,
+        "status": 422,
+        "detail": "every reading was rejected: out_of_range (1)",
+        "instance": "/v1/ingest/readings",
         "station": "lens-01",
         "accepted": 0,
         "rejected": {"out_of_range": 1},

@@ -15,6 +15,12 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
+from schemathesis.core.failures import Failure, FailureGroup
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
 
 from airq.services import API_USER, Mosquitto
 from api.registry import Registry, hash_token
@@ -24,6 +30,7 @@ pytestmark = pytest.mark.services
 
 API_PASSWORD = "schemathesis-api-secret"
 MAX_EXAMPLES = 20
+CONFORMANCE = [status_code_conformance, content_type_conformance, response_schema_conformance]
 
 
 @pytest.fixture(scope="module")
@@ -98,6 +105,16 @@ def _run_operation(
                 f"{op.method.upper()} {op.path}: {response.status_code} "
                 f"{response.text[:200]} <- {case.as_curl_command()}"
             )
+            return
+        # the answer is what the schema says: a documented status, its media type, its schema
+        # (200 bodies, RFC 9457 problems for errors)
+        try:
+            case.validate_response(response, checks=CONFORMANCE)
+        except (Failure, FailureGroup) as exc:
+            failures.append(
+                f"{op.method.upper()} {op.path}: {response.status_code} does not conform: "
+                f"{str(exc)[:400]} <- {case.as_curl_command()}"
+            )
 
     try:
         run()
@@ -111,7 +128,8 @@ seen: Counter[int] = Counter()
 
 
 def test_no_operation_answers_5xx(api_schema, live_api: str) -> None:  # type: ignore[no-untyped-def]
-    """Every operation, positive and negative examples (schemathesis strategies driven by
+    """Every operation, positive and negative examples: never a 5xx, and every answer conforms
+    to the schema (status, media type, body) (schemathesis strategies driven by
     hypothesis here: its pytest plugin does not load under this pytest)."""
     http_base[0] = live_api
     admin = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
