@@ -8,6 +8,7 @@ reads in one go where httpx (h11) handled it piece by piece — a year of packed
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 from collections.abc import AsyncIterator
 from typing import Any
@@ -50,7 +51,11 @@ class InfluxReader:
         timeout: float = 30,
     ) -> None:
         self._url = url.rstrip("/")
-        self._auth = aiohttp.BasicAuth(username, password or "") if username else None
+        # credentials as a header: aiohttp 3.14 deprecates BasicAuth and the session's auth=
+        self._headers = {"Accept-Encoding": "identity"}
+        if username:
+            token = base64.b64encode(f"{username}:{password or ''}".encode()).decode("ascii")
+            self._headers["Authorization"] = f"Basic {token}"
         self._timeout = aiohttp.ClientTimeout(total=timeout)
         self._session: aiohttp.ClientSession | None = None
         self.db = db
@@ -59,10 +64,9 @@ class InfluxReader:
         # created on first use, inside the running event loop
         if self._session is None or self._session.closed:
             self._session = aiohttp.ClientSession(
-                auth=self._auth,
                 timeout=self._timeout,
                 # identity: on a local link, gzip costs InfluxDB and us more CPU than it saves
-                headers={"Accept-Encoding": "identity"},
+                headers=self._headers,
                 # InfluxDB is one host: keep its connections
                 connector=aiohttp.TCPConnector(limit=32, ttl_dns_cache=300),
             )

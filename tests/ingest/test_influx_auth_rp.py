@@ -137,11 +137,6 @@ def _stored_means(server: InfluxDB, db: str) -> dict[int, float]:
     return {t: v for s in series for t, v in s["values"] if v is not None}
 
 
-# api/influx.py gives aiohttp its credentials as aiohttp.BasicAuth through ``auth=``, both
-# deprecated by aiohttp 3.14 (an ``encode_basic_auth()`` header replaces them): warnings, not
-# failures, outside the tests (reported for a fix in api/influx.py)
-@pytest.mark.filterwarnings("ignore:BasicAuth is deprecated:DeprecationWarning")
-@pytest.mark.filterwarnings("ignore:The 'auth' parameter is deprecated:DeprecationWarning")
 def test_ingest_rebuild_import_and_api_run_without_admin_rights(
     auth_influxd, prepared_db, registry, mosquitto, tmp_path, monkeypatch, capsys
 ) -> None:  # type: ignore[no-untyped-def]
