@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from airq_core.urls import parse_mqtt_url
@@ -72,6 +72,21 @@ class IngestSettings(BaseSettings):
     def _check_mqtt_url(cls, v: str) -> str:
         parse_mqtt_url(v)
         return v
+
+    @model_validator(mode="after")
+    def _max_age_within_raw_retention(self) -> IngestSettings:
+        # A reading older than the raw retention makes InfluxDB fail a whole batch (a partial
+        # write) or keep the point, depending on what else shares its shard group: refuse
+        # the combination at start-up rather than lose good readings of the same batch.
+        rp = self.influx_raw_retention
+        if rp != "INF":
+            days = int(rp[:-1]) * {"h": 1 / 24, "d": 1, "w": 7}[rp[-1]]
+            if self.ingest_max_age_days > days:
+                raise ValueError(
+                    f"AIRQ_INGEST_MAX_AGE_DAYS={self.ingest_max_age_days:g} is beyond "
+                    f"AIRQ_INFLUX_RAW_RETENTION={rp}: set it to {days:g} days or less"
+                )
+        return self
 
     @field_validator("ingest_state_dir")
     @classmethod
