@@ -10,6 +10,7 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request
 
 from airq_core.readings import parse_time
+from airq_core.wire import TS_MAX, TS_MIN
 from api.influx import InfluxReader
 from api.publish import ReadingPublisher
 from api.registry import Registry
@@ -50,6 +51,11 @@ def parse_time_param(name: str, value: str | None, default: float) -> float:
             number: float | None = float(value)
         except ValueError:
             number = None
-        return parse_time(number if number is not None else value)
+        t = parse_time(number if number is not None else value)
     except ValueError as exc:
         raise HTTPException(400, f"invalid '{name}': {exc}") from None
+    # the same bounds as readings: a time in milliseconds read as seconds (year ~58 000) or a
+    # year 10 000 is refused here, not left to fail later when formatted
+    if not TS_MIN <= t <= TS_MAX:
+        raise HTTPException(400, f"invalid '{name}': outside 1970-2100 (Unix seconds, not ms)")
+    return t

@@ -186,3 +186,15 @@ def test_nothing_was_harmed(client, influxd, series_db, before) -> None:  # type
     assert _snapshot(influxd, series_db, client) == before
     r = client.get("/v1/stations/lens-01/series", params={**VALID_SERIES, "agg": "count"})
     assert r.status_code == 200 and len(r.json()["points"]) == 6
+
+
+@pytest.mark.parametrize("route", ["/v1/qpv/exposure.geojson", "/v1/series"])
+@pytest.mark.parametrize("value", ["1764892800000", "253402300800", "-1", "9999-12-31T23:59:59Z"])
+def test_times_outside_1970_2100_are_refused_with_400(  # type: ignore[no-untyped-def]
+    make_client, series_db, series_registry_url, route, value
+) -> None:
+    # 1764892800000: a Grafana ${__from} in milliseconds read as seconds (year ~57 900)
+    with make_client(db=series_db, database_url=series_registry_url) as api:
+        r = api.get(route, params={"start": value, "quantity": "pm2_5", "station": "lens-01"})
+        assert r.status_code == 400, r.text
+        assert "'start'" in r.json()["detail"]
