@@ -16,7 +16,7 @@ import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
-from wsgiref.simple_server import WSGIRequestHandler, make_server
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 import orjson
 from prometheus_client import CollectorRegistry, make_wsgi_app
@@ -180,7 +180,9 @@ def _health_app(
     return app
 
 
-def serve_metrics(service: IngestService, host: str, port: int) -> tuple[Any, CollectorRegistry]:
+def serve_metrics(
+    service: IngestService, host: str, port: int
+) -> tuple[WSGIServer, CollectorRegistry]:
     """Starts the HTTP server of ``/metrics``, ``/livez`` and ``/readyz`` in a daemon thread;
     (server, registry). ``port`` 0 picks a free port (``server.server_port``). Stop it with
     ``server.shutdown()`` and ``server.server_close()``."""

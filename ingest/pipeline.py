@@ -138,8 +138,8 @@ class MessageHandler:
             self._reject(err, topic, payload)
             return []
         readings, errors = wire.decode_readings(station, obj, self._clock(), self._limits)
-        for err in errors:
-            self._reject(err, topic, payload)
+        for rejection in errors:
+            self._reject(rejection, topic, payload)
         self.counters.readings += len(readings)
         if readings:
             self._count_seq_gaps(readings)

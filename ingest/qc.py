@@ -32,7 +32,9 @@ _HCORR = {q: hcorr_field(q) for q in HCORR_QUANTITIES}
 def hackair_correct(quantity: str, value: float, rh: float) -> float:
     """The hackAIR humidity-corrected value of ``pm2_5`` or ``pm10`` at ``rh`` percent."""
     a, b = HACKAIR[quantity]
-    return value / (1.0 + a * (min(max(rh, 0.0), 100.0) / 100.0) ** b)
+    # the base is in [0, 1], so the power is real (float ** float is typed Any for complex results)
+    factor: float = (min(max(rh, 0.0), 100.0) / 100.0) ** b
+    return value / (1.0 + a * factor)
 
 
 class HumidityQC:

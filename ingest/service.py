@@ -27,6 +27,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from wsgiref.simple_server import WSGIServer
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
@@ -153,7 +154,7 @@ class IngestService:
         self.stored = 0
         self.write_failures = 0
         self.influx_up = True
-        self.metrics_server = None
+        self.metrics_server: WSGIServer | None = None
         self._received = 0  # paho thread only
         self._acked = 0  # writer thread only
         self._client = self._make_client()
@@ -329,10 +330,11 @@ class IngestService:
         if self.settings.ingest_metrics_port is not None and self.metrics_server is None:
             from ingest.metrics import serve_metrics
 
-            self.metrics_server, _ = serve_metrics(
+            server, _ = serve_metrics(
                 self, self.settings.ingest_metrics_host, self.settings.ingest_metrics_port
             )
-            log.info("Prometheus metrics on port %d", self.metrics_server.server_port)
+            self.metrics_server = server
+            log.info("Prometheus metrics on port %d", server.server_port)
         self._client.connect_async(self._target.host, self._target.port, keepalive=30)
         self._client.loop_start()
 

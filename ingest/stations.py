@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 
 import sqlalchemy as sa
 
@@ -21,8 +22,8 @@ class KnownStations:
         database_url: str,
         refresh_s: float = 30.0,
         miss_refresh_s: float = 2.0,
-        clock=time.monotonic,
-    ) -> None:  # type: ignore[no-untyped-def]
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._engine = sa.create_engine(database_url)
         self._refresh_s = refresh_s
         self._miss_refresh_s = miss_refresh_s
@@ -52,7 +53,7 @@ class KnownStations:
             self._warned = False
         self._ids = frozenset(r[0] for r in rows)
 
-    def __contains__(self, station: str) -> bool:
+    def __contains__(self, station: object) -> bool:
         if self._clock() - self._loaded_at > self._refresh_s:
             self._load()
         if station in self._ids:

@@ -87,7 +87,9 @@ def window_starts_ms(tier: str, ts_ms: np.ndarray) -> np.ndarray:
         bounds = paris_midnights_ms(int(ts_ms.min()), int(ts_ms.max()))
         return bounds[np.searchsorted(bounds, ts_ms, side="right") - 1]
     length = TIERS[tier][1] * 1000
-    return ts_ms - ts_ms % length
+    # numpy types arithmetic on an array of unknown dtype as Any; this is an int64 array
+    starts: np.ndarray = ts_ms - ts_ms % length
+    return starts
 
 
 # -- which windows to recompute ------------------------------------------------------------
