@@ -6,7 +6,14 @@ import os
 import signal
 import threading
 from pathlib import Path
-from typing import TypeVar
+from types import FrameType
+from typing import TYPE_CHECKING, TypeVar
+
+if TYPE_CHECKING:  # imported where used: `airq` starts without the apps' dependencies
+    from pydantic import BaseModel
+
+    from api.registry import Registry
+    from api.settings import ApiSettings
 
 DATA_DIR_ENV = "AIRQ_DATA_DIR"
 """Overrides the data folder of the local stack (and of the default registry)."""
@@ -16,7 +23,7 @@ def stop_event() -> threading.Event:
     """An event set by Ctrl-C or SIGTERM, for clean shutdowns."""
     stop = threading.Event()
 
-    def handler(signum, frame):  # type: ignore[no-untyped-def]
+    def handler(signum: int, frame: FrameType | None) -> None:
         stop.set()
 
     signal.signal(signal.SIGINT, handler)
@@ -58,18 +65,18 @@ def registry_url(data: Path) -> str:
     return f"sqlite:///{registry_path(data)}"
 
 
-S = TypeVar("S")
+S = TypeVar("S", bound="BaseModel")
 
 
 def with_default_registry(settings: S) -> S:
     """``settings`` (ApiSettings, IngestSettings) whose ``database_url`` is the default registry
     (:func:`default_data_dir`) unless ``AIRQ_DATABASE_URL`` (environment or ``.env``) sets it.
     Creates the data folder when the default is used."""
-    if "database_url" in settings.model_fields_set:  # type: ignore[attr-defined]
+    if "database_url" in settings.model_fields_set:
         return settings
     data = default_data_dir()
     data.mkdir(parents=True, exist_ok=True)
-    return settings.model_copy(update={"database_url": registry_url(data)})  # type: ignore[attr-defined,no-any-return]
+    return settings.model_copy(update={"database_url": registry_url(data)})
 
 
 def describe_url(url: str) -> str:
@@ -84,7 +91,7 @@ def describe_url(url: str) -> str:
         return url[:80]
 
 
-def registry_settings():  # type: ignore[no-untyped-def]
+def registry_settings() -> ApiSettings:
     """The API settings, with the default registry when ``AIRQ_DATABASE_URL`` is unset."""
     from pydantic import ValidationError
 
@@ -113,7 +120,7 @@ def _warn_old_registry(url: str) -> None:
         )
 
 
-def open_registry():  # type: ignore[no-untyped-def]
+def open_registry() -> Registry:
     """The station registry the ``airq`` commands share (see :func:`default_data_dir`); a
     registry that cannot be opened is a :class:`CliError` naming ``AIRQ_DATABASE_URL``."""
     from sqlalchemy.exc import ArgumentError, SQLAlchemyError
@@ -131,6 +138,6 @@ def open_registry():  # type: ignore[no-untyped-def]
         raise CliError(t("registry_unavailable", registry=describe_url(url), why=why)) from None
 
 
-def describe_registry(reg) -> str:  # type: ignore[no-untyped-def]
+def describe_registry(reg: Registry) -> str:
     """The registry's file (SQLite) or URL without its password, for messages."""
     return describe_url(reg.engine.url.render_as_string(hide_password=False))

@@ -6,13 +6,17 @@ import argparse
 import os
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from airq.errors import CliError, UsageError
+
+if TYPE_CHECKING:  # imported where used: `airq` starts without the apps' dependencies
+    from dashboards.territory import Territory
 
 DEFAULT_API = "http://localhost:8000"
 
 
-def shipped_territory():  # type: ignore[no-untyped-def]
+def shipped_territory() -> Territory:
     """The QPV polygons the API ships, no station placed: what dashboards/json holds."""
     from api.qpv.polygons import DEFAULT_FILE, load_qpv
     from dashboards.territory import Territory
@@ -20,7 +24,7 @@ def shipped_territory():  # type: ignore[no-untyped-def]
     return Territory.from_areas(load_qpv(DEFAULT_FILE).areas, DEFAULT_FILE.name)
 
 
-def _territory(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+def _territory(args: argparse.Namespace) -> Territory:
     from dashboards.territory import fetch_territory
 
     if not args.api_url:

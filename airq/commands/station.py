@@ -21,11 +21,15 @@ import os
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from airq.commands import workshop_station
 from airq.commands.common import describe_registry, open_registry
 from airq.errors import CliError, UsageError
 from airq.i18n import t
+
+if TYPE_CHECKING:  # imported where used: `airq` starts without the apps' dependencies
+    from api.registry import Registry, Station
 
 RESERVED_PREFIX = "airq-"
 
@@ -43,8 +47,8 @@ def check_station(station_id: str, lat: float, lon: float) -> None:
         raise UsageError(t("station_bad_coords", lat=lat, lon=lon))
 
 
-def add_station(  # type: ignore[no-untyped-def]
-    reg, station_id: str, lat: float, lon: float, name: str = "", indoor: bool = False
+def add_station(
+    reg: Registry, station_id: str, lat: float, lon: float, name: str = "", indoor: bool = False
 ) -> str:
     """Create a station and return its token; refusals are :class:`CliError` (or
     :class:`UsageError`) in the reader's language."""
@@ -54,7 +58,7 @@ def add_station(  # type: ignore[no-untyped-def]
     if reg.get(station_id) is not None:
         raise CliError(t("station_exists", id=station_id, registry=describe_registry(reg)))
     try:
-        return reg.add(station_id, lat, lon, name, indoor)  # type: ignore[no-any-return]
+        return reg.add(station_id, lat, lon, name, indoor)
     except RegistryError as exc:  # another process added it meanwhile, or a new rule
         if reg.get(station_id) is not None:
             raise CliError(
@@ -84,7 +88,7 @@ def _iso(when: datetime | None) -> str | None:
     return when.astimezone(UTC).isoformat()
 
 
-def station_json(s) -> dict[str, object]:  # type: ignore[no-untyped-def]
+def station_json(s: Station) -> dict[str, object]:
     """One station of ``airq station list --json`` (shape in the module docstring)."""
     return {
         "id": s.id,

@@ -5,9 +5,13 @@ from __future__ import annotations
 import argparse
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from airq.errors import CliError, UsageError
 from airq.i18n import t as t_cli
+
+if TYPE_CHECKING:  # imported where used: `airq` starts without the apps' dependencies
+    from firmware_tools.settings import WorkshopSettings
 
 USAGE_KEYS = frozenset(
     {
@@ -30,7 +34,7 @@ def workshop_error(exc: Exception) -> CliError:
     return UsageError(str(exc)) if key in USAGE_KEYS else CliError(str(exc))
 
 
-def workshop_settings():  # type: ignore[no-untyped-def]
+def workshop_settings() -> WorkshopSettings:
     from pydantic import ValidationError
 
     from firmware_tools.settings import WorkshopSettings

@@ -10,6 +10,7 @@ import argparse
 import sys
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from airq.commands.common import open_registry
 from airq.commands.workshop_common import (
@@ -19,6 +20,11 @@ from airq.commands.workshop_common import (
     workshop_settings,
 )
 from airq.errors import CliError, UsageError
+
+if TYPE_CHECKING:  # imported where used: `airq` starts without the apps' dependencies
+    from api.registry import Registry
+    from firmware_tools.follow import Update
+    from firmware_tools.roster import CreateFn, Registered, RowProblem
 
 
 def _single_row_csv(args: argparse.Namespace) -> str:
@@ -81,7 +87,8 @@ def register_cmd(args: argparse.Namespace) -> int:
             for s in roster.stations:
                 print(f"{s.id}\t{s.lat}\t{s.lon}\t{s.name}")
             print(t("register_dry_run", n=len(roster.stations)))
-            done, failed = [], []
+            done: list[Registered] = []
+            failed: list[RowProblem] = []
         else:
             done, failed = register_stations(roster.stations, _creator(reg))
     finally:
@@ -121,7 +128,7 @@ def register_cmd(args: argparse.Namespace) -> int:
     return 0
 
 
-def _creator(reg):  # type: ignore[no-untyped-def]
+def _creator(reg: Registry) -> CreateFn:
     """``reg.add`` whose refusals are ValueErrors in the reader's language (a row problem)."""
     from airq.commands.station import add_station
 
@@ -163,7 +170,7 @@ def follow_cmd(args: argparse.Namespace) -> int:
     stop = threading.Event()
     shown = {"n": 0}
 
-    def emit(update) -> None:  # type: ignore[no-untyped-def]
+    def emit(update: Update) -> None:
         stamp = datetime.fromtimestamp(update.ts).strftime("%H:%M:%S")
         print(f"{stamp}  {args.station}  {describe_sample(update.as_sample())}", flush=True)
         shown["n"] += 1
