@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -172,23 +173,23 @@ def rebuild(
     # fetch the next chunks while this one is reduced: InfluxDB works on the other core
     pool = ThreadPoolExecutor(max(1, prefetch))
     try:
-        futures = [
+        # chunk k's query is at the head; popping it lets its rows be freed once stacked
+        futures = deque(
             pool.submit(query_raw, writer, fields, a, b, stations) for a, b in bounds[:prefetch]
-        ]
+        )
         for k, (_c0, c1) in enumerate(bounds):
-            parts = futures[k].result()
-            futures[k] = None  # type: ignore[call-overload]
+            raw = futures.popleft().result()
             if k + prefetch < len(bounds):
                 a, b = bounds[k + prefetch]
                 futures.append(pool.submit(query_raw, writer, fields, a, b, stations))
-            sid, t, vals = stack_raw(parts, len(fields), series_ids)
-            del parts
+            sid, t, vals = stack_raw(raw, len(fields), series_ids)
+            del raw
             report.raw_points += len(t)
             series = sorted(series_ids, key=series_ids.__getitem__)
             for tier in tiers:
-                gsid, gwin, parts = reduce_raw(tier, sid, t, vals, fields)
+                gsid, gwin, chunk_stats = reduce_raw(tier, sid, t, vals, fields)
                 if tier in CHUNKED_TIERS:
-                    reduced = as_reduced(parts)
+                    reduced = as_reduced(chunk_stats)
                     lines = aggregate_lines(TIERS[tier][0], series, gsid, gwin, reduced)
                     report.aggregate_points[tier] += len(lines)
                     pending_lines.extend(lines)
@@ -202,11 +203,11 @@ def rebuild(
                     p = partial[tier]
                     p.sid.append(gsid)
                     p.win.append(gwin)
-                    for q in parts:
+                    for q in chunk_stats:
                         p.stats.setdefault(q, [])
                     # quantities absent from this chunk get empty partials (count 0)
                     for q in p.stats:
-                        p.stats[q].append(parts.get(q) or empty_partial(len(gsid)))
+                        p.stats[q].append(chunk_stats.get(q) or empty_partial(len(gsid)))
                     p.n += 1
             if progress:
                 progress(c1 - lo, hi - lo)
@@ -219,19 +220,11 @@ def rebuild(
             if not p.sid:
                 continue
             # quantities first seen in a later chunk: pad the earlier chunks with empty partials
-            for q, parts in p.stats.items():
-                missing = p.n - len(parts)
+            for q, per_chunk in p.stats.items():
+                missing = p.n - len(per_chunk)
                 if missing:
-                    pads = [
-                        (
-                            np.zeros(len(s)),
-                            np.zeros(len(s)),
-                            np.full(len(s), np.nan),
-                            np.full(len(s), np.nan),
-                        )
-                        for s in p.sid[:missing]
-                    ]
-                    p.stats[q] = pads + parts
+                    pads = [empty_partial(len(s)) for s in p.sid[:missing]]
+                    p.stats[q] = pads + per_chunk
             gsid, gwin, stats = _finish_partial(p)
             lines = aggregate_lines(TIERS[tier][0], series, gsid, gwin, stats)
             report.aggregate_points[tier] += len(lines)

@@ -234,7 +234,7 @@ def reduce_raw(
     if order is not None:
         sid, win, vals = sid[order], win[order], vals[order]
     starts = group_starts(sid, win)
-    out = {}
+    out: dict[str, tuple[np.ndarray, ...]] = {}
     for j, f in enumerate(fields):
         v = vals[:, j]
         has = ~np.isnan(v)
