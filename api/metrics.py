@@ -97,7 +97,8 @@ class ApiCollector(Collector):
         bounds = [*(f"{b:g}" for b in BUCKETS), "+Inf"]
         for key, entry in sorted(self.counts.by_key.items()):
             requests.add_metric(list(key), entry[0])
-            cumulative, buckets = 0, []
+            cumulative: float = 0
+            buckets: list[tuple[str, float]] = []
             for bound, n in zip(bounds, entry[2:], strict=True):
                 cumulative += n
                 buckets.append((bound, cumulative))

@@ -80,12 +80,12 @@ def client_key(request: Request, trust_forwarded_for: bool) -> str:
 
 def _buckets(request: Request) -> TokenBuckets:
     state = request.app.state
-    buckets = getattr(state, "rate_buckets", None)
+    buckets: TokenBuckets | None = getattr(state, "rate_buckets", None)
     if buckets is None:
         settings: ApiSettings = state.settings
         buckets = TokenBuckets(settings.rate_limit_per_minute / 60.0, settings.rate_limit_burst)
         state.rate_buckets = buckets
-    return buckets  # type: ignore[no-any-return]
+    return buckets
 
 
 async def rate_limit(request: Request) -> None:

@@ -299,7 +299,7 @@ class Registry:
                     stations.c.id == station_id, stations.c.retired_at.is_(None)
                 )
             ).first()
-        return bool(r) and check_token(token, r.token_hash)
+        return r is not None and check_token(token, r.token_hash)
 
     def rotate_token(self, station_id: str) -> str:
         token = secrets.token_urlsafe(24)
