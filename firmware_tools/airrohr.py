@@ -121,7 +121,7 @@ def airrohr_settings(
     fields["pwd_custom"] = token
     for key, limit in _MAX.items():
         if key in fields and len(fields[key]) > limit:
-            raise WorkshopError("airrohr_too_long", key=key, limit=limit)
+            raise WorkshopError("airrohr_too_long", field=key, limit=limit)
     return fields
 
 

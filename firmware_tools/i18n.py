@@ -385,8 +385,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "sensors: {known}",
     },
     "airrohr_too_long": {
-        "fr": "la valeur de {key} est trop longue pour le firmware ({limit} caractères au plus)",
-        "en": "the value of {key} is too long for the firmware ({limit} characters at most)",
+        "fr": "la valeur de {field} est trop longue pour le firmware ({limit} caractères au plus)",
+        "en": "the value of {field} is too long for the firmware ({limit} characters at most)",
     },
     "airrohr_unreachable": {
         "fr": "la carte ne répond pas sur {url} ({why}). Connectez d'abord l'ordinateur au "

@@ -90,6 +90,17 @@ def test_unsupported_sensor_points_to_the_gateway(capsys: pytest.CaptureFixture[
     assert "ne sait pas lire : mhz19b" in err and "passerelle" in err
 
 
+def test_too_long_wifi_name_is_a_usage_error_naming_the_field(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    ssid = "x" * 35  # the firmware keeps 34 characters
+    args = ["airrohr", "config", "lens-01", "--token", TOKEN, "--sensors", "sds011"]
+    rc = main([*args, "--wifi-ssid", ssid])
+    assert rc == 2
+    err = capsys.readouterr().err
+    assert "wlanssid" in err and "34" in err and "trop longue" in err
+
+
 def test_steps_in_french_from_the_recap(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
