@@ -26,7 +26,7 @@ import math
 import statistics
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypedDict
 from zoneinfo import ZoneInfo
 
 from airq_core.reference_values import ATMO_CLASSES, atmo_class, daily_statistic, who_24h
@@ -35,6 +35,31 @@ HOUR = 3600
 PARIS = ZoneInfo("Europe/Paris")
 
 HourlySeries = Mapping[int, float]  # hour start (Unix s, UTC) -> hourly mean
+
+
+class DayValues(TypedDict):
+    """One Paris day of a zone or station: hours with data, validity, mean and maximum of
+    its hourly values."""
+
+    hours: int
+    valid: bool
+    mean: float
+    max: float
+
+
+class StationCoverage(TypedDict):
+    id: str
+    hours_with_data: int
+    coverage: float | None
+
+
+def day_value(day: DayValues, stat: str) -> float:
+    """The ``stat`` of a day: ``"mean"`` or ``"max"``, as ``daily_statistic`` names them."""
+    if stat == "mean":
+        return day["mean"]
+    if stat == "max":
+        return day["max"]
+    raise ValueError(f"unknown daily statistic {stat!r}")
 
 
 def hour_bounds(start: float, end: float) -> tuple[int, int]:
@@ -81,12 +106,12 @@ def _r(x: float | None, nd: int = 2) -> float | None:
     return None if x is None else round(x, nd)
 
 
-def daily_values(hourly: Mapping[int, float], min_day_coverage: float) -> dict[str, dict]:
+def daily_values(hourly: Mapping[int, float], min_day_coverage: float) -> dict[str, DayValues]:
     """Paris day -> {hours, valid, mean, max} from a zone's hourly values."""
     by_day: dict[str, list[float]] = {}
     for t, v in hourly.items():
         by_day.setdefault(_local_day(t), []).append(v)
-    out = {}
+    out: dict[str, DayValues] = {}
     for day, vs in sorted(by_day.items()):
         need = math.ceil(min_day_coverage * _day_length_hours(day) - 1e-9)
         out[day] = {
@@ -114,7 +139,7 @@ def zone_statistics(
     clipped = {
         sid: {t: v for t, v in series.get(sid, {}).items() if t0 <= t < t1} for sid in stations
     }
-    per_station = [
+    per_station: list[StationCoverage] = [
         {
             "id": sid,
             "hours_with_data": len(clipped[sid]),
@@ -135,11 +160,12 @@ def zone_statistics(
     if atmo_class(quantity, 0.0) is not None:
         atmo_days = {c.key: 0 for c in ATMO_CLASSES}
         for d in valid:
-            cls = atmo_class(quantity, d[stat])
+            cls = atmo_class(quantity, day_value(d, stat))
             assert cls is not None
             atmo_days[cls.key] += 1
         if valid:
-            period_class = atmo_class(quantity, math.fsum(d[stat] for d in valid) / len(valid))
+            mean_stat = math.fsum(day_value(d, stat) for d in valid) / len(valid)
+            period_class = atmo_class(quantity, mean_stat)
     return {
         "stations": per_station,
         "n_stations": sum(1 for s in per_station if s["hours_with_data"] > 0),

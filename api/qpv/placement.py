@@ -89,7 +89,9 @@ def place_station(
     )
 
 
-def communes_of_qpv(qpv: Layer, communes: Layer, min_share: float = 0.01) -> dict[str, tuple]:
+def communes_of_qpv(
+    qpv: Layer, communes: Layer, min_share: float = 0.01
+) -> dict[str, tuple[str, ...]]:
     """QPV code -> codes of the communes holding at least ``min_share`` of its area (boundary
     slivers between neighbouring communes are ignored)."""
     out: dict[str, tuple[str, ...]] = {}

@@ -17,8 +17,8 @@ from airq_core.readings import format_time
 from airq_core.reference_values import ATMO_CLASSES, atmo_class, daily_statistic
 from api.deps import InfluxDep, RegistryDep, SettingsDep, parse_time_param
 from api.influx import InfluxReader
-from api.qpv.exposure import HOUR, daily_values, hour_bounds, zone_statistics
-from api.qpv.placement import ZONE_OUTSIDE, ZONE_QPV, buffer_zone
+from api.qpv.exposure import HOUR, daily_values, day_value, hour_bounds, zone_statistics
+from api.qpv.placement import ZONE_OUTSIDE, ZONE_QPV, Placement, buffer_zone
 from api.qpv.polygons import PolygonFileError
 from api.qpv.service import (
     QpvService,
@@ -43,7 +43,7 @@ INDICATIVE_EN = "indicative class (citizen sensor), not the official ATMO index"
 
 
 def _service(request: Request) -> QpvService:
-    svc = getattr(request.app.state, "qpv", None)
+    svc: QpvService | None = getattr(request.app.state, "qpv", None)
     if svc is None:
         with _init_lock:
             svc = getattr(request.app.state, "qpv", None)
@@ -53,7 +53,7 @@ def _service(request: Request) -> QpvService:
                 except (ValidationError, PolygonFileError, OSError) as exc:
                     raise HTTPException(503, f"QPV layer unavailable: {exc}") from None
                 request.app.state.qpv = svc
-    return svc  # type: ignore[no-any-return]
+    return svc
 
 
 QpvDep = Annotated[QpvService, Depends(_service)]
@@ -116,7 +116,9 @@ async def fetch_hourly(
     return out
 
 
-def _qpv_summary(svc: QpvService, code: str, placements: dict) -> dict[str, Any]:
+def _qpv_summary(
+    svc: QpvService, code: str, placements: dict[str, Placement]
+) -> dict[str, Any]:
     area = svc.layer().by_code[code]
     zones = svc.zones(code, placements)
     return {
@@ -162,7 +164,7 @@ async def list_qpv(
 def _zone_stats(
     svc: QpvService,
     code: str,
-    placements: dict,
+    placements: dict[str, Placement],
     quantity: str,
     series: dict[str, dict[int, float]],
     start: float,
@@ -307,7 +309,7 @@ async def stations_geojson(
         p = placements[s.id]
         days = daily_values(series.get(s.id, {}), svc.settings.min_day_coverage)
         day, d = max(days.items()) if days else (None, None)
-        value = round(d[stat], 2) if d else None
+        value = round(day_value(d, stat), 2) if d else None
         cls = atmo_class(quantity, value) if value is not None else None
         nearest = p.near[0] if p.near else None
         feats.append(
