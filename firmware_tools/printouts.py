@@ -12,9 +12,13 @@ import io
 import os
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from firmware_tools.i18n import t
 from firmware_tools.roster import Registered
+
+if TYPE_CHECKING:  # reportlab is imported where a PDF is written
+    from reportlab.pdfgen.canvas import Canvas
 
 __all__ = ["RECAP_COLUMNS", "write_labels_pdf", "write_recap_csv", "write_recap_pdf"]
 
@@ -71,12 +75,12 @@ def write_recap_csv(path: Path, registered: Sequence[Registered], urls: dict[str
         f.write(buf.getvalue())
 
 
-def _draw_qr(canvas, url: str, x: float, y: float, size: float) -> None:  # type: ignore[no-untyped-def]
+def _draw_qr(canvas: Canvas, url: str, x: float, y: float, size: float) -> None:
     """A vector QR code (error correction M) with its quiet zone, lower-left corner at x, y."""
     import segno
 
     qr = segno.make(url, error="m", micro=False)
-    rows = list(qr.matrix_iter(border=2))
+    rows = [tuple(row) for row in qr.matrix_iter(border=2)]
     module = size / len(rows)
     canvas.setFillColorRGB(0, 0, 0)
     for r, row in enumerate(rows):

@@ -24,12 +24,13 @@ from types import ModuleType
 from typing import Any
 
 from airq_core.errors import DecodeError
+from airq_core.i18n import lang
 from airq_core.protocols import FrameStream
 from airq_core.quantities import QUANTITIES
 from airq_core.readings import Sample, format_time, parse_time
 from airq_core.sensors import SENSORS
 from firmware_tools.errors import WorkshopError
-from firmware_tools.i18n import lang, number, t
+from firmware_tools.i18n import number, t
 
 __all__ = [
     "HUMIDITY_LIMIT_PM",
@@ -137,10 +138,10 @@ class SensorLink:
             self._write(command)
 
     def _decoder(self) -> Callable[[bytes], Sample]:
-        decode = self.protocol.decode
+        decode: Callable[..., Sample] = self.protocol.decode  # some take the sensor's name
         if "sensor" in inspect.signature(decode).parameters:
-            return lambda frame: decode(frame, sensor=self.sensor)  # type: ignore[no-any-return]
-        return decode  # type: ignore[no-any-return]
+            return lambda frame: decode(frame, sensor=self.sensor)
+        return decode
 
     def _write(self, data: bytes) -> None:
         import serial

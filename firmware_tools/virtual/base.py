@@ -44,7 +44,7 @@ class HostCommands:
 
     def feed(self, data: bytes) -> list[bytes]:
         self._buf = (self._buf + data)[-self._max :]
-        frames = []
+        frames: list[bytes] = []
         while True:
             frame, consumed = self._split(self._buf)
             self._buf = self._buf[consumed:]
