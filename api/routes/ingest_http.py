@@ -154,15 +154,15 @@ async def ingest_readings(
             await run_in_threadpool(publisher.publish, station_id, readings)
         except PublishError as exc:
             raise HTTPException(503, str(exc), headers={"Retry-After": "10"}) from None
-    answer = {
-        "station": station_id,
-        "accepted": len(readings),
-        "rejected": dict(rejected),
-        "errors": [f"{e.reason}: {e}" for e in errors[:MAX_ERRORS_SHOWN]],
-    }
+    counts = dict(rejected)
+    shown = [f"{e.reason}: {e}" for e in errors[:MAX_ERRORS_SHOWN]]
     if not readings:  # a problem, with the same counts: do not send these readings again
         detail = "every reading was rejected: " + ", ".join(
             f"{reason} ({n})" for reason, n in sorted(rejected.items())
         )
-        return problem_response(422, detail, request, **answer)
-    return JSONResponse(answer)
+        return problem_response(
+            422, detail, request, station=station_id, accepted=0, rejected=counts, errors=shown
+        )
+    return JSONResponse(
+        {"station": station_id, "accepted": len(readings), "rejected": counts, "errors": shown}
+    )
