@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -132,7 +132,7 @@ def _num(v: Any) -> str:
 FLUSH_BYTES = 64 * 1024
 
 
-def _csv_head(columns: Sequence[str], prov: Provenance) -> str:
+def _csv_head(columns: Iterable[str], prov: Provenance) -> str:
     """The ``#`` licence lines and the header line of a CSV export."""
     head = "".join(f"# {line}\n" for line in prov.comment_lines())
     return head + ",".join(["time", "station", "sensor", "quantity", *columns]) + "\n"

@@ -244,13 +244,13 @@ async def serve_series(
         and estimate <= settings.api_max_points
     ):
         # the same for a CSV or Parquet file of at most api_max_points rows, built column-wise
-        body = csv_body if fmt == "csv" else parquet_body
+        encode_file = csv_body if fmt == "csv" else parquet_body
 
         def build(rows: Rows | None) -> bytes:
             if rows is None:
                 empty = np.zeros(0, np.int64)
-                return body(empty, empty, [], {c: [] for c in plan.columns}, prov)
-            return body(rows.times, rows.label_of, rows.labels, rows.columns, prov)
+                return encode_file(empty, empty, [], {c: [] for c in plan.columns}, prov)
+            return encode_file(rows.times, rows.label_of, rows.labels, rows.columns, prov)
 
         variant = f"{fmt} {prov.without_time()}"
         data = await fetch_one_to_one_file(influx, plan, build, variant, _cache(request))
@@ -263,22 +263,22 @@ async def serve_series(
 
     columns = plan.columns
     if fmt == "csv":
-        body = csv_stream(rows(), columns, prov, tz)
+        stream = csv_stream(rows(), columns, prov, tz)
     elif fmt == "parquet":
-        body = parquet_stream(rows(), columns, prov, tz)
+        stream = parquet_stream(rows(), columns, prov, tz)
     else:
-        body = json_stream(
+        stream = json_stream(
             rows(), columns, prov, tz, _json_header(header, quantities, query, every, tz)
         )
 
     # The first piece is produced before the response starts, so that a store failure at the
     # start is a clean 503; a failure later truncates the body (CSV: with a '# ERROR' line).
-    first = await anext(body)
+    first = await anext(stream)
 
     async def chained() -> AsyncIterator[bytes]:
         yield first
         try:
-            async for piece in body:
+            async for piece in stream:
                 yield piece
         except InfluxQueryError as exc:
             log.warning("series export interrupted: %s", exc)
