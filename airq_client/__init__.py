@@ -121,7 +121,9 @@ class Client:
         import pyarrow.parquet as pq
 
         kw["format"] = "parquet"
-        r = self._http.get("/v1/series", params=series_params(station, quantity, **kw))
+        # a tuple: httpx takes a tuple of (key, str) pairs, but only a list of its own union
+        params = tuple(series_params(station, quantity, **kw))
+        r = self._http.get("/v1/series", params=params)
         _raise_for(r)
         table = pq.read_table(io.BytesIO(r.content))
         df: pd.DataFrame = table.to_pandas()
@@ -142,7 +144,7 @@ class Client:
         never holds the whole file in memory."""
         path = Path(path)
         fmt = format or ("parquet" if path.suffix.lower() in (".parquet", ".pq") else "csv")
-        params = series_params(station, quantity, format=fmt, **kw)
+        params = tuple(series_params(station, quantity, format=fmt, **kw))
         tmp = path.with_name(path.name + ".part")
         with self._http.stream("GET", "/v1/series", params=params) as r:
             _raise_for(r)

@@ -49,7 +49,7 @@ def push(
     timeout: float = 15,
 ) -> list[str]:
     """Returns the URLs of the saved dashboards."""
-    from grafana_client import GrafanaApi
+    from grafana_client.api import GrafanaApi
     from grafana_client.client import (
         GrafanaClientError,
         GrafanaException,
