@@ -48,7 +48,7 @@ def config(args: argparse.Namespace) -> int:
     return 0
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     a = sub.add_parser(
         "airrohr", help="cartes au firmware sensor.community / sensor.community firmware boards"
     )

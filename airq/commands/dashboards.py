@@ -137,7 +137,7 @@ def check(args: argparse.Namespace) -> int:
     return 1 if failures else 0
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     from dashboards.grafana import DATASOURCE_UID
 
     d = sub.add_parser("dashboards", help="tableaux de bord Grafana / Grafana dashboards")

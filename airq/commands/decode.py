@@ -9,7 +9,7 @@ def run(args: argparse.Namespace) -> int:
     return run_decode(args.sensor, args.hex, args.stream, args.hex_stream)
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     d = sub.add_parser("decode", help="décoder des trames capteur / decode sensor frames")
     d.add_argument(
         "sensor",

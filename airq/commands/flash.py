@@ -126,7 +126,7 @@ def _address(text: str) -> int:
         raise argparse.ArgumentTypeError(f"adresse invalide {text!r} (ex. 0x0, 0x10000)") from None
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     f = sub.add_parser(
         "flash",
         help="écrire un firmware sur une carte ESP / flash an ESP board",

@@ -51,7 +51,7 @@ def status(args: argparse.Namespace) -> int:
     return 0
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     g = sub.add_parser("gateway", help="passerelle série → MQTT / serial → MQTT gateway")
     gs = g.add_subparsers(dest="gateway_command", required=True)
     gr = gs.add_parser("run", help="lancer la passerelle / run the gateway")

@@ -95,7 +95,7 @@ def import_sensor_community(args: argparse.Namespace) -> int:
     return 1 if report.failed_files else 0
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("import", help="importer des données / import data")
     ps = p.add_subparsers(dest="import_source", required=True)
     sc = ps.add_parser(

@@ -75,7 +75,7 @@ def dead_letters(args: argparse.Namespace) -> int:
     return 0
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     i = sub.add_parser("ingest", help="MQTT → InfluxDB")
     isub = i.add_subparsers(dest="ingest_command", required=True)
     ir = isub.add_parser("run", help="lancer l'ingestion / run the ingest")

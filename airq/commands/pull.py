@@ -64,7 +64,7 @@ def pull(args: argparse.Namespace) -> int:
     return 0
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "pull",
         help="télécharger des séries en CSV/Parquet/JSON / download series as CSV/Parquet/JSON",

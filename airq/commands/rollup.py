@@ -95,7 +95,7 @@ def rebuild(args: argparse.Namespace) -> int:
     return 0
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     r = sub.add_parser("rollup", help="agrégats (moyennes 1 min/1 h/1 j) / aggregates")
     rsub = r.add_subparsers(dest="rollup_command", required=True)
     rb = rsub.add_parser(

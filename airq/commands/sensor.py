@@ -94,7 +94,7 @@ def capture(args: argparse.Namespace) -> int:
     return 0 if written else 1
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     s = sub.add_parser("sensor", help="vérifier un capteur série / check a serial sensor")
     ss = s.add_subparsers(dest="sensor_command", required=True)
     c = ss.add_parser(

@@ -41,7 +41,7 @@ def _positive(text: str) -> float:
     return value
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     st = sub.add_parser("stack", help="pile locale de démonstration / local demo stack")
     st.add_argument(
         "--data",

@@ -146,7 +146,7 @@ def mosquitto_passwd(args: argparse.Namespace) -> int:
     return 0
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     s = sub.add_parser("station", help="registre des stations / station registry")
     ss = s.add_subparsers(dest="station_command", required=True)
     sa = ss.add_parser("add", help="créer une station / create a station")

@@ -249,7 +249,7 @@ def rotate_token_cmd(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_to(ss: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_to(ss: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     rt = ss.add_parser(
         "rotate-token",
         help="nouveau jeton pour une station (l'ancien cesse de marcher) / new station token",
