@@ -69,9 +69,10 @@ def _describe(exc: DecodeError) -> str:
 def decoder(sensor: str, proto: ModuleType) -> Callable[[bytes], Sample]:
     """The protocol's ``decode``, given the model name when it takes one (Plantower: the frame
     does not say whether a PMS5003 or a PMS7003 sent it)."""
-    if "sensor" in inspect.signature(proto.decode).parameters:
-        return functools.partial(proto.decode, sensor=sensor)
-    return proto.decode  # type: ignore[no-any-return]
+    decode: Callable[..., Sample] = proto.decode
+    if "sensor" in inspect.signature(decode).parameters:
+        return functools.partial(decode, sensor=sensor)
+    return decode
 
 
 _SEPARATORS = re.compile(r"[\s:,]+")

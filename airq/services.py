@@ -332,4 +332,5 @@ bind-address = "127.0.0.1:{rpc}"
             params["db"] = db
         r = httpx.post(f"{self.url}/query", params=params, timeout=30)
         r.raise_for_status()
-        return r.json()  # type: ignore[no-any-return]
+        answer: dict[str, object] = r.json()
+        return answer

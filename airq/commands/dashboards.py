@@ -6,7 +6,7 @@ import argparse
 import os
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from airq.errors import CliError, UsageError
 
@@ -101,10 +101,11 @@ def check(args: argparse.Namespace) -> int:
     failures = 0
     with httpx.Client(base_url=args.influx_url, timeout=60) as client:
 
-        def run(q: str) -> list[dict]:  # type: ignore[type-arg]
+        def run(q: str) -> list[dict[str, Any]]:
             r = client.post("/query", data={"q": q, "db": args.influx_db, "epoch": "ms"})
             r.raise_for_status()
-            return r.json().get("results", [])  # type: ignore[no-any-return]
+            results: list[dict[str, Any]] = r.json().get("results", [])
+            return results
 
         try:
             tags = run('SHOW TAG VALUES FROM "readings_1h" WITH KEY = "station"')

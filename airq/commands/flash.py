@@ -15,13 +15,18 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from airq.commands.workshop_common import workshop_error
 from airq.errors import CliError, UsageError
 
+if TYPE_CHECKING:  # imported where used: `airq` starts without the apps' dependencies
+    from serial.tools.list_ports_common import ListPortInfo
 
-def _progress_printer(label: str):  # type: ignore[no-untyped-def]
+
+def _progress_printer(label: str) -> Callable[[int, int], None]:
     state = {"last": -1}
 
     def show(done: int, total: int) -> None:
@@ -36,7 +41,7 @@ def _progress_printer(label: str):  # type: ignore[no-untyped-def]
     return show
 
 
-def port_json(port) -> dict[str, object]:  # type: ignore[no-untyped-def]
+def port_json(port: ListPortInfo) -> dict[str, object]:
     """One port of ``airq flash --list-ports --json`` (shape in the module docstring)."""
     from firmware_tools.flashing.ports import USB_SERIAL_CHIPS
 

@@ -13,13 +13,17 @@ from __future__ import annotations
 import argparse
 import json
 import os
+from typing import TYPE_CHECKING
 
 from airq.commands.common import stop_event
 from airq.errors import CliError
 from airq.i18n import t
 
+if TYPE_CHECKING:  # imported where used: `airq` starts without the apps' dependencies
+    from gateway.config import GatewayConfig
 
-def _load(path: str):  # type: ignore[no-untyped-def]
+
+def _load(path: str) -> GatewayConfig:
     from gateway.config import GatewayConfigError, load_config
 
     try:

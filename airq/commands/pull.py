@@ -21,14 +21,16 @@ def output_format(path: str, fmt: str | None) -> str:
     is a :class:`UsageError`: the file would hold something its name does not say."""
     ext = Path(path).suffix.lower()
     named = EXTENSIONS.get(ext)
-    if fmt is None and named is None:
+    if fmt is not None:
+        if named is not None and named != fmt:
+            raise UsageError(t("pull_format_mismatch", path=path, ext=ext, named=named, fmt=fmt))
+        return fmt
+    if named is None:
         known = ", ".join(
             f"{f} ({' '.join(e for e, n in EXTENSIONS.items() if n == f)})" for f in FORMATS
         )
         raise UsageError(t("pull_bad_extension", path=path, ext=ext or '""', formats=known))
-    if fmt is not None and named is not None and named != fmt:
-        raise UsageError(t("pull_format_mismatch", path=path, ext=ext, named=named, fmt=fmt))
-    return fmt or named  # type: ignore[return-value]
+    return named
 
 
 def pull(args: argparse.Namespace) -> int:
