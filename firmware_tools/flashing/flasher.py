@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,6 +30,7 @@ def _esptool_logger(progress: ProgressFn | None) -> Any:
     """An esptool ``TemplateLogger`` that sends text to logging and progress to ``progress``."""
     from esptool.logger import TemplateLogger
 
+    # esptool has no type information, so its base class is Any: nothing wrong to report
     class _Logger(TemplateLogger):  # type: ignore[misc]
         def print(self, *args: Any, **kwargs: Any) -> None:
             text = " ".join(str(a) for a in args).strip()
@@ -66,7 +67,7 @@ def _esptool_logger(progress: ProgressFn | None) -> Any:
 
 
 @contextlib.contextmanager
-def _quiet_esptool(progress: ProgressFn | None = None):  # type: ignore[no-untyped-def]
+def _quiet_esptool(progress: ProgressFn | None = None) -> Iterator[None]:
     from esp_pylib.logger import EspLog
     from esptool.logger import log as esplog
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import struct
 from dataclasses import dataclass
+from typing import Any
 
 from firmware_tools.errors import WorkshopError
 
@@ -61,7 +62,7 @@ def _header_chip(data: bytes) -> str:
     return "esp8266"
 
 
-def _load(chip: str, data: bytes, name: str):  # type: ignore[no-untyped-def]
+def _load(chip: str, data: bytes, name: str) -> Any:  # esptool has no type information
     from esptool.bin_image import LoadFirmwareImage
     from esptool.util import FatalError
 
