@@ -11,11 +11,12 @@ limits, CORS.
 
 from __future__ import annotations
 
+import ipaddress
 import math
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Annotated
 
 from fastapi import Depends, FastAPI, HTTPException, Request
@@ -69,13 +70,33 @@ class TokenBuckets:
         return wait
 
 
-def client_key(request: Request, trust_forwarded_for: bool) -> str:
-    if trust_forwarded_for:
-        fwd = request.headers.get("x-forwarded-for", "")
-        first = fwd.split(",")[0].strip()
-        if first:
-            return first[:64]
-    return request.client.host if request.client else "unknown"
+def _networks(settings: ApiSettings) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    return tuple(ipaddress.ip_network(p, strict=False) for p in settings.trusted_proxies)
+
+
+def _trusted(host: str, networks: Sequence[ipaddress.IPv4Network | ipaddress.IPv6Network]) -> bool:
+    try:
+        addr = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return any(addr in net for net in networks)
+
+
+def client_key(
+    request: Request, proxies: Sequence[ipaddress.IPv4Network | ipaddress.IPv6Network]
+) -> str:
+    """The client address: the peer, or, when the peer is a trusted proxy, the last address of
+    X-Forwarded-For that is not one (each proxy appends the address it saw, so anything left of
+    it is whatever the client chose to send)."""
+    peer = request.client.host if request.client else "unknown"
+    if not proxies or not _trusted(peer, proxies):
+        return peer
+    hops = [h.strip() for h in request.headers.get("x-forwarded-for", "").split(",")]
+    hops = [h for h in hops if h]
+    for hop in reversed(hops):
+        if not _trusted(hop, proxies):
+            return hop[:64]
+    return hops[0][:64] if hops else peer
 
 
 def _buckets(request: Request) -> TokenBuckets:
@@ -91,7 +112,10 @@ def _buckets(request: Request) -> TokenBuckets:
 async def rate_limit(request: Request) -> None:
     """Async (no thread hop): the token buckets never block."""
     settings: ApiSettings = request.app.state.settings
-    wait = _buckets(request).take(client_key(request, settings.trust_forwarded_for))
+    proxies = getattr(request.app.state, "trusted_proxies", None)
+    if proxies is None:
+        proxies = request.app.state.trusted_proxies = _networks(settings)
+    wait = _buckets(request).take(client_key(request, proxies))
     if wait > 0:
         raise HTTPException(
             429,

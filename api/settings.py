@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import Field, SecretStr, field_validator
+import ipaddress
+
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PLACEHOLDER_SECRETS = frozenset(
@@ -76,8 +78,13 @@ class ApiSettings(BaseSettings):
     )
     rate_limit_per_minute: float = Field(default=600, gt=0, description="per client address")
     rate_limit_burst: int = Field(default=120, ge=1)
+    trusted_proxies: list[str] = Field(
+        default_factory=list,
+        description='reverse proxies (addresses or networks, JSON list: ["127.0.0.1"]) whose '
+        "X-Forwarded-For is believed; the client is the last address before them",
+    )
     trust_forwarded_for: bool = Field(
-        default=False, description="take the client address from X-Forwarded-For (behind a proxy)"
+        default=False, description="replaced by AIRQ_TRUSTED_PROXIES (refused when set alone)"
     )
     max_request_bytes: int = Field(default=1 << 20, ge=1024, description="request body limit")
     api_max_export_rows: int = Field(
@@ -94,6 +101,28 @@ class ApiSettings(BaseSettings):
         default=24, gt=0, description="a station is active when seen within this many hours"
     )
     api_stations_cache_s: float = Field(default=30, ge=0, description="last-seen cache")
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _check_proxies(cls, v: list[str]) -> list[str]:
+        for text in v:
+            try:
+                ipaddress.ip_network(text, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"AIRQ_TRUSTED_PROXIES: {text[:60]!r} is not an IP address or network"
+                ) from None
+        return v
+
+    @model_validator(mode="after")
+    def _forwarded_for_needs_proxies(self) -> ApiSettings:
+        if self.trust_forwarded_for and not self.trusted_proxies:
+            raise ValueError(
+                "AIRQ_TRUST_FORWARDED_FOR trusted X-Forwarded-For from anyone (any client could "
+                "pick its own address): list your reverse proxies in AIRQ_TRUSTED_PROXIES, e.g. "
+                '["127.0.0.1"], and remove AIRQ_TRUST_FORWARDED_FOR'
+            )
+        return self
 
     @field_validator("admin_token")
     @classmethod

@@ -23,6 +23,9 @@ def run(args: argparse.Namespace) -> int:
         host=args.host or settings.api_host,
         port=args.port or settings.api_port,
         log_level="warning",
+        # the app alone decides whom to believe about client addresses (AIRQ_TRUSTED_PROXIES);
+        # uvicorn would otherwise rewrite them from X-Forwarded-For sent through 127.0.0.1
+        proxy_headers=False,
     )
     return 0
 

@@ -45,7 +45,7 @@ def running(settings: ApiSettings) -> Iterator[httpx.Client]:
             port=port,
             log_level="warning",
             lifespan="on",
-            proxy_headers=False,  # the app's own AIRQ_TRUST_FORWARDED_FOR decides
+            proxy_headers=False,  # the app's own AIRQ_TRUSTED_PROXIES decides, as in `airq api`
         )
     )
     th = threading.Thread(target=server.run, name="uvicorn", daemon=True)

@@ -65,13 +65,36 @@ def test_rate_limit_per_client(make_client) -> None:
         assert "60 per minute" in r.json()["detail"]
         other = {"X-Forwarded-For": "203.0.113.9"}
         assert api.get("/v1/stations", headers=other).status_code == 429  # not trusted
-    with make_client(rate_limit_per_minute=60, rate_limit_burst=2, trust_forwarded_for=True) as api:
+    with make_client(
+        rate_limit_per_minute=60, rate_limit_burst=2, trusted_proxies=["127.0.0.0/8"]
+    ) as api:
+        # behind a trusted proxy (the test client on 127.0.0.1 plays it), one bucket per client
         for ip in ("203.0.113.9", "203.0.113.10"):
             codes = [
                 api.get("/v1/stations", headers={"X-Forwarded-For": ip}).status_code
                 for _ in range(3)
             ]
             assert codes == [200, 200, 429], ip
+        # a client that sends its own X-Forwarded-For through the proxy (which appends the
+        # address it saw) changes only the part on the left: same bucket, still limited
+        for spoof in ("198.51.100.1", "198.51.100.2, 10.0.0.1"):
+            r = api.get("/v1/stations", headers={"X-Forwarded-For": f"{spoof}, 203.0.113.9"})
+            assert r.status_code == 429, spoof
+
+
+def test_forwarded_for_is_believed_only_from_listed_proxies() -> None:
+    from pydantic import ValidationError
+
+    from api.settings import ApiSettings
+
+    with pytest.raises(ValidationError, match="AIRQ_TRUSTED_PROXIES"):
+        ApiSettings(trust_forwarded_for=True)
+    with pytest.raises(ValidationError, match="not an IP address or network"):
+        ApiSettings(trusted_proxies=["proxy.local"])
+    assert ApiSettings(trusted_proxies=["::1", "10.0.0.0/8"]).trusted_proxies == [
+        "::1",
+        "10.0.0.0/8",
+    ]
 
 
 def test_token_buckets_refill_with_the_clock() -> None:
