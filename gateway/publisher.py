@@ -18,6 +18,8 @@ import time
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.properties import Properties
+from paho.mqtt.reasoncodes import ReasonCode
 
 from airq_core import wire
 from airq_core.urls import parse_mqtt_url
@@ -73,7 +75,14 @@ class Publisher:
         return client
 
     # -- callbacks (paho network thread) ----------------------------------------------------
-    def _on_connect(self, client, userdata, flags, reason_code, properties):  # type: ignore[no-untyped-def]
+    def _on_connect(
+        self,
+        client: mqtt.Client,
+        userdata: object,
+        flags: mqtt.ConnectFlags,
+        reason_code: ReasonCode,
+        properties: Properties | None,
+    ) -> None:
         if reason_code.is_failure:
             if reason_code.value in REFUSED_CODES:
                 self.state = "refused"
@@ -99,7 +108,14 @@ class Publisher:
         self._connected.set()
         self._wake.set()
 
-    def _on_disconnect(self, client, userdata, flags, reason_code, properties):  # type: ignore[no-untyped-def]
+    def _on_disconnect(
+        self,
+        client: mqtt.Client,
+        userdata: object,
+        flags: mqtt.DisconnectFlags,
+        reason_code: ReasonCode,
+        properties: Properties | None,
+    ) -> None:
         if self.state == "connected":
             log.warning(
                 "lost the broker (%s); readings are kept on disk until it returns", reason_code
@@ -108,7 +124,14 @@ class Publisher:
             self.state = "disconnected"
         self._connected.clear()
 
-    def _on_publish(self, client, userdata, mid, reason_code, properties):  # type: ignore[no-untyped-def]
+    def _on_publish(
+        self,
+        client: mqtt.Client,
+        userdata: object,
+        mid: int,
+        reason_code: ReasonCode,
+        properties: Properties,
+    ) -> None:
         # Runs in paho's network thread while paho holds its own locks: only hand the mid
         # over; the publisher thread does the bookkeeping (no lock shared with paho's).
         self._acks.put(mid)
@@ -123,6 +146,8 @@ class Publisher:
         # paho reconnects with capped exponential backoff (d, 2d, 4d … 60 s). A random first
         # delay per gateway is the jitter: after a broker restart the fleet does not come back
         # in lockstep.
+        # paho annotates min_delay as int but computes with it as a number (doubles it, waits
+        # on it): the fractional first delay works and is the jitter
         self._client.reconnect_delay_set(random.uniform(1.0, 2.0), 60)  # type: ignore[arg-type]
         self._client.connect_async(
             self.target.host, self.target.port, keepalive=self.cfg.mqtt.keepalive

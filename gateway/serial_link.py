@@ -6,6 +6,7 @@ import contextlib
 import errno
 import logging
 import time
+from collections.abc import Callable
 from types import ModuleType
 
 import serial
@@ -93,7 +94,7 @@ class SerialLink:
             if frames or time.monotonic() >= deadline:
                 return frames
 
-    def wait_for(self, want, timeout: float) -> bytes | None:  # type: ignore[no-untyped-def]
+    def wait_for(self, want: Callable[[bytes], bool], timeout: float) -> bytes | None:
         """The first frame for which ``want(frame)`` is true, within ``timeout`` seconds.
         Other frames are dropped (e.g. data frames interleaved with a command reply)."""
         deadline = time.monotonic() + timeout
