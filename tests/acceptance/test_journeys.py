@@ -13,9 +13,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 import re
-import shutil
 import subprocess
 import sys
 import time
@@ -34,6 +32,7 @@ from airq_core import wire
 from airq_core.readings import Reading, format_time
 from firmware_tools.virtual import PtySensor, make_emulator
 from tests.acceptance.conftest import Stack, mqtt_login_ok
+from tests.browser import open_browser
 from tests.helpers import wait_until
 
 pytestmark = pytest.mark.services
@@ -293,33 +292,12 @@ def test_grafana_map_layers_are_allowed_by_cors(stack: Stack, fleet: Fleet) -> N
 # (d) ------------------------------------------------------------------------------------------
 
 
-def _browser():  # type: ignore[no-untyped-def]
-    """Headless Debian chromium through chromedriver (selenium), console logs kept."""
-    missing = [p for p in ("/usr/bin/chromium", "/usr/bin/chromedriver") if not Path(p).exists()]
-    try:
-        from selenium import webdriver
-        from selenium.webdriver.chrome.service import Service
-    except ImportError:
-        missing.append("selenium (pip)")
-    if missing:
-        if os.environ.get("CI"):
-            pytest.fail(f"missing for the browser test: {', '.join(missing)}")
-        pytest.skip(f"missing for the browser test: {', '.join(missing)}")
-    opts = webdriver.ChromeOptions()
-    opts.binary_location = "/usr/bin/chromium"
-    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                "--window-size=1280,900"):  # fmt: skip
-        opts.add_argument(arg)
-    opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    return webdriver.Chrome(options=opts, service=Service(shutil.which("chromedriver")))
-
-
 def test_public_map_loads_in_a_browser_with_the_station_marker(
     stack: Stack, fleet: Fleet
 ) -> None:
     from selenium.webdriver.common.by import By
 
-    driver = _browser()
+    driver = open_browser()
     try:
         driver.get(f"{stack.api_url}/carte")
         wait_until(

@@ -6,15 +6,14 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import os
 import re
-import shutil
 from pathlib import Path
 
 import pytest
 
 from api.routes.pages import csp_for
 from tests.api.api_server import running, settings_for
+from tests.browser import open_browser
 from tests.helpers import wait_until
 
 STATIC = Path(__file__).resolve().parents[2] / "api" / "static"
@@ -63,27 +62,6 @@ def test_csp_for_a_page_without_script_allows_none() -> None:
     assert "unsafe-inline" not in csp_for("<script>x</script>").split("script-src")[1].split(";")[0]
 
 
-def _browser():  # type: ignore[no-untyped-def]
-    """Headless Debian chromium through chromedriver (selenium)."""
-    missing = [p for p in ("/usr/bin/chromium", "/usr/bin/chromedriver") if not Path(p).exists()]
-    try:
-        from selenium import webdriver
-        from selenium.webdriver.chrome.service import Service
-    except ImportError:
-        missing.append("selenium (pip)")
-    if missing:
-        if os.environ.get("CI"):
-            pytest.fail(f"missing for the browser test: {', '.join(missing)}")
-        pytest.skip(f"missing for the browser test: {', '.join(missing)}")
-    opts = webdriver.ChromeOptions()
-    opts.binary_location = "/usr/bin/chromium"
-    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                "--window-size=1280,900"):  # fmt: skip
-        opts.add_argument(arg)
-    opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    return webdriver.Chrome(options=opts, service=Service(shutil.which("chromedriver")))
-
-
 @pytest.mark.services
 def test_a_hostile_station_name_runs_no_script_in_a_browser(
     tmp_path, registry, influxd, influx_db
@@ -92,7 +70,7 @@ def test_a_hostile_station_name_runs_no_script_in_a_browser(
     from selenium.webdriver.common.by import By
 
     registry.add("lens-01", 50.4491, 2.8392, name=HOSTILE)
-    driver = _browser()
+    driver = open_browser()
     settings = settings_for(influxd.url, influx_db, str(registry.engine.url))
     try:
         with running(settings) as api:
