@@ -7,6 +7,9 @@ per (series, window) with ``np.add/minimum/maximum.reduceat``, and written in la
 windows (UTC and Europe/Paris) are kept as partial sums and reduced once at the end. With the
 1-hour tier, the hourly windows are also packed by UTC day (``readings_1h_by_day``), each day
 written once its last chunk is done, so the period is widened to whole UTC days.
+
+The query and reduction steps are those of the live rollups (``ingest.recompute``), so both
+write the same values for the same rows.
 """
 
 from __future__ import annotations
@@ -20,13 +23,16 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from airq_core.storage import (
-    AGG_RP,
-    RAW_MEASUREMENT,
-    TIERS,
-)
+from airq_core.storage import AGG_RP, TIERS
 from ingest.influx import InfluxWriter
-from ingest.rollup import AGGREGATED, as_reduced, empty_partial, query_raw, reduce_raw, stack_raw
+from ingest.recompute import (
+    as_reduced,
+    empty_partial,
+    query_raw,
+    read_raw_fields,
+    reduce_raw,
+    stack_raw,
+)
 from ingest.windows import (
     DAY_MS,
     HOUR_MS,
@@ -155,7 +161,7 @@ def rebuild(
     lo -= lo % unit
     if hi % unit:
         hi += unit - hi % unit
-    fields = [f for f in writer.float_fields(RAW_MEASUREMENT) if f in AGGREGATED]
+    fields = read_raw_fields(writer)
     if not fields:
         report.seconds = time.monotonic() - t0
         return report

@@ -50,6 +50,7 @@ from ingest.lineproto import encode_lines
 from ingest.pipeline import Counters, MessageHandler
 from ingest.qc import HumidityQC
 from ingest.rollup import Roller
+from ingest.rollup_thread import RollupThread
 from ingest.settings import IngestSettings
 from ingest.stations import KnownStations
 from ingest.windows import DirtyWindows
@@ -366,13 +367,10 @@ class IngestService:
     def run(self, stop: threading.Event | None = None) -> None:
         """Run until ``stop`` is set (or a fatal error). Raises IngestConfigError on refusal."""
         stop = stop or threading.Event()
-        roller_stop = threading.Event()
         roller_thread = None
         if self.roller is not None:
             self.roller.load_state()
-            roller_thread = threading.Thread(
-                target=self.roller.run, args=(roller_stop,), name="rollup", daemon=True
-            )
+            roller_thread = RollupThread(self.roller, self._clock)
             roller_thread.start()
         self.start()
         batch: list[_Msg] = []
@@ -402,7 +400,7 @@ class IngestService:
                     pass
                 if batch and (len(batch) >= size or time.monotonic() - first_at >= interval):
                     if len(batch) >= size and self.roller is not None:
-                        self.roller.backlog_at = time.monotonic()
+                        self.roller.note_backlog(time.monotonic())
                     self._flush(batch, stop)
                     batch = []
                 mono = time.monotonic()
@@ -415,7 +413,8 @@ class IngestService:
             if batch and not self._stop.is_set():
                 self._flush(batch, stop)  # one try: unwritten messages are redelivered
         finally:
-            roller_stop.set()
+            if roller_thread is not None:
+                roller_thread.stop()
             self.connected.clear()  # our own disconnection: not worth a warning
             self._client.disconnect()
             self._client.loop_stop()

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 from airq_core.readings import Reading
-from ingest import rollup
+from ingest import journal
 from ingest.rollup import Roller
 from ingest.windows import DirtyWindows
 
@@ -54,7 +54,7 @@ def test_the_snapshot_replaces_the_journal_and_a_cut_line_is_skipped(tmp_path: P
 
 
 def test_a_long_journal_is_folded_into_the_snapshot(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    monkeypatch.setattr(rollup, "JOURNAL_MAX_LINES", 10)
+    monkeypatch.setattr(journal, "JOURNAL_MAX_LINES", 10)
     state = tmp_path / "rollup-w3.json"
     a = _roller(state)
     for m in range(0, 30, 3):
