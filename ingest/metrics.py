@@ -1,7 +1,9 @@
 """Prometheus ``/metrics`` of the ingest, and its health checks ``/livez`` and ``/readyz``.
 
-The hot path only bumps plain integers; this collector reads them at scrape time, so metrics
-cost nothing per message. One registry per service (tests run several in one process).
+The hot path only bumps plain integers; this collector reads a snapshot of them
+(``ingest.stats.IngestStats``, from the callable it is given) at scrape time, so metrics cost
+nothing per message and this module does not know the service. One registry per service (tests
+run several in one process).
 
 * ``/livez``: 200 while the service runs (the server stops with the writer loop).
 * ``/readyz``: 200 when connected to the broker, subscribed, and the last InfluxDB write
@@ -15,7 +17,7 @@ import socket
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 import orjson
@@ -25,9 +27,7 @@ from prometheus_client.exposition import ThreadingWSGIServer
 from prometheus_client.registry import Collector
 
 from airq_core.wire import REASONS
-
-if TYPE_CHECKING:
-    from ingest.service import IngestService
+from ingest.stats import IngestStats
 
 __all__ = ["IngestCollector", "Readiness", "read_readiness", "serve_metrics"]
 
@@ -46,26 +46,27 @@ class Readiness:
         return self.mqtt_connected and self.subscribed and self.influx_write_ok
 
 
-def read_readiness(service: IngestService) -> Readiness:
+def read_readiness(stats: IngestStats) -> Readiness:
     return Readiness(
-        mqtt_connected=service.connected.is_set(),
-        subscribed=service.subscribed.is_set(),
-        influx_write_ok=service.influx_up,
+        mqtt_connected=stats.mqtt_connected,
+        subscribed=stats.subscribed,
+        influx_write_ok=stats.influx_up,
     )
 
 
 class IngestCollector(Collector):
-    def __init__(self, service: IngestService) -> None:
-        self.s = service
+    """The ingest's metrics, from a fresh ``IngestStats`` at each scrape."""
+
+    def __init__(self, stats: Callable[[], IngestStats]) -> None:
+        self.stats = stats
 
     def collect(self) -> Iterator[Any]:
-        s = self.s
-        c = s.handler.counters
+        s = self.stats()
         yield CounterMetricFamily(
-            "airq_ingest_messages", "MQTT messages received", value=c.messages
+            "airq_ingest_messages", "MQTT messages received", value=s.messages
         )
         yield CounterMetricFamily(
-            "airq_ingest_readings", "valid readings decoded", value=c.readings
+            "airq_ingest_readings", "valid readings decoded", value=s.readings
         )
         yield CounterMetricFamily(
             "airq_ingest_stored_readings", "readings durably written to InfluxDB", value=s.stored
@@ -76,14 +77,14 @@ class IngestCollector(Collector):
             labels=["reason"],
         )
         for reason in REASONS:  # every reason, also at zero, so alerts can rely on them
-            rej.add_metric([reason], c.rejected.get(reason, 0))
+            rej.add_metric([reason], s.rejected.get(reason, 0))
         yield rej
         gaps = CounterMetricFamily(
             "airq_ingest_seq_gaps",
             "readings missing by the gateways' seq, per station",
             labels=["station"],
         )
-        for station, n in sorted(c.seq_gaps.items()):
+        for station, n in sorted(s.seq_gaps.items()):
             gaps.add_metric([station], n)
         yield gaps
         yield CounterMetricFamily(
@@ -97,7 +98,7 @@ class IngestCollector(Collector):
         yield GaugeMetricFamily(
             "airq_ingest_mqtt_connected",
             "1 when connected to the broker",
-            value=float(s.connected.is_set()),
+            value=float(s.mqtt_connected),
         )
         yield GaugeMetricFamily(
             "airq_ingest_unacked_messages",
@@ -107,25 +108,25 @@ class IngestCollector(Collector):
         yield CounterMetricFamily(
             "airq_ingest_qc_humid_flagged",
             "PM readings flagged as taken in humid air",
-            value=s.qc.flagged,
+            value=s.qc_flagged,
         )
         yield CounterMetricFamily(
             "airq_ingest_qc_hcorr",
             "PM readings stored with a humidity correction",
-            value=s.qc.corrected,
+            value=s.qc_corrected,
         )
-        if s.roller is not None:
+        if s.rollups is not None:
             w = CounterMetricFamily(
                 "airq_ingest_rollup_windows", "aggregate windows recomputed", labels=["tier"]
             )
-            for tier, n in sorted(s.roller.windows.items()):
+            for tier, n in sorted(s.rollups.windows.items()):
                 w.add_metric([tier], n)
             yield w
             yield CounterMetricFamily(
-                "airq_ingest_rollup_points", "aggregate points written", value=s.roller.points
+                "airq_ingest_rollup_points", "aggregate points written", value=s.rollups.points
             )
             yield GaugeMetricFamily(
-                "airq_ingest_rollup_pending", "aggregate windows waiting", value=len(s.roller.dirty)
+                "airq_ingest_rollup_pending", "aggregate windows waiting", value=s.rollups.pending
             )
         silent = GaugeMetricFamily(
             "airq_ingest_station_silent",
@@ -137,7 +138,7 @@ class IngestCollector(Collector):
             "quantities of the station repeating the same value for hours",
             labels=["station"],
         )
-        for h in s.last_health:
+        for h in s.health:
             silent.add_metric([h.station], float(h.silent))
             stuck.add_metric([h.station], float(len(h.stuck)))
         yield silent
@@ -181,14 +182,15 @@ def _health_app(
 
 
 def serve_metrics(
-    service: IngestService, host: str, port: int
+    stats: Callable[[], IngestStats], host: str, port: int
 ) -> tuple[WSGIServer, CollectorRegistry]:
-    """Starts the HTTP server of ``/metrics``, ``/livez`` and ``/readyz`` in a daemon thread;
-    (server, registry). ``port`` 0 picks a free port (``server.server_port``). Stop it with
-    ``server.shutdown()`` and ``server.server_close()``."""
+    """Starts the HTTP server of ``/metrics``, ``/livez`` and ``/readyz`` in a daemon thread,
+    answering from ``stats()`` at each request; (server, registry). ``port`` 0 picks a free
+    port (``server.server_port``). Stop it with ``server.shutdown()`` and
+    ``server.server_close()``."""
     registry = CollectorRegistry()
-    registry.register(IngestCollector(service))
-    app = _health_app(make_wsgi_app(registry), lambda: read_readiness(service))
+    registry.register(IngestCollector(stats))
+    app = _health_app(make_wsgi_app(registry), lambda: read_readiness(stats()))
     family = socket.getaddrinfo(host or None, port, type=socket.SOCK_STREAM)[0][0]
 
     class Server(ThreadingWSGIServer):

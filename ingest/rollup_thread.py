@@ -16,7 +16,7 @@ from collections.abc import Callable
 from ingest.influx import InfluxWriteError
 from ingest.rollup import Roller
 
-log = logging.getLogger("ingest.rollup")  # the messages operators know, under the same logger
+log = logging.getLogger(__name__)
 
 __all__ = ["RollupThread", "run_rollups"]
 

@@ -62,7 +62,7 @@ def test_influxdb_outage_loses_nothing_and_memory_stays_bounded(
         assert ingest.stored == stored_before  # nothing acknowledged while InfluxDB is down
         # bounded: the broker sends at most max_inflight_messages (1000) unacknowledged
         assert peak == 1000, peak
-        assert ingest._inbox.qsize() <= 1000
+        assert ingest.source.inbox.qsize() <= 1000
 
         influx = InfluxDB(tmp_path / "influx", port=influx.port).start()
         stream.join()
