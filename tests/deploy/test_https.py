@@ -135,8 +135,9 @@ def test_a_client_without_the_internal_root_refuses_the_certificate(dep: Deploym
         dep.front.https("GET", "/v1/quantities", client=client)
 
 
-def test_boards_set_up_with_an_address_get_the_certificate_of_the_name(dep: Deployment) -> None:
-    """No SNI (a board given the server's address): default_sni picks the name's certificate."""
+def test_clients_without_sni_get_the_certificate_of_the_name(dep: Deployment) -> None:
+    """A client given the server's address sends no SNI (curl, Python; not BearSSL, which
+    sends the address and is refused: docs/operations.md): default_sni picks the name's."""
     with socket.create_connection(("127.0.0.1", dep.front.caddy.https_port)) as raw:
         ctx = dep.front.tls_context()
         ctx.check_hostname = False
