@@ -8,6 +8,7 @@ the only address the API believes X-Forwarded-For from (AIRQ_TRUSTED_PROXIES).""
 from __future__ import annotations
 
 import base64
+import json
 import re
 import shlex
 import shutil
@@ -166,6 +167,14 @@ def test_plain_http_redirects_to_https(dep: Deployment, method: str, path: str) 
     r = dep.front.http(method, path)
     assert r.status_code == 308, (r.status_code, r.text)  # 308 keeps the method and body
     assert r.headers["location"] == f"{dep.front.https_base}{path}"
+
+
+def test_plain_http_redirects_to_the_name_whatever_host_was_sent(dep: Deployment) -> None:
+    """The redirect goes to AIRQ_DOMAIN, never to a Host the client chose (no open redirect)."""
+    for host in ("evil.example", "127.0.0.1"):
+        r = dep.front.http("GET", "/carte?lang=en", headers={"Host": host})
+        assert r.status_code == 308
+        assert r.headers["location"] == f"{dep.front.https_base}/carte?lang=en"
 
 
 def test_admin_over_plain_http_never_reaches_the_api(dep: Deployment) -> None:
@@ -492,6 +501,45 @@ def test_tests_change_only_where_caddy_listens_and_what_it_proxies() -> None:
     assert variables["AIRQ_CADDY_UPSTREAM"] == "api:8000"
     assert "./deploy/caddy/Caddyfile:/etc/caddy/Caddyfile:ro" in service["volumes"]
     assert {"80:80", "443:443"} <= set(service["ports"])
+
+
+@pytest.mark.parametrize(
+    ("domain", "tls", "issuers"),
+    [
+        ("localhost", "internal", ["internal"]),  # compose's defaults
+        ("airq.example.org", "ops@example.org", ["acme", "zerossl"]),  # a real domain
+    ],
+)
+def test_the_deployment_modes_are_valid_caddy_configurations(
+    tmp_path: Path, domain: str, tls: str, issuers: list[str]
+) -> None:
+    """What the compose service runs (no port or address changed) adapts and validates; with
+    an e-mail the certificate comes from ACME with that account (Let's Encrypt, then ZeroSSL)."""
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "HOME": str(tmp_path),
+        "XDG_DATA_HOME": str(tmp_path / "data"),
+        "XDG_CONFIG_HOME": str(tmp_path / "config"),
+        "AIRQ_DOMAIN": domain,
+        "AIRQ_TLS": tls,
+    }
+    run = [caddy_binary(), "--config", str(CADDYFILE), "--adapter", "caddyfile"]
+    adapted = subprocess.run(
+        [run[0], "adapt", *run[1:]], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert adapted.returncode == 0, adapted.stderr
+    config = json.loads(adapted.stdout)
+    policy = config["apps"]["tls"]["automation"]["policies"][0]
+    assert policy["subjects"] == [domain]
+    assert [i["module"] for i in policy["issuers"]] == issuers
+    if tls != "internal":
+        assert {i["email"] for i in policy["issuers"]} == {tls}
+    listen = {a for srv in config["apps"]["http"]["servers"].values() for a in srv["listen"]}
+    assert listen == {":80", ":443"}  # every interface of the container
+    valid = subprocess.run(
+        [run[0], "validate", *run[1:]], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert valid.returncode == 0, valid.stderr
 
 
 def test_compose_trusts_forwarded_for_from_caddy_only() -> None:
