@@ -457,6 +457,54 @@ def test_esp8266_push_over_tls_fits_the_firmware_receive_buffer(dep: Deployment)
     assert all(r.length <= 16384 for r in records if not r.encrypted)
 
 
+def test_the_esp8266_fragment_length_request_does_not_break_the_handshake(
+    dep: Deployment,
+) -> None:
+    """BearSSL with a 1 KB buffer puts max_fragment_length=1024 (RFC 6066) in its ClientHello
+    and fails only if the server answers another length (ERR_BAD_FRAGLEN). Debian's openssl
+    client sends the same extension: the handshake completes and the push goes through; the
+    server either ignores the extension (Go, today) or grants 1024."""
+    exe = shutil.which("openssl")
+    if exe is None:
+        pytest.skip("openssl not installed (apt-get install openssl)")
+    caddy = dep.front.caddy
+    request = _request(
+        "POST",
+        "/v1/ingest/airrohr",
+        caddy.domain,
+        _board_headers(STATION, dep.token),
+        AIRROHR.read_bytes(),
+    )
+    source = next_source()
+    r = subprocess.run(
+        [
+            exe,
+            "s_client",
+            "-connect",
+            f"127.0.0.1:{caddy.https_port}",
+            "-bind",
+            f"{source}:0",
+            "-servername",
+            caddy.domain,
+            "-tls1_2",
+            "-maxfraglen",
+            "1024",
+            "-tlsextdebug",
+            "-CAfile",
+            str(caddy.root_cert),
+            "-ign_eof",
+        ],
+        input=request,
+        capture_output=True,
+        timeout=60,
+    )
+    out = r.stdout.decode(errors="replace")
+    assert "Verify return code: 0 (ok)" in out, out[-2000:]
+    assert "HTTP/1.1 200 OK" in out and '"station":"lens-07"' in out, out[-2000:]
+    granted = re.search(r'TLS server extension "max fragment length".*\n(.*)', out)
+    assert granted is None or "02" in granted.group(1), out  # absent, or 2^10 granted
+
+
 def test_larger_answers_come_in_records_too_big_for_the_esp8266(dep: Deployment) -> None:
     """The measure above can fail: the map page (12 KB) comes in growing records (Go's dynamic
     record sizing), past what the board could decrypt. Boards only push, so only the push's
