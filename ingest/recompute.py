@@ -234,7 +234,6 @@ def as_reduced(parts: dict[str, tuple[np.ndarray, ...]]) -> dict[str, Reduced]:
     return out
 
 
-
 def read_raw_fields(writer: InfluxWriter) -> list[str]:
     """The float fields of the raw readings that have aggregates (one query to InfluxDB)."""
     return [f for f in writer.float_fields(RAW_MEASUREMENT) if f in AGGREGATED]

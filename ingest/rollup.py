@@ -159,4 +159,3 @@ class Roller:
             self.busy_s += time.monotonic() - t0
         self.save_state(force=True)
         return len(due)
-
