@@ -99,6 +99,30 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "the registry refused station '{id}': {why}",
     },
     "station_retired": {"fr": "retirée", "en": "retired"},
+    "broker_refused": {
+        "fr": "le broker MQTT n'a pas pris la modification (rien n'a changé dans le "
+        "registre) : {why}",
+        "en": "the MQTT broker did not take the change (nothing was changed in the "
+        "registry): {why}",
+    },
+    "broker_synced": {
+        "fr": "broker à jour : {created} compte(s) de service créé(s), {bound} station(s) "
+        "rattachée(s), {removed} retirée(s), {missing} sans compte",
+        "en": "broker up to date: {created} service account(s) created, {bound} station(s) "
+        "bound, {removed} removed, {missing} without an account",
+    },
+    "broker_missing": {
+        "fr": "stations sans compte sur le broker (il n'a que l'empreinte de leur jeton) : "
+        "{ids} ; donnez-leur un nouveau jeton : airq station rotate-token ID",
+        "en": "stations without a broker account (it holds only their token's hash): {ids}; "
+        "give them a new token: airq station rotate-token ID",
+    },
+    "broker_not_configured": {
+        "fr": "AIRQ_BROKER_ADMIN_URL n'est pas défini : le compte admin du broker est "
+        "nécessaire (mqtt://airq-admin:MOT-DE-PASSE@hôte:1883)",
+        "en": "AIRQ_BROKER_ADMIN_URL is not set: the broker's admin account is needed "
+        "(mqtt://airq-admin:PASSWORD@host:1883)",
+    },
     "registry_unavailable": {
         "fr": "impossible d'ouvrir le registre des stations {registry} ({why}) : vérifiez "
         "AIRQ_DATABASE_URL",

@@ -18,7 +18,13 @@ from pathlib import Path
 
 import httpx
 
-from airq.commands.common import describe_url, registry_path, registry_url, stop_event
+from airq.commands.common import (
+    broker_admin_url_file,
+    describe_url,
+    registry_path,
+    registry_url,
+    stop_event,
+)
 from airq.errors import CliError
 from airq.i18n import t
 from airq.services import API_USER, INGEST_USER, InfluxDB, Mosquitto, ServiceError, port_is_free
@@ -172,7 +178,17 @@ class Stack:
                 API_USER: hash_token(api_pw),
                 **station_users,
             },
-        ).start()
+        )
+        # the accounts of this run (fresh service passwords, rotated demo tokens), written
+        # while the broker is stopped; afterwards they change live (dynamic security)
+        self.mosquitto.write_config()
+        self.mosquitto.write_dynsec()
+        self.mosquitto.start()
+        # `airq station add` and the demo's API reach the broker as its admin: a station
+        # added during the demo publishes at once (airq.commands.common.broker_accounts)
+        admin_url = broker_admin_url_file(self.data)
+        admin_url.write_text(self.mosquitto.admin_url + "\n")
+        os.chmod(admin_url, 0o600)
         marker = self.data / "history-seeded"
         if self.history_days > 0 and not marker.exists():
             print(t("stack_history", days=self.history_days), flush=True)
@@ -196,7 +212,11 @@ class Stack:
         self._spawn(
             "api",
             ["api", "--port", str(self.api_port)],
-            {**base_env, "AIRQ_MQTT_URL": self.mosquitto.url(API_USER, api_pw)},
+            {
+                **base_env,
+                "AIRQ_MQTT_URL": self.mosquitto.url(API_USER, api_pw),
+                "AIRQ_BROKER_ADMIN_URL": self.mosquitto.admin_url,
+            },
         )
         gw_dir = self.data / "gateways"
         gw_dir.mkdir(exist_ok=True)
@@ -243,6 +263,7 @@ class Stack:
         for pty in self.ptys:
             pty.close()
         if self.mosquitto:
+            broker_admin_url_file(self.data).unlink(missing_ok=True)
             self.mosquitto.stop()
         if self.influx:
             self.influx.stop()

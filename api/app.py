@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
 
+from api.broker_accounts import BrokerAdminSettings, StartupSync
 from api.influx import InfluxReader
 from api.metrics import MetricsMiddleware, RequestCounts, metrics_registry
 from api.problems import install_problem_handlers, problem_openapi, problem_responses
@@ -64,6 +65,15 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI):  # type: ignore[no-untyped-def]
         app.state.settings = settings
         app.state.registry = Registry(settings.database_url)
+        # the broker's accounts follow the registry (api/broker_accounts.py)
+        broker = BrokerAdminSettings()
+        app.state.registry.accounts = accounts = broker.accounts()
+        app.state.broker_sync = None
+        if accounts is not None:
+            registry = app.state.registry
+            app.state.broker_sync = StartupSync(
+                accounts, registry.publishing_ids, broker.services()
+            ).start()
         app.state.influx = InfluxReader(
             settings.influx_url,
             settings.influx_db,
@@ -80,6 +90,8 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
         try:
             yield
         finally:
+            if app.state.broker_sync is not None:
+                app.state.broker_sync.stop()
             if app.state.publisher is not None:
                 app.state.publisher.stop()
             await app.state.influx.aclose()

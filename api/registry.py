@@ -1,12 +1,18 @@
 """The station registry (SQLite by default, PostgreSQL when AIRQ_DATABASE_URL points at one).
 
 Tokens are random (192 bits) and stored only as a Mosquitto-compatible PBKDF2-SHA512 hash, so
-the same record authenticates a board over HTTP and exports to the broker's password file.
+the same record authenticates a board over HTTP and seeds a broker's dynamic-security file.
+
+The registry is the single source of truth for broker accounts: with :attr:`Registry.accounts`
+set (:class:`api.broker_accounts.BrokerAccounts`), adding a station, rotating its token and
+retiring it change the broker in the same transaction; when the broker refuses or cannot be
+reached, :class:`api.broker_accounts.BrokerError` is raised and the registry is unchanged.
 """
 
 from __future__ import annotations
 
 import base64
+import builtins
 import hashlib
 import hmac
 import secrets
@@ -14,11 +20,15 @@ import sqlite3
 import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
 from airq_core.storage import STATIONS_TABLE
 from airq_core.wire import STATION_ID_RE
+
+if TYPE_CHECKING:
+    from api.broker_accounts import StationAccounts
 
 SOURCE_OWN = "airquartiers"
 SOURCE_SENSOR_COMMUNITY = "sensor.community"
@@ -169,6 +179,8 @@ class Registry:
         metadata.create_all(self.engine)
         _migrate(self.engine)
         self._memo: _StationMemo | None = None
+        # the broker accounts kept from this registry (None: a registry without a broker)
+        self.accounts: StationAccounts | None = None
         path = url.database if self.embedded else None
         # a database in memory is private to each connection: nothing to watch there
         if path and path != ":memory:" and not path.startswith("file::memory:"):
@@ -200,6 +212,9 @@ class Registry:
         """Create a station; returns its secret token (shown once, stored hashed)."""
         validate_station(station_id, lat, lon)
         token = secrets.token_urlsafe(24)
+        # imported stations (sensor.community) publish nothing: no broker account
+        accounts = self.accounts if source == SOURCE_OWN else None
+        on_broker = False
         try:
             with self.engine.begin() as conn:
                 conn.execute(
@@ -214,8 +229,15 @@ class Registry:
                         source=source,
                     )
                 )
-        except sa.exc.IntegrityError:
+                if accounts is not None:  # before the commit: refused, nothing is stored
+                    accounts.create_station(station_id, token)
+                    on_broker = True
+        except sa.exc.IntegrityError:  # raised by the insert, before the broker is asked
             raise RegistryError(f"station {station_id!r} already exists") from None
+        except Exception:
+            if on_broker and accounts is not None:  # the commit failed: no account either
+                accounts.remove_station(station_id)
+            raise
         return token
 
     def get(self, station_id: str) -> Station | None:
@@ -301,7 +323,16 @@ class Registry:
             ).first()
         return r is not None and check_token(token, r.token_hash)
 
+    def _publishes(self, conn: sa.Connection, station_id: str) -> bool:
+        """Whether the station has a broker account: ours and in service."""
+        r = conn.execute(
+            sa.select(stations.c.retired_at, stations.c.source).where(stations.c.id == station_id)
+        ).first()
+        return r is not None and r.retired_at is None and r.source == SOURCE_OWN
+
     def rotate_token(self, station_id: str) -> str:
+        """A new token for the station; the old one stops working over HTTP and, with
+        :attr:`accounts`, on the broker (its open connection closed) before this returns."""
         token = secrets.token_urlsafe(24)
         with self.engine.begin() as conn:
             n = conn.execute(
@@ -309,26 +340,43 @@ class Registry:
                 .where(stations.c.id == station_id)
                 .values(token_hash=hash_token(token))
             ).rowcount
+            if n and self.accounts is not None and self._publishes(conn, station_id):
+                self.accounts.set_station_token(station_id, token)  # refused: rolled back
         if not n:
             raise RegistryError(f"no station {station_id!r}")
         return token
 
     def retire(self, station_id: str) -> None:
+        """The station stops publishing (its data stays); with :attr:`accounts`, its broker
+        account is deleted and its open connection closed before this returns."""
         with self.engine.begin() as conn:
             n = conn.execute(
                 stations.update()
                 .where(stations.c.id == station_id)
                 .values(retired_at=datetime.now(UTC))
             ).rowcount
+            if n and self.accounts is not None:
+                self.accounts.remove_station(station_id)  # refused: rolled back
         if not n:
             raise RegistryError(f"no station {station_id!r}")
 
+    def publishing_ids(self) -> builtins.list[str]:
+        """Ids of the stations that have a broker account: ours, in service."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(stations.c.id).where(
+                    stations.c.retired_at.is_(None), stations.c.source == SOURCE_OWN
+                )
+            ).all()
+        return sorted(r.id for r in rows)
+
     def mosquitto_users(self) -> dict[str, str]:
-        """station id -> password hash, for Mosquitto's password_file."""
+        """station id -> password hash of the stations that publish (ours, in service): a
+        broker's first dynamic-security file, ``airq station mosquitto-passwd``."""
         with self.engine.connect() as conn:
             rows = conn.execute(
                 sa.select(stations.c.id, stations.c.token_hash).where(
-                    stations.c.retired_at.is_(None)
+                    stations.c.retired_at.is_(None), stations.c.source == SOURCE_OWN
                 )
             ).all()
         return {r.id: r.token_hash for r in rows}

@@ -59,7 +59,8 @@ def make_session(cid: str, port: int) -> None:
 def publish(stations: list[str], tokens: dict[str, str], port: int, n: int) -> None:
     start = time.time() - 3 * 86400
     per = n // len(stations)
-    clients = {s: client(f"pub-{s}", s, tokens[s], port, clean=True) for s in stations}
+    # a station may connect only with its id as client id (dynamic security)
+    clients = {s: client(s, s, tokens[s], port, clean=True) for s in stations}
     infos = []
     for i in range(per):
         for k, s in enumerate(stations):

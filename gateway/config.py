@@ -27,7 +27,7 @@ class MqttConfig:
     url: str
     ca_file: Path | None = None
     keepalive: int = 30
-    client_id: str | None = None  # default: airq-gw-<station>
+    client_id: str | None = None  # default: the station id (the broker binds it)
 
 
 @dataclass(frozen=True)

@@ -53,7 +53,9 @@ class Publisher:
     def _make_client(self) -> mqtt.Client:
         client = mqtt.Client(
             CallbackAPIVersion.VERSION2,
-            client_id=self.cfg.mqtt.client_id or f"airq-gw-{self.cfg.station}",
+            # the broker binds each station's account to its id as client id: any other is
+            # refused (docs/gateway.md, "Client id")
+            client_id=self.cfg.mqtt.client_id or self.cfg.station,
             clean_session=True,
             protocol=mqtt.MQTTv311,
         )

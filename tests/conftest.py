@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -42,15 +41,23 @@ def registry(tmp_path: Path) -> Iterator[Registry]:
 
 @pytest.fixture
 def mosquitto(tmp_path: Path, registry: Registry) -> Iterator[Mosquitto]:
-    """A broker with auth and ACL; stations of ``registry`` are its users (call
-    ``broker.sync(registry)`` after adding stations)."""
-    broker = Mosquitto(tmp_path / "mosquitto", users={INGEST_USER: hash_token(INGEST_PASSWORD)})
+    """A broker whose accounts are kept from ``registry`` as in the deployment: the stations
+    already there and the ingest's account are in its first dynamic-security file, and
+    ``registry.add``/``rotate_token``/``retire`` change it live (``registry.accounts``).
+    ``broker.sync()`` reconciles the broker with the registry (``airq broker sync``); the
+    registry's own operations need no call."""
+    broker = Mosquitto(
+        tmp_path / "mosquitto",
+        users={INGEST_USER: hash_token(INGEST_PASSWORD), **registry.mosquitto_users()},
+    )
     broker.start()
+    registry.accounts = broker.accounts
 
     def sync(reg: Registry = registry) -> None:
-        broker.set_users({INGEST_USER: hash_token(INGEST_PASSWORD), **reg.mosquitto_users()})
-        time.sleep(0.2)  # SIGHUP reload is asynchronous
+        report = broker.accounts.sync(reg.publishing_ids())
+        assert not report.missing, f"stations without a broker account: {report.missing}"
 
     broker.sync = sync  # type: ignore[attr-defined]
     yield broker
+    registry.accounts = None
     broker.stop()

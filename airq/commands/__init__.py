@@ -9,6 +9,7 @@ MODULES = [
     "ingest",
     "api",
     "station",
+    "broker",
     "stack",
     "virtual",
     "rollup",

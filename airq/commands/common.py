@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, TypeVar
 if TYPE_CHECKING:  # imported where used: `airq` starts without the apps' dependencies
     from pydantic import BaseModel
 
+    from api.broker_accounts import BrokerAccounts
     from api.registry import Registry
     from api.settings import ApiSettings
 
@@ -131,11 +132,46 @@ def open_registry() -> Registry:
 
     url = registry_settings().database_url
     _warn_old_registry(url)
+    accounts = broker_accounts()
     try:
-        return Registry(url)
+        reg = Registry(url)
     except (SQLAlchemyError, ArgumentError, ValueError, OSError) as exc:
         why = str(getattr(exc, "orig", None) or exc).splitlines()[0][:160]
         raise CliError(t("registry_unavailable", registry=describe_url(url), why=why)) from None
+    reg.accounts = accounts  # station add, rotation, retirement change the broker too
+    return reg
+
+
+def broker_admin_url_file(data: Path) -> Path:
+    """Where the running local stack leaves its broker's admin URL (mode 0600)."""
+    return data / "mosquitto" / "admin-url"
+
+
+def broker_accounts() -> BrokerAccounts | None:
+    """The broker accounts the registry keeps: ``AIRQ_BROKER_ADMIN_URL``, else, for the local
+    stack's registry while the stack runs, its broker; None otherwise. Bad settings are a
+    :class:`CliError` naming the setting."""
+    from pydantic import ValidationError
+
+    from airq.errors import CliError
+    from airq.i18n import t
+    from api.broker_accounts import BrokerAccounts, BrokerAdminSettings
+
+    try:
+        settings = BrokerAdminSettings()
+        accounts = settings.accounts()
+    except ValidationError as exc:
+        raise CliError(t("settings_invalid", why=exc)) from None
+    if accounts is not None:
+        return accounts
+    data = default_data_dir()
+    demo = broker_admin_url_file(data)
+    if registry_settings().database_url == registry_url(data) and demo.is_file():
+        try:
+            return BrokerAccounts.from_url(demo.read_text().strip())
+        except (OSError, ValueError):
+            return None
+    return None
 
 
 def describe_registry(reg: Registry) -> str:

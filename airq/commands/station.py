@@ -3,6 +3,9 @@ workshop subcommands of :mod:`airq.commands.workshop_station`.
 
 The registry is ``AIRQ_DATABASE_URL`` when set, else the one of the local stack
 (:func:`airq.commands.common.default_data_dir`), so a station added here shows on the demo map.
+With ``AIRQ_BROKER_ADMIN_URL`` set, adding a station, rotating its token and retiring it change
+its broker account in the same step (api/broker_accounts.py); when the broker refuses or cannot
+be reached, the command fails and the registry is unchanged.
 
 ``airq station list --json`` prints a JSON array, one object per station, ordered by id::
 
@@ -52,13 +55,16 @@ def add_station(
 ) -> str:
     """Create a station and return its token; refusals are :class:`CliError` (or
     :class:`UsageError`) in the reader's language."""
+    from api.broker_accounts import BrokerError
     from api.registry import RegistryError
 
     check_station(station_id, lat, lon)
     if reg.get(station_id) is not None:
         raise CliError(t("station_exists", id=station_id, registry=describe_registry(reg)))
     try:
-        return reg.add(station_id, lat, lon, name, indoor)
+        return reg.add(station_id, lat, lon, name, indoor)  # and its broker account
+    except BrokerError as exc:
+        raise CliError(t("broker_refused", why=exc)) from None
     except RegistryError as exc:  # another process added it meanwhile, or a new rule
         if reg.get(station_id) is not None:
             raise CliError(
@@ -119,7 +125,9 @@ def list_(args: argparse.Namespace) -> int:
 
 def mosquitto_passwd(args: argparse.Namespace) -> int:
     """Write a Mosquitto password file: the stations (username = station id) and the service
-    accounts given with --service user=password (airq-ingest, airq-api)."""
+    accounts given with --service user=password (airq-ingest, airq-api). For brokers of your
+    own that use a password file; the deployment's broker takes its accounts from the
+    registry live (dynamic security, ``airq broker sync``)."""
     from api.registry import hash_token
 
     services: dict[str, str] = {}
@@ -167,7 +175,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     sl.set_defaults(func=list_)
     sm = ss.add_parser(
-        "mosquitto-passwd", help="entrées du fichier de mots de passe Mosquitto / password file"
+        "mosquitto-passwd",
+        help="fichier de mots de passe pour un autre broker (le déploiement : airq broker "
+        "sync) / password file for another broker",
     )
     sm.add_argument("output", help="fichier ou - pour la sortie standard")
     sm.add_argument(

@@ -233,12 +233,15 @@ def gateway_config_cmd(args: argparse.Namespace) -> int:
 def rotate_token_cmd(args: argparse.Namespace) -> int:
     from airq.commands.common import describe_registry
     from airq.i18n import t as t_cli
+    from api.broker_accounts import BrokerError
     from api.registry import RegistryError
     from firmware_tools.i18n import t
 
     reg = open_registry()
     try:
-        token = reg.rotate_token(args.station)
+        token = reg.rotate_token(args.station)  # the old token refused by the broker too
+    except BrokerError as exc:
+        raise CliError(t_cli("broker_refused", why=exc)) from None
     except RegistryError:
         where = describe_registry(reg)
         raise CliError(t_cli("station_unknown", id=args.station, registry=where)) from None

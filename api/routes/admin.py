@@ -1,7 +1,12 @@
 """Station registry administration, behind the admin token (``AIRQ_ADMIN_TOKEN``, sent as
 ``Authorization: Bearer <token>``): create, update name/location/indoor flag, retire, rotate
 the station token. Station tokens are shown once and stored hashed; exact locations are shown
-here only."""
+here only.
+
+With the broker's admin account configured (``AIRQ_BROKER_ADMIN_URL``), creating, rotating and
+retiring take effect on the broker before the answer (api/broker_accounts.py): the station can
+publish at once, an old token is refused at once, a retired station's connection is closed.
+When the broker cannot be reached the answer is 503 and nothing is changed."""
 
 from __future__ import annotations
 
@@ -14,6 +19,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from airq_core.wire import STATION_ID_RE
+from api.broker_accounts import BrokerError
 from api.deps import RegistryDep
 from api.problems import problem_responses
 from api.protection import RateLimitDep
@@ -105,6 +111,13 @@ def _out(s: Station) -> dict[str, Any]:
     }
 
 
+BROKER_DOWN = {503: "the broker could not apply the change: nothing was changed"}
+
+
+def _broker_refused(exc: BrokerError) -> HTTPException:
+    return HTTPException(503, f"{exc}", headers={"Retry-After": "5"})
+
+
 async def _existing(registry: Registry, station_id: str) -> Station:
     station = None
     if STATION_ID_RE.fullmatch(station_id):
@@ -125,11 +138,15 @@ async def admin_list(registry: RegistryDep, include_retired: bool = True) -> lis
     status_code=201,
     response_model=StationWithToken,
     responses=problem_responses(
-        400, 409, what={400: "refused, or a body that is not JSON", 409: "station exists"}
+        400,
+        409,
+        503,
+        what={400: "refused, or a body that is not JSON", 409: "station exists", **BROKER_DOWN},
     ),
 )
 async def admin_create(body: StationCreate, registry: RegistryDep) -> dict[str, Any]:
-    """Create a station; the answer holds its token, shown only this once."""
+    """Create a station; the answer holds its token, shown only this once. The station can
+    publish over MQTT as soon as the answer is sent (client id: its id)."""
     try:
         token = await run_in_threadpool(
             registry.add, body.id, body.lat, body.lon, body.name, body.indoor
@@ -137,6 +154,8 @@ async def admin_create(body: StationCreate, registry: RegistryDep) -> dict[str, 
     except RegistryError as exc:
         code = 409 if "already exists" in str(exc) else 400
         raise HTTPException(code, str(exc)) from None
+    except BrokerError as exc:
+        raise _broker_refused(exc) from None
     station = await _existing(registry, body.id)
     return {**_out(station), "token": token}
 
@@ -167,23 +186,30 @@ async def admin_update(
 @router.post(
     "/stations/{station_id}/retire",
     response_model=StationAdmin,
-    responses=problem_responses(404, what={404: "unknown station"}),
+    responses=problem_responses(404, 503, what={404: "unknown station", **BROKER_DOWN}),
 )
 async def admin_retire(station_id: str, registry: RegistryDep) -> dict[str, Any]:
-    """Retire a station: its token stops working, its data stays available."""
+    """Retire a station: its token stops working (its broker connection is closed), its data
+    stays available."""
     await _existing(registry, station_id)
-    await run_in_threadpool(registry.retire, station_id)
+    try:
+        await run_in_threadpool(registry.retire, station_id)
+    except BrokerError as exc:
+        raise _broker_refused(exc) from None
     return _out(await _existing(registry, station_id))
 
 
 @router.post(
     "/stations/{station_id}/token",
     response_model=StationWithToken,
-    responses=problem_responses(404, what={404: "unknown station"}),
+    responses=problem_responses(404, 503, what={404: "unknown station", **BROKER_DOWN}),
 )
 async def admin_rotate_token(station_id: str, registry: RegistryDep) -> dict[str, Any]:
-    """Give the station a new token (the old one stops working at once over HTTP, and on the
-    broker once its password file is exported again: ``airq station mosquitto-passwd``)."""
+    """Give the station a new token: the old one stops working at once, over HTTP and on the
+    broker (a connection open with it is closed)."""
     await _existing(registry, station_id)
-    token = await run_in_threadpool(registry.rotate_token, station_id)
+    try:
+        token = await run_in_threadpool(registry.rotate_token, station_id)
+    except BrokerError as exc:
+        raise _broker_refused(exc) from None
     return {**_out(await _existing(registry, station_id)), "token": token}

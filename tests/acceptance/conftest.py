@@ -19,7 +19,7 @@ from typing import Any
 import httpx
 import pytest
 
-from airq.services import API_USER, INGEST_USER, InfluxDB, Mosquitto, free_port
+from airq.services import INGEST_USER, InfluxDB, Mosquitto, free_port
 from tests.acceptance.compose_env import (
     Localization,
     load_compose,
@@ -96,21 +96,6 @@ class Stack:
             if proc.poll() is not None:
                 pytest.fail(f"{name} exited with {proc.returncode}:\n{self.log_tail(name)}")
 
-    def write_passwd(self) -> None:
-        """The broker's password file as the deployment makes it (`airq station
-        mosquitto-passwd`, docs/operations.md), then the broker told to reload (SIGHUP)."""
-        r = self.airq(
-            "station",
-            "mosquitto-passwd",
-            str(self.mosquitto.passwd_file),
-            "--service",
-            f"{INGEST_USER}={self.variables['AIRQ_INGEST_MQTT_PASSWORD']}",
-            "--service",
-            f"{API_USER}={self.variables['AIRQ_API_MQTT_PASSWORD']}",
-        )
-        assert r.returncode == 0, r.stderr
-        self.mosquitto.reload()
-
     def stop(self) -> None:
         for proc in self.procs.values():
             if proc.poll() is None:
@@ -123,14 +108,15 @@ class Stack:
                 proc.wait(5)
 
 
-def mqtt_login_ok(port: int, user: str, password: str) -> bool:
-    """Whether the broker accepts ``user``/``password`` now (a real paho connection)."""
+def mqtt_login_ok(port: int, user: str, password: str, client_id: str | None = None) -> bool:
+    """Whether the broker accepts ``user``/``password`` now (a real paho connection), with
+    ``client_id`` (default: ``user``, the only one a station's account may use)."""
     import paho.mqtt.client as mqtt
     from paho.mqtt.enums import CallbackAPIVersion
 
     done = threading.Event()
     result: list[bool] = []
-    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"probe-{secrets.token_hex(4)}")
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id or user)
     client.username_pw_set(user, password)
 
     def on_connect(c, u, flags, rc, props):  # type: ignore[no-untyped-def]
@@ -176,6 +162,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         "AIRQ_API_MQTT_PASSWORD": secrets.token_urlsafe(24),
         "AIRQ_ADMIN_TOKEN": secrets.token_urlsafe(32),
         "GRAFANA_ADMIN_PASSWORD": secrets.token_urlsafe(16),
+        "AIRQ_BROKER_ADMIN_PASSWORD": secrets.token_urlsafe(24),
     }
     volumes = {name: root / "volumes" / name for name in compose.get("volumes", {})}
     for path in volumes.values():
@@ -185,7 +172,11 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         for k, v in (compose["services"]["influxdb"].get("environment") or {}).items()
     }
     influx = InfluxDB(root / "influxdb", env=influx_env).start()
-    mosquitto = Mosquitto(root / "mosquitto").start()
+    # as the compose service starts it: a first dynamic-security file with the admin account
+    # only (`mosquitto_ctrl dynsec init`, the password of the operator's .env)
+    mosquitto = Mosquitto(
+        root / "mosquitto", admin_password=variables["AIRQ_BROKER_ADMIN_PASSWORD"]
+    ).start()
     where = Localization(
         hosts={"mosquitto:1883": mosquitto.port, "influxdb:8086": influx.port},
         # published ports, and the ingest's health/metrics port (container loopback)
@@ -197,17 +188,20 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     try:
         # the api's environment is also the operator's (docker-compose exec api airq ...)
         s.envs["api"] = local_environment(compose, "api", variables, where)
-        s.write_passwd()
-        wait_until(
-            lambda: mqtt_login_ok(
-                mosquitto.port, INGEST_USER, variables["AIRQ_INGEST_MQTT_PASSWORD"]
-            ),
-            what="the broker to accept the service accounts",
-        )
+        # the API creates the service accounts at start-up (AIRQ_BROKER_ADMIN_URL), then the
+        # ingest can log in (in the deployment it restarts until then)
         s.spawn("api", "api")
+        wait_until(
+            lambda: s.check_alive()
+            or mqtt_login_ok(
+                mosquitto.port, INGEST_USER, variables["AIRQ_INGEST_MQTT_PASSWORD"], "probe"
+            ),
+            what="the API to create the service accounts on the broker",
+        )
         s.spawn("ingest", "ingest")
         wait_until(lambda: s.check_alive() or _port_open(where.ports[8000]), what="the API port")
         wait_http(f"{s.api_url}/v1/quantities", s)
+        wait_http(f"http://127.0.0.1:{where.ports[9108]}/livez", s)  # the ingest's
         yield s
     finally:
         s.stop()

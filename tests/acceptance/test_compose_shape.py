@@ -113,3 +113,26 @@ def test_mosquitto_healthcheck_fails_when_the_broker_is_not_there(stack) -> None
 
     args[2] = args[2].replace(f"-p {stack.mosquitto.port}", f"-p {free_port()}")
     assert subprocess.run(args, capture_output=True, timeout=30).returncode != 0
+
+
+def test_the_suite_broker_starts_like_the_compose_one(stack) -> None:
+    """The compose service makes the broker's first dynamic-security file with
+    ``mosquitto_ctrl dynsec init`` (admin account, password from .env) where
+    deploy/mosquitto/mosquitto.conf has the plugin read it; the suite's broker is made the same
+    way (airq/services.py) with the same password."""
+    from airq.services import ADMIN_USER, MOSQUITTO_CONF
+
+    svc = stack.compose["services"]["mosquitto"]
+    script = " ".join(str(a) for a in svc["command"])
+    conf = dict(
+        line.split(None, 1) for line in MOSQUITTO_CONF.read_text().splitlines() if line.strip()
+        and not line.startswith("#")
+    )  # fmt: skip
+    path = conf["plugin_opt_config_file"]
+    assert f'mosquitto_ctrl dynsec init "$$f" {ADMIN_USER} "$$AIRQ_BROKER_ADMIN_PASSWORD"' in script
+    assert f"f={path};" in script and "exec /usr/sbin/mosquitto -c" in script
+    assert substitute(svc["environment"]["AIRQ_BROKER_ADMIN_PASSWORD"], stack.variables) == (
+        stack.mosquitto.admin_password
+    )
+    admin_url = stack.envs["api"]["AIRQ_BROKER_ADMIN_URL"]
+    assert admin_url == stack.mosquitto.admin_url

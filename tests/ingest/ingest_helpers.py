@@ -52,7 +52,8 @@ class StationPublisher:
 
     def __init__(self, broker: Mosquitto, user: str, password: str, topic: str | None = None):
         self.topic = topic or wire.readings_topic(user)
-        self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"pub-{user}")
+        # a station's account is bound to its id as client id (api/broker_accounts.py)
+        self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=user)
         self.client.username_pw_set(user, password)
         self._connected = threading.Event()
         self.client.on_connect = lambda c, u, f, rc, p: rc.is_failure or self._connected.set()

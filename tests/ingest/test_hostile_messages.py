@@ -156,7 +156,7 @@ def test_a_retained_reading_is_never_taken_as_a_new_one(
     token = registry.add(STATION, 50.43, 2.83)
     mosquitto.sync()
     retained = good(55.0)
-    c = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="retainer")
+    c = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=STATION)  # bound to its id
     c.username_pw_set(STATION, token)
     c.connect("127.0.0.1", mosquitto.port)
     c.loop_start()

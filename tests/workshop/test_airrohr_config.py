@@ -204,7 +204,7 @@ def _can_login(port: int, user: str, password: str) -> bool:
     import paho.mqtt.client as mqtt
     from paho.mqtt.enums import CallbackAPIVersion
 
-    c = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"probe-{user}")
+    c = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=user)  # stations: bound to their id
     c.username_pw_set(user, password)
     try:
         c.connect("127.0.0.1", port)
