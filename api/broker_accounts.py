@@ -38,6 +38,7 @@ import base64
 import json
 import logging
 import secrets
+import select
 import ssl
 import threading
 import time
@@ -270,15 +271,16 @@ class DynsecClient:
             client.connect(u.host, u.port, keepalive=30)
         except OSError as exc:
             raise BrokerError(f"broker {where} not reachable ({exc}): {_WHAT_TO_DO}") from None
+        # paho's "external loop" (select on its socket): no helper thread, and no wake-up
+        # socket pair left for the garbage collector to close
         deadline = time.monotonic() + self.timeout
         try:
             while not done.is_set() and time.monotonic() < deadline:
-                if client.loop(timeout=0.05) != mqtt.MQTT_ERR_SUCCESS and not done.is_set():
+                if not self._step(client):
                     state.setdefault("refused", "connection closed by the broker")
                     break
         finally:
-            client.disconnect()
-            client.loop(timeout=0.05)
+            client.disconnect()  # written at once; paho closes its socket after it
             client.on_connect = client.on_subscribe = client.on_message = None
         if "refused" in state:
             raise BrokerError(
@@ -291,6 +293,23 @@ class DynsecClient:
                 f"{self.timeout:.0f} s: is its dynamic-security plugin loaded? {_WHAT_TO_DO}"
             )
         return [answers[c["correlationData"]] for c in cmds]
+
+    @staticmethod
+    def _step(client: Any, timeout: float = 0.05) -> bool:
+        """One turn of network traffic; False once the connection is gone."""
+        import paho.mqtt.client as mqtt
+
+        sock = client.socket()
+        if sock is None:
+            return False
+        writing = [sock] if client.want_write() else []
+        readable, writable, _ = select.select([sock], writing, [], timeout)
+        ok = mqtt.MQTT_ERR_SUCCESS
+        if writable and client.loop_write() != ok:
+            return False
+        if readable and client.loop_read() != ok:
+            return False
+        return bool(client.loop_misc() == ok)
 
 
 _WHAT_TO_DO = "nothing was changed; start Mosquitto (docs/operations.md) and try again"
