@@ -3,7 +3,7 @@
 Readings:  ``airq/v1/<station>/readings``, payload one JSON object or an array of them:
     {"ts": "2026-11-21T20:15:00Z", "sensor": "sds011",
      "values": {"pm2_5": 7.1, "pm10": 12.3}, "seq": 42}
-Status:    ``airq/v1/<station>/status``, retained ``online`` / ``offline`` (last will).
+Status:    ``airq/v1/<station>/status``, ``online`` / ``offline`` (last will), never retained.
 
 Decoding is split so that an app can use a faster JSON parser: ``parse_json`` then
 ``decode_readings``. One bad reading in an array does not reject the others; one bad value in a

@@ -66,9 +66,9 @@ class Publisher:
                 ca_certs=str(self.cfg.mqtt.ca_file) if self.cfg.mqtt.ca_file else None,
                 cert_reqs=ssl.CERT_REQUIRED,
             )
-        client.will_set(
-            wire.status_topic(self.cfg.station), wire.STATUS_OFFLINE, qos=1, retain=True
-        )
+        # not retained: the deployed broker refuses every retained message (retain_available
+        # false, deploy/mosquitto/mosquitto.conf) and would refuse the connection
+        client.will_set(wire.status_topic(self.cfg.station), wire.STATUS_OFFLINE, qos=1)
         client.max_inflight_messages_set(self.cfg.queue.max_inflight)
         client.max_queued_messages_set(0)
         client.on_connect = self._on_connect
@@ -106,7 +106,7 @@ class Publisher:
             log.info("connected to %s", self.target.redacted())
         self.state = "connected"
         self._backoff = 1.0
-        client.publish(wire.status_topic(self.cfg.station), wire.STATUS_ONLINE, qos=1, retain=True)
+        client.publish(wire.status_topic(self.cfg.station), wire.STATUS_ONLINE, qos=1)
         self._connected.set()
         self._wake.set()
 
@@ -162,7 +162,7 @@ class Publisher:
             self._thread.join(timeout=5)
         with contextlib.suppress(RuntimeError, ValueError):
             self._client.publish(
-                wire.status_topic(self.cfg.station), wire.STATUS_OFFLINE, qos=1, retain=True
+                wire.status_topic(self.cfg.station), wire.STATUS_OFFLINE, qos=1
             ).wait_for_publish(1)
         self._client.disconnect()
         self._client.loop_stop()

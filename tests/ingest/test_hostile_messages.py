@@ -1,8 +1,8 @@
 """Issue 20: no message can stop the ingest. Poisoned payloads from a station account go
 through the real broker to a running ingest writing to influxd: each is counted under its
 reason, the ingest keeps running, the valid readings of the same message and of the same batch
-are stored, and so are later ones. A retained reading replayed by the broker is not taken as a
-new reading; a message the ingest's own code fails on becomes a dead letter, is acknowledged,
+are stored, and so are later ones. The broker refuses retained messages, so none is replayed
+as a new reading; a message the ingest's own code fails on becomes a dead letter, is acknowledged,
 and never comes back."""
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import threading
 import time
 from collections import Counter
 from pathlib import Path
@@ -150,32 +151,61 @@ def test_no_poisoned_message_stops_the_ingest(
     assert ingest.unacked == 0  # every message acknowledged: none is redelivered on restart
 
 
-def test_a_retained_reading_is_never_taken_as_a_new_one(
-    tmp_path, registry, mosquitto, influxd, influx_db
-) -> None:  # type: ignore[no-untyped-def]
-    token = registry.add(STATION, 50.43, 2.83)
-    mosquitto.sync()
-    retained = good(55.0)
+def _station_client(
+    token: str, events: dict[str, threading.Event], retained_will: bool = False
+) -> mqtt.Client:
     c = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=STATION)  # bound to its id
     c.username_pw_set(STATION, token)
+    if retained_will:
+        c.will_set(wire.status_topic(STATION), wire.STATUS_OFFLINE, qos=1, retain=True)
+
+    def on_connect(cl, u, flags, rc, props):  # type: ignore[no-untyped-def]
+        if not rc.is_failure:
+            events["connected"].set()
+
+    c.on_connect = on_connect
+    c.on_disconnect = lambda *a: events["disconnected"].set()
+    return c
+
+
+def test_the_broker_refuses_retained_messages_and_nothing_is_replayed(
+    tmp_path, registry, mosquitto, influxd, influx_db
+) -> None:  # type: ignore[no-untyped-def]
+    """The deployed broker (retain_available false) disconnects a station that publishes a
+    reading retained and drops it, and refuses a connection with a retained last will: an
+    ingest subscribing later gets no replay, and the station's next plain reading is stored."""
+    token = registry.add(STATION, 50.43, 2.83)
+    mosquitto.sync()
+    events = {"connected": threading.Event(), "disconnected": threading.Event()}
+    c = _station_client(token, events)
     c.connect("127.0.0.1", mosquitto.port)
     c.loop_start()
     try:
-        info = c.publish(wire.readings_topic(STATION), js(retained), qos=1, retain=True)
-        info.wait_for_publish(10)
+        assert events["connected"].wait(10)
+        info = c.publish(wire.readings_topic(STATION), js(good(55.0)), qos=1, retain=True)
+        assert events["disconnected"].wait(10), "a retained publish must cost the connection"
+        assert not info.is_published()  # never acknowledged by the broker
     finally:
         c.disconnect()
         c.loop_stop()
-    # an ingest subscribing later gets it from the broker with the retain flag
+    will = {"connected": threading.Event(), "disconnected": threading.Event()}
+    c = _station_client(token, will, retained_will=True)
+    c.connect("127.0.0.1", mosquitto.port)
+    c.loop_start()
+    try:
+        assert will["disconnected"].wait(10)
+        assert not will["connected"].is_set(), "a retained last will must be refused"
+    finally:
+        c.disconnect()
+        c.loop_stop()
     ingest, runner = start(tmp_path, registry, mosquitto, influxd, influx_db)
     pub = StationPublisher(mosquitto, STATION, token)
     try:
-        wait_until(lambda: ingest.handler.counters.rejected["retained"] == 1, what="retained")
-        live = good(56.0)
-        pub.publish([js(live)])
+        pub.publish([js(good(56.0))])
         wait_until(lambda: ingest.stored >= 1, what="the live reading stored")
         assert set(stored_values(influxd, influx_db).values()) == {56.0}
-        assert ingest.handler.counters.messages == 2
+        assert ingest.handler.counters.messages == 1  # no replay of the refused reading
+        assert ingest.handler.counters.rejected["retained"] == 0
     finally:
         pub.close()
         runner.stop()
