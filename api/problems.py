@@ -32,6 +32,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from api.influx import InfluxQueryError
 
@@ -138,11 +139,23 @@ def _describe(errors: list[dict[str, Any]]) -> str:
     return "invalid request: " + "; ".join(parts) + more
 
 
+def _allowed_methods(request: Request) -> list[str]:
+    """Every method the routes of this path answer (RFC 9110 ``Allow``)."""
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        match, _ = route.matches(request.scope)
+        if match != Match.NONE:
+            methods |= set(getattr(route, "methods", None) or ())
+    return sorted(methods)
+
+
 def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:
         detail, extra = _split_detail(exc.detail)
         headers = dict(exc.headers) if exc.headers else None
+        if exc.status_code == 405:  # Starlette's Allow names the first route of the path only
+            headers = {**(headers or {}), "Allow": ", ".join(_allowed_methods(request))}
         return problem_response(exc.status_code, detail, request, headers, **extra)
 
     @app.exception_handler(RequestValidationError)

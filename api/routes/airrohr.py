@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from airq_core import wire
-from airq_core.airrohr import decode_body, parse_body
+from airq_core.airrohr import MAX_VALUES, decode_body, parse_body
 from airq_core.errors import WireFormatError
 from airq_core.readings import Reading
 from airq_core.wire import reading_to_obj
@@ -62,6 +62,17 @@ class AirrohrAnswer(BaseModel):
             "required": True,
             "content": {
                 "application/json": {
+                    # entries the firmware's own way (not an object, no value_type) are counted
+                    # as rejected, not refused: the schema allows them
+                    "schema": {
+                        "type": "object",
+                        "required": ["sensordatavalues"],
+                        "properties": {
+                            "esp8266id": {"type": "string"},
+                            "software_version": {"type": "string"},
+                            "sensordatavalues": {"type": "array", "maxItems": MAX_VALUES},
+                        },
+                    },
                     "example": {
                         "esp8266id": "3122405",
                         "software_version": "NRZ-2024-135",
@@ -70,7 +81,7 @@ class AirrohrAnswer(BaseModel):
                             {"value_type": "SDS_P2", "value": "4.32"},
                             {"value_type": "BME280_pressure", "value": "98680.28"},
                         ],
-                    }
+                    },
                 }
             },
         }

@@ -14,6 +14,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import JSONResponse, Response
+from fastapi.security import HTTPBasic, HTTPBearer
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
@@ -38,8 +39,13 @@ _READING_SCHEMA = {
         "ts": {"oneOf": [{"type": "string", "format": "date-time"}, {"type": "number"}]},
         "sensor": {"type": "string", "enum": sorted(SENSORS)},
         "values": {"type": "object", "additionalProperties": {"type": "number"}},
-        "seq": {"type": "integer", "minimum": 0},
-        "flags": {"type": "array", "items": {"type": "string", "maxLength": 32}},
+        # null: no sequence number (what the decoder does with an absent one)
+        "seq": {"type": ["integer", "null"], "minimum": 0, "maximum": wire.SEQ_MAX},
+        "flags": {
+            "type": "array",
+            "maxItems": 16,
+            "items": {"type": "string", "pattern": f"^{wire.FLAG_RE.pattern}$"},
+        },
     },
 }
 _BODY_DOC = {
@@ -50,7 +56,12 @@ _BODY_DOC = {
                 "schema": {
                     "oneOf": [
                         _READING_SCHEMA,
-                        {"type": "array", "items": _READING_SCHEMA, "maxItems": 1000},
+                        {
+                            "type": "array",
+                            "items": _READING_SCHEMA,
+                            "minItems": 1,
+                            "maxItems": 1000,
+                        },
                     ]
                 },
                 "example": {
@@ -72,6 +83,29 @@ class IngestAnswer(BaseModel):
     errors: list[str] = Field(description=f"the first {MAX_ERRORS_SHOWN} rejections")
 
 
+class _DocumentedBasic(HTTPBasic):
+    """Declares the scheme in the OpenAPI document (so clients and schemathesis's ignored_auth
+    know the route is protected); :func:`_credentials` reads the header itself."""
+
+    async def __call__(self, request: Request) -> None:  # type: ignore[override]
+        return None
+
+
+class _DocumentedBearer(HTTPBearer):
+    """See :class:`_DocumentedBasic`: the station's token, with ``?station=<id>``."""
+
+    async def __call__(self, request: Request) -> None:  # type: ignore[override]
+        return None
+
+
+_station_basic = _DocumentedBasic(
+    scheme_name="stationBasic", description="station id and token", auto_error=False
+)
+_station_bearer = _DocumentedBearer(
+    scheme_name="stationBearer", description="station token, with ?station=<id>", auto_error=False
+)
+
+
 def _credentials(request: Request, station_q: str | None) -> tuple[str, str]:
     header = request.headers.get("authorization", "")
     scheme, _, value = header.partition(" ")
@@ -87,7 +121,10 @@ def _credentials(request: Request, station_q: str | None) -> tuple[str, str]:
         return station, token
     if scheme == "bearer":
         if not station_q:
-            raise HTTPException(400, "with a Bearer token, give the station as ?station=<id>")
+            # incomplete credentials are credentials refused: 401, like a wrong token
+            raise HTTPException(
+                401, "with a Bearer token, give the station as ?station=<id>", headers=_AUTH
+            )
         return station_q, value.strip()
     raise HTTPException(401, "station credentials required (Basic station:token)", headers=_AUTH)
 
@@ -96,6 +133,8 @@ async def authenticated_station(
     request: Request,
     registry: RegistryDep,
     station: Annotated[str | None, Query(description="station id, with a Bearer token")] = None,
+    _basic: Annotated[None, Depends(_station_basic)] = None,
+    _bearer: Annotated[None, Depends(_station_bearer)] = None,
 ) -> str:
     """The station id whose token the request carries; 401 otherwise (before anything else)."""
     station_id, token = _credentials(request, station)

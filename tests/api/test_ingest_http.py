@@ -99,7 +99,7 @@ def test_refusals(pipeline) -> None:  # type: ignore[no-untyped-def]
     assert api.post(url, json=one, headers=_basic("nope-01", token)).status_code == 401
     assert api.post(url, json=one, headers={"Authorization": "Basic !!!"}).status_code == 401
     r = api.post(url, json=one, headers={"Authorization": f"Bearer {token}"})
-    assert r.status_code == 400 and "station" in r.json()["detail"]
+    assert r.status_code == 401 and "station" in r.json()["detail"]  # incomplete credentials
 
     auth = _basic("lens-01", token)
     r = api.post(url, content=b"{not json", headers=auth)
