@@ -7,7 +7,7 @@ import inspect
 import json
 import re
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -78,8 +78,11 @@ def decoder(sensor: str, proto: ModuleType) -> Callable[[bytes], Sample]:
 _SEPARATORS = re.compile(r"[\s:,]+")
 
 
-def run_decode_airrohr(paths: list[str], pin: str | None = None) -> int:
-    """Decode sensor.community firmware bodies (JSON files, or stdin with ``-``)."""
+def run_decode_airrohr(
+    paths: list[str], pin: str | None = None, hardware: Sequence[str] = ()
+) -> int:
+    """Decode sensor.community firmware bodies (JSON files, or stdin with ``-``); ``pin`` for
+    the per-sensor form, ``hardware`` the station's sensor models (a shared pin)."""
     from airq_core.airrohr import decode_body, parse_body
     from airq_core.errors import WireFormatError
 
@@ -92,13 +95,18 @@ def run_decode_airrohr(paths: list[str], pin: str | None = None) -> int:
         except OSError as exc:
             raise CliError(t("cannot_read", path=path, why=exc.strerror or exc)) from None
         try:
-            result = decode_body(parse_body(data), pin=pin)
+            result = decode_body(parse_body(data), pin=pin, hardware=hardware)
         except WireFormatError as exc:
             print(t("bad_airrohr", path=path, why=str(exc)), file=sys.stderr)
             status = 1
             continue
         for sample in result.samples:
             print(sample_to_json(sample))
+        if result.resolved_by == "unknown" and result.samples:
+            print(
+                t("airrohr_model_unknown", pin=pin, sensor=result.samples[0].sensor),
+                file=sys.stderr,
+            )
         if result.ignored:
             print(
                 t("airrohr_ignored", types=", ".join(sorted(set(result.ignored)))), file=sys.stderr

@@ -21,8 +21,18 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "{path}: not a sensor.community firmware body ({why})",
     },
     "airrohr_ignored": {
-        "fr": "types de valeurs non enregistrés (bruit, GPS…) : {types}",
-        "en": "value types not stored (noise, GPS…): {types}",
+        "fr": "types de valeurs non enregistrés : {types}",
+        "en": "value types not stored: {types}",
+    },
+    "airrohr_model_unknown": {
+        "fr": "pin {pin} partagé : modèle du capteur inconnu, valeurs gardées sous {sensor} "
+        "(donnez les capteurs de la station avec --hardware, ex. --hardware sds011)",
+        "en": "shared pin {pin}: sensor model unknown, values kept as {sensor} "
+        "(give the station's sensors with --hardware, e.g. --hardware sds011)",
+    },
+    "airrohr_only_option": {
+        "fr": "--pin et --hardware ne servent qu'avec « airq decode airrohr »",
+        "en": "--pin and --hardware only apply to 'airq decode airrohr'",
     },
     "airrohr_rejected": {
         "fr": "valeurs illisibles : {values}",

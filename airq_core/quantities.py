@@ -58,6 +58,19 @@ _ALL = (
     Quantity("ch2o", "µg/m³", "Formaldéhyde (CH₂O)", "Formaldehyde (CH2O)", (0.0, 50000.0)),
     # Winsen ZPHS01B total-VOC grade: 0 (clean) to 3 (heavily polluted), no physical unit.
     Quantity("voc_grade", "grade", "Niveau de COV (0–3)", "VOC grade (0–3)", (0.0, 3.0)),
+    # Sound levels of a noise sensor (DNMS on sensor.community boards), A-weighted, over the
+    # board's sending interval: equivalent continuous level, minimum and maximum.
+    Quantity("laeq", "dB(A)", "Niveau sonore LAeq", "Sound level LAeq", (0.0, 150.0)),
+    Quantity(
+        "la_min", "dB(A)", "Niveau sonore minimal LAmin", "Minimum sound level LAmin", (0.0, 150.0)
+    ),
+    Quantity(
+        "la_max", "dB(A)", "Niveau sonore maximal LAmax", "Maximum sound level LAmax", (0.0, 150.0)
+    ),
+    # Position of a mobile board (GPS, WGS 84): a reading of the sensor "gps".
+    Quantity("lat", "°", "Latitude", "Latitude", (-90.0, 90.0)),
+    Quantity("lon", "°", "Longitude", "Longitude", (-180.0, 180.0)),
+    Quantity("altitude", "m", "Altitude", "Altitude", (-500.0, 9000.0)),
 )
 
 QUANTITIES: dict[str, Quantity] = {q.name: q for q in _ALL}

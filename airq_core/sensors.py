@@ -51,11 +51,17 @@ SENSORS: dict[str, SensorModel] = {
     "sht3x": SensorModel("sht3x", "Sensirion", ("temperature", "humidity")),
     # models that only arrive from sensor.community (airrohr) boards
     "hpm": SensorModel("hpm", "Honeywell", ("pm2_5", "pm10")),
-    "npm": SensorModel("npm", "Tera Sensor", ("pm1", "pm2_5", "pm10")),
+    "npm": SensorModel("npm", "Tera Sensor", ("pm1", "pm2_5", "pm10", "nc1", "nc2_5", "nc10")),
     "ips7100": SensorModel("ips7100", "Piera Systems", ("pm1", "pm2_5", "pm10")),
     "htu21d": SensorModel("htu21d", "TE Connectivity", ("temperature", "humidity")),
     "bmp180": SensorModel("bmp180", "Bosch", ("temperature", "pressure")),
     "ds18b20": SensorModel("ds18b20", "Maxim", ("temperature",)),
+    "dnms": SensorModel("dnms", "DNMS", ("laeq", "la_min", "la_max")),
+    "gps": SensorModel("gps", "GNSS receiver", ("lat", "lon", "altitude")),
+    # a shared airrohr pin whose model is unknown (flag "model_unknown"): see airq_core.airrohr
+    "pm_generic": SensorModel("pm_generic", "", ("pm1", "pm2_5", "pm4", "pm10")),
+    "temp_humidity_generic": SensorModel("temp_humidity_generic", "", ("temperature", "humidity")),
+    "temp_pressure_generic": SensorModel("temp_pressure_generic", "", ("temperature", "pressure")),
 }
 
 

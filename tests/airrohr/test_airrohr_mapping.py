@@ -76,8 +76,13 @@ def test_per_sensor_form_with_pin() -> None:
     }
     (s,) = decode_body(body, pin="11").samples
     assert s.sensor == "bme280" and s.values["pressure"] == pytest.approx(986.8028)
-    (s,) = decode_body({"sensordatavalues": [{"value_type": "P1", "value": "3"}]}, pin="1").samples
-    assert s.sensor == "sds011" and s.values == {"pm10": 3.0}
+    # pin 1 is shared by six PM models: P1 alone names none of them
+    one = {"sensordatavalues": [{"value_type": "P1", "value": "3"}]}
+    (s,) = decode_body(one, pin="1").samples
+    assert s.sensor == "pm_generic" and s.values == {"pm10": 3.0}
+    assert s.flags == ("model_unknown",)
+    (s,) = decode_body(one, pin="1", hardware=["sds011", "bme280"]).samples
+    assert s.sensor == "sds011" and s.values == {"pm10": 3.0} and s.flags == ()
 
 
 def test_nan_and_unknown_types_are_counted_not_stored() -> None:
@@ -85,15 +90,15 @@ def test_nan_and_unknown_types_are_counted_not_stored() -> None:
         "sensordatavalues": [
             {"value_type": "SDS_P1", "value": "nan"},
             {"value_type": "SDS_P2", "value": "4.1"},
-            {"value_type": "DNMS_noise_LAeq", "value": "55.2"},
-            {"value_type": "GPS_lat", "value": "-200.000000"},
+            {"value_type": "durP1", "value": "55.2"},  # PPD42NS pulse occupancy
+            {"value_type": "GPS_alt", "value": "-200.000000"},
             {"value_type": 12, "value": "1"},
             "junk",
         ]
     }
     r = decode_body(body)
     assert [s.values for s in r.samples] == [{"pm2_5": 4.1}]
-    assert r.ignored == ["DNMS_noise_LAeq", "GPS_lat"]
+    assert r.ignored == ["durP1", "GPS_alt"]
     assert len(r.rejected) == 3
 
 

@@ -1,0 +1,15 @@
+"""Flags a reading can carry: the value is real but must be read with care.
+
+Flags travel with the reading (MQTT ``flags``, the stored ``flags`` field). This module names
+the ones the shared package sets; protocol modules may add their own (``warmup``,
+``coarse_no2``, RD200M status names).
+"""
+
+from __future__ import annotations
+
+__all__ = ["MODEL_UNKNOWN"]
+
+# sensor.community per-sensor upload on a shared pin whose model could not be told (neither the
+# station's registered hardware nor the value types settle it): the values are kept under a
+# generic sensor name (``pm_generic`` …), never under another model's name
+MODEL_UNKNOWN = "model_unknown"
