@@ -103,7 +103,12 @@ async def ingest_airrohr(
     except WireFormatError as exc:
         raise HTTPException(400, {"reason": exc.reason, "message": str(exc)}) from None
     # the same validation as every other reading (ranges, vocabulary)
-    objs = [reading_to_obj(Reading(station_id, s.sensor, now, s.values)) for s in result.samples]
+    # a shared X-PIN whose model is unknown keeps its flag ("model_unknown") on the reading;
+    # the registry records no sensor models yet, so the value types decide (docs/airrohr.md)
+    objs = [
+        reading_to_obj(Reading(station_id, s.sensor, now, s.values, flags=s.flags))
+        for s in result.samples
+    ]
     readings, errors = wire.decode_readings(station_id, objs, now) if objs else ([], [])
     if readings:
         try:

@@ -32,7 +32,17 @@ CASES = {
         "temperature": ("dht22", 12.4),
     },
     "sps30.json": {"pm4": ("sps30", 12.65), "pm10": ("sps30", 13.29)},
+    # the per-sensor upload to sensor.community: prefix stripped, X-PIN 1 (shared by six PM
+    # models); the value types make it an SPS30, number concentrations included
+    "sps30_pin1.json": {
+        "pm2_5": ("sps30", 9.47),
+        "nc0_5": ("sps30", 26.31),
+        "nc2_5": ("sps30", 41.52),
+        "nc10": ("sps30", 42.54),
+        "tps": ("sps30", 0.84),
+    },
 }
+PINS = {"sps30_pin1.json": "1"}
 
 
 def _basic(user: str, password: str) -> dict[str, str]:
@@ -67,12 +77,14 @@ def test_firmware_bodies_are_stored_and_served(tmp_path, registry, mosquitto, in
                     "Content-Type": "application/json",
                     "X-Sensor": "esp8266-3122405",
                     "X-MAC-ID": "esp8266-5ccf7f123456",
-                }
+                } | ({"X-PIN": PINS[name]} if name in PINS else {})
                 r = api.post(
                     "/v1/ingest/airrohr", content=(DATA / name).read_bytes(), headers=headers
                 )
                 assert r.status_code == 200, r.text
                 assert r.json()["rejected"] == {}
+                if name in PINS:
+                    assert r.json()["accepted"] == {"sps30": 10}
             # wrong token, no auth, garbage body
             assert (
                 api.post(
