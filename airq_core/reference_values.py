@@ -17,16 +17,67 @@ from dataclasses import dataclass
 __all__ = [
     "ATMO_CLASSES",
     "ATMO_THRESHOLDS",
+    "NIGHT_NOISE",
     "WHO_24H",
     "AtmoClass",
+    "NoiseReference",
     "atmo_class",
     "daily_statistic",
+    "night_noise_references",
     "reference_quantity",
     "who_24h",
 ]
 
 # WHO 2021 24-hour guideline levels (AQG), µg/m³. Exceeding means strictly above.
 WHO_24H: dict[str, float] = {"pm2_5": 15.0, "pm10": 45.0, "no2": 25.0}
+
+
+@dataclass(frozen=True, slots=True)
+class NoiseReference:
+    """A night-noise reference level, dB(A), outdoors at the most exposed facade.
+
+    ``indicator`` is what it applies to: ``Lnight`` (LAeq over 22:00–06:00, averaged over a
+    year in the texts). A ``laeq`` reading of a DNMS covers one sending interval: a night's
+    or a year's Lnight must be energy-averaged from them, never read off one value.
+    """
+
+    key: str
+    source: str
+    indicator: str
+    level_db: float
+    label_fr: str
+    label_en: str
+
+
+# WHO Environmental Noise Guidelines for the European Region (2018): road traffic Lnight
+# 45 dB (railway 44, aircraft 40). WHO Night Noise Guidelines for Europe (2009): Lnight,outside
+# 40 dB, the lowest level with observed adverse effects on sleep. France, arrêté du 4 avril
+# 2006 (art. 7), limit values of the strategic noise maps: road Ln 62 dB(A), conventional
+# railway Ln 65 dB(A).
+NIGHT_NOISE: tuple[NoiseReference, ...] = (
+    NoiseReference(
+        "who_2018_road", "WHO ENG 2018", "Lnight", 45.0,
+        "OMS 2018, trafic routier, nuit", "WHO 2018, road traffic, night",
+    ),
+    NoiseReference(
+        "who_2009_night", "WHO NNG 2009", "Lnight", 40.0,
+        "OMS 2009, bruit nocturne (objectif)", "WHO 2009, night noise (target)",
+    ),
+    NoiseReference(
+        "fr_road_ln", "arrêté du 4 avril 2006", "Lnight", 62.0,
+        "Valeur limite française, route, nuit (Ln)", "French limit value, road, night (Ln)",
+    ),
+    NoiseReference(
+        "fr_rail_ln", "arrêté du 4 avril 2006", "Lnight", 65.0,
+        "Valeur limite française, voie ferrée, nuit (Ln)",
+        "French limit value, conventional railway, night (Ln)",
+    ),
+)  # fmt: skip
+
+
+def night_noise_references(quantity: str) -> tuple[NoiseReference, ...]:
+    """Night-noise references a sound-level quantity is compared with (``laeq``), or ()."""
+    return NIGHT_NOISE if quantity == "laeq" else ()
 
 
 @dataclass(frozen=True, slots=True)
