@@ -133,6 +133,41 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "AIRQ_BROKER_ADMIN_URL is not set: the broker's admin account is needed "
         "(mqtt://airq-admin:PASSWORD@host:1883)",
     },
+    "broker_tls_bad_name": {
+        "fr": "« {name} » n'est ni un nom de domaine ni une adresse IP : donnez le nom par "
+        "lequel les passerelles joignent le broker (--domain mqtt.exemple.fr)",
+        "en": "'{name}' is neither a domain name nor an IP address: give the name the "
+        "gateways reach the broker by (--domain mqtt.example.org)",
+    },
+    "broker_tls_no_openssl": {
+        "fr": "la commande openssl est introuvable : installez-la (sudo apt-get install openssl)",
+        "en": "the openssl command is missing: install it (sudo apt-get install openssl)",
+    },
+    "broker_tls_openssl_failed": {
+        "fr": "openssl a échoué ({what}) : {why}",
+        "en": "openssl failed ({what}): {why}",
+    },
+    "broker_tls_ca_incomplete": {
+        "fr": "{folder} contient une partie seulement de l'autorité (ca.crt et ca.key vont "
+        "ensemble) : remettez le fichier manquant, ou videz le dossier pour en créer une "
+        "nouvelle (les passerelles devront alors recevoir le nouveau ca.crt)",
+        "en": "{folder} holds only part of the CA (ca.crt and ca.key go together): put the "
+        "missing file back, or empty the folder to make a new CA (the gateways will then "
+        "need the new ca.crt)",
+    },
+    "broker_tls_done": {
+        "fr": "certificat du broker pour {names}, valable jusqu'au {until} : {cert} et {keyfile}\n"
+        "autorité privée ({ca_state}) : {ca_dir} (gardez ca.key hors du serveur si possible)\n"
+        "pour les passerelles, [mqtt] ca_file = ce fichier : {ca_file}\n"
+        "broker déjà lancé : docker-compose kill -s HUP mosquitto (relit le certificat)",
+        "en": "broker certificate for {names}, valid until {until}: {cert} and {keyfile}\n"
+        "private CA ({ca_state}): {ca_dir} (keep ca.key off the server if you can)\n"
+        "for the gateways, [mqtt] ca_file = this file: {ca_file}\n"
+        "broker already running: docker-compose kill -s HUP mosquitto (reads the "
+        "certificate again)",
+    },
+    "broker_tls_ca_new": {"fr": "nouvelle", "en": "new"},
+    "broker_tls_ca_kept": {"fr": "réutilisée", "en": "reused"},
     "registry_unavailable": {
         "fr": "impossible d'ouvrir le registre des stations {registry} ({why}) : vérifiez "
         "AIRQ_DATABASE_URL",

@@ -1,4 +1,5 @@
-"""TLS to the broker: a CA file in the gateway config, a real Mosquitto TLS listener."""
+"""TLS to the broker: a CA file in the gateway config, the TLS listener of the deployment's
+Mosquitto (8883 deployed), the readings reaching the ingest's account on the plain one."""
 
 from __future__ import annotations
 
@@ -7,10 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from airq.services import Mosquitto
+from airq.services import INGEST_USER, Mosquitto
+from api.registry import hash_token
 from gateway.config import GatewayConfig
 from gateway.service import Gateway
-from tests.helpers import ThreadRunner, wait_until
+from tests.helpers import INGEST_PASSWORD, MqttCollector, ThreadRunner, wait_until
 
 pytestmark = pytest.mark.services
 
@@ -80,9 +82,11 @@ def test_gateway_publishes_over_tls_with_a_ca_file(tmp_path, certs, registry, pl
     token = registry.add("lens-tls", 50.449, 2.839)
     broker = Mosquitto(
         tmp_path / "mq",
-        users=registry.mosquitto_users(),
+        users={INGEST_USER: hash_token(INGEST_PASSWORD), **registry.mosquitto_users()},
         tls=(certs / "server.crt", certs / "server.key"),
     ).start()
+    # the ingest's side: the services' plain listener (mosquitto:1883 in the compose network)
+    collector = MqttCollector(broker.url(INGEST_USER, INGEST_PASSWORD), client_id="ingest-w")
     try:
 
         def config(ca: Path) -> GatewayConfig:
@@ -91,7 +95,7 @@ def test_gateway_publishes_over_tls_with_a_ca_file(tmp_path, certs, registry, pl
                     "station": "lens-tls",
                     "state_dir": str(tmp_path / f"state-{ca.stem}"),
                     "mqtt": {
-                        "url": f"mqtts://lens-tls:{token}@127.0.0.1:{broker.port}",
+                        "url": broker.tls_url("lens-tls", token),
                         "ca_file": str(ca),
                     },
                     "sensors": [
@@ -103,6 +107,7 @@ def test_gateway_publishes_over_tls_with_a_ca_file(tmp_path, certs, registry, pl
         gw = Gateway(config(certs / "ca.crt"))
         runner = ThreadRunner(gw.run, "gateway")
         wait_until(lambda: gw.publisher.published >= 3, what="readings over TLS")
+        wait_until(lambda: len(collector.messages) >= 3, what="readings at the ingest")
         runner.stop()
 
         # a CA that did not sign the broker's certificate: no connection, readings kept
@@ -128,4 +133,5 @@ def test_gateway_publishes_over_tls_with_a_ca_file(tmp_path, certs, registry, pl
         assert gw2.publisher.published == 0 and gw2.publisher.state != "connected"
         runner2.stop()
     finally:
+        collector.close()
         broker.stop()

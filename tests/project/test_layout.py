@@ -51,30 +51,56 @@ def _compose() -> dict:  # type: ignore[type-arg]
 
 
 def test_tested_brokers_run_the_deployment_config(tmp_path: Path) -> None:
-    """Every broker of the tests and the demo runs deploy/mosquitto/ with only the listener,
-    the three paths and the user changed; its accounts are the dynamic-security plugin's."""
+    """Every broker of the tests and the demo runs deploy/mosquitto/ with only the listeners,
+    the three paths and the user changed; its accounts are the dynamic-security plugin's. The
+    TLS listener (stations, 8883) is there with its certificate, or left out without one."""
     from airq.services import Mosquitto
 
-    broker = Mosquitto(tmp_path, port=18883)
-    conf = broker.write_config().read_text().splitlines()
     deploy = (ROOT / "deploy/mosquitto/mosquitto.conf").read_text().splitlines()
     changed = ("listener", "plugin", "plugin_opt_config_file", "persistence_location")
+    tls_lines = ("certfile", "keyfile", "tls_version")
+    assert "listener 1883" in deploy and "listener 8883" in deploy
+    assert "tls_version tlsv1.2" in deploy
+
+    broker = Mosquitto(tmp_path / "plain", port=18883)
+    conf = broker.write_config().read_text().splitlines()
     kept = [line for line in conf if not line.startswith(("#", "user ", *changed))]
-    assert kept == [line for line in deploy if not line.startswith(("#", *changed))]
-    assert "listener 18883 127.0.0.1" in conf
+    assert kept == [line for line in deploy if not line.startswith(("#", *changed, *tls_lines))]
+    assert [line for line in conf if line.startswith("listener")] == ["listener 18883 127.0.0.1"]
     assert f"plugin_opt_config_file {broker.dynsec_file}" in conf
     assert any(line.endswith("mosquitto_dynamic_security.so") for line in deploy)
     assert not any(line.startswith(("password_file", "acl_file")) for line in deploy)
+
+    cert, key = tmp_path / "fullchain.pem", tmp_path / "privkey.pem"
+    broker = Mosquitto(tmp_path / "tls", port=18883, tls=(cert, key), tls_port=18884)
+    conf = broker.write_config().read_text().splitlines()
+    kept = [line for line in conf if not line.startswith(("#", "user ", *changed, *tls_lines))]
+    assert kept == [line for line in deploy if not line.startswith(("#", *changed, *tls_lines))]
+    assert [line for line in conf if line.startswith(("listener", *tls_lines))] == [
+        "listener 18883 127.0.0.1",
+        "listener 18884 127.0.0.1",
+        f"certfile {cert}",
+        f"keyfile {key}",
+        "tls_version tlsv1.2",
+    ]
 
 
 def test_broker_config_refuses_an_unmapped_container_path() -> None:
     from airq.services import ServiceError, mosquitto_config
 
     paths = {"acl_file": Path("/tmp/acl")}
-    with pytest.raises(ServiceError, match="certfile"):
-        mosquitto_config("listener 1883\ncertfile /mosquitto/config/c.pem\n", 1, paths, "u")
-    with pytest.raises(ServiceError, match="one 'listener'"):
+    tls = (Path("/tmp/c.pem"), Path("/tmp/k.pem"))
+    with pytest.raises(ServiceError, match="cafile"):
+        mosquitto_config(
+            "listener 1883\nlistener 8883\ncertfile /m/c\ncafile /mosquitto/config/ca.pem\n",
+            1, paths, "u", tls, 2,
+        )  # fmt: skip
+    with pytest.raises(ServiceError, match="one plain 'listener'"):
         mosquitto_config("acl_file /mosquitto/config/acl\n", 1, paths, "u")
+    with pytest.raises(ServiceError, match="one plain 'listener'"):
+        mosquitto_config("listener 1\nlistener 2\n", 1, paths, "u")
+    with pytest.raises(ServiceError, match="no TLS listener"):
+        mosquitto_config("listener 1883\nacl_file /x\n", 1, paths, "u", tls, 2)
     with pytest.raises(ServiceError, match="no acl_file line"):
         mosquitto_config("listener 1883\n", 1, paths, "u")
 
