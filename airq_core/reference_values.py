@@ -135,3 +135,73 @@ def atmo_class(quantity: str, value: float) -> AtmoClass | None:
         if value <= upper:
             return cls
     return ATMO_CLASSES[-1]
+
+
+# -- the overall ATMO index and annual references (issue 15) --------------------------------
+# SO₂ sub-index of the arrêté du 10 juillet 2020 (annex I, 1.1): maximum of the daily hourly
+# maxima, upper bounds of the first five classes, µg/m³. No sensor of the platform measures it
+# yet; the overall index takes it when a station does.
+ATMO_THRESHOLDS["so2"] = (100.0, 200.0, 350.0, 500.0, 750.0)
+_DAILY_STAT["so2"] = "max"
+
+# The five pollutants of the ATMO index (arrêté du 10 juillet 2020, art. 3), in the order the
+# answers list them; the index of a day is the worst of their sub-indices (art. 6).
+ATMO_POLLUTANTS: tuple[str, ...] = ("pm2_5", "pm10", "no2", "o3", "so2")
+
+
+@dataclass(frozen=True, slots=True)
+class AnnualReference:
+    """An annual-mean reference value, µg/m³. Exceeding means strictly above."""
+
+    key: str
+    source: str
+    kind: str  # "guideline" (WHO, not binding) or "limit" (EU limit value)
+    label_fr: str
+    label_en: str
+    values: dict[str, float]
+
+
+# WHO 2021 global air quality guidelines, annual AQG levels. Directive 2008/50/EC annual limit
+# values, in force until the recast's take over. Directive (EU) 2024/2881 (recast, OJ L
+# 20.11.2024), annex I, annual limit values to be attained by 1 January 2030. Checked against
+# ../shared/reference/sensors.md §5.2–5.3, EUR-Lex 32024L2881 and the airclim.org table (old,
+# new and WHO values side by side).
+ANNUAL_REFERENCES: tuple[AnnualReference, ...] = (
+    AnnualReference(
+        "who_2021", "OMS / WHO 2021", "guideline",
+        "Valeur guide annuelle OMS 2021", "WHO 2021 annual guideline level",
+        {"pm2_5": 5.0, "pm10": 15.0, "no2": 10.0},
+    ),
+    AnnualReference(
+        "eu_2030", "Directive (UE) 2024/2881", "limit",
+        "Valeur limite annuelle UE applicable en 2030", "EU annual limit value from 2030",
+        {"pm2_5": 10.0, "pm10": 20.0, "no2": 20.0},
+    ),
+    AnnualReference(
+        "eu_2008", "Directive 2008/50/CE", "limit",
+        "Valeur limite annuelle UE en vigueur", "EU annual limit value in force",
+        {"pm2_5": 25.0, "pm10": 40.0, "no2": 40.0},
+    ),
+)  # fmt: skip
+
+# Data requirements of an annual mean (Directive 2008/50/EC annex I A, kept by 2024/2881): fixed
+# measurements need a minimum data capture of 90 %; indicative measurements a minimum time
+# coverage of 14 % of the year (evenly spread, with 90 % data capture within it).
+MIN_CAPTURE_FIXED = 0.90
+MIN_TIME_COVERAGE_INDICATIVE = 0.14
+
+
+def annual_references(quantity: str) -> list[tuple[AnnualReference, float]]:
+    """(reference, value) of every annual reference that has a value for ``quantity``."""
+    q = reference_quantity(quantity)
+    return [(r, r.values[q]) for r in ANNUAL_REFERENCES if q in r.values]
+
+
+__all__ += [
+    "ANNUAL_REFERENCES",
+    "ATMO_POLLUTANTS",
+    "MIN_CAPTURE_FIXED",
+    "MIN_TIME_COVERAGE_INDICATIVE",
+    "AnnualReference",
+    "annual_references",
+]
