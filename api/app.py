@@ -15,7 +15,7 @@ from api.protection import install_protection
 from api.publish import ReadingPublisher
 from api.qpv.selector import QpvStationSelector
 from api.registry import Registry
-from api.routes import admin, airrohr, health, ingest_http, pages, qpv, series, stations
+from api.routes import admin, airrohr, health, indices, ingest_http, pages, qpv, series, stations
 from api.series_source import ContentCache
 from api.settings import ApiSettings
 
@@ -34,6 +34,7 @@ ROUTERS = [
     stations.router,
     series.router,
     qpv.router,
+    indices.router,
     admin.router,
     ingest_http.router,
     airrohr.router,
