@@ -185,9 +185,9 @@ def test_a_retired_station_is_cut_off_over_tls(registry, broker, pki) -> None:  
 
 # paho-mqtt 2.2 leaves the socket of a failed TLS handshake to the garbage collector
 @pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
-def test_a_client_that_does_not_trust_the_ca_fails_the_handshake(
+def test_a_client_that_does_not_trust_the_ca_fails_the_handshake(  # type: ignore[no-untyped-def]
     tmp_path, registry, broker, pki
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     token = registry.add("lens-01", 50.4, 2.8)
     other = tmp_path / "other"
     make_tls_cert(["localhost"], other / "tls", other / "ca")
