@@ -283,6 +283,44 @@ MESSAGES: dict[str, dict[str, str]] = {
         "fr": "l'API ne répond pas à {url} ({why}) : vérifiez --api ou AIRQ_API_URL",
         "en": "the API does not answer at {url} ({why}): check --api or AIRQ_API_URL",
     },
+    "calibration_bad_time": {
+        "fr": "{name} : heure invalide ({why}) ; ex. 2026-03-01T00:00:00Z",
+        "en": "{name}: invalid time ({why}); e.g. 2026-03-01T00:00:00Z",
+    },
+    "calibration_bad_sites": {
+        "fr": "fichier des sites inutilisable : {why}",
+        "en": "sites file unusable: {why}",
+    },
+    "calibration_bad_file": {
+        "fr": "{path} illisible : {why} ; vérifiez --format (fr ou eea)",
+        "en": "{path} unreadable: {why}; check --format (fr or eea)",
+    },
+    "calibration_import_summary": {
+        "fr": "{rows} ligne(s) lue(s), {imported} valeur(s) importée(s) pour {sites} site(s) ; "
+        "{invalid} ligne(s) marquée(s) non valides par le producteur ; {n_sites} site(s) "
+        "avec coordonnées",
+        "en": "{rows} row(s) read, {imported} value(s) imported for {sites} site(s); "
+        "{invalid} row(s) marked not valid by the producer; {n_sites} site(s) with "
+        "coordinates",
+    },
+    "calibration_import_refused": {
+        "fr": "refusées ({reason}) : {count} ligne(s), dont les lignes {rows}",
+        "en": "refused ({reason}): {count} row(s), including rows {rows}",
+    },
+    "calibration_sites_missing": {
+        "fr": "sites sans coordonnées (ajoutez-les au fichier --sites) : {codes}",
+        "en": "sites without coordinates (add them to the --sites file): {codes}",
+    },
+    "calibration_fit_refused": {
+        "fr": "ajustement impossible : {why}",
+        "en": "fit refused: {why}",
+    },
+    "calibration_fit_done": {
+        "fr": "étalonnage n° {id} ({who}, site {site}) : réf = {a}·brut + {b}·HR + {c} ; "
+        "{n} paires horaires, R² = {r2}, RMSE = {rmse} µg/m³",
+        "en": "calibration #{id} ({who}, site {site}): ref = {a}·raw + {b}·RH + {c}; "
+        "{n} hourly pairs, R² = {r2}, RMSE = {rmse} µg/m³",
+    },
 }
 
 

@@ -19,4 +19,5 @@ MODULES = [
     "importer",
     "pull",
     "dashboards",
+    "calibration",
 ]

@@ -1,0 +1,137 @@
+"""Importing reference-station files (FR national database, EEA) into a real influxd: values
+land in the ``reference`` measurement with their tags; malformed rows are counted per reason
+with their row numbers, never a crash; ``airq calibration import-reference`` end to end."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+
+from api.calibration_store import CalibrationStore
+from ingest.influx import InfluxWriter
+from ingest.reference_import import (
+    REFERENCE_MEASUREMENT,
+    SitesError,
+    import_reference,
+    read_sites,
+)
+
+DATA = Path(__file__).resolve().parents[1] / "data" / "calibration"
+FR = DATA / "fr_e2_pm25_lens_synthetic.csv"
+EEA = DATA / "eea_pm25_lens_synthetic.csv"
+SITES = DATA / "sites_synthetic.csv"
+MALFORMED = DATA / "fr_e2_malformed_synthetic.csv"
+
+
+def _query(url: str, db: str, q: str) -> list[list]:  # type: ignore[type-arg]
+    r = httpx.post(f"{url}/query", data={"db": db, "q": q, "epoch": "ms"})
+    r.raise_for_status()
+    series = r.json()["results"][0].get("series", [])
+    return [row for s in series for row in s["values"]]
+
+
+@pytest.fixture
+def writer(influxd, influx_db: str):  # type: ignore[no-untyped-def]
+    w = InfluxWriter(influxd.url, influx_db)
+    w.ensure_database()
+    yield w
+    w.close()
+
+
+@pytest.mark.parametrize(
+    ("fmt", "path", "site"),
+    [("fr", FR, "FR99901"), ("eea", EEA, "FR/SPO-FR99901_6001_1")],
+)
+def test_import_writes_hourly_values_with_tags(influxd, influx_db, writer, fmt, path, site) -> None:
+    report = import_reference(fmt, path, writer)
+    assert (report.rows, report.imported, sum(report.refused.values())) == (72, 72, 0)
+    assert report.sites == {site}
+    rows = _query(
+        influxd.url,
+        influx_db,
+        f'SELECT "value", "site", "source", "pollutant" FROM "agg"."{REFERENCE_MEASUREMENT}"',
+    )
+    assert len(rows) == 72
+    first = rows[0]
+    # 2026-01-12T00:00:00Z, the first value of the file (synthetic, 4.4 µg/m³)
+    assert first[0] == 1768176000000
+    assert first[1:] == [4.4, site, fmt, "pm2_5"]
+
+
+def test_fr_and_eea_fixtures_hold_the_same_values(writer) -> None:
+    class Collect:
+        def __init__(self) -> None:
+            self.lines: list[str] = []
+
+        def write_lines(self, body: bytes, rp: str) -> None:
+            self.lines += body.decode().splitlines()
+
+    fr, eea = Collect(), Collect()
+    import_reference("fr", FR, fr)
+    import_reference("eea", EEA, eea)
+
+    def values(lines: list[str]) -> list[tuple[str, str]]:
+        return [(line.split(" ")[1], line.split(" ")[2]) for line in lines]
+
+    assert values(fr.lines) == values(eea.lines)
+
+
+def test_malformed_rows_are_counted_per_reason_never_a_crash(influxd, influx_db, writer) -> None:
+    report = import_reference("fr", MALFORMED, writer)
+    assert report.rows == 11
+    assert report.imported == 2
+    assert report.skipped_invalid == 1  # validité -1: the producer's own verdict
+    assert dict(report.refused) == {
+        "bad_time": 1,
+        "unit": 1,
+        "bad_value": 2,
+        "unknown_pollutant": 1,
+        "no_site": 2,  # an empty code, and the short row
+        "out_of_range": 1,
+    }
+    # row numbers as a person counts them in the file (header = line 1)
+    assert report.refused_rows["bad_time"] == [3]
+    assert report.refused_rows["bad_value"] == [5, 6]
+    assert report.refused_rows["no_site"] == [8, 10]
+    rows = _query(influxd.url, influx_db, f'SELECT "value" FROM "agg"."{REFERENCE_MEASUREMENT}"')
+    assert [r[1] for r in rows] == [12.5, 13.5]  # the decimal comma read as a decimal point
+
+
+def test_file_without_the_layouts_columns_is_refused_as_a_whole(tmp_path, writer) -> None:
+    bad = tmp_path / "other.csv"
+    bad.write_text("date;station;pm25\n2026/01/12 00:00:00;X;3\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="missing column"):
+        import_reference("fr", bad, writer)
+
+
+def test_sites_file_refuses_rows_without_coordinates(tmp_path) -> None:
+    assert read_sites(SITES)[0] == ("FR99901", "Lens Synthétique", 50.433, 2.827)
+    bad = tmp_path / "sites.csv"
+    bad.write_text("code,name,lat,lon\nFR1,a,50.1,2.1\nFR2,b,,2.2\n", encoding="utf-8")
+    with pytest.raises(SitesError, match="row 3"):
+        read_sites(bad)
+
+
+def test_cli_import_reference_reports_in_french(influxd, influx_db, tmp_path) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "AIRQ_LANG"}
+    db_url = f"sqlite:///{tmp_path / 'registry.sqlite'}"
+    env.update(AIRQ_INFLUX_URL=influxd.url, AIRQ_INFLUX_DB=influx_db, AIRQ_DATABASE_URL=db_url)
+    r = subprocess.run(
+        [sys.executable, "-m", "airq", "calibration", "import-reference", "--format", "fr",
+         str(MALFORMED), "--sites", str(SITES)],
+        capture_output=True, text=True, env=env, cwd=tmp_path, timeout=60,
+    )  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    assert "11 ligne(s) lue(s), 2 valeur(s) importée(s) pour 1 site(s)" in r.stdout
+    assert "refusées (bad_value) : 2 ligne(s), dont les lignes 5, 6" in r.stdout
+    store = CalibrationStore.from_url(db_url)
+    try:
+        site = store.site("FR99901")
+    finally:
+        store.close()
+    assert site is not None and (site.lat, site.lon, site.source) == (50.433, 2.827, "fr")
