@@ -11,7 +11,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from airq_core.reference_values import ATMO_CLASSES, ATMO_THRESHOLDS, WHO_24H
+from airq_core.reference_values import (
+    ATMO_CLASSES,
+    ATMO_THRESHOLDS,
+    WHO_24H,
+    annual_references,
+    daily_statistic,
+)
 from airq_core.storage import (
     AGG_RP,
     INGEST_STATS_MEASUREMENT,
@@ -568,7 +574,130 @@ def qpv_comparison(territory: Territory, api_url: str, uid: str = DATASOURCE_UID
             ],
             options={"showHeader": True},
         )
+    _atmo_index_panels(b, monitored, base)
     return b
+
+
+def _valid_days(ids: tuple[str, ...], qty: str) -> str:
+    """The zone's valid days (at least 18 hourly values) and their mean of hourly means."""
+    return (
+        f'SELECT "jour" FROM (SELECT mean("valeur") AS "jour", count("valeur") AS "heures" '
+        f"FROM ({_zone_hourly(ids, qty + '_mean')}) WHERE $timeFilter GROUP BY time(1d) {TZ}) "
+        f'WHERE "heures" >= 18'
+    )
+
+
+def _worst_station_day(ids: tuple[str, ...], qty: str) -> str:
+    """Per day, the worst station's ATMO statistic (daily mean for particles, maximum hourly
+    mean for gases) over the stations with a valid day (at least 18 hourly means)."""
+    regex = "|".join(ids)
+    stat = "mean" if daily_statistic(qty) == "mean" else "max"
+    return (
+        f'SELECT max("v") AS "valeur" FROM (SELECT {stat}("{qty}_mean") AS "v", '
+        f'count("{qty}_mean") AS "h" FROM {H1} WHERE "{TAG_STATION}" =~ /^(?:{regex})$/ '
+        f'AND $timeFilter GROUP BY time(1d), "{TAG_STATION}" {TZ}) '
+        f'WHERE "h" >= 18 AND $timeFilter GROUP BY time(1d) fill(none) {TZ}'
+    )
+
+
+def _atmo_index_panels(b: Board, monitored: list[Any], base: str) -> None:
+    """The overall daily ATMO index (its sub-indices, worst station of the QPV) and the annual
+    means against the WHO 2021 and EU annual values, for each monitored QPV."""
+    inside = [q for q in monitored if q.zones.get("qpv")]
+    if not inside:
+        return
+    targets = [
+        Target(
+            _worst_station_day(q.zones["qpv"], qty),
+            ("time", "valeur"),
+            alias=f"{q.name} ({q.code}) — {label}",
+        )
+        for q in inside
+        for label, qty in POLLUTANTS
+    ]
+    overrides = [
+        {
+            "matcher": {"id": "byRegexp", "options": f".*— {label}$"},
+            "properties": [{"id": "thresholds", "value": thresholds(_atmo_steps(qty))}],
+        }
+        for label, qty in POLLUTANTS
+    ]
+    b.panel(
+        "state-timeline",
+        "Indice ATMO global indicatif — sous-indices journaliers dans le QPV",
+        "Chaque ligne : un sous-indice (arrêté du 10 juillet 2020), coloré selon sa classe : "
+        "moyenne journalière pour PM2,5 et PM10, maximum des moyennes horaires pour NO₂, pour la "
+        "station la plus exposée du quartier, jours avec au moins 18 heures de données. "
+        "L'indice du jour est la couleur la plus mauvaise de la colonne ; l'API "
+        f"({base}/v1/indices/atmo/qpv/CODE?day=AAAA-MM-JJ) le donne avec le polluant qui le "
+        f"détermine. {INDICATIF} *Daily ATMO sub-indices inside the QPV (worst station); the "
+        "index is the worst colour of the day.*",
+        w=24,
+        h=max(6, 2 + len(targets)),
+        targets=targets,
+        field_config={
+            "defaults": {"color": {"mode": "thresholds"}, "decimals": 1, "unit": UG},
+            "overrides": overrides,
+        },
+        options={"showValue": "auto", "mergeValues": False, "rowHeight": 0.8},
+    )
+    for label, qty in POLLUTANTS:
+        refs = annual_references(qty)
+        steps: list[tuple[float | None, str]] = [(None, "green")]
+        steps += [
+            (v + 0.001, c) for (_, v), c in zip(refs, ("yellow", "orange", "red"), strict=True)
+        ]
+        names = ", ".join(f"{r.label_fr} {v:g} µg/m³" for r, v in refs)
+        b.panel(
+            "table",
+            f"Moyenne annuelle et valeurs de référence — {label}",
+            f"Choisir une année civile dans le sélecteur de période. Moyenne des moyennes "
+            f"journalières des jours valides (au moins 18 heures) de la zone ; {names}. "
+            f"Couverture : jours valides / jours de l'année ; en dessous de 14 % (51 jours) la "
+            f"moyenne n'est pas comparable, 90 % (329 jours) pour une mesure fixe. Vert : sous la "
+            f"valeur OMS ; jaune, orange, rouge : au-dessus de l'OMS, de la valeur UE 2030, de la "
+            f"valeur UE en vigueur. {INDICATIF} *Annual mean of valid days vs WHO 2021 and EU "
+            f"annual values; valid days give the coverage.*",
+            w=8,
+            h=max(6, 2 + len(inside)),
+            targets=[
+                Target(
+                    _valid_days(q.zones["qpv"], qty),
+                    ("time", "jour"),
+                    alias=f"{q.name} ({q.code})",
+                )
+                for q in inside
+            ],
+            transformations=[
+                {
+                    "id": "reduce",
+                    "options": {"mode": "seriesToRows", "reducers": ["mean", "count"]},
+                },
+                {
+                    "id": "organize",
+                    "options": {
+                        "renameByName": {
+                            "Field": "QPV",
+                            "Mean": "Moyenne (µg/m³)",
+                            "Count": "Jours valides",
+                        }
+                    },
+                },
+            ],
+            field_config={
+                "defaults": {"decimals": 1},
+                "overrides": [
+                    {
+                        "matcher": {"id": "byName", "options": "Moyenne (µg/m³)"},
+                        "properties": [
+                            {"id": "thresholds", "value": thresholds(steps)},
+                            {"id": "custom.cellOptions", "value": {"type": "color-background"}},
+                        ],
+                    }
+                ],
+            },
+            options={"showHeader": True},
+        )
 
 
 # -- data quality -----------------------------------------------------------------------------
