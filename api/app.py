@@ -16,6 +16,7 @@ from api.publish import ReadingPublisher
 from api.qpv.selector import QpvStationSelector
 from api.registry import Registry
 from api.routes import admin, airrohr, health, indices, ingest_http, pages, qpv, series, stations
+from api.routes.calibration import router as calibration_router
 from api.series_source import ContentCache
 from api.settings import ApiSettings
 
@@ -39,6 +40,7 @@ ROUTERS = [
     ingest_http.router,
     airrohr.router,
     pages.router,
+    calibration_router,
 ]
 
 
