@@ -135,3 +135,28 @@ def test_cli_import_reference_reports_in_french(influxd, influx_db, tmp_path) ->
     finally:
         store.close()
     assert site is not None and (site.lat, site.lon, site.source) == (50.433, 2.827, "fr")
+
+
+def test_eea_parquet_reads_as_the_csv(tmp_path) -> None:
+    """The download service's Parquet (typed columns: Start as a timestamp, codes as
+    numbers) gives the same values as its CSV form."""
+    import pyarrow.csv as pacsv
+    import pyarrow.parquet as pq
+
+    table = pacsv.read_csv(EEA)
+    assert str(table.schema.field("Start").type).startswith("timestamp")
+    path = tmp_path / "eea.parquet"
+    pq.write_table(table, path)
+
+    class Collect:
+        def __init__(self) -> None:
+            self.lines: list[str] = []
+
+        def write_lines(self, body: bytes, rp: str) -> None:
+            self.lines += body.decode().splitlines()
+
+    from_csv, from_parquet = Collect(), Collect()
+    import_reference("eea", EEA, from_csv)
+    report = import_reference("eea", path, from_parquet)
+    assert report.imported == 72
+    assert from_parquet.lines == from_csv.lines
