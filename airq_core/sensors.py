@@ -1,66 +1,125 @@
 """The sensor registry: every sensor model the platform knows, by its wire name.
 
-A plain dict. Adding a sensor touches its protocol module, one line here, its test data.
+A plain dict of one record per model. Adding a sensor is one record here plus its modules: the
+pure protocol module (``airq_core.protocols.<family>``), the gateway driver and the virtual
+sensor, all named by dotted path (``package.module:Class``) and imported only when asked for
+(:func:`load`), so that this module imports no app and no app imports another: the gateway
+resolves ``driver``, the workshop tools resolve ``emulator``.
+
 ``protocol`` is the pure protocol module for sensors read over a serial line by a gateway;
-sensors that only arrive already decoded (I2C on a board, HTTP from airrohr) have none.
+sensors that only arrive already decoded (I²C on a board, HTTP from airrohr) have none.
 """
 
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass
 from types import ModuleType
 
 from airq_core.errors import UnknownSensorError
-from airq_core.protocols import (
-    mhz19,
-    plantower,
-    rd200m,
-    scd30,
-    sds011,
-    senseair_s8,
-    sps30,
-    zphs01b,
-)
 
-__all__ = ["SENSORS", "SensorModel", "get_sensor"]
+__all__ = ["SENSORS", "SensorModel", "get_sensor", "load"]
+
+
+def load(path: str) -> object:
+    """Import ``package.module`` or ``package.module:attribute`` and return it."""
+    module, _, attribute = path.partition(":")
+    found: object = importlib.import_module(module)
+    for part in filter(None, attribute.split(".")):
+        found = getattr(found, part)
+    return found
 
 
 @dataclass(frozen=True, slots=True)
 class SensorModel:
+    """One sensor model.
+
+    ``protocol_path``, ``driver`` and ``emulator`` are dotted paths, resolved lazily: the
+    protocol module by :attr:`protocol`, the others by the app that needs them (with
+    :func:`load`). An emulator class is built with ``sensor=<name>`` and the user's options.
+    """
+
     name: str
     maker: str
     quantities: tuple[str, ...]
-    protocol: ModuleType | None = None
+    protocol_path: str | None = None
+    driver: str | None = None
+    emulator: str | None = None
 
+    @property
+    def protocol(self) -> ModuleType | None:
+        """The pure protocol module (None for a sensor not read over a serial line)."""
+        if self.protocol_path is None:
+            return None
+        return importlib.import_module(self.protocol_path)
+
+
+def _serial(
+    name: str, maker: str, quantities: tuple[str, ...], family: str, driver: str, emulator: str
+) -> SensorModel:
+    return SensorModel(
+        name,
+        maker,
+        quantities,
+        f"airq_core.protocols.{family}",
+        f"gateway.drivers.{family}:{driver}",
+        f"firmware_tools.virtual.{family}:{emulator}",
+    )
+
+
+_PM = ("pm1_cf1", "pm2_5_cf1", "pm10_cf1", "pm1", "pm2_5", "pm10")
+_PMS = (*_PM, "n0_3", "n0_5", "n1", "n2_5", "n5", "n10")
+_PMS_T = (*_PM, "n0_3", "n0_5", "n1", "n2_5", "temperature", "humidity")
+_SPS30 = ("pm1", "pm2_5", "pm4", "pm10", "nc0_5", "nc1", "nc2_5", "nc4", "nc10", "tps")
+_ZPHS01B = (
+    *("pm1", "pm2_5", "pm10", "co2", "voc_grade", "temperature", "humidity"),
+    *("ch2o", "co", "o3", "no2"),
+)
+_TRH = ("temperature", "humidity")
 
 SENSORS: dict[str, SensorModel] = {
-    "sds011": SensorModel("sds011", "Nova Fitness", ("pm2_5", "pm10"), sds011),
-    "pms5003": SensorModel("pms5003", "Plantower", plantower.QUANTITIES, plantower),
-    "pms7003": SensorModel("pms7003", "Plantower", plantower.QUANTITIES, plantower),
-    "sps30": SensorModel("sps30", "Sensirion", sps30.QUANTITIES, sps30),
-    "mhz19b": SensorModel("mhz19b", "Winsen", ("co2",), mhz19),
-    "senseair_s8": SensorModel("senseair_s8", "Senseair", ("co2",), senseair_s8),
-    "scd30": SensorModel("scd30", "Sensirion", ("co2", "temperature", "humidity"), scd30),
-    "rd200m": SensorModel("rd200m", "FTLab", ("radon",), rd200m),
-    "zphs01b": SensorModel("zphs01b", "Winsen", zphs01b.QUANTITIES, zphs01b),
+    "sds011": _serial(
+        "sds011", "Nova Fitness", ("pm2_5", "pm10"), "sds011", "Sds011Driver", "VirtualSDS011"
+    ),
+    "pms5003": _serial("pms5003", "Plantower", _PMS, "plantower", "PlantowerDriver", "VirtualPMS"),
+    "pms7003": _serial("pms7003", "Plantower", _PMS, "plantower", "PlantowerDriver", "VirtualPMS"),
+    "pms5003t": _serial(
+        "pms5003t", "Plantower", _PMS_T, "plantower", "PlantowerDriver", "VirtualPMS"
+    ),
+    "pms5003st": _serial(
+        "pms5003st",
+        "Plantower",
+        (*_PMS, "ch2o", *_TRH),
+        "plantower",
+        "PlantowerDriver",
+        "VirtualPMS",
+    ),
+    "sps30": _serial("sps30", "Sensirion", _SPS30, "sps30", "Sps30Driver", "VirtualSPS30"),
+    "mhz19b": _serial("mhz19b", "Winsen", ("co2",), "mhz19", "Mhz19bDriver", "VirtualMHZ19B"),
+    "senseair_s8": _serial(
+        "senseair_s8", "Senseair", ("co2",), "senseair_s8", "SenseairS8Driver", "VirtualS8"
+    ),
+    "scd30": _serial("scd30", "Sensirion", ("co2", *_TRH), "scd30", "Scd30Driver", "VirtualSCD30"),
+    "rd200m": _serial("rd200m", "FTLab", ("radon",), "rd200m", "Rd200mDriver", "VirtualRD200M"),
+    "zphs01b": _serial("zphs01b", "Winsen", _ZPHS01B, "zphs01b", "Zphs01bDriver", "VirtualZPHS01B"),
     # Analog: the gateway converts ADC millivolts with airq_core.protocols.b43f.convert.
     "b43f": SensorModel("b43f", "Alphasense", ("no2",)),
     "bme280": SensorModel("bme280", "Bosch", ("temperature", "humidity", "pressure")),
     "bmp280": SensorModel("bmp280", "Bosch", ("temperature", "pressure")),
-    "dht22": SensorModel("dht22", "Aosong", ("temperature", "humidity")),
-    "sht3x": SensorModel("sht3x", "Sensirion", ("temperature", "humidity")),
+    "dht22": SensorModel("dht22", "Aosong", _TRH),
+    "sht3x": SensorModel("sht3x", "Sensirion", _TRH),
     # models that only arrive from sensor.community (airrohr) boards
     "hpm": SensorModel("hpm", "Honeywell", ("pm2_5", "pm10")),
     "npm": SensorModel("npm", "Tera Sensor", ("pm1", "pm2_5", "pm10", "nc1", "nc2_5", "nc10")),
     "ips7100": SensorModel("ips7100", "Piera Systems", ("pm1", "pm2_5", "pm10")),
-    "htu21d": SensorModel("htu21d", "TE Connectivity", ("temperature", "humidity")),
+    "htu21d": SensorModel("htu21d", "TE Connectivity", _TRH),
     "bmp180": SensorModel("bmp180", "Bosch", ("temperature", "pressure")),
     "ds18b20": SensorModel("ds18b20", "Maxim", ("temperature",)),
     "dnms": SensorModel("dnms", "DNMS", ("laeq", "la_min", "la_max")),
     "gps": SensorModel("gps", "GNSS receiver", ("lat", "lon", "altitude")),
     # a shared airrohr pin whose model is unknown (flag "model_unknown"): see airq_core.airrohr
     "pm_generic": SensorModel("pm_generic", "", ("pm1", "pm2_5", "pm4", "pm10")),
-    "temp_humidity_generic": SensorModel("temp_humidity_generic", "", ("temperature", "humidity")),
+    "temp_humidity_generic": SensorModel("temp_humidity_generic", "", _TRH),
     "temp_pressure_generic": SensorModel("temp_pressure_generic", "", ("temperature", "pressure")),
 }
 

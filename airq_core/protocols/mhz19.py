@@ -9,13 +9,15 @@ heats the module), so it is kept in ``meta["internal_temperature"]`` rather than
 
 Pre-heat: for about 3 minutes after power-on the readings are meaningless (reports vary by
 firmware: a fixed 410 or 500 ppm, 388 then 555 ppm, or zeros). The frame does not say it is
-warming up; the caller discards readings taken in the first 180 s (``PREHEAT_S``).
+warming up; the caller discards readings taken in the first 180 s (``PREHEAT_S``). A reply
+of 0 ppm (outdoor air holds about 420 ppm) is flagged ``"warmup"`` whenever it comes.
 The replies to the ABC, calibration and range commands are not documented: [UNVERIFIED].
 """
 
 from __future__ import annotations
 
 from airq_core.errors import ChecksumError, FrameFormatError, IncompleteFrameError
+from airq_core.protocols import framing
 from airq_core.readings import Sample
 
 __all__ = [
@@ -55,22 +57,19 @@ def checksum(body: bytes) -> int:
     return (0x100 - (sum(body) & 0xFF)) & 0xFF
 
 
+def _reply_size(buffer: bytes, i: int) -> int:
+    if len(buffer) - i < 2:
+        return framing.NEED_MORE
+    return FRAME_LEN if buffer[i + 1] in COMMANDS else framing.NOT_A_FRAME
+
+
+def _sum_ok(cand: bytes) -> bool:
+    return checksum(cand[1:8]) == cand[8]
+
+
 def split_frame(buffer: bytes) -> tuple[bytes | None, int]:
     """First sensor reply (``FF`` + known command byte) with a valid checksum."""
-    i, n = 0, len(buffer)
-    while True:
-        i = buffer.find(START, i)
-        if i < 0:
-            return None, n
-        if n - i < 2:
-            return None, i
-        if buffer[i + 1] in COMMANDS:
-            if n - i < FRAME_LEN:
-                return None, i
-            cand = buffer[i : i + FRAME_LEN]
-            if checksum(cand[1:8]) == cand[8]:
-                return cand, i + FRAME_LEN
-        i += 1
+    return framing.scan(buffer, sync=bytes([START]), size=_reply_size, valid=_sum_ok)
 
 
 def _check(frame: bytes) -> None:
@@ -95,7 +94,8 @@ def decode(frame: bytes) -> Sample:
         )
     co2 = int.from_bytes(frame[2:4], "big")
     meta: dict[str, object] = {"internal_temperature": frame[4] - 40, "status": frame[5]}
-    return Sample(NAME, {"co2": float(co2)}, meta=meta)
+    flags = ("warmup",) if co2 == 0 else ()  # 0 ppm: pre-heat, never a real reading
+    return Sample(NAME, {"co2": float(co2)}, flags, meta)
 
 
 def encode_read_reply(co2: int, internal_temperature: int = 26) -> bytes:
@@ -146,17 +146,12 @@ def cmd_range(ppm: int) -> bytes:
 
 def split_command(buffer: bytes) -> tuple[bytes | None, int]:
     """Like :func:`split_frame`, for host commands ``FF 01 …`` (virtual sensors)."""
-    i, n = 0, len(buffer)
-    while True:
-        i = buffer.find(START, i)
-        if i < 0:
-            return None, n
-        if n - i < FRAME_LEN:
-            return None, i
-        cand = buffer[i : i + FRAME_LEN]
-        if cand[1] == SENSOR_NUMBER and checksum(cand[1:8]) == cand[8]:
-            return cand, i + FRAME_LEN
-        i += 1
+    return framing.scan(
+        buffer,
+        sync=bytes([START]),
+        size=FRAME_LEN,
+        valid=lambda cand: cand[1] == SENSOR_NUMBER and _sum_ok(cand),
+    )
 
 
 def parse_command(frame: bytes) -> tuple[int, bytes]:

@@ -18,6 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from airq_core.errors import ChecksumError, DecodeError, FrameFormatError, IncompleteFrameError
+from airq_core.protocols import framing
 
 __all__ = [
     "ModbusExceptionError",
@@ -142,31 +143,26 @@ def split_frame(buffer: bytes, address: int | None = None) -> tuple[bytes | None
     candidate was then garbage); with no complete frame, ``consumed`` stops at the first
     candidate that may still complete.
     """
-    n = len(buffer)
-    pending = n
-    for i in range(n):
-        if address is not None and buffer[i] != address:
-            continue
-        size = _response_length(buffer, i)
-        if size < 0 or (size > 0 and n - i < size):
-            pending = min(pending, i)
-        elif size > 0 and _crc_ok(buffer[i : i + size]):
-            return buffer[i : i + size], i + size
-    return None, pending
+
+    def size(buf: bytes, i: int) -> int:
+        if address is not None and buf[i] != address:
+            return framing.NOT_A_FRAME
+        return _response_length(buf, i)
+
+    return framing.scan(buffer, sync=b"", size=size, valid=_crc_ok, pending_blocks=False)
 
 
 def split_request(buffer: bytes, address: int | None = None) -> tuple[bytes | None, int]:
     """Like :func:`split_frame`, for 8-byte requests (host -> device; virtual sensors)."""
-    n = len(buffer)
-    for i in range(n):
-        if address is not None and buffer[i] not in (address, 0xFE):
-            continue
-        if n - i < 8:
-            return None, i
-        cand = buffer[i : i + 8]
-        if cand[1] in FUNCTIONS and _crc_ok(cand):
-            return cand, i + 8
-    return None, n
+
+    def size(buf: bytes, i: int) -> int:
+        if address is not None and buf[i] not in (address, 0xFE):
+            return framing.NOT_A_FRAME
+        return 8
+
+    return framing.scan(
+        buffer, sync=b"", size=size, valid=lambda cand: cand[1] in FUNCTIONS and _crc_ok(cand)
+    )
 
 
 def parse_request(frame: bytes) -> tuple[int, int, int, int]:

@@ -21,6 +21,7 @@ status byte are kept in ``meta``.
 from __future__ import annotations
 
 from airq_core.errors import ChecksumError, FrameFormatError, IncompleteFrameError
+from airq_core.protocols import framing
 from airq_core.readings import Sample
 
 __all__ = [
@@ -60,25 +61,23 @@ def checksum(body: bytes) -> int:
     return 0xFF - (sum(body) & 0xFF)
 
 
+def _data_size(buffer: bytes, i: int) -> int:
+    if len(buffer) - i < 2:
+        return framing.NEED_MORE
+    if buffer[i + 1] != CMD_DATA:
+        return framing.NOT_A_FRAME
+    if len(buffer) - i < 3:
+        return framing.NEED_MORE
+    return DATA_LEN if buffer[i + 2] == DATA_LEN - 4 else framing.NOT_A_FRAME
+
+
+def _sum_ok(cand: bytes) -> bool:
+    return checksum(cand[1:-1]) == cand[-1]
+
+
 def split_frame(buffer: bytes) -> tuple[bytes | None, int]:
     """First data frame ``02 10 04 …`` with a valid checksum; see the package contract."""
-    i, n = 0, len(buffer)
-    while True:
-        i = buffer.find(STX, i)
-        if i < 0:
-            return None, n
-        if n - i < 3:
-            if buffer[i + 1 : i + 2] in (b"", b"\x10"):
-                return None, i
-            i += 1
-            continue
-        if buffer[i + 1] == CMD_DATA and buffer[i + 2] == DATA_LEN - 4:
-            if n - i < DATA_LEN:
-                return None, i
-            cand = buffer[i : i + DATA_LEN]
-            if checksum(cand[1:7]) == cand[7]:
-                return cand, i + DATA_LEN
-        i += 1
+    return framing.scan(buffer, sync=bytes([STX]), size=_data_size, valid=_sum_ok)
 
 
 def _check(frame: bytes) -> None:
@@ -142,23 +141,16 @@ def cmd_set_period(minutes: int) -> bytes:
     return command(CMD_PERIOD, bytes([minutes]))
 
 
+def _command_size(buffer: bytes, i: int) -> int:
+    if len(buffer) - i < 4:
+        return framing.NEED_MORE
+    size = 4 + buffer[i + 2]
+    return size if buffer[i + 1] in COMMANDS and size <= 5 else framing.NOT_A_FRAME
+
+
 def split_command(buffer: bytes) -> tuple[bytes | None, int]:
     """Like :func:`split_frame`, for host commands (virtual sensors)."""
-    i, n = 0, len(buffer)
-    while True:
-        i = buffer.find(STX, i)
-        if i < 0:
-            return None, n
-        if n - i < 4:
-            return None, i
-        size = 4 + buffer[i + 2]
-        if buffer[i + 1] in COMMANDS and size <= 5:
-            if n - i < size:
-                return None, i
-            cand = buffer[i : i + size]
-            if checksum(cand[1:-1]) == cand[-1]:
-                return cand, i + size
-        i += 1
+    return framing.scan(buffer, sync=bytes([STX]), size=_command_size, valid=_sum_ok)
 
 
 def parse_command(frame: bytes) -> tuple[int, bytes]:

@@ -6,6 +6,9 @@ data ready (1 = a new measurement can be read), **``0x0028`` measurement** (6 re
 CO₂ ppm, temperature °C, relative humidity %, each an IEEE-754 big-endian float, most
 significant word first), ``0x003A`` automatic self-calibration on/off.
 
+A measurement with CO₂ 0 ppm carries the flag ``"warmup"`` ([UNVERIFIED]: a read made before
+the first measurement; the gateway asks data-ready first and drops "not ready").
+
 Floats are rounded to 7 significant digits, the precision a float32 carries, so that
 ``43 DB 8B 85`` reads 439.09 rather than 439.0899963….
 """
@@ -74,7 +77,9 @@ def decode(frame: bytes) -> Sample:
         if not math.isfinite(v):
             raise FrameFormatError(f"SCD30 {name} is not a finite number ({v})")
         values[name] = v
-    return Sample(NAME, values)
+    # 0 ppm: a read before the first measurement after start (the data-ready register says
+    # when one exists); never a real reading
+    return Sample(NAME, values, ("warmup",) if values["co2"] == 0 else ())
 
 
 def parse_data_ready(frame: bytes) -> bool:

@@ -2,6 +2,10 @@
 
 Data frame (sensor -> host): ``AA C0 pm25_lo pm25_hi pm10_lo pm10_hi id id cs AB``
 (values ×10, little-endian; cs = sum of bytes 2..7 mod 256).
+
+A data frame with PM2.5 and PM10 both 0.0 is what the sensor sends while its fan spins up
+after power-on or wake (the first frames after "work"; sds011lib docs, airrohr discards the
+first 15 s): its sample carries the flag ``"warmup"``, never a plain zero reading.
 Reply frame: ``AA C5 cmd d1 d2 d3 id id cs AB``.
 Command frame (host -> sensor), 19 bytes: ``AA B4 cmd d1 d2 00×10 id_hi id_lo cs AB``
 (cs = sum of bytes 2..16 mod 256; id ``FF FF`` addresses every sensor).
@@ -12,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from airq_core.errors import ChecksumError, FrameFormatError, IncompleteFrameError
+from airq_core.protocols import framing
 from airq_core.readings import Sample
 
 NAME = "sds011"
@@ -32,19 +37,12 @@ def _checksum(data: bytes) -> int:
     return sum(data) & 0xFF
 
 
+def _frame_ok(cand: bytes) -> bool:
+    return cand[1] in (DATA, REPLY) and cand[9] == TAIL and _checksum(cand[2:8]) == cand[8]
+
+
 def split_frame(buffer: bytes) -> tuple[bytes | None, int]:
-    i = 0
-    n = len(buffer)
-    while True:
-        i = buffer.find(HEAD, i)
-        if i < 0:
-            return None, n
-        if n - i < FRAME_LEN:
-            return None, i
-        cand = buffer[i : i + FRAME_LEN]
-        if cand[1] in (DATA, REPLY) and cand[9] == TAIL and _checksum(cand[2:8]) == cand[8]:
-            return cand, i + FRAME_LEN
-        i += 1
+    return framing.scan(buffer, sync=bytes([HEAD]), size=FRAME_LEN, valid=_frame_ok)
 
 
 def _check(frame: bytes) -> None:
@@ -77,7 +75,8 @@ def decode(frame: bytes) -> Sample:
         )
     pm25 = int.from_bytes(frame[2:4], "little") / 10
     pm10 = int.from_bytes(frame[4:6], "little") / 10
-    return Sample(NAME, {"pm2_5": pm25, "pm10": pm10}, meta={"device_id": frame[6:8].hex()})
+    flags = ("warmup",) if pm25 == pm10 == 0 else ()
+    return Sample(NAME, {"pm2_5": pm25, "pm10": pm10}, flags, {"device_id": frame[6:8].hex()})
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,19 +124,13 @@ def parse_command(frame: bytes) -> tuple[int, int, int, int]:
     return frame[2], frame[3], frame[4], int.from_bytes(frame[15:17], "big")
 
 
+def _command_ok(cand: bytes) -> bool:
+    return cand[1] == COMMAND and cand[18] == TAIL and _checksum(cand[2:17]) == cand[17]
+
+
 def split_command(buffer: bytes) -> tuple[bytes | None, int]:
     """Like split_frame, for the host -> sensor direction (virtual sensors)."""
-    i, n = 0, len(buffer)
-    while True:
-        i = buffer.find(HEAD, i)
-        if i < 0:
-            return None, n
-        if n - i < 19:
-            return None, i
-        cand = buffer[i : i + 19]
-        if cand[1] == COMMAND and cand[18] == TAIL and _checksum(cand[2:17]) == cand[17]:
-            return cand, i + 19
-        i += 1
+    return framing.scan(buffer, sync=bytes([HEAD]), size=19, valid=_command_ok)
 
 
 def cmd_set_query_mode() -> bytes:

@@ -1,5 +1,9 @@
 """Senseair S8 (NDIR CO₂): Modbus RTU, 9600 baud 8N1, any-address ``FE``.
 
+A CO₂ of 0 ppm (outdoor air holds about 420 ppm) is not a reading: the sample carries the
+flag ``"warmup"`` (a sensor reporting before its first measurement; [UNVERIFIED] beyond the
+physical bound).
+
 Registers (0-based): input IR1 ``0x0000`` meter status, IR2 alarm status, IR3 output status,
 **IR4 ``0x0003`` CO₂ ppm**; holding HR1 ``0x0000`` acknowledgement flags, HR2 ``0x0001``
 special command (``0x7C06`` background calibration, ``0x7C07`` zero calibration), HR32
@@ -86,12 +90,14 @@ def decode(frame: bytes) -> Sample:
         )
     regs = r.registers
     if len(regs) == 1:
-        return Sample(NAME, {"co2": float(_int16(regs[0]))})
+        co2 = _int16(regs[0])
+        return Sample(NAME, {"co2": float(co2)}, ("warmup",) if co2 == 0 else ())
     if len(regs) == 4:
         meter, alarm, output, co2 = regs
         meta: dict[str, object] = {"meter_status": meter, "alarm_status": alarm}
         meta["output_status"] = output
-        return Sample(NAME, {"co2": float(_int16(co2))}, status_flags(meter), meta)
+        flags = status_flags(meter) + (("warmup",) if co2 == 0 else ())
+        return Sample(NAME, {"co2": float(_int16(co2))}, flags, meta)
     raise FrameFormatError(f"S8 CO2 reply carries {len(regs)} registers, expected 1 or 4")
 
 

@@ -16,6 +16,10 @@ subclasses, so a gateway that drops every DecodeError stays correct:
 * :class:`DeviceStateError` — STATE ≠ 0: the device refused the command (code and meaning in
   the message, e.g. 0x43 "command not allowed in current state": not measuring).
 
+A read reply whose ten values are all zero is what the sensor returns in the first seconds
+after "start measurement" (Sensirion gives 8–30 s of start-up time; issue 15's third-party
+captures): its sample carries the flag ``"warmup"``, never a plain zero reading.
+
 Bit 7 of STATE is the device-error flag (fan or laser problem; read the device status
 register): [UNVERIFIED] beyond the SHDLC driver. A read reply with only that bit set is still
 decoded, with the flag ``"device_error"``.
@@ -28,6 +32,7 @@ import struct
 from dataclasses import dataclass
 
 from airq_core.errors import ChecksumError, DecodeError, FrameFormatError, IncompleteFrameError
+from airq_core.protocols import framing
 from airq_core.readings import Sample
 
 __all__ = [
@@ -170,25 +175,20 @@ def _content_ok(content: bytes, header: int) -> bool:
 
 
 def _split(buffer: bytes, header: int) -> tuple[bytes | None, int]:
-    i, n = 0, len(buffer)
-    while True:
-        i = buffer.find(FLAG, i)
-        if i < 0:
-            return None, n
-        end = buffer.find(FLAG, i + 1, i + MAX_FRAME)
+    def size(buf: bytes, i: int) -> int:
+        # a frame runs to the next 7E; a bad candidate's closing 7E opens the next candidate
+        end = buf.find(FLAG, i + 1, i + MAX_FRAME)
         if end < 0:
-            if n - i < MAX_FRAME:
-                return None, i
-            i += 1
-            continue
-        raw = buffer[i + 1 : end]
+            return framing.NEED_MORE if len(buf) - i < MAX_FRAME else framing.NOT_A_FRAME
+        return end + 1 - i
+
+    def valid(cand: bytes) -> bool:
         try:
-            ok = _content_ok(unstuff(raw), header)
+            return _content_ok(unstuff(cand[1:-1]), header)
         except FrameFormatError:
-            ok = False
-        if ok:
-            return buffer[i : end + 1], end + 1
-        i = end if end > i + 1 else i + 1
+            return False
+
+    return framing.scan(buffer, sync=bytes([FLAG]), size=size, valid=valid)
 
 
 def split_frame(buffer: bytes) -> tuple[bytes | None, int]:
@@ -297,6 +297,8 @@ def decode(frame: bytes) -> Sample:
         if not math.isfinite(v):
             raise FrameFormatError(f"SPS30 {name} is not a finite number ({v})")
     flags = ("device_error",) if reply.state & DEVICE_ERROR_BIT else ()
+    if not any(numbers):  # every mass and count zero: the fan is still starting
+        flags = ("warmup", *flags)
     return Sample(NAME, dict(zip(FIELDS, numbers, strict=True)), flags)
 
 

@@ -22,7 +22,7 @@ The NO₂ step (0.01 ppm ≈ 19 µg/m³) is too coarse for background air: every
 from __future__ import annotations
 
 from airq_core.errors import ChecksumError, FrameFormatError, IncompleteFrameError
-from airq_core.protocols import mhz19
+from airq_core.protocols import framing, mhz19
 from airq_core.readings import Sample
 
 __all__ = ["BAUDRATE", "NAME", "cmd_read", "decode", "encode_reply", "split_frame"]
@@ -39,22 +39,20 @@ QUANTITIES = (
 )
 
 
+def _reply_size(buffer: bytes, i: int) -> int:
+    if len(buffer) - i < 2:
+        return framing.NEED_MORE
+    return FRAME_LEN if buffer[i + 1] == HEAD[1] else framing.NOT_A_FRAME
+
+
 def split_frame(buffer: bytes) -> tuple[bytes | None, int]:
     """First 26-byte ``FF 86`` reply with a valid checksum; see the package contract."""
-    i, n = 0, len(buffer)
-    while True:
-        i = buffer.find(HEAD[0], i)
-        if i < 0:
-            return None, n
-        if n - i < 2:
-            return None, i
-        if buffer[i + 1] == HEAD[1]:
-            if n - i < FRAME_LEN:
-                return None, i
-            cand = buffer[i : i + FRAME_LEN]
-            if mhz19.checksum(cand[1:25]) == cand[25]:
-                return cand, i + FRAME_LEN
-        i += 1
+    return framing.scan(
+        buffer,
+        sync=HEAD[:1],
+        size=_reply_size,
+        valid=lambda cand: mhz19.checksum(cand[1:25]) == cand[25],
+    )
 
 
 def _check(frame: bytes) -> None:
@@ -90,7 +88,9 @@ def decode(frame: bytes) -> Sample:
         "o3": round(word(19) * 10 * UGM3_PER_PPB["o3"], 2),  # 0.01 ppm = 10 ppb
         "no2": round(word(21) * 10 * UGM3_PER_PPB["no2"], 2),
     }
-    return Sample(NAME, values, ("coarse_no2",), meta={"reserved": frame[23:25].hex()})
+    # CO₂ 0 ppm (its NDIR cell is an MH-Z19B's): still pre-heating, as with the MH-Z19B
+    flags = ("coarse_no2", "warmup") if values["co2"] == 0 else ("coarse_no2",)
+    return Sample(NAME, values, flags, meta={"reserved": frame[23:25].hex()})
 
 
 def encode_reply(

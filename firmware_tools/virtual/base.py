@@ -1,4 +1,4 @@
-"""Pty runner and the emulator registry."""
+"""Pty runner and the emulator registry (read from ``airq_core.sensors.SENSORS``)."""
 
 from __future__ import annotations
 
@@ -10,125 +10,53 @@ import termios
 import threading
 import time
 import tty
-from collections.abc import Callable
-from typing import Any, Protocol
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
 
-from airq_core.readings import Sample
+from airq_core.sensors import SENSORS, load
+from firmware_tools.virtual.host import Emulator, HostCommands
+
+__all__ = ["EMULATORS", "Emulator", "HostCommands", "PtySensor", "make_emulator"]
 
 log = logging.getLogger(__name__)
 
 
-class Emulator(Protocol):
-    sensor: str
-    baudrate: int
-    emitted: list[tuple[float, Sample]]
-
-    def on_bytes(self, data: bytes, now: float) -> bytes: ...
-
-    def tick(self, now: float) -> bytes: ...
-
-
-class HostCommands:
-    """Bytes written by the host (the gateway) -> complete command frames, in order.
-
-    ``split`` is the protocol's ``split_command``-style function; garbage is skipped and the
-    buffer is bounded, like a sensor's own receive buffer.
-    """
-
-    def __init__(
-        self, split: Callable[[bytes], tuple[bytes | None, int]], max_buffer: int = 256
-    ) -> None:
-        self._split = split
-        self._max = max_buffer
-        self._buf = b""
-
-    def feed(self, data: bytes) -> list[bytes]:
-        self._buf = (self._buf + data)[-self._max :]
-        frames: list[bytes] = []
-        while True:
-            frame, consumed = self._split(self._buf)
-            self._buf = self._buf[consumed:]
-            if frame is None:
-                return frames
-            frames.append(frame)
-
-    def clear(self) -> None:
-        self._buf = b""
-
-
-def _sds011(**kw: Any) -> Emulator:
-    from firmware_tools.virtual.sds011 import VirtualSDS011
-
-    return VirtualSDS011(**kw)
-
-
-def _pms(sensor: str) -> Callable[..., Emulator]:
-    def factory(**kw: Any) -> Emulator:
-        from firmware_tools.virtual.plantower import VirtualPMS
-
-        return VirtualPMS(sensor=sensor, **kw)
-
+def _emulator_class(sensor: str) -> Callable[..., Emulator]:
+    spec = SENSORS.get(sensor)
+    if spec is None or spec.emulator is None:
+        raise KeyError(sensor)
+    factory = load(spec.emulator)
+    if not callable(factory):
+        raise TypeError(f"{spec.emulator} (virtual {sensor}) is not callable")
     return factory
 
 
-def _sps30(**kw: Any) -> Emulator:
-    from firmware_tools.virtual.sps30 import VirtualSPS30
+class _Emulators(Mapping[str, Callable[..., Emulator]]):
+    """Sensor model -> emulator class, read from the registry (``SENSORS[model].emulator``)
+    and imported on first use. A class is built with ``sensor=<model>`` and its options."""
 
-    return VirtualSPS30(**kw)
+    def __getitem__(self, sensor: str) -> Callable[..., Emulator]:
+        return _emulator_class(sensor)
 
+    def __iter__(self) -> Iterator[str]:
+        return (name for name, spec in SENSORS.items() if spec.emulator is not None)
 
-def _mhz19b(**kw: Any) -> Emulator:
-    from firmware_tools.virtual.mhz19 import VirtualMHZ19B
-
-    return VirtualMHZ19B(**kw)
-
-
-def _senseair_s8(**kw: Any) -> Emulator:
-    from firmware_tools.virtual.senseair_s8 import VirtualS8
-
-    return VirtualS8(**kw)
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
 
 
-def _scd30(**kw: Any) -> Emulator:
-    from firmware_tools.virtual.scd30 import VirtualSCD30
-
-    return VirtualSCD30(**kw)
-
-
-def _rd200m(**kw: Any) -> Emulator:
-    from firmware_tools.virtual.rd200m import VirtualRD200M
-
-    return VirtualRD200M(**kw)
-
-
-def _zphs01b(**kw: Any) -> Emulator:
-    from firmware_tools.virtual.zphs01b import VirtualZPHS01B
-
-    return VirtualZPHS01B(**kw)
-
-
-# name -> factory; a factory takes keyword options (seed, period, ...) and returns an emulator.
-EMULATORS: dict[str, Callable[..., Emulator]] = {
-    "sds011": _sds011,
-    "pms5003": _pms("pms5003"),
-    "pms7003": _pms("pms7003"),
-    "sps30": _sps30,
-    "mhz19b": _mhz19b,
-    "senseair_s8": _senseair_s8,
-    "scd30": _scd30,
-    "rd200m": _rd200m,
-    "zphs01b": _zphs01b,
-}
+EMULATORS: Mapping[str, Callable[..., Emulator]] = _Emulators()
 
 
 def make_emulator(sensor: str, **options: Any) -> Emulator:
+    """A virtual ``sensor`` built with ``options`` (seed, period, warm-up…)."""
     try:
         factory = EMULATORS[sensor]
     except KeyError:
         raise ValueError(
             f"no virtual sensor for {sensor!r}; available: {', '.join(sorted(EMULATORS))}"
         ) from None
-    return factory(**options)
+    return factory(sensor=sensor, **options)
 
 
 class PtySensor:

@@ -12,22 +12,23 @@ from __future__ import annotations
 
 from airq_core.protocols import mhz19 as proto
 from airq_core.readings import Sample
-from firmware_tools.virtual.base import HostCommands
+from firmware_tools.virtual.host import HostCommands
 from firmware_tools.virtual.values import Wander
 
 
 class VirtualMHZ19B:
-    sensor = "mhz19b"
     baudrate = proto.BAUDRATE
 
     def __init__(
         self,
+        sensor: str = "mhz19b",
         seed: int = 0,
         co2: float = 650.0,
         preheat_s: float = proto.PREHEAT_S,
         preheat_ppm: int = 410,
         started: float | None = None,
     ) -> None:
+        self.sensor = sensor
         self.preheat_s = preheat_s
         self.preheat_ppm = preheat_ppm
         self.started = started

@@ -1,4 +1,6 @@
-"""Virtual Plantower PMS5003 / PMS7003: active and passive modes, sleep and wake.
+"""Virtual Plantower PMS5003 / PMS7003 / PMS5003T / PMS5003ST: active and passive modes,
+sleep and wake. A ``pms5003t`` sends 4 size bins then temperature and humidity, a
+``pms5003st`` 40-byte frames with formaldehyde, temperature and humidity.
 
 * Active mode (factory default): one data frame every ``period`` seconds.
 * Passive mode (``42 4D E1 00 00``): acked with ``42 4D 00 04 E1 00 …``; a frame per read.
@@ -15,7 +17,7 @@ from __future__ import annotations
 
 from airq_core.protocols import plantower as proto
 from airq_core.readings import Sample
-from firmware_tools.virtual.base import HostCommands
+from firmware_tools.virtual.host import HostCommands
 from firmware_tools.virtual.values import Wander
 
 
@@ -30,8 +32,11 @@ class VirtualPMS:
         warmup_s: float = 0.0,
         pm2_5: float = 9.0,
         pm10: float = 16.0,
+        temperature: float = 19.5,
+        humidity: float = 52.0,
     ) -> None:
         self.sensor = sensor
+        self.temperature, self.humidity = temperature, humidity
         self.period = period
         self.warmup_s = warmup_s
         self.active = True
@@ -48,7 +53,7 @@ class VirtualPMS:
         if self._woke_at is None:
             self._woke_at = now
         if now < self._woke_at + self.warmup_s:
-            frame = proto.encode_data((0, 0, 0), (0, 0, 0), (0, 0, 0, 0, 0, 0))
+            frame = self._encode((0, 0, 0), (0, 0, 0), (0, 0, 0, 0, 0, 0))
         else:
             pm25 = self._pm25.next(now)
             coarse = self._coarse.next(now)
@@ -62,9 +67,22 @@ class VirtualPMS:
                 round(0.3 * coarse),
                 round(0.1 * coarse),
             )
-            frame = proto.encode_data((cf1[0], cf1[1], cf1[2]), atm, counts)
+            frame = self._encode((cf1[0], cf1[1], cf1[2]), atm, counts)
         self.emitted.append((now, proto.decode(frame, self.sensor)))
         return frame
+
+    def _encode(
+        self,
+        cf1: tuple[int, int, int],
+        atm: tuple[int, int, int],
+        counts: tuple[int, int, int, int, int, int],
+    ) -> bytes:
+        if self.sensor == "pms5003t":
+            return proto.encode_t_data(cf1, atm, counts[:4], self.temperature, self.humidity)
+        if self.sensor == "pms5003st":
+            hcho = 15  # µg/m³
+            return proto.encode_st_data(cf1, atm, counts, hcho, self.temperature, self.humidity)
+        return proto.encode_data(cf1, atm, counts)
 
     def on_bytes(self, data: bytes, now: float) -> bytes:
         if self._woke_at is None:

@@ -10,23 +10,24 @@ from __future__ import annotations
 
 from airq_core.protocols import rd200m as proto
 from airq_core.readings import Sample
-from firmware_tools.virtual.base import HostCommands
+from firmware_tools.virtual.host import HostCommands
 from firmware_tools.virtual.values import Wander
 
 PREHEAT_S, WARMUP_S = 200.0, 3600.0
 
 
 class VirtualRD200M:
-    sensor = "rd200m"
     baudrate = proto.BAUDRATE
 
     def __init__(
         self,
+        sensor: str = "rd200m",
         seed: int = 0,
         pci_l: float = 2.0,
         speed: float = 1.0,
         started: float | None = None,
     ) -> None:
+        self.sensor = sensor
         self.speed = speed
         self.started = started
         self.period_min = 0  # auto-transfer off

@@ -13,17 +13,19 @@ import struct
 from airq_core.protocols import modbus
 from airq_core.protocols import scd30 as proto
 from airq_core.readings import Sample
-from firmware_tools.virtual.base import HostCommands
+from firmware_tools.virtual.host import HostCommands
 from firmware_tools.virtual.values import Wander
 
 FIRMWARE = 0x0342
 
 
 class VirtualSCD30:
-    sensor = "scd30"
     baudrate = proto.BAUDRATE
 
-    def __init__(self, seed: int = 0, co2: float = 650.0, interval: int = 2) -> None:
+    def __init__(
+        self, sensor: str = "scd30", seed: int = 0, co2: float = 650.0, interval: int = 2
+    ) -> None:
+        self.sensor = sensor
         self.interval = interval
         self.measuring = False
         self.pressure = 0

@@ -12,15 +12,17 @@ from __future__ import annotations
 from airq_core.protocols import modbus
 from airq_core.protocols import senseair_s8 as proto
 from airq_core.readings import Sample
-from firmware_tools.virtual.base import HostCommands
+from firmware_tools.virtual.host import HostCommands
 from firmware_tools.virtual.values import Wander
 
 
 class VirtualS8:
-    sensor = "senseair_s8"
     baudrate = proto.BAUDRATE
 
-    def __init__(self, seed: int = 0, co2: float = 650.0, address: int = 0x68) -> None:
+    def __init__(
+        self, sensor: str = "senseair_s8", seed: int = 0, co2: float = 650.0, address: int = 0x68
+    ) -> None:
+        self.sensor = sensor
         self.address = address
         self.meter_status = 0
         self.abc_period = 180

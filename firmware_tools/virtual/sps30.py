@@ -12,21 +12,29 @@ from __future__ import annotations
 
 from airq_core.protocols import sps30 as proto
 from airq_core.readings import Sample
-from firmware_tools.virtual.base import HostCommands
+from firmware_tools.virtual.host import HostCommands
 from firmware_tools.virtual.values import Wander
 
 IDLE, MEASURING, SLEEPING = "idle", "measuring", "sleeping"
 
 
 class VirtualSPS30:
-    sensor = "sps30"
     baudrate = proto.BAUDRATE
 
     def __init__(
-        self, seed: int = 0, period: float = 1.0, pm2_5: float = 9.0, serial: str = "A1B2C3D4E5F6"
+        self,
+        sensor: str = "sps30",
+        seed: int = 0,
+        period: float = 1.0,
+        pm2_5: float = 9.0,
+        serial: str = "A1B2C3D4E5F6",
+        warmup_s: float = 0.0,
     ) -> None:
+        self.sensor = sensor
         self.period = period
         self.serial = serial
+        self.warmup_s = warmup_s  # after "start measurement", reads return all zeros
+        self._started_at = 0.0
         self.state = IDLE
         self._uart_on_until = 0.0
         self._next = 0.0
@@ -51,6 +59,8 @@ class VirtualSPS30:
             "nc10": pm25 * 4.49,
             "tps": 0.6 + pm25 / 50,
         }
+        if now < self._started_at + self.warmup_s:
+            values = dict.fromkeys(values, 0.0)
         self._last = proto.encode_measurement(values)
         self._fresh = True
 
@@ -60,6 +70,7 @@ class VirtualSPS30:
             if self.state != IDLE:
                 return refuse
             self.state = MEASURING
+            self._started_at = now
             self._next = now + self.period
             return proto.encode_reply(cmd)
         if cmd == proto.CMD_STOP:

@@ -5,15 +5,17 @@ from __future__ import annotations
 from airq_core.protocols import mhz19
 from airq_core.protocols import zphs01b as proto
 from airq_core.readings import Sample
-from firmware_tools.virtual.base import HostCommands
+from firmware_tools.virtual.host import HostCommands
 from firmware_tools.virtual.values import Wander
 
 
 class VirtualZPHS01B:
-    sensor = "zphs01b"
     baudrate = proto.BAUDRATE
 
-    def __init__(self, seed: int = 0, pm2_5: float = 9.0, co2: float = 650.0) -> None:
+    def __init__(
+        self, sensor: str = "zphs01b", seed: int = 0, pm2_5: float = 9.0, co2: float = 650.0
+    ) -> None:
+        self.sensor = sensor
         self._host = HostCommands(mhz19.split_command)
         self._pm25 = Wander(pm2_5, pm2_5 * 0.6, 0.0, 999.0, seed=seed, decimals=0)
         self._co2 = Wander(co2, co2 * 0.3, 400.0, 5000.0, seed=seed + 1, decimals=0)

@@ -20,6 +20,8 @@ GOLDEN_FILE = {
     "sds011": "sds011",
     "pms5003": "plantower",
     "pms7003": "plantower",
+    "pms5003t": "plantower_t",
+    "pms5003st": "plantower_st",
     "sps30": "sps30",
     "mhz19b": "mhz19",
     "senseair_s8": "senseair_s8",

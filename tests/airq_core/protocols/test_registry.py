@@ -41,3 +41,22 @@ def test_quantities_have_one_unit_and_both_labels() -> None:
     for q in QUANTITIES.values():
         assert q.unit and q.label_fr and q.label_en
         assert q.plausible[0] < q.plausible[1]
+
+
+@pytest.mark.parametrize("name", SERIAL)
+def test_a_serial_sensor_is_one_record_whose_paths_resolve(name: str) -> None:
+    """Driver and emulator are dotted paths in the record; apps resolve them lazily."""
+    from airq_core.sensors import load
+
+    model = SENSORS[name]
+    assert model.protocol_path and model.driver and model.emulator
+    assert isinstance(load(model.driver), type)
+    emulator = load(model.emulator)(sensor=name)  # type: ignore[operator]
+    assert emulator.sensor == name
+    assert emulator.baudrate == model.protocol.BAUDRATE
+
+
+def test_pms_variants_are_registered_with_their_own_quantities() -> None:
+    assert "temperature" in SENSORS["pms5003t"].quantities
+    assert "n5" not in SENSORS["pms5003t"].quantities
+    assert "ch2o" in SENSORS["pms5003st"].quantities
