@@ -315,10 +315,16 @@ MESSAGES: dict[str, dict[str, str]] = {
         "fr": "ajustement impossible : {why}",
         "en": "fit refused: {why}",
     },
+    "calibration_not_colocated": {
+        "fr": "pas de paire co-localisée ({why}) : choisissez un site de référence plus proche "
+        "(GET /v1/calibrations/colocated) ou une autre période",
+        "en": "no co-located pair ({why}): choose a nearer reference site "
+        "(GET /v1/calibrations/colocated) or another period",
+    },
     "calibration_fit_done": {
-        "fr": "étalonnage n° {id} ({who}, site {site}) : réf = {a}·brut + {b}·HR + {c} ; "
+        "fr": "étalonnage n° {id} ({who}, site {site}) : réf = {a}·brut {b}·HR {c} ; "
         "{n} paires horaires, R² = {r2}, RMSE = {rmse} µg/m³",
-        "en": "calibration #{id} ({who}, site {site}): ref = {a}·raw + {b}·RH + {c}; "
+        "en": "calibration #{id} ({who}, site {site}): ref = {a}·raw {b}·RH {c}; "
         "{n} hourly pairs, R² = {r2}, RMSE = {rmse} µg/m³",
     },
 }

@@ -37,6 +37,10 @@ def _time_ms(name: str, text: str) -> int:
         raise CliError(t("calibration_bad_time", name=name, why=exc)) from None
 
 
+def _signed(value: float, digits: int) -> str:
+    return f"{'−' if value < 0 else '+'} {abs(value):.{digits}f}"
+
+
 def import_reference(args: argparse.Namespace) -> int:
     from api.calibration_store import CalibrationStore, ReferenceSite
     from ingest.influx import InfluxWriteError, InfluxWriter
@@ -91,7 +95,7 @@ def import_reference(args: argparse.Namespace) -> int:
 
 def fit(args: argparse.Namespace) -> int:
     from airq_core.calibration import CalibrationError
-    from api.calibration_data import fit_colocated
+    from api.calibration_data import NotColocatedError, fit_colocated
     from api.calibration_store import CalibrationStore
     from api.influx import InfluxQueryError, InfluxReader
     from api.registry import Registry
@@ -127,6 +131,8 @@ def fit(args: argparse.Namespace) -> int:
 
     try:
         record = asyncio.run(run())
+    except NotColocatedError as exc:
+        raise CliError(t("calibration_not_colocated", why=exc)) from None
     except CalibrationError as exc:
         raise CliError(t("calibration_fit_refused", why=exc)) from None
     except InfluxQueryError as exc:
@@ -141,8 +147,8 @@ def fit(args: argparse.Namespace) -> int:
             who=record.station or record.sensor,
             site=record.site,
             a=f"{f.a:.4f}",
-            b=f"{f.b:.4f}",
-            c=f"{f.c:.3f}",
+            b=_signed(f.b, 4),
+            c=_signed(f.c, 3),
             n=f.n,
             r2=f"{f.r2:.3f}",
             rmse=f"{f.rmse:.2f}",

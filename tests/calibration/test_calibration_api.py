@@ -125,7 +125,8 @@ def client(setup: Setup) -> Iterator[httpx.Client]:
 
 def test_fit_recovers_the_sensor_response(setup: Setup) -> None:
     assert setup.fit_out.returncode == 0, setup.fit_out.stderr
-    assert "étalonnage n° 1 (lens-01, site FR99901)" in setup.fit_out.stdout
+    assert "étalonnage n° 1 (lens-01, site FR99901) : réf = 0.6" in setup.fit_out.stdout
+    assert "·brut − 0.0" in setup.fit_out.stdout and "R² = 0.99" in setup.fit_out.stdout
     store = CalibrationStore.from_url(setup.db_url)
     try:
         (record,) = store.list_fits()
@@ -246,7 +247,7 @@ def test_station_without_colocated_site_gets_a_problem(setup: Setup, client, tmp
         format_time(setup.end_ms / 1000),
     )
     assert out.returncode == 1
-    assert "ajustement impossible" in out.stderr
+    assert "pas de paire co-localisée" in out.stderr
     assert "not within 100 m" in out.stderr
     assert "Traceback" not in out.stderr
 
