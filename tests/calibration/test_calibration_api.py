@@ -271,3 +271,43 @@ def test_openapi_declares_the_answers(client) -> None:
     )
     assert "application/problem+json" in op["responses"]["409"]["content"]
     assert "CalibrationList" in spec["components"]["schemas"]
+
+
+def test_fit_per_sensor_model_pools_colocated_stations_only(setup: Setup, tmp_path) -> None:
+    db_url = f"sqlite:///{tmp_path / 'registry.sqlite'}"
+    reg = Registry(db_url)
+    reg.add("lens-01", 50.4330 + 0.0003, 2.8270, "beside the reference site")
+    reg.add("lille-02", 50.6212, 3.0583, "Lille Sud")
+    CalibrationStore(reg.engine).upsert_sites([SITE])
+    reg.close()
+    out = _airq(
+        _env(None, setup.influx_url, setup.db, db_url),
+        tmp_path,
+        "--lang",
+        "en",
+        "calibration",
+        "fit",
+        "--model",
+        "sds011",
+        "--site",
+        SITE.code,
+        "--start",
+        format_time(setup.start_ms / 1000),
+        "--end",
+        format_time(setup.end_ms / 1000),
+    )
+    assert out.returncode == 0, out.stderr
+    assert "calibration #1 (sds011, site FR99901)" in out.stdout
+    store = CalibrationStore.from_url(db_url)
+    try:
+        (record,) = store.list_fits()
+        # lille-02 (28 km away) has the same data but is not pooled
+        assert (record.scope, record.stations_used, record.fit.n) == (
+            "model",
+            ["lens-01"],
+            HOURS - LOW_COVERAGE_HOURS,
+        )
+        # a station with no fit of its own is served the fit of its model
+        assert store.for_station("lille-02", ["sds011"], "pm2_5") == record
+    finally:
+        store.close()
