@@ -25,6 +25,7 @@ __all__ = [
     "EPA_METHOD",
     "FIT_METHOD",
     "MIN_PAIRS",
+    "REFERENCE_MEASUREMENT",
     "CalibrationError",
     "Fit",
     "apply_fit",
@@ -34,6 +35,11 @@ __all__ = [
     "fit_linear_rh",
     "pair_hours",
 ]
+
+REFERENCE_MEASUREMENT = "reference"
+"""InfluxDB measurement of reference-station values (RP ``agg``; tags ``site``, ``source``,
+``pollutant``; field ``value`` in µg/m³), written by ``ingest/reference_import.py``. Kept here
+rather than in ``storage`` beside the other names while that module is being reworked."""
 
 EPA_METHOD = "epa_2021_purpleair"
 """Barkjohn et al. 2021 (AMT 14, 4617) US-wide correction, with the 2022 extension for smoke."""

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from airq_core.calibration import (
     DEFAULT_MAX_DISTANCE_M,
     FIT_METHOD,
+    REFERENCE_MEASUREMENT,
     CalibrationError,
     colocated,
     fit_linear_rh,
@@ -36,7 +37,6 @@ __all__ = [
     "fit_colocated",
 ]
 
-REFERENCE_MEASUREMENT = "reference"  # ingest/reference_import.py writes it (RP agg)
 MIN_COVERAGE = 0.75
 HOUR_MS = 3_600_000
 

@@ -28,6 +28,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from airq_core.calibration import REFERENCE_MEASUREMENT
 from airq_core.storage import AGG_RP
 
 __all__ = [
@@ -44,7 +45,6 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-REFERENCE_MEASUREMENT = "reference"
 REFERENCE_RP = AGG_RP
 FORMATS = ("fr", "eea")
 MAX_ROW_NUMBERS = 20  # row numbers kept per refusal reason
