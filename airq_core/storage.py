@@ -48,6 +48,39 @@ TIERS: dict[str, tuple[str, int]] = {
 AGG_STATS = ("mean", "min", "max", "count")
 LOCAL_TZ = "Europe/Paris"
 
+# Quality of each window (docs/ingest.md "Aggregates"): ``<q>_count`` counts the valid values
+# (n), ``<q>_flagged`` the values left out of the statistics for a flag (n_flagged, every
+# tier), ``<q>_coverage`` the share of the expected readings that are valid (0..1; tiers 1h,
+# 1d and 1d_paris). Windows written before these fields existed have neither: read them as
+# unknown, not as zero.
+QUALITY_STATS = ("flagged", "coverage")
+# 1-minute windows also hold, per (station, sensor), what the interval estimate of the hour
+# needs: the readings of any quantity in the minute and the first and last of their times
+# (ms after the window start). 1h windows hold the estimate itself (``interval_s``).
+FIELD_MINUTE_READINGS = "readings_n"
+FIELD_MINUTE_FIRST = "first_ms"
+FIELD_MINUTE_LAST = "last_ms"
+FIELD_INTERVAL = "interval_s"
+# expected interval when an hour holds a single reading (no gap to measure): the cycle of the
+# sensor.community firmware and the gateway's default
+DEFAULT_INTERVAL_S = 145.0
+
+# Flags that do not exclude a value from the aggregates: they describe the sensor or the
+# conditions (the value is a real measurement) — ``humid`` (the humidity-corrected fields are
+# aggregated beside), ``coarse_no2`` (every ZPHS01B NO2 reading), ``model_unknown`` (values of a
+# generic PM sensor). Any other flag (``warmup``, ``clock_suspect``, ``device_error``,
+# ``warning``, ``unknown_status``, a flag added later) leaves the value out of the means.
+KEPT_FLAGS = frozenset({"humid", "coarse_no2", "model_unknown"})
+
+
+def excludes_from_aggregates(flags: str | Sequence[str] | None) -> bool:
+    """True when a reading with these flags (the stored comma-joined text, or a sequence) is
+    left out of the aggregates."""
+    if not flags:
+        return False
+    names = flags.split(",") if isinstance(flags, str) else flags
+    return any(f and f not in KEPT_FLAGS for f in names)
+
 
 def agg_field(quantity: str, stat: str) -> str:
     """Field name of one statistic of one quantity in an aggregate tier (``pm2_5_mean``)."""

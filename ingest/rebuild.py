@@ -23,15 +23,19 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from airq_core.storage import AGG_RP, TIERS
+from airq_core.storage import AGG_RP, FIELD_INTERVAL, TIERS
 from ingest.influx import InfluxWriter
 from ingest.recompute import (
     as_reduced,
+    chunk_hour_intervals,
     empty_partial,
-    query_raw,
+    excluded_mask,
+    minute_extra,
+    query_chunk,
     read_raw_fields,
     reduce_raw,
     stack_raw,
+    window_hours,
 )
 from ingest.windows import (
     DAY_MS,
@@ -40,6 +44,7 @@ from ingest.windows import (
     Reduced,
     aggregate_lines,
     group_starts,
+    hour_coverage,
     packed_day_lines,
     reduce_sorted,
     sort_groups,
@@ -66,7 +71,8 @@ class _Partial:
 
     sid: list[np.ndarray] = field(default_factory=list)
     win: list[np.ndarray] = field(default_factory=list)
-    # quantity -> lists of (count, total, min, max) arrays aligned with sid/win
+    # quantity -> lists of (count, total, min, max, flagged, coverage sum) arrays aligned with
+    # sid/win
     stats: dict[str, list[tuple[np.ndarray, ...]]] = field(default_factory=dict)
     n: int = 0
 
@@ -81,9 +87,25 @@ def _finish_partial(p: _Partial) -> tuple[np.ndarray, np.ndarray, dict[str, Redu
     starts = group_starts(sid, win)
     stats = {}
     for q, parts in p.stats.items():
-        count, total, lo, hi = (np.concatenate(x)[order] for x in zip(*parts, strict=True))
-        stats[q] = reduce_sorted(starts, count, total, lo, hi)
+        count, total, lo, hi, flg, cov = (
+            np.concatenate(x)[order] for x in zip(*parts, strict=True)
+        )
+        stats[q] = reduce_sorted(starts, count, total, lo, hi, flg, cov)
     return sid[starts], win[starts], stats
+
+
+def _day_coverage_sums(
+    tier: str, hsid: np.ndarray, hour: np.ndarray, hourly: dict[str, Reduced]
+) -> dict[str, np.ndarray]:
+    """Hourly coverages of a chunk summed per (series, day of ``tier``), in the group order of
+    ``reduce_raw(tier, …)`` (series, then day)."""
+    day = window_starts_ms(tier, hour)
+    starts = group_starts(hsid, day)
+    out = {}
+    for q, r in hourly.items():
+        assert r.coverage is not None
+        out[q] = np.add.reduceat(r.coverage, starts) if starts.size else np.zeros(0)
+    return out
 
 
 class _DayPacker:
@@ -100,7 +122,7 @@ class _DayPacker:
             old = self.stats.get(q) or _empty_reduced(n_old)
             new = stats.get(q) or _empty_reduced(n_new)
             self.stats[q] = Reduced(
-                *(np.concatenate([getattr(old, f), getattr(new, f)]) for f in _FIELDS)
+                *(np.concatenate([_col(old, f), _col(new, f)]) for f in _FIELDS)
             )
         self.sid = np.concatenate([self.sid, sid])
         self.hour = np.concatenate([self.hour, hour])
@@ -126,11 +148,19 @@ class _DayPacker:
         return lines
 
 
-_FIELDS = ("count", "mean", "min", "max")
+_FIELDS = ("count", "mean", "min", "max", "flagged", "coverage")
+
+
+def _col(r: Reduced, name: str) -> np.ndarray:
+    col: np.ndarray | None = getattr(r, name)
+    if col is None:
+        return np.zeros(r.count.size) if name == "flagged" else np.full(r.count.size, np.nan)
+    return col
 
 
 def _empty_reduced(n: int) -> Reduced:
-    return Reduced(np.zeros(n), *(np.full(n, np.nan) for _ in range(3)))
+    nan = np.full(n, np.nan)
+    return Reduced(np.zeros(n), nan, nan.copy(), nan.copy(), np.zeros(n), np.zeros(n))
 
 
 def rebuild(
@@ -181,31 +211,52 @@ def rebuild(
     try:
         # chunk k's query is at the head; popping it lets its rows be freed once stacked
         futures = deque(
-            pool.submit(query_raw, writer, fields, a, b, stations) for a, b in bounds[:prefetch]
+            pool.submit(query_chunk, writer, fields, a, b, stations) for a, b in bounds[:prefetch]
         )
         for k, (_c0, c1) in enumerate(bounds):
-            raw = futures.popleft().result()
+            raw, flagged = futures.popleft().result()
             if k + prefetch < len(bounds):
                 a, b = bounds[k + prefetch]
-                futures.append(pool.submit(query_raw, writer, fields, a, b, stations))
+                futures.append(pool.submit(query_chunk, writer, fields, a, b, stations))
             sid, t, vals = stack_raw(raw, len(fields), series_ids)
             del raw
+            excluded = excluded_mask(sid, t, flagged, series_ids)
             report.raw_points += len(t)
             series = sorted(series_ids, key=series_ids.__getitem__)
+            # hourly windows with their coverage: the 1h tier and the daily coverages
+            hourly: dict[str, Reduced] = {}
+            hsid = hour = interval = np.zeros(0)
+            if any(tier != "1m" for tier in tiers):
+                hsid, hour, interval = chunk_hour_intervals(sid, t)
+                _, _, hour_stats = reduce_raw("1h", sid, t, vals, fields, excluded)
+                hourly = as_reduced(hour_stats)
+                for r in hourly.values():
+                    r.coverage = hour_coverage(r.count, interval)
             for tier in tiers:
-                gsid, gwin, chunk_stats = reduce_raw(tier, sid, t, vals, fields)
-                if tier in CHUNKED_TIERS:
-                    reduced = as_reduced(chunk_stats)
-                    lines = aggregate_lines(TIERS[tier][0], series, gsid, gwin, reduced)
+                if tier == "1h":
+                    lines = aggregate_lines(
+                        TIERS[tier][0], series, hsid, hour, hourly, {FIELD_INTERVAL: interval}
+                    )
                     report.aggregate_points[tier] += len(lines)
                     pending_lines.extend(lines)
-                    if tier == "1h" and packer is not None:
-                        packer.add(gsid, gwin, reduced)
+                    if packer is not None:
+                        packer.add(hsid, hour, hourly)
                         lines = packer.pop_lines(series, c1)
                         report.aggregate_points[PACKED] += len(lines)
                         pending_lines.extend(lines)
                     flush()
+                    continue
+                gsid, gwin, chunk_stats = reduce_raw(tier, sid, t, vals, fields, excluded)
+                if tier in CHUNKED_TIERS:
+                    reduced = as_reduced(chunk_stats)
+                    extra = minute_extra(sid, t)
+                    lines = aggregate_lines(TIERS[tier][0], series, gsid, gwin, reduced, extra)
+                    report.aggregate_points[tier] += len(lines)
+                    pending_lines.extend(lines)
+                    flush()
                 else:
+                    cov_sums = _day_coverage_sums(tier, hsid, hour, hourly)
+                    chunk_stats = {q: (*parts, cov_sums[q]) for q, parts in chunk_stats.items()}
                     p = partial[tier]
                     p.sid.append(gsid)
                     p.win.append(gwin)
@@ -232,6 +283,10 @@ def rebuild(
                     pads = [empty_partial(len(s)) for s in p.sid[:missing]]
                     p.stats[q] = pads + per_chunk
             gsid, gwin, stats = _finish_partial(p)
+            hours = window_hours(tier, gwin)
+            for r in stats.values():
+                assert r.coverage is not None
+                r.coverage = r.coverage / hours
             lines = aggregate_lines(TIERS[tier][0], series, gsid, gwin, stats)
             report.aggregate_points[tier] += len(lines)
             pending_lines.extend(lines)

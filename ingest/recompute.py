@@ -26,26 +26,39 @@ from airq_core.quantities import QUANTITIES
 from airq_core.storage import (
     AGG_RP,
     AGG_STATS,
+    DEFAULT_INTERVAL_S,
+    FIELD_FLAGS,
+    FIELD_INTERVAL,
+    FIELD_MINUTE_FIRST,
+    FIELD_MINUTE_LAST,
+    FIELD_MINUTE_READINGS,
     HCORR_QUANTITIES,
+    QUALITY_STATS,
     RAW_MEASUREMENT,
     RAW_RP,
     TAG_SENSOR,
     TAG_STATION,
     TIERS,
+    excludes_from_aggregates,
     hcorr_field,
 )
 from ingest.influx import InfluxWriter
 from ingest.windows import (
+    HOUR_MS,
     LOWER_TIER,
     TIER_ORDER,
     Pending,
     Reduced,
     aggregate_lines,
     group_starts,
+    hour_coverage,
+    hour_intervals,
+    minute_times,
     packed_day_lines,
     reduce_sorted,
     sort_groups,
     utc_text,
+    window_bounds_ms,
     window_starts_ms,
 )
 
@@ -106,43 +119,93 @@ def spans(pendings: Sequence[Pending]) -> list[Pending]:
 
 
 def split_stat_columns(columns: Sequence[str]) -> dict[str, dict[str, int]]:
-    """Aggregate columns ``<q>_<stat>`` -> {q: {stat: column index}} (complete groups only)."""
+    """Aggregate columns ``<q>_<stat>`` -> {q: {stat: column index}} (groups with every stat
+    of ``AGG_STATS``; ``flagged`` and ``coverage`` when present)."""
     groups: dict[str, dict[str, int]] = {}
     for i, name in enumerate(columns):
         q, _, stat = name.rpartition("_")
-        if stat in AGG_STATS and q:
+        if (stat in AGG_STATS or stat in QUALITY_STATS) and q:
             groups.setdefault(q, {})[stat] = i
-    return {q: g for q, g in groups.items() if len(g) == len(AGG_STATS)}
+    return {q: g for q, g in groups.items() if all(s in g for s in AGG_STATS)}
 
 
 def lower_rows(
     values: list[list[Any]], columns: Sequence[str]
-) -> tuple[np.ndarray, dict[str, Reduced]]:
-    """Stored aggregate rows of one series -> (window starts, stats per quantity), as stored."""
+) -> tuple[np.ndarray, dict[str, Reduced], dict[str, np.ndarray]]:
+    """Stored aggregate rows of one series -> (window starts, stats per quantity, other
+    numeric fields of the series such as ``readings_n``), as stored."""
     arr = np.array(values, dtype=np.float64)  # None -> NaN
     t = arr[:, 0].astype(np.int64)
     stats = {}
     for q, g in split_stat_columns(columns).items():
         count = np.nan_to_num(arr[:, g["count"]], nan=0.0)
-        stats[q] = Reduced(count, arr[:, g["mean"]], arr[:, g["min"]], arr[:, g["max"]])
-    return t, stats
+        flagged = None if "flagged" not in g else np.nan_to_num(arr[:, g["flagged"]], nan=0.0)
+        coverage = None if "coverage" not in g else arr[:, g["coverage"]]
+        stats[q] = Reduced(
+            count, arr[:, g["mean"]], arr[:, g["min"]], arr[:, g["max"]], flagged, coverage
+        )
+    extra = {
+        name: arr[:, i]
+        for i, name in enumerate(columns)
+        if name in (FIELD_MINUTE_READINGS, FIELD_MINUTE_FIRST, FIELD_MINUTE_LAST, FIELD_INTERVAL)
+    }
+    return t, stats, extra
+
+
+def window_hours(tier: str, win: np.ndarray) -> np.ndarray:
+    """Length in hours of each window of a daily tier (Paris days: 23, 24 or 25)."""
+    if tier != "1d_paris":
+        return np.full(win.size, TIERS[tier][1] / 3600.0)
+    ends = np.array([window_bounds_ms(tier, int(w))[1] for w in win.tolist()], dtype=np.int64)
+    hours: np.ndarray = (ends - win) / HOUR_MS
+    return hours
 
 
 def reduce_lower_rows(
-    tier: str, t: np.ndarray, stored: dict[str, Reduced]
-) -> tuple[np.ndarray, dict[str, Reduced]]:
+    tier: str, t: np.ndarray, stored: dict[str, Reduced], extra: dict[str, np.ndarray] | None
+) -> tuple[np.ndarray, dict[str, Reduced], dict[str, np.ndarray]]:
     """Windows of a lower tier of one series (``lower_rows``) -> (window starts, stats per
-    quantity) of ``tier``."""
+    quantity, fields of the series) of ``tier``. ``1h``: the interval of the hour from the
+    minute records and the coverage of each quantity; daily tiers: the mean of the hourly
+    coverages over the hours of the day (hours without a window count 0; a stored hour
+    without coverage makes the day's unknown)."""
+    extra = extra or {}
     win = window_starts_ms(tier, t)
     order = np.argsort(win, kind="stable")
     if (np.diff(order) != 1).any():
-        win = win[order]
+        win, t = win[order], t[order]
         stored = {q: r.take(order) for q, r in stored.items()}
+        extra = {n: c[order] for n, c in extra.items()}
     starts = group_starts(np.zeros(len(win), dtype=np.int64), win)
-    stats = {
-        q: reduce_sorted(starts, r.count, r.mean * r.count, r.min, r.max) for q, r in stored.items()
-    }
-    return win[starts], stats
+    stats = {}
+    for q, r in stored.items():
+        flagged = np.zeros(len(win)) if r.flagged is None else r.flagged
+        cov = None
+        if tier != "1h":
+            cov = np.full(len(win), np.nan) if r.coverage is None else r.coverage
+            # an hour of the series without this quantity: no coverage written, it is 0
+            cov = np.where(np.isnan(cov) & (r.count <= 0) & (flagged <= 0), 0.0, cov)
+        red = reduce_sorted(starts, r.count, r.mean * r.count, r.min, r.max, flagged, cov)
+        if tier != "1h" and red.coverage is not None:
+            red.coverage = red.coverage / window_hours(tier, win[starts])
+        stats[q] = red
+    fields: dict[str, np.ndarray] = {}
+    if tier == "1h":
+        k = extra.get(FIELD_MINUTE_READINGS)
+        if k is not None:
+            first = extra[FIELD_MINUTE_FIRST]
+            last = extra[FIELD_MINUTE_LAST]
+            ok = ~np.isnan(k)
+            zero = np.zeros(int(ok.sum()), dtype=np.int64)
+            _, hours, interval = hour_intervals(
+                zero, t[ok], k[ok], first[ok], last[ok], DEFAULT_INTERVAL_S
+            )
+            full = np.full(starts.size, np.nan)
+            full[np.searchsorted(win[starts], hours)] = interval
+            fields[FIELD_INTERVAL] = full
+            for red in stats.values():
+                red.coverage = hour_coverage(red.count, full)
+    return win[starts], stats, fields
 
 
 RawSeries = tuple[tuple[str, str], np.ndarray]
@@ -190,6 +253,59 @@ def stack_raw(
     return np.concatenate(sids), arr[:, 0].astype(np.int64), arr[:, 1:]
 
 
+def query_excluded(
+    writer: InfluxWriter, start_ms: int, end_ms: int, stations: Iterable[str] | None
+) -> list[tuple[tuple[str, str], np.ndarray]]:
+    """The times (ms) of the raw readings of [start, end) whose flags exclude them from the
+    aggregates (``excludes_from_aggregates``), per series. Readings without flags have no
+    ``flags`` field, which the condition skips: the answer is small."""
+    q = (
+        f'SELECT "{FIELD_FLAGS}" FROM "{RAW_RP}"."{RAW_MEASUREMENT}" '
+        f"WHERE {time_range(start_ms, end_ms)} AND \"{FIELD_FLAGS}\" <> ''"
+        f'{station_filter(stations)} GROUP BY "{TAG_STATION}", "{TAG_SENSOR}"'
+    )
+    out = []
+    for res in writer.query(q, timeout=600):
+        for series in res.get("series", []):
+            tags = series["tags"]
+            times = [int(row[0]) for row in series["values"] if excludes_from_aggregates(row[1])]
+            if times:
+                out.append(((tags[TAG_STATION], tags[TAG_SENSOR]), np.array(times, np.int64)))
+    return out
+
+
+def excluded_mask(
+    sid: np.ndarray,
+    t: np.ndarray,
+    excluded: list[tuple[tuple[str, str], np.ndarray]],
+    series_ids: dict[tuple[str, str], int],
+) -> np.ndarray | None:
+    """Rows (sid, t) that ``query_excluded`` named; None when none is."""
+    keys = [
+        np.int64(series_ids[key]) * (1 << 42) + times
+        for key, times in excluded
+        if key in series_ids
+    ]
+    if not keys or sid.size == 0:
+        return None
+    mask = np.isin(sid * (1 << 42) + t, np.concatenate(keys))
+    return mask if mask.any() else None
+
+
+def query_chunk(
+    writer: InfluxWriter,
+    fields: Sequence[str],
+    start_ms: int,
+    end_ms: int,
+    stations: Iterable[str] | None,
+) -> tuple[list[RawSeries], list[tuple[tuple[str, str], np.ndarray]]]:
+    """The raw rows of [start, end) and the times of the excluded ones (``query_excluded``)."""
+    return (
+        query_raw(writer, fields, start_ms, end_ms, stations),
+        query_excluded(writer, start_ms, end_ms, stations),
+    )
+
+
 def fetch_raw(
     writer: InfluxWriter,
     fields: Sequence[str],
@@ -197,23 +313,42 @@ def fetch_raw(
     end_ms: int,
     stations: Iterable[str] | None,
     series_ids: dict[tuple[str, str], int],
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(sid, time ms, values[n, len(fields)]) of the raw readings of [start, end)."""
-    return stack_raw(query_raw(writer, fields, start_ms, end_ms, stations), len(fields), series_ids)
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
+    """(sid, time ms, values[n, len(fields)], excluded rows or None) of the raw readings of
+    [start, end)."""
+    raw, excluded = query_chunk(writer, fields, start_ms, end_ms, stations)
+    sid, t, vals = stack_raw(raw, len(fields), series_ids)
+    return sid, t, vals, excluded_mask(sid, t, excluded, series_ids)
 
 
 def empty_partial(n: int) -> tuple[np.ndarray, ...]:
-    return np.zeros(n), np.zeros(n), np.full(n, np.nan), np.full(n, np.nan)
+    """(count, total, min, max, flagged, coverage sum) of groups without values."""
+    return (
+        np.zeros(n),
+        np.zeros(n),
+        np.full(n, np.nan),
+        np.full(n, np.nan),
+        np.zeros(n),
+        np.zeros(n),
+    )
 
 
 def reduce_raw(
-    tier: str, sid: np.ndarray, t: np.ndarray, vals: np.ndarray, fields: Sequence[str]
+    tier: str,
+    sid: np.ndarray,
+    t: np.ndarray,
+    vals: np.ndarray,
+    fields: Sequence[str],
+    excluded: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, dict[str, tuple[np.ndarray, ...]]]:
-    """Raw rows -> (group sid, group window, quantity -> (count, total, min, max))."""
+    """Raw rows -> (group sid, group window, quantity -> (count, total, min, max, flagged)).
+    Values of ``excluded`` rows are counted in ``flagged`` only."""
     win = window_starts_ms(tier, t)
     order = sort_groups(sid, win)
     if order is not None:
         sid, win, vals = sid[order], win[order], vals[order]
+        if excluded is not None:
+            excluded = excluded[order]
     starts = group_starts(sid, win)
     out: dict[str, tuple[np.ndarray, ...]] = {}
     for j, f in enumerate(fields):
@@ -221,17 +356,33 @@ def reduce_raw(
         has = ~np.isnan(v)
         if not has.any():
             continue
+        if excluded is None:
+            flagged = np.zeros(starts.size)
+        else:
+            flagged = np.add.reduceat((has & excluded).astype(np.float64), starts)
+            has &= ~excluded
+            v = np.where(has, v, np.nan)
         r = reduce_sorted(starts, has.astype(np.float64), v, v, v)
-        out[f] = (r.count, np.where(r.count > 0, r.mean * r.count, 0.0), r.min, r.max)
+        total = np.where(r.count > 0, r.mean * r.count, 0.0)
+        out[f] = (r.count, total, r.min, r.max, flagged)
     return sid[starts], win[starts], out
 
 
 def as_reduced(parts: dict[str, tuple[np.ndarray, ...]]) -> dict[str, Reduced]:
     out = {}
-    for q, (count, total, lo, hi) in parts.items():
+    for q, (count, total, lo, hi, flagged, *_) in parts.items():
         with np.errstate(invalid="ignore", divide="ignore"):
-            out[q] = Reduced(count, total / count, lo, hi)
+            out[q] = Reduced(count, total / count, lo, hi, flagged)
     return out
+
+
+def chunk_hour_intervals(
+    sid: np.ndarray, t: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Raw rows of whole hours -> (sid, hour, interval s) per (series, hour), the values the
+    live ``1h`` recompute gets from the stored minute records."""
+    msid, minute, k, first, last = minute_times(sid, t)
+    return hour_intervals(msid, minute, k, first, last, DEFAULT_INTERVAL_S)
 
 
 def read_raw_fields(writer: InfluxWriter) -> list[str]:
@@ -272,11 +423,22 @@ def recompute_1m(
     if not fields:
         return 0
     series_ids: dict[tuple[str, str], int] = {}
-    sid, t, vals = fetch_raw(writer, fields, span.start_ms, span.end_ms, span.stations, series_ids)
-    gsid, gwin, parts = reduce_raw("1m", sid, t, vals, fields)
+    sid, t, vals, excluded = fetch_raw(
+        writer, fields, span.start_ms, span.end_ms, span.stations, series_ids
+    )
+    gsid, gwin, parts = reduce_raw("1m", sid, t, vals, fields, excluded)
     series = sorted(series_ids, key=series_ids.__getitem__)
-    lines = aggregate_lines(TIERS["1m"][0], series, gsid, gwin, as_reduced(parts))
+    lines = aggregate_lines(
+        TIERS["1m"][0], series, gsid, gwin, as_reduced(parts), minute_extra(sid, t)
+    )
     return write_aggregates(writer, lines, counts)
+
+
+def minute_extra(sid: np.ndarray, t: np.ndarray) -> dict[str, np.ndarray]:
+    """The minute records of raw rows, aligned with the ``1m`` groups of ``reduce_raw`` (both
+    in (series, minute) order)."""
+    _, _, k, first, last = minute_times(sid, t)
+    return {FIELD_MINUTE_READINGS: k, FIELD_MINUTE_FIRST: first, FIELD_MINUTE_LAST: last}
 
 
 def recompute_from_lower(
@@ -297,9 +459,10 @@ def recompute_from_lower(
     for series in _series(writer.query(q, timeout=120)):
         tags = series["tags"]
         key = [(tags[TAG_STATION], tags[TAG_SENSOR])]
-        t, stored = lower_rows(series["values"], series["columns"])
-        wins, stats = reduce_lower_rows(span.tier, t, stored)
-        lines += aggregate_lines(measurement, key, np.zeros(len(wins), dtype=np.int64), wins, stats)
+        t, stored, extra = lower_rows(series["values"], series["columns"])
+        wins, stats, fields = reduce_lower_rows(span.tier, t, stored, extra)
+        zeros = np.zeros(len(wins), dtype=np.int64)
+        lines += aggregate_lines(measurement, key, zeros, wins, stats, fields)
         if span.tier == "1d":
             lines += packed_day_lines(key, np.zeros(len(t), dtype=np.int64), t, stored)
     return write_aggregates(writer, lines, counts)

@@ -218,16 +218,27 @@ class DirtyWindows:
 
 @dataclass
 class Reduced:
-    """Statistics of one quantity per (series, window) group, aligned with the group keys."""
+    """Statistics of one quantity per (series, window) group, aligned with the group keys.
+    ``flagged``: values left out for a flag (None: not known, windows written before flags
+    were counted); ``coverage``: share of the expected readings (None/NaN: not known)."""
 
     count: np.ndarray
     mean: np.ndarray
     min: np.ndarray
     max: np.ndarray
+    flagged: np.ndarray | None = None
+    coverage: np.ndarray | None = None
 
     def take(self, index: np.ndarray) -> Reduced:
         """The groups at ``index`` (positions or a boolean mask), in that order."""
-        return Reduced(self.count[index], self.mean[index], self.min[index], self.max[index])
+        return Reduced(
+            self.count[index],
+            self.mean[index],
+            self.min[index],
+            self.max[index],
+            None if self.flagged is None else self.flagged[index],
+            None if self.coverage is None else self.coverage[index],
+        )
 
 
 def group_starts(sid: np.ndarray, win: np.ndarray) -> np.ndarray:
@@ -257,14 +268,17 @@ def reduce_sorted(
     total: np.ndarray,
     vmin: np.ndarray,
     vmax: np.ndarray,
+    flagged: np.ndarray | None = None,
+    coverage: np.ndarray | None = None,
 ) -> Reduced:
     """Combines rows into groups starting at ``starts`` (rows sorted by group). Rows carry a
     partial aggregate: raw values have count 1 (0 when missing), total = value, min = max =
     value; lower-tier aggregates have total = mean × count. NaN totals/min/max must have
-    count 0. Groups with count 0 get NaN statistics."""
+    count 0. Groups with count 0 get NaN statistics. ``flagged`` and ``coverage`` (optional)
+    are summed as they are (a NaN coverage makes its group's NaN: not known)."""
     if starts.size == 0:
         e = np.zeros(0)
-        return Reduced(e, e, e, e)
+        return Reduced(e, e, e, e, None if flagged is None else e, None if coverage is None else e)
     has = count > 0
     c = np.add.reduceat(count, starts)
     s = np.add.reduceat(np.where(has, total, 0.0), starts)
@@ -277,7 +291,81 @@ def reduce_sorted(
         mean[empty] = np.nan
         lo[empty] = np.nan
         hi[empty] = np.nan
-    return Reduced(c.astype(np.float64), mean, lo, hi)
+    f = None if flagged is None else np.add.reduceat(flagged, starts).astype(np.float64)
+    cov = None if coverage is None else np.add.reduceat(coverage, starts).astype(np.float64)
+    return Reduced(c.astype(np.float64), mean, lo, hi, f, cov)
+
+
+def minute_times(
+    sid: np.ndarray, t: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Raw rows -> per (series, minute): (sid, minute start, readings, first and last time in
+    ms after the minute start), in (series, minute) order: what ``hour_intervals`` needs."""
+    win = window_starts_ms("1m", t)
+    order = sort_groups(sid, win)
+    if order is not None:
+        sid, win, t = sid[order], win[order], t[order]
+    starts = group_starts(sid, win)
+    if starts.size == 0:
+        z = np.zeros(0, dtype=np.int64)
+        return z, z, np.zeros(0), np.zeros(0), np.zeros(0)
+    k = np.diff(np.append(starts, sid.size)).astype(np.float64)
+    w = win[starts]
+    first = (np.minimum.reduceat(t, starts) - w).astype(np.float64)
+    last = (np.maximum.reduceat(t, starts) - w).astype(np.float64)
+    return sid[starts], w, k, first, last
+
+
+def hour_intervals(
+    sid: np.ndarray,
+    minute: np.ndarray,
+    k: np.ndarray,
+    first: np.ndarray,
+    last: np.ndarray,
+    default_s: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The expected interval of each (series, hour), in seconds: the median gap between the
+    series' consecutive readings in the hour, from the 1-minute records (``minute_times`` or
+    the stored ``readings_n``/``first_ms``/``last_ms``; rows sorted by (series, minute)).
+    A minute with k ≥ 2 readings gives its mean gap, weighted k − 1; two consecutive minutes
+    with readings in the same hour give the gap between them, weighted 1; the weighted median
+    is the smallest gap reaching half the weight. An hour with one reading: ``default_s``.
+    Returns (sid, hour start, interval) in (series, hour) order."""
+    hour = minute - minute % HOUR_MS
+    starts = group_starts(sid, hour)
+    if starts.size == 0:
+        return sid[:0], hour[:0], np.zeros(0)
+    group = np.repeat(np.arange(starts.size), np.diff(np.append(starts, sid.size)))
+    within = k >= 2
+    g_in = group[within]
+    gap_in = (last[within] - first[within]) / (k[within] - 1)
+    w_in = k[within] - 1
+    same = np.zeros(sid.size, dtype=bool)
+    same[1:] = group[1:] == group[:-1]
+    idx = np.flatnonzero(same)
+    g_bt = group[idx]
+    gap_bt = (minute[idx] + first[idx]) - (minute[idx - 1] + last[idx - 1])
+    gg = np.concatenate([g_in, g_bt])
+    gap = np.concatenate([gap_in, gap_bt.astype(np.float64)])
+    wt = np.concatenate([w_in, np.ones(g_bt.size)])
+    interval = np.full(starts.size, default_s)
+    if gg.size:
+        order = np.lexsort((gap, gg))
+        gg, gap, wt = gg[order], gap[order], wt[order]
+        cum = np.cumsum(wt)
+        gstarts = np.flatnonzero(np.r_[True, gg[1:] != gg[:-1]])
+        total = np.add.reduceat(wt, gstarts)
+        before = np.where(gstarts > 0, cum[gstarts - 1], 0.0)
+        pos = np.searchsorted(cum, before + total / 2, side="left")
+        interval[gg[gstarts]] = gap[pos] / 1000.0
+    return sid[starts], hour[starts], interval
+
+
+def hour_coverage(count: np.ndarray, interval_s: np.ndarray) -> np.ndarray:
+    """Share of the expected readings of an hour that are valid (capped at 1)."""
+    with np.errstate(invalid="ignore"):
+        cov: np.ndarray = np.minimum(1.0, count * interval_s / 3600.0)
+    return cov
 
 
 def fmt_float(x: float) -> str:
@@ -291,26 +379,48 @@ def aggregate_lines(
     sid: np.ndarray,
     win: np.ndarray,
     stats: dict[str, Reduced],
+    extra: dict[str, np.ndarray] | None = None,
 ) -> list[str]:
     """Line protocol of aggregate points. ``series[sid]`` = (station, sensor); ``stats``:
-    quantity -> Reduced aligned with ``sid``/``win`` (one entry per group)."""
+    quantity -> Reduced aligned with ``sid``/``win`` (one entry per group); ``extra``: fields of
+    the series (``readings_n`` …) aligned the same way, written when finite. A quantity whose
+    values were all flagged is written with its count 0 and its ``_flagged`` count only."""
     lines = []
     cols = [
-        (q, r.count.tolist(), r.mean.tolist(), r.min.tolist(), r.max.tolist())
+        (
+            q,
+            r.count.tolist(),
+            r.mean.tolist(),
+            r.min.tolist(),
+            r.max.tolist(),
+            None if r.flagged is None else r.flagged.tolist(),
+            None if r.coverage is None else r.coverage.tolist(),
+        )
         for q, r in stats.items()
     ]
+    extras = [(name, col.tolist()) for name, col in (extra or {}).items()]
     sids = sid.tolist()
     wins = win.tolist()
     tags = [f"{measurement},sensor={sensor},station={station}" for station, sensor in series]
     for i, (s, w) in enumerate(zip(sids, wins, strict=True)):
         fields = []
-        for q, cnt, mean, lo, hi in cols:
+        for q, cnt, mean, lo, hi, flg, cov in cols:
             c = cnt[i]
+            f = 0.0 if flg is None else flg[i]
             if c > 0:
                 fields.append(
                     f"{q}_mean={mean[i]!r},{q}_min={lo[i]!r},{q}_max={hi[i]!r},{q}_count={c!r}"
                 )
+            elif f > 0:
+                fields.append(f"{q}_count=0.0")
+            else:
+                continue
+            if flg is not None:
+                fields.append(f"{q}_flagged={f!r}")
+            if cov is not None and math.isfinite(cov[i]):
+                fields.append(f"{q}_coverage={cov[i]!r}")
         if fields:
+            fields += [f"{name}={col[i]!r}" for name, col in extras if math.isfinite(col[i])]
             lines.append(f"{tags[s]} {','.join(fields)} {w}")
     return lines
 
@@ -339,9 +449,16 @@ def packed_day_lines(
     fields: list[list[str]] = [[] for _ in range(starts.size)]
     for q, r in stats.items():
         has = r.count > 0
+        if r.flagged is not None:
+            has = has | (r.flagged > 0)
         present = np.zeros(starts.size, dtype=bool)
         present[group[has]] = True
-        for stat, col in (("mean", r.mean), ("min", r.min), ("max", r.max), ("count", r.count)):
+        cols = [("mean", r.mean), ("min", r.min), ("max", r.max), ("count", r.count)]
+        if r.flagged is not None:
+            cols.append(("flagged", r.flagged))
+        if r.coverage is not None:
+            cols.append(("coverage", r.coverage))
+        for stat, col in cols:
             grid = np.full((starts.size, PACKED_HOURS), np.nan, dtype="<f8")
             grid[group[has], slot[has]] = col[has]
             # 24 doubles = 192 bytes, a multiple of 3: the base64 of all the days is the
