@@ -34,7 +34,7 @@ from api.influx import InfluxReader
 from api.problems import problem_responses
 from api.protection import RateLimitDep
 from api.qpv.placement import ZONE_QPV
-from api.routes.qpv import QpvDep, _stations
+from api.routes.qpv import QpvDep, placed_area
 
 router = APIRouter(
     tags=["indices"],
@@ -238,12 +238,7 @@ async def _station(registry: RegistryDep, station_id: str) -> str:
 
 async def _qpv(svc: QpvDep, registry: RegistryDep, code: str) -> tuple[str, str, list[str]]:
     """(code, name, ids of the outdoor stations inside the QPV) or 404."""
-    layer = svc.layer()
-    area = layer.by_code.get(code.strip().upper())
-    if area is None:
-        raise HTTPException(404, f"unknown QPV {code[:20]!r} in {layer.source}")
-    stations = await _stations(registry)
-    placements = await run_in_threadpool(svc.placements, stations)
+    area, placements = await placed_area(svc, registry, code)
     ids = svc.zones(area.code, placements).get(ZONE_QPV, [])
     return area.code, area.name, sorted(ids)
 

@@ -19,7 +19,7 @@ from api.deps import InfluxDep, RegistryDep, SettingsDep, parse_time_param
 from api.influx import InfluxReader
 from api.qpv.exposure import HOUR, daily_values, day_value, hour_bounds, zone_statistics
 from api.qpv.placement import ZONE_OUTSIDE, ZONE_QPV, Placement, buffer_zone
-from api.qpv.polygons import PolygonFileError
+from api.qpv.polygons import Area, PolygonFileError
 from api.qpv.service import (
     QpvService,
     QpvSettings,
@@ -103,6 +103,19 @@ async def _stations(registry: Registry) -> list[StationRef]:
     return [StationRef(s.id, s.name, s.lat, s.lon) for s in rows if not s.indoor]
 
 
+async def placed_area(
+    svc: QpvService, registry: Registry, code: str
+) -> tuple[Area, dict[str, Placement]]:
+    """The QPV ``code`` of the current layer (404 when it has none) and the placement of every
+    outdoor station (retired ones included)."""
+    layer = svc.layer()
+    area = layer.by_code.get(code.strip().upper())
+    if area is None:
+        raise HTTPException(404, f"unknown QPV {code[:20]!r} in {layer.source}")
+    stations = await _stations(registry)
+    return area, await run_in_threadpool(svc.placements, stations)
+
+
 async def fetch_hourly(
     influx: InfluxReader, quantity: str, stations: list[str], start: float, end: float
 ) -> dict[str, dict[int, float]]:
@@ -116,9 +129,7 @@ async def fetch_hourly(
     return out
 
 
-def _qpv_summary(
-    svc: QpvService, code: str, placements: dict[str, Placement]
-) -> dict[str, Any]:
+def _qpv_summary(svc: QpvService, code: str, placements: dict[str, Placement]) -> dict[str, Any]:
     area = svc.layer().by_code[code]
     zones = svc.zones(code, placements)
     return {
@@ -360,12 +371,7 @@ async def qpv_exposure(
     *Measured exposure inside one QPV, within its buffers, and in the rest of the commune.*"""
     quantity = _quantity(quantity)
     start_t, end_t = _period(svc, start, end)
-    layer = svc.layer()
-    area = layer.by_code.get(code.strip().upper())
-    if area is None:
-        raise HTTPException(404, f"unknown QPV {code[:20]!r} in {layer.source}")
-    stations = await _stations(registry)
-    placements = await run_in_threadpool(svc.placements, stations)
+    area, placements = await placed_area(svc, registry, code)
     zones = svc.zones(area.code, placements)
     wanted = sorted({sid for ids in zones.values() for sid in ids})
     series = await fetch_hourly(influx, quantity, wanted, start_t, end_t)
