@@ -57,6 +57,10 @@ class QpvSettings(BaseSettings):
     buffers_m: Annotated[tuple[int, ...], NoDecode] = (300, 1000)
     reference_radius_m: float = Field(default=5000, gt=0, le=50_000)
     min_coverage: float = Field(default=0.75, ge=0, le=1)
+    # an hourly window whose coverage (share of the expected readings that are valid) is known
+    # and below this is left out of every QPV figure; windows written before coverage existed
+    # carry none and are kept (``airq rollup rebuild`` rewrites them with it)
+    min_window_coverage: float = Field(default=0.75, ge=0, le=1)
     min_day_coverage: float = Field(default=0.75, gt=0, le=1)
     max_days: int = Field(default=400, ge=1)
     default_days: int = Field(default=30, ge=1)
@@ -83,23 +87,26 @@ def check_quantity(quantity: str) -> str:
 
 
 def build_hourly_query(quantity: str, stations: list[str], start: float, end: float) -> str:
-    """InfluxQL for the hourly means and counts of one quantity at some stations. Station ids
-    match the registry pattern (letters, digits, dashes), so they are safe in a regex."""
+    """InfluxQL for the hourly means, counts and coverages of one quantity at some stations.
+    Station ids match the registry pattern (letters, digits, dashes), so they are safe in a
+    regex."""
     check_quantity(quantity)
     measurement = TIERS["1h"][0]
     mean, count = agg_field(quantity, "mean"), agg_field(quantity, "count")
+    coverage = agg_field(quantity, "coverage")
     ids = "|".join(re.escape(s) for s in stations)
     return (
-        f'SELECT "{mean}", "{count}" FROM "{AGG_RP}"."{measurement}" '
+        f'SELECT "{mean}", "{count}", "{coverage}" FROM "{AGG_RP}"."{measurement}" '
         f"WHERE time >= '{format_time(start)}' AND time < '{format_time(end)}' "
         f'AND "{TAG_STATION}" =~ /^(?:{ids})$/ GROUP BY "{TAG_STATION}", "{TAG_SENSOR}"'
     )
 
 
-def parse_hourly(results: list[dict[str, Any]]) -> dict[str, dict[int, float]]:
+def parse_hourly(results: list[dict[str, Any]], min_coverage: float) -> dict[str, dict[int, float]]:
     """InfluxDB results -> station -> {hour start (s): mean}. Several sensors of one station
     measuring the same quantity are combined, weighted by their counts; hours whose count is 0
-    or missing are absent."""
+    or missing, and sensor-hours whose coverage is known and below ``min_coverage``, are
+    absent (a window without a coverage field predates it and is kept)."""
     acc: dict[str, dict[int, list[float]]] = {}
     for res in results:
         for series in res.get("series", []):
@@ -107,13 +114,18 @@ def parse_hourly(results: list[dict[str, Any]]) -> dict[str, dict[int, float]]:
             if not sid:
                 continue
             per = acc.setdefault(sid, {})
-            for t_ms, mean, count in series["values"]:
+            for row in series["values"]:
+                t_ms, mean, count = row[0], row[1], row[2]
+                cov = row[3] if len(row) > 3 else None
                 if mean is None or not count:
+                    continue
+                if cov is not None and cov < min_coverage:
                     continue
                 slot = per.setdefault(int(t_ms) // 1000, [0.0, 0.0])
                 slot[0] += mean * count
                 slot[1] += count
-    return {sid: {t: s / c for t, (s, c) in per.items() if c > 0} for sid, per in acc.items()}
+    out = {sid: {t: s / c for t, (s, c) in per.items() if c > 0} for sid, per in acc.items()}
+    return {sid: hours for sid, hours in out.items() if hours}
 
 
 @dataclass(frozen=True)

@@ -117,15 +117,21 @@ async def placed_area(
 
 
 async def fetch_hourly(
-    influx: InfluxReader, quantity: str, stations: list[str], start: float, end: float
+    influx: InfluxReader,
+    quantity: str,
+    stations: list[str],
+    start: float,
+    end: float,
+    min_coverage: float,
 ) -> dict[str, dict[int, float]]:
+    """Hourly means per station (windows under ``min_coverage`` left out, see parse_hourly)."""
     if not stations:
         return {}
     t0, t1 = hour_bounds(start, end)
     out: dict[str, dict[int, float]] = {}
     for i in range(0, len(stations), 200):  # keep the regex of one statement short
         q = build_hourly_query(quantity, stations[i : i + 200], t0, t1)
-        out.update(parse_hourly(await influx.query(q)))
+        out.update(parse_hourly(await influx.query(q), min_coverage))
     return out
 
 
@@ -219,7 +225,9 @@ async def exposure_geojson(
     wanted = sorted(
         {sid for a in areas for ids in svc.zones(a.code, placements).values() for sid in ids}
     )
-    series = await fetch_hourly(influx, quantity, wanted, start_t, end_t)
+    series = await fetch_hourly(
+        influx, quantity, wanted, start_t, end_t, svc.settings.min_window_coverage
+    )
 
     def build() -> list[dict[str, Any]]:
         feats = []
@@ -312,7 +320,14 @@ async def stations_geojson(
     stations = await _stations(registry)
     placements = await run_in_threadpool(svc.placements, stations)
     now = time.time()
-    series = await fetch_hourly(influx, quantity, [s.id for s in stations], now - 2 * 86400, now)
+    series = await fetch_hourly(
+        influx,
+        quantity,
+        [s.id for s in stations],
+        now - 2 * 86400,
+        now,
+        svc.settings.min_window_coverage,
+    )
     stat = daily_statistic(quantity)
     decimals = settings.public_location_decimals
     feats = []
@@ -374,7 +389,9 @@ async def qpv_exposure(
     area, placements = await placed_area(svc, registry, code)
     zones = svc.zones(area.code, placements)
     wanted = sorted({sid for ids in zones.values() for sid in ids})
-    series = await fetch_hourly(influx, quantity, wanted, start_t, end_t)
+    series = await fetch_hourly(
+        influx, quantity, wanted, start_t, end_t, svc.settings.min_window_coverage
+    )
     stats = await run_in_threadpool(
         _zone_stats, svc, area.code, placements, quantity, series, start_t, end_t
     )
@@ -394,6 +411,7 @@ async def qpv_exposure(
         "end": format_time(t1),
         "hours": (t1 - t0) // HOUR,
         "min_coverage": svc.settings.min_coverage,
+        "min_window_coverage": svc.settings.min_window_coverage,
         "buffers_m": list(svc.settings.buffers_m),
         "outside_definition": svc.outside_definition(area.code),
         "attribution": svc.settings.attribution,
