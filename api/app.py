@@ -67,7 +67,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI):  # type: ignore[no-untyped-def]
         app.state.settings = settings
-        app.state.registry = Registry(settings.database_url)
+        app.state.registry = Registry(settings.database_url, settings.public_location_decimals)
         # the broker's accounts follow the registry (api/broker_accounts.py)
         broker = BrokerAdminSettings()
         app.state.registry.accounts = accounts = broker.accounts()

@@ -18,6 +18,7 @@ import hmac
 import secrets
 import sqlite3
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
@@ -51,6 +52,27 @@ stations = sa.Table(
 )
 
 
+# where each station was: one row per placement, [valid_from, valid_to) in UTC, valid_to NULL
+# for the current one. A station's data is attributed to the placement of the time it was
+# measured (QPV statistics); ``precision`` is the number of decimals of lat/lon on public
+# outputs for this placement.
+PLACEMENTS_TABLE = "station_placements"
+placements_t = sa.Table(
+    PLACEMENTS_TABLE,
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("station_id", sa.String(64), nullable=False, index=True),
+    sa.Column("valid_from", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("valid_to", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("lat", sa.Float, nullable=False),
+    sa.Column("lon", sa.Float, nullable=False),
+    sa.Column("indoor", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("precision", sa.Integer, nullable=False),
+)
+
+DEFAULT_PUBLIC_DECIMALS = 3  # ApiSettings.public_location_decimals' default
+
+
 class RegistryError(ValueError):
     """A registry operation was refused; the message says why and what to do."""
 
@@ -65,6 +87,26 @@ class Station:
     created_at: datetime
     retired_at: datetime | None
     source: str = SOURCE_OWN
+
+
+@dataclass(frozen=True, slots=True)
+class Placement:
+    """Where a station was during [valid_from, valid_to) (valid_to None: still there)."""
+
+    id: int
+    station_id: str
+    valid_from: datetime
+    valid_to: datetime | None
+    lat: float
+    lon: float
+    indoor: bool
+    precision: int
+
+    def span(self, start: float, end: float) -> tuple[float, float] | None:
+        """The part of [start, end) (epoch seconds) this placement covers, or None."""
+        t0 = max(start, self.valid_from.timestamp())
+        t1 = end if self.valid_to is None else min(end, self.valid_to.timestamp())
+        return (t0, t1) if t0 < t1 else None
 
 
 def hash_token(token: str, iterations: int = 101) -> str:
@@ -112,8 +154,24 @@ def _row(r: sa.Row) -> Station:  # type: ignore[type-arg]
     )
 
 
-def _migrate(engine: sa.Engine) -> None:
-    """Add columns that registries created by earlier versions lack (idempotent)."""
+def _placement(r: sa.Row) -> Placement:  # type: ignore[type-arg]
+    start = _utc(r.valid_from)
+    assert start is not None  # NOT NULL column
+    return Placement(
+        r.id, r.station_id, start, _utc(r.valid_to), r.lat, r.lon, bool(r.indoor), r.precision
+    )
+
+
+def _as_utc(t: datetime | float) -> datetime:
+    if isinstance(t, datetime):
+        return t.replace(tzinfo=UTC) if t.tzinfo is None else t.astimezone(UTC)
+    return datetime.fromtimestamp(t, UTC)
+
+
+def _migrate(engine: sa.Engine, public_decimals: int = DEFAULT_PUBLIC_DECIMALS) -> None:
+    """Add columns that registries created by earlier versions lack, and give each station
+    without a placement one, from its creation, at its recorded location (idempotent; the
+    placements table itself is created by ``create_all``)."""
     columns = {c["name"] for c in sa.inspect(engine).get_columns(STATIONS_TABLE)}
     if "source" not in columns:
         with engine.begin() as conn:
@@ -123,6 +181,21 @@ def _migrate(engine: sa.Engine) -> None:
                     f"NOT NULL DEFAULT '{SOURCE_OWN}'"
                 )
             )
+    placed = sa.select(placements_t.c.id).where(placements_t.c.station_id == stations.c.id)
+    missing = sa.select(
+        stations.c.id,
+        stations.c.created_at,
+        stations.c.lat,
+        stations.c.lon,
+        stations.c.indoor,
+        sa.literal(public_decimals, sa.Integer),
+    ).where(~sa.exists(placed))
+    with engine.begin() as conn:
+        conn.execute(
+            placements_t.insert().from_select(
+                ["station_id", "valid_from", "lat", "lon", "indoor", "precision"], missing
+            )
+        )
 
 
 class _StationMemo:
@@ -170,14 +243,16 @@ class _StationMemo:
 
 
 class Registry:
-    def __init__(self, database_url: str) -> None:
+    def __init__(self, database_url: str, public_decimals: int = DEFAULT_PUBLIC_DECIMALS) -> None:
+        # the public precision given to new placements (AIRQ_PUBLIC_LOCATION_DECIMALS)
+        self.public_decimals = public_decimals
         url = sa.engine.make_url(database_url)
         # an embedded database (SQLite file): no network, lookups take ~0.1 ms, and no
         # connection to check before use (pre-ping: one more statement per lookup)
         self.embedded = url.get_backend_name() == "sqlite"
         self.engine = sa.create_engine(database_url, pool_pre_ping=not self.embedded)
         metadata.create_all(self.engine)
-        _migrate(self.engine)
+        _migrate(self.engine, public_decimals)
         self._memo: _StationMemo | None = None
         # the broker accounts kept from this registry (None: a registry without a broker)
         self.accounts: StationAccounts | None = None
@@ -216,6 +291,7 @@ class Registry:
         accounts = self.accounts if source == SOURCE_OWN else None
         on_broker = False
         try:
+            now = datetime.now(UTC)
             with self.engine.begin() as conn:
                 conn.execute(
                     stations.insert().values(
@@ -225,8 +301,18 @@ class Registry:
                         lon=lon,
                         indoor=indoor,
                         token_hash=hash_token(token),
-                        created_at=datetime.now(UTC),
+                        created_at=now,
                         source=source,
+                    )
+                )
+                conn.execute(
+                    placements_t.insert().values(
+                        station_id=station_id,
+                        valid_from=now,
+                        lat=lat,
+                        lon=lon,
+                        indoor=indoor,
+                        precision=self.public_decimals,
                     )
                 )
                 if accounts is not None:  # before the commit: refused, nothing is stored
@@ -270,28 +356,125 @@ class Registry:
         lat: float | None = None,
         lon: float | None = None,
         indoor: bool | None = None,
+        moved_at: datetime | None = None,
     ) -> Station:
-        """Change the name, location or indoor flag of a station; returns the new record."""
+        """Change the name, location or indoor flag of a station; returns the new record.
+
+        A new location or indoor flag is a move: the current placement ends at ``moved_at``
+        (default now) and a new one starts there, so the data measured before stays
+        attributed to where it was measured. ``moved_at`` in the future or before the
+        current placement's start is refused; at its very start, the current placement is
+        corrected instead. A name alone changes no placement."""
         current = self.get(station_id)
         if current is None:
             raise RegistryError(f"no station {station_id!r}")
         values: dict[str, object] = {}
         if name is not None:
             values["name"] = name
-        if lat is not None or lon is not None:
-            new_lat = current.lat if lat is None else lat
-            new_lon = current.lon if lon is None else lon
-            if not (-90 <= new_lat <= 90) or not (-180 <= new_lon <= 180):
-                raise RegistryError(f"invalid coordinates lat={new_lat} lon={new_lon}")
-            values.update(lat=new_lat, lon=new_lon)
-        if indoor is not None:
-            values["indoor"] = indoor
+        new_lat = current.lat if lat is None else lat
+        new_lon = current.lon if lon is None else lon
+        new_indoor = current.indoor if indoor is None else indoor
+        if not (-90 <= new_lat <= 90) or not (-180 <= new_lon <= 180):
+            raise RegistryError(f"invalid coordinates lat={new_lat} lon={new_lon}")
+        moves = (new_lat, new_lon, new_indoor) != (current.lat, current.lon, current.indoor)
+        if moves:
+            values.update(lat=new_lat, lon=new_lon, indoor=new_indoor)
+        elif moved_at is not None and not values:
+            raise RegistryError(
+                "moved_at given without a new location or indoor flag: nothing moves"
+            )
+        now = datetime.now(UTC)
+        when = now if moved_at is None else _as_utc(moved_at)
+        if moves and when > now:
+            raise RegistryError(
+                f"moved_at {when.isoformat()} is in the future: give the time the station "
+                "was actually moved (UTC), or leave it out for now"
+            )
         if values:
             with self.engine.begin() as conn:
+                if moves:
+                    self._move(conn, station_id, new_lat, new_lon, new_indoor, when)
                 conn.execute(stations.update().where(stations.c.id == station_id).values(values))
         updated = self.get(station_id)
         assert updated is not None
         return updated
+
+    def _move(
+        self,
+        conn: sa.Connection,
+        station_id: str,
+        lat: float,
+        lon: float,
+        indoor: bool,
+        when: datetime,
+    ) -> None:
+        r = conn.execute(
+            placements_t.select()
+            .where(placements_t.c.station_id == station_id, placements_t.c.valid_to.is_(None))
+            .order_by(placements_t.c.valid_from.desc())
+            .with_for_update()
+        ).first()
+        place = dict(lat=lat, lon=lon, indoor=indoor)
+        if r is None:  # cannot happen after _migrate; kept so a move never loses the history
+            conn.execute(
+                placements_t.insert().values(
+                    station_id=station_id, valid_from=when, precision=self.public_decimals, **place
+                )
+            )
+            return
+        current = _placement(r)
+        if when < current.valid_from:
+            raise RegistryError(
+                f"moved_at {when.isoformat()} is before the start of the current placement "
+                f"({current.valid_from.isoformat()}): a move can only close the current "
+                "placement"
+            )
+        if when == current.valid_from:  # a correction of the current placement
+            conn.execute(placements_t.update().where(placements_t.c.id == current.id).values(place))
+            return
+        conn.execute(
+            placements_t.update().where(placements_t.c.id == current.id).values(valid_to=when)
+        )
+        conn.execute(
+            placements_t.insert().values(
+                station_id=station_id, valid_from=when, precision=self.public_decimals, **place
+            )
+        )
+
+    def placements(self, station_id: str) -> builtins.list[Placement]:
+        """The station's placements, oldest first (empty for an unknown station)."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                placements_t.select()
+                .where(placements_t.c.station_id == station_id)
+                .order_by(placements_t.c.valid_from, placements_t.c.id)
+            ).all()
+        return [_placement(r) for r in rows]
+
+    def placements_between(
+        self, ids: Iterable[str], start: datetime | float, end: datetime | float
+    ) -> dict[str, builtins.list[Placement]]:
+        """station id -> its placements overlapping [start, end) (datetimes, or epoch
+        seconds), oldest first; stations without any are left out."""
+        wanted = sorted(set(ids))
+        out: dict[str, builtins.list[Placement]] = {}
+        if not wanted:
+            return out
+        t0, t1 = _as_utc(start), _as_utc(end)
+        with self.engine.connect() as conn:
+            for i in range(0, len(wanted), 500):
+                rows = conn.execute(
+                    placements_t.select()
+                    .where(
+                        placements_t.c.station_id.in_(wanted[i : i + 500]),
+                        placements_t.c.valid_from < t1,
+                        sa.or_(placements_t.c.valid_to.is_(None), placements_t.c.valid_to > t0),
+                    )
+                    .order_by(placements_t.c.station_id, placements_t.c.valid_from)
+                ).all()
+                for r in rows:
+                    out.setdefault(r.station_id, []).append(_placement(r))
+        return out
 
     def ensure(
         self,

@@ -21,7 +21,7 @@ from typing import Any
 from fastapi import HTTPException, Request
 
 from airq_core.wire import STATION_ID_RE
-from api.registry import Station
+from api.registry import Placement, Station
 
 __all__ = [
     "BBox",
@@ -84,6 +84,11 @@ def validate_station_ids(ids: Sequence[str], limit: int) -> list[str]:
 def public_location(station: Station, decimals: int) -> tuple[float, float]:
     """(lon, lat) rounded for public outputs."""
     return round(station.lon, decimals), round(station.lat, decimals)
+
+
+def public_placement(placement: Placement) -> tuple[float, float]:
+    """(lon, lat) of a placement rounded at its own public precision."""
+    return round(placement.lon, placement.precision), round(placement.lat, placement.precision)
 
 
 async def select_by_qpv(request: Request, code: str, candidates: Sequence[Station]) -> set[str]:

@@ -79,6 +79,11 @@ class StationUpdate(StationBase):
     lat: Lat | None = None
     lon: Lon | None = None
     indoor: bool | None = None
+    moved_at: AwareDatetime | None = Field(
+        default=None,
+        description="when the station was moved (with lat/lon/indoor; default now): its "
+        "placement until then keeps the data measured there",
+    )
 
 
 class StationAdmin(BaseModel):
@@ -170,12 +175,19 @@ async def admin_create(body: StationCreate, registry: RegistryDep) -> dict[str, 
 async def admin_update(
     station_id: str, body: StationUpdate, registry: RegistryDep
 ) -> dict[str, Any]:
-    """Change the name, the location or the indoor flag (only the fields given)."""
+    """Change the name, the location or the indoor flag (only the fields given). A new
+    location or indoor flag closes the current placement at ``moved_at`` (default now) and
+    opens a new one (history: GET /v1/stations/{station_id}/placements)."""
     await _existing(registry, station_id)
     try:
         station = await run_in_threadpool(
             lambda: registry.update(
-                station_id, name=body.name, lat=body.lat, lon=body.lon, indoor=body.indoor
+                station_id,
+                name=body.name,
+                lat=body.lat,
+                lon=body.lon,
+                indoor=body.indoor,
+                moved_at=body.moved_at,
             )
         )
     except RegistryError as exc:

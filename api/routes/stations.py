@@ -23,8 +23,8 @@ from api.influx import InfluxReader
 from api.problems import problem_responses
 from api.protection import RateLimitDep
 from api.queries import build_last_seen_query
-from api.registry import Station
-from api.selection import parse_bbox, public_location, select_by_qpv
+from api.registry import Placement, Station
+from api.selection import parse_bbox, public_location, public_placement, select_by_qpv
 from api.settings import ApiSettings
 
 router = APIRouter(
@@ -218,3 +218,48 @@ async def get_station(
         raise HTTPException(404, f"unknown station {station_id[:64]!r}")
     act = await cached_activity(request, influx, settings.api_stations_cache_s)
     return station_feature(station, act, settings)  # type: ignore[return-value]
+
+
+class PlacementOut(BaseModel):
+    valid_from: str = Field(description="RFC 3339, UTC")
+    valid_to: str | None = Field(description="RFC 3339, UTC; null: the current placement")
+    lat: float = Field(description="rounded to this placement's precision")
+    lon: float = Field(description="rounded to this placement's precision")
+    indoor: bool
+    precision: int = Field(description="decimals of lat/lon on public outputs")
+
+
+class PlacementList(BaseModel):
+    station: str
+    placements: list[PlacementOut]
+
+
+def placement_out(p: Placement) -> dict[str, Any]:
+    lon, lat = public_placement(p)
+    return {
+        "valid_from": format_time(p.valid_from.timestamp()),
+        "valid_to": None if p.valid_to is None else format_time(p.valid_to.timestamp()),
+        "lat": lat,
+        "lon": lon,
+        "indoor": p.indoor,
+        "precision": p.precision,
+    }
+
+
+@router.get(
+    "/v1/stations/{station_id}/placements",
+    responses=problem_responses(404, what={404: "unknown station"}),
+)
+async def station_placements(station_id: str, registry: RegistryDep) -> PlacementList:
+    """Where the station was, oldest first: each placement's period and its location rounded
+    at the placement's public precision (indoor placements as indoor stations: rounded, with
+    their flag). Data measured during a placement is attributed to it (QPV statistics)."""
+    station = None
+    if STATION_ID_RE.fullmatch(station_id):
+        station = await run_in_threadpool(registry.get, station_id)
+    if station is None:
+        raise HTTPException(404, f"unknown station {station_id[:64]!r}")
+    found = await run_in_threadpool(registry.placements, station_id)
+    return PlacementList.model_validate(
+        {"station": station_id, "placements": [placement_out(p) for p in found]}
+    )
