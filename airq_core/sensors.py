@@ -6,8 +6,10 @@ sensor, all named by dotted path (``package.module:Class``) and imported only wh
 (:func:`load`), so that this module imports no app and no app imports another: the gateway
 resolves ``driver``, the workshop tools resolve ``emulator``.
 
-``protocol`` is the pure protocol module for sensors read over a serial line by a gateway;
-sensors that only arrive already decoded (I²C on a board, HTTP from airrohr) have none.
+``protocol`` is the pure protocol module for sensors read over a serial line by a gateway, and
+``commands`` the module that builds the bytes a host sends them
+(``airq_core.protocols.commands.<family>``); sensors that only arrive already decoded (I²C on a
+board, HTTP from airrohr) have neither.
 """
 
 from __future__ import annotations
@@ -34,9 +36,10 @@ def load(path: str) -> object:
 class SensorModel:
     """One sensor model.
 
-    ``protocol_path``, ``driver`` and ``emulator`` are dotted paths, resolved lazily: the
-    protocol module by :attr:`protocol`, the others by the app that needs them (with
-    :func:`load`). An emulator class is built with ``sensor=<name>`` and the user's options.
+    ``protocol_path``, ``driver``, ``emulator`` and ``commands_path`` are dotted paths, resolved
+    lazily: the protocol module by :attr:`protocol`, the host-command builders by
+    :attr:`commands`, the others by the app that needs them (with :func:`load`). An emulator
+    class is built with ``sensor=<name>`` and the user's options.
     """
 
     name: str
@@ -45,6 +48,7 @@ class SensorModel:
     protocol_path: str | None = None
     driver: str | None = None
     emulator: str | None = None
+    commands_path: str | None = None
 
     @property
     def protocol(self) -> ModuleType | None:
@@ -52,6 +56,13 @@ class SensorModel:
         if self.protocol_path is None:
             return None
         return importlib.import_module(self.protocol_path)
+
+    @property
+    def commands(self) -> ModuleType | None:
+        """The host-command builders (None for a sensor not read over a serial line)."""
+        if self.commands_path is None:
+            return None
+        return importlib.import_module(self.commands_path)
 
 
 def _serial(
@@ -64,6 +75,7 @@ def _serial(
         f"airq_core.protocols.{family}",
         f"gateway.drivers.{family}:{driver}",
         f"firmware_tools.virtual.{family}:{emulator}",
+        f"airq_core.protocols.commands.{family}",
     )
 
 

@@ -60,25 +60,25 @@ class Polling:
     period: float = 1.0
 
 
-def _sds011(p: ModuleType) -> Polling:
+def _sds011(c: ModuleType) -> Polling:
     # works in both reporting modes, and wakes a sensor a gateway left asleep
-    return Polling((p.cmd_work(),), p.cmd_query())
+    return Polling((c.work(),), c.query())
 
 
-def _plantower(p: ModuleType) -> Polling:
-    return Polling((p.cmd_wake(),), p.cmd_read())
+def _plantower(c: ModuleType) -> Polling:
+    return Polling((c.wake(),), c.read())
 
 
-def _sps30(p: ModuleType) -> Polling:
-    return Polling((p.WAKE_PULSE + p.cmd_wake(), p.cmd_start()), p.cmd_read())
+def _sps30(c: ModuleType) -> Polling:
+    return Polling((c.WAKE_PULSE + c.wake(), c.start()), c.read())
 
 
 def _read_only(name: str) -> Callable[[ModuleType], Polling]:
-    return lambda p: Polling((), getattr(p, name)())
+    return lambda c: Polling((), getattr(c, name)())
 
 
-def _scd30(p: ModuleType) -> Polling:
-    return Polling((p.cmd_start(),), p.cmd_read(), period=2.0)
+def _scd30(c: ModuleType) -> Polling:
+    return Polling((c.start(),), c.read(), period=2.0)
 
 
 POLLING: dict[str, Callable[[ModuleType], Polling]] = {
@@ -86,11 +86,11 @@ POLLING: dict[str, Callable[[ModuleType], Polling]] = {
     "pms5003": _plantower,
     "pms7003": _plantower,
     "sps30": _sps30,
-    "mhz19b": _read_only("cmd_read"),
-    "senseair_s8": _read_only("cmd_read_co2"),
+    "mhz19b": _read_only("read"),
+    "senseair_s8": _read_only("read_co2"),
     "scd30": _scd30,
-    "rd200m": _read_only("cmd_read"),
-    "zphs01b": _read_only("cmd_read"),
+    "rd200m": _read_only("read"),
+    "zphs01b": _read_only("read"),
 }
 
 
@@ -126,7 +126,8 @@ class SensorLink:
         self.sensor = sensor
         self.protocol = _protocol(sensor)
         factory = POLLING.get(sensor)
-        self.polling = factory(self.protocol) if (factory and poll) else Polling()
+        commands = SENSORS[sensor].commands
+        self.polling = factory(commands) if (factory and commands and poll) else Polling()
         self.stream = FrameStream(self.protocol)
         self.stats = CheckStats()
         self._decode = self._decoder()

@@ -8,7 +8,8 @@ Every module exposes:
         front of the buffer (garbage and the frame itself). With no complete frame, ``frame`` is
         None and ``consumed`` counts leading bytes that can never start a frame.
     decode(frame) -> Sample       raises DecodeError with a message that says what is wrong
-    command builders (``cmd_*``) returning the bytes to send to the sensor.
+The bytes a host sends to a sensor are built in :mod:`airq_core.protocols.commands`, one
+module per family with the same name.
 
 ``FrameStream`` turns a byte stream (any chunking, garbage included) into frames.
 

@@ -24,12 +24,6 @@ __all__ = [
     "BAUDRATE",
     "NAME",
     "checksum",
-    "cmd_abc_off",
-    "cmd_abc_on",
-    "cmd_range",
-    "cmd_read",
-    "cmd_zero_calibration",
-    "command",
     "decode",
     "encode_read_reply",
     "parse_command",
@@ -99,7 +93,7 @@ def decode(frame: bytes) -> Sample:
 
 
 def encode_read_reply(co2: int, internal_temperature: int = 26) -> bytes:
-    """The reply to :func:`cmd_read` a sensor would send (virtual sensors and tests)."""
+    """The reply to ``commands.mhz19.read`` a sensor would send (virtual sensors and tests)."""
     body = bytes([CMD_READ]) + max(0, min(0xFFFF, co2)).to_bytes(2, "big")
     body += bytes([max(0, min(0xFF, internal_temperature + 40)), 0, 0, 0])
     return bytes([START]) + body + bytes([checksum(body)])
@@ -109,39 +103,6 @@ def encode_reply(cmd: int, data: bytes = b"") -> bytes:
     """A generic 9-byte reply ``FF cmd data…`` (virtual sensors)."""
     body = bytes([cmd]) + data[:6].ljust(6, b"\0")
     return bytes([START]) + body + bytes([checksum(body)])
-
-
-def command(cmd: int, data: bytes = b"") -> bytes:
-    """A 9-byte host command ``FF 01 cmd d3..d7 cs`` (``data`` fills d3..d7)."""
-    body = bytes([SENSOR_NUMBER, cmd]) + data[:5].ljust(5, b"\0")
-    return bytes([START]) + body + bytes([checksum(body)])
-
-
-def cmd_read() -> bytes:
-    """``FF 01 86 00 00 00 00 00 79``."""
-    return command(CMD_READ)
-
-
-def cmd_abc_on() -> bytes:
-    """Automatic baseline correction on (factory default): re-bases the 24 h low to 400 ppm."""
-    return command(CMD_ABC, b"\xa0")
-
-
-def cmd_abc_off() -> bytes:
-    """Automatic baseline correction off: advised indoors (rooms that never air out)."""
-    return command(CMD_ABC)
-
-
-def cmd_zero_calibration() -> bytes:
-    """Set the current reading to 400 ppm; run after 20+ minutes in fresh outdoor air."""
-    return command(CMD_ZERO)
-
-
-def cmd_range(ppm: int) -> bytes:
-    """Detection range 2000, 5000 or 10000 ppm."""
-    if ppm not in RANGES:
-        raise ValueError(f"MH-Z19B range must be one of {RANGES} ppm, got {ppm}")
-    return command(CMD_RANGE, b"\0\0\0" + ppm.to_bytes(2, "big"))
 
 
 def split_command(buffer: bytes) -> tuple[bytes | None, int]:

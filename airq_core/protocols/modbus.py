@@ -27,13 +27,10 @@ __all__ = [
     "exception_response",
     "parse_request",
     "parse_response",
-    "read_holding_registers",
-    "read_input_registers",
     "read_response",
     "split_frame",
     "split_request",
     "with_crc",
-    "write_single_register",
 ]
 
 READ_HOLDING, READ_INPUT, WRITE_SINGLE = 0x03, 0x04, 0x06
@@ -90,33 +87,6 @@ def with_crc(body: bytes) -> bytes:
 
 def _crc_ok(frame: bytes) -> bool:
     return crc16(frame[:-2]) == int.from_bytes(frame[-2:], "little")
-
-
-def _request(address: int, function: int, register: int, value: int) -> bytes:
-    if not 0 <= address <= 0xFF or not 0 <= register <= 0xFFFF or not 0 <= value <= 0xFFFF:
-        raise ValueError("Modbus address is 0..255, register and value are 0..65535")
-    return with_crc(
-        bytes([address, function]) + register.to_bytes(2, "big") + value.to_bytes(2, "big")
-    )
-
-
-def read_holding_registers(address: int, register: int, count: int = 1) -> bytes:
-    """Function 03: read ``count`` holding registers from ``register`` (0-based)."""
-    if not 1 <= count <= MAX_READ_BYTES // 2:
-        raise ValueError("Modbus reads 1 to 125 registers")
-    return _request(address, READ_HOLDING, register, count)
-
-
-def read_input_registers(address: int, register: int, count: int = 1) -> bytes:
-    """Function 04: read ``count`` input registers from ``register`` (0-based)."""
-    if not 1 <= count <= MAX_READ_BYTES // 2:
-        raise ValueError("Modbus reads 1 to 125 registers")
-    return _request(address, READ_INPUT, register, count)
-
-
-def write_single_register(address: int, register: int, value: int) -> bytes:
-    """Function 06: write one register. The device echoes the request when it accepts."""
-    return _request(address, WRITE_SINGLE, register, value)
 
 
 def _response_length(buffer: bytes, i: int) -> int:

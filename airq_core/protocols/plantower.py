@@ -44,11 +44,6 @@ __all__ = [
     "BAUDRATE",
     "NAME",
     "Ack",
-    "cmd_active",
-    "cmd_passive",
-    "cmd_read",
-    "cmd_sleep",
-    "cmd_wake",
     "decode",
     "encode_ack",
     "encode_data",
@@ -210,7 +205,7 @@ def parse_ack(frame: bytes) -> Ack:
     return Ack(frame[4], frame[5])
 
 
-def _with_sum(body: bytes) -> bytes:
+def with_sum(body: bytes) -> bytes:
     return body + _sum16(body).to_bytes(2, "big")
 
 
@@ -226,14 +221,14 @@ def encode_data(
     """
     words = (*pm_cf1, *pm_atm, *counts)
     body = b"".join(max(0, min(0xFFFF, int(w))).to_bytes(2, "big") for w in words)
-    return _with_sum(HEAD + b"\x00\x1c" + body + reserved[:2].ljust(2, b"\0"))
+    return with_sum(HEAD + b"\x00\x1c" + body + reserved[:2].ljust(2, b"\0"))
 
 
 def encode_words(words: tuple[int, ...]) -> bytes:
     """A data frame carrying ``words`` (every word after the length field, raw wire units; a
     negative word is written as a signed temperature). Length and checksum are computed."""
     body = b"".join((max(-0x8000, min(0xFFFF, int(w))) & 0xFFFF).to_bytes(2, "big") for w in words)
-    return _with_sum(HEAD + (len(body) + 2).to_bytes(2, "big") + body)
+    return with_sum(HEAD + (len(body) + 2).to_bytes(2, "big") + body)
 
 
 def encode_t_data(
@@ -264,37 +259,7 @@ def encode_st_data(
 
 
 def encode_ack(command: int, data: int = 0) -> bytes:
-    return _with_sum(HEAD + b"\x00\x04" + bytes([command, data]))
-
-
-def command(cmd: int, data: int = 0) -> bytes:
-    """A 7-byte host command: ``42 4D cmd dataH dataL csH csL``."""
-    return _with_sum(HEAD + bytes([cmd]) + data.to_bytes(2, "big"))
-
-
-def cmd_passive() -> bytes:
-    """Passive mode: the sensor answers :func:`cmd_read` only. Acked with ``42 4D 00 04``."""
-    return command(CMD_MODE, 0)
-
-
-def cmd_active() -> bytes:
-    """Active mode (factory default): the sensor streams data frames."""
-    return command(CMD_MODE, 1)
-
-
-def cmd_read() -> bytes:
-    """Ask for one data frame (passive mode)."""
-    return command(CMD_READ)
-
-
-def cmd_sleep() -> bytes:
-    """Stop fan and laser. Acked with ``42 4D 00 04``."""
-    return command(CMD_SLEEP, 0)
-
-
-def cmd_wake() -> bytes:
-    """Restart fan and laser; allow tens of seconds before trusting the data."""
-    return command(CMD_SLEEP, 1)
+    return with_sum(HEAD + b"\x00\x04" + bytes([command, data]))
 
 
 def _command_ok(cand: bytes) -> bool:

@@ -27,9 +27,6 @@ from airq_core.readings import Sample
 __all__ = [
     "BAUDRATE",
     "NAME",
-    "cmd_read",
-    "cmd_reset",
-    "cmd_set_period",
     "decode",
     "encode_data",
     "parse_command",
@@ -114,31 +111,6 @@ def encode_data(status: int, minutes: int, pci_l: float) -> bytes:
     cents = max(0, min(255 * 100 + 99, round(pci_l * 100)))
     body = bytes([CMD_DATA, 4, status, min(minutes, 255), cents // 100, cents % 100])
     return bytes([STX]) + body + bytes([checksum(body)])
-
-
-def command(cmd: int, data: bytes = b"") -> bytes:
-    body = bytes([cmd, len(data)]) + data
-    return bytes([STX]) + body + bytes([checksum(body)])
-
-
-def cmd_read() -> bytes:
-    """Request all data: ``02 01 00 FE``."""
-    return command(CMD_READ)
-
-
-def cmd_reset() -> bytes:
-    """Reset the module: ``02 A0 00 5F``. No reply; measuring restarts from warm-up."""
-    return command(CMD_RESET)
-
-
-def cmd_set_period(minutes: int) -> bytes:
-    """Set the auto-transfer period: the module then sends a data frame every ``minutes``.
-
-    ``02 A1 01 0A 53`` for 10 minutes; the checksum depends on the period.
-    """
-    if not 1 <= minutes <= 255:
-        raise ValueError("RD200M auto-transfer period is 1 to 255 minutes")
-    return command(CMD_PERIOD, bytes([minutes]))
 
 
 def _command_size(buffer: bytes, i: int) -> int:

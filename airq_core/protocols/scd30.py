@@ -26,12 +26,6 @@ __all__ = [
     "ADDRESS",
     "BAUDRATE",
     "NAME",
-    "cmd_asc",
-    "cmd_data_ready",
-    "cmd_read",
-    "cmd_set_interval",
-    "cmd_start",
-    "cmd_stop",
     "decode",
     "encode_measurement",
     "parse_data_ready",
@@ -58,7 +52,7 @@ def _f32(raw: bytes) -> float:
 
 
 def decode(frame: bytes) -> Sample:
-    """Reply to :func:`cmd_read` -> Sample with co2 (ppm), temperature (°C), humidity (%).
+    """Reply to ``commands.scd30.read`` -> Sample with co2 (ppm), temperature (°C), humidity (%).
 
     Raises:
         IncompleteFrameError, FrameFormatError, ChecksumError: not a valid measurement reply
@@ -83,7 +77,7 @@ def decode(frame: bytes) -> Sample:
 
 
 def parse_data_ready(frame: bytes) -> bool:
-    """Reply to :func:`cmd_data_ready` -> True when a new measurement can be read."""
+    """Reply to ``commands.scd30.data_ready`` -> True when a new measurement can be read."""
     r = modbus.parse_response(frame, "SCD30")
     if r.function != modbus.READ_HOLDING or len(r.data) != 2:
         raise FrameFormatError("SCD30 frame is not a data-ready reply")
@@ -91,38 +85,6 @@ def parse_data_ready(frame: bytes) -> bool:
 
 
 def encode_measurement(co2: float, temperature: float, humidity: float) -> bytes:
-    """The reply to :func:`cmd_read` a sensor would send (virtual sensors and tests)."""
+    """The reply to ``commands.scd30.read`` a sensor would send (virtual sensors and tests)."""
     data = struct.pack(">fff", co2, temperature, humidity)
     return modbus.with_crc(bytes([ADDRESS, modbus.READ_HOLDING, len(data)]) + data)
-
-
-def cmd_start(pressure_mbar: int = 0) -> bytes:
-    """Start continuous measurement; ``pressure_mbar`` 700–1400, or 0 for no compensation."""
-    if pressure_mbar != 0 and not 700 <= pressure_mbar <= 1400:
-        raise ValueError("SCD30 ambient pressure is 700 to 1400 mbar, or 0 (no compensation)")
-    return modbus.write_single_register(ADDRESS, REG_START, pressure_mbar)
-
-
-def cmd_stop() -> bytes:
-    return modbus.write_single_register(ADDRESS, REG_STOP, 1)
-
-
-def cmd_data_ready() -> bytes:
-    """``61 03 00 27 00 01 3D A1``."""
-    return modbus.read_holding_registers(ADDRESS, REG_DATA_READY, 1)
-
-
-def cmd_read() -> bytes:
-    """``61 03 00 28 00 06 4C 60``."""
-    return modbus.read_holding_registers(ADDRESS, REG_MEASUREMENT, 6)
-
-
-def cmd_set_interval(seconds: int) -> bytes:
-    if not 2 <= seconds <= 1800:
-        raise ValueError("SCD30 measurement interval is 2 to 1800 s")
-    return modbus.write_single_register(ADDRESS, REG_INTERVAL, seconds)
-
-
-def cmd_asc(on: bool) -> bytes:
-    """Automatic self-calibration on or off (off indoors unless the room airs out daily)."""
-    return modbus.write_single_register(ADDRESS, REG_ASC, 1 if on else 0)

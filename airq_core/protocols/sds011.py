@@ -33,12 +33,12 @@ CMD_FIRMWARE = 0x07
 CMD_WORKING_PERIOD = 0x08
 
 
-def _checksum(data: bytes) -> int:
+def checksum(data: bytes) -> int:
     return sum(data) & 0xFF
 
 
 def _frame_ok(cand: bytes) -> bool:
-    return cand[1] in (DATA, REPLY) and cand[9] == TAIL and _checksum(cand[2:8]) == cand[8]
+    return cand[1] in (DATA, REPLY) and cand[9] == TAIL and checksum(cand[2:8]) == cand[8]
 
 
 def split_frame(buffer: bytes) -> tuple[bytes | None, int]:
@@ -56,7 +56,7 @@ def _check(frame: bytes) -> None:
         raise FrameFormatError(f"SDS011 bad tail 0x{frame[9]:02X}, expected 0xAB")
     if frame[1] not in (DATA, REPLY):
         raise FrameFormatError(f"SDS011 bad command byte 0x{frame[1]:02X}, expected 0xC0 or 0xC5")
-    expected = _checksum(frame[2:8])
+    expected = checksum(frame[2:8])
     if frame[8] != expected:
         raise ChecksumError(f"SDS011 bad checksum 0x{frame[8]:02X}, expected 0x{expected:02X}")
 
@@ -101,17 +101,12 @@ def encode_data(pm2_5: float, pm10: float, device_id: bytes = b"\x58\xd9") -> by
         + min(round(pm10 * 10), 0xFFFF).to_bytes(2, "little")
         + device_id
     )
-    return bytes([HEAD, DATA]) + body + bytes([_checksum(body), TAIL])
+    return bytes([HEAD, DATA]) + body + bytes([checksum(body), TAIL])
 
 
 def encode_reply(command: int, data: bytes, device_id: bytes = b"\x58\xd9") -> bytes:
     body = bytes([command]) + data[:3].ljust(3, b"\0") + device_id
-    return bytes([HEAD, REPLY]) + body + bytes([_checksum(body), TAIL])
-
-
-def command(cmd: int, d1: int = 0, d2: int = 0, device_id: int = 0xFFFF) -> bytes:
-    body = bytes([cmd, d1, d2]) + bytes(10) + device_id.to_bytes(2, "big")
-    return bytes([HEAD, COMMAND]) + body + bytes([_checksum(body), TAIL])
+    return bytes([HEAD, REPLY]) + body + bytes([checksum(body), TAIL])
 
 
 def parse_command(frame: bytes) -> tuple[int, int, int, int]:
@@ -119,45 +114,15 @@ def parse_command(frame: bytes) -> tuple[int, int, int, int]:
     frame = bytes(frame)
     if len(frame) != 19 or frame[0] != HEAD or frame[1] != COMMAND or frame[18] != TAIL:
         raise FrameFormatError("SDS011 command frame must be 19 bytes AA B4 … AB")
-    if _checksum(frame[2:17]) != frame[17]:
+    if checksum(frame[2:17]) != frame[17]:
         raise ChecksumError("SDS011 command frame has a bad checksum")
     return frame[2], frame[3], frame[4], int.from_bytes(frame[15:17], "big")
 
 
 def _command_ok(cand: bytes) -> bool:
-    return cand[1] == COMMAND and cand[18] == TAIL and _checksum(cand[2:17]) == cand[17]
+    return cand[1] == COMMAND and cand[18] == TAIL and checksum(cand[2:17]) == cand[17]
 
 
 def split_command(buffer: bytes) -> tuple[bytes | None, int]:
     """Like split_frame, for the host -> sensor direction (virtual sensors)."""
     return framing.scan(buffer, sync=bytes([HEAD]), size=19, valid=_command_ok)
-
-
-def cmd_set_query_mode() -> bytes:
-    return command(CMD_REPORTING_MODE, 1, 1)
-
-
-def cmd_set_active_mode() -> bytes:
-    return command(CMD_REPORTING_MODE, 1, 0)
-
-
-def cmd_query() -> bytes:
-    return command(CMD_QUERY)
-
-
-def cmd_sleep() -> bytes:
-    return command(CMD_SLEEP_WORK, 1, 0)
-
-
-def cmd_work() -> bytes:
-    return command(CMD_SLEEP_WORK, 1, 1)
-
-
-def cmd_working_period(minutes: int) -> bytes:
-    if not 0 <= minutes <= 30:
-        raise ValueError("SDS011 working period is 0 (continuous) to 30 minutes")
-    return command(CMD_WORKING_PERIOD, 1, minutes)
-
-
-def cmd_firmware() -> bytes:
-    return command(CMD_FIRMWARE)

@@ -10,11 +10,11 @@ special command (``0x7C06`` background calibration, ``0x7C07`` zero calibration)
 ``0x001F`` ABC period in hours (0 = off, factory 180 h). Source: jcomas/S8_UART, citing
 Senseair TDE2067 "Modbus on Senseair S8".
 
-:func:`decode` accepts the reply to :func:`cmd_read_co2` (IR4 alone) or to
-:func:`cmd_read_status` (IR1..IR4: the meter status bits become flags such as
-``"out_of_range"``). Calibration: expose the sensor to fresh air (background, 400 ppm) or
-nitrogen (zero), send :func:`cmd_clear_ack`, then the calibration command, wait a few
-seconds and check the flag with :func:`cmd_read_ack` / :func:`parse_ack`.
+:func:`decode` accepts the reply to ``read_co2`` (IR4 alone) or to ``read_status``
+(IR1..IR4: the meter status bits become flags such as ``"out_of_range"``); the host commands
+are in :mod:`airq_core.protocols.commands.senseair_s8`. Calibration: expose the sensor to fresh
+air (background, 400 ppm) or nitrogen (zero), send ``clear_ack``, then the calibration command,
+wait a few seconds and check the flag with ``read_ack`` / :func:`parse_ack`.
 """
 
 from __future__ import annotations
@@ -26,15 +26,6 @@ from airq_core.readings import Sample
 __all__ = [
     "BAUDRATE",
     "NAME",
-    "cmd_background_calibration",
-    "cmd_clear_ack",
-    "cmd_disable_abc",
-    "cmd_read_abc_period",
-    "cmd_read_ack",
-    "cmd_read_co2",
-    "cmd_read_status",
-    "cmd_set_abc_period",
-    "cmd_zero_calibration",
     "decode",
     "parse_abc_period",
     "parse_ack",
@@ -77,7 +68,7 @@ def status_flags(meter_status: int) -> tuple[str, ...]:
 
 
 def decode(frame: bytes) -> Sample:
-    """Reply to :func:`cmd_read_co2` or :func:`cmd_read_status` -> Sample with ``co2`` (ppm).
+    """Reply to ``read_co2`` or ``read_status`` (host commands) -> Sample with ``co2`` (ppm).
 
     Raises:
         IncompleteFrameError, FrameFormatError, ChecksumError: not a valid CO₂ reply.
@@ -111,54 +102,10 @@ def _holding_value(frame: bytes, what: str) -> int:
 
 
 def parse_abc_period(frame: bytes) -> int:
-    """Reply to :func:`cmd_read_abc_period` (or echo of a set) -> ABC period in hours."""
+    """Reply to ``commands.senseair_s8.read_abc_period`` (or a set's echo) -> period in hours."""
     return _holding_value(frame, "ABC period")
 
 
 def parse_ack(frame: bytes) -> int:
-    """Reply to :func:`cmd_read_ack` -> flags (``ACK_BACKGROUND_CALIBRATION``…)."""
+    """Reply to ``commands.senseair_s8.read_ack`` -> flags (``ACK_BACKGROUND_CALIBRATION``…)."""
     return _holding_value(frame, "acknowledgement")
-
-
-def cmd_read_co2(address: int = ADDRESS) -> bytes:
-    """Read IR4 (CO₂ ppm): ``FE 04 00 03 00 01 D5 C5``."""
-    return modbus.read_input_registers(address, IR_CO2, 1)
-
-
-def cmd_read_status(address: int = ADDRESS) -> bytes:
-    """Read IR1..IR4 (meter, alarm, output status, CO₂): ``FE 04 00 00 00 04 E5 C6``."""
-    return modbus.read_input_registers(address, IR_METER_STATUS, 4)
-
-
-def cmd_read_abc_period(address: int = ADDRESS) -> bytes:
-    return modbus.read_holding_registers(address, HR_ABC_PERIOD, 1)
-
-
-def cmd_set_abc_period(hours: int, address: int = ADDRESS) -> bytes:
-    """Set the automatic baseline correction period; 0 disables ABC."""
-    if not 0 <= hours <= MAX_ABC_PERIOD_H:
-        raise ValueError(f"S8 ABC period is 0 (off) to {MAX_ABC_PERIOD_H} hours")
-    return modbus.write_single_register(address, HR_ABC_PERIOD, hours)
-
-
-def cmd_disable_abc(address: int = ADDRESS) -> bytes:
-    """``FE 06 00 1F 00 00 AC 03``: indoors, ABC under-reads rooms that never air out."""
-    return cmd_set_abc_period(0, address)
-
-
-def cmd_clear_ack(address: int = ADDRESS) -> bytes:
-    return modbus.write_single_register(address, HR_ACK, 0)
-
-
-def cmd_read_ack(address: int = ADDRESS) -> bytes:
-    return modbus.read_holding_registers(address, HR_ACK, 1)
-
-
-def cmd_background_calibration(address: int = ADDRESS) -> bytes:
-    """Calibrate to 400 ppm; the sensor must sit in fresh outdoor air for 5 minutes or more."""
-    return modbus.write_single_register(address, HR_SPECIAL, BACKGROUND_CALIBRATION)
-
-
-def cmd_zero_calibration(address: int = ADDRESS) -> bytes:
-    """Calibrate to 0 ppm; the sensor must be flushed with nitrogen."""
-    return modbus.write_single_register(address, HR_SPECIAL, ZERO_CALIBRATION)

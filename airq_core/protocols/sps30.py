@@ -7,7 +7,7 @@ CHK is the bitwise NOT of the 8-bit sum of the bytes between the ``7E`` markers,
 ``7E 7D 11 13`` by ``7D`` followed by the byte XOR 0x20 — even a command can be stuffed:
 wake-up (0x11) goes out as ``7E 00 7D 31 00 EE 7E``.
 
-:func:`decode` takes a reply to :func:`cmd_read` and returns pm1, pm2_5, pm4, pm10 (µg/m³),
+:func:`decode` takes a reply to ``commands.sps30.read`` and returns pm1, pm2_5, pm4, pm10 (µg/m³),
 nc0_5, nc1, nc2_5, nc4, nc10 (#/cm³, particles from 0.3 µm up to the size) and tps (µm).
 Two outcomes are not samples and raise their own :class:`~airq_core.errors.DecodeError`
 subclasses, so a gateway that drops every DecodeError stays correct:
@@ -38,20 +38,10 @@ from airq_core.readings import Sample
 __all__ = [
     "BAUDRATE",
     "NAME",
-    "WAKE_PULSE",
     "DeviceStateError",
     "NoNewDataError",
     "Reply",
-    "cmd_device_info",
-    "cmd_fan_cleaning",
-    "cmd_read",
-    "cmd_reset",
-    "cmd_sleep",
-    "cmd_start",
-    "cmd_stop",
-    "cmd_wake",
     "decode",
-    "encode_command",
     "encode_reply",
     "parse_command",
     "parse_reply",
@@ -66,7 +56,6 @@ BAUDRATE = 115200
 ADDRESS = 0x00
 FLAG, ESCAPE = 0x7E, 0x7D
 _STUFFED = (0x7E, 0x7D, 0x11, 0x13)
-WAKE_PULSE = b"\xff"  # send before cmd_wake(): wakes the UART of a sleeping sensor
 MAX_FRAME = 2 + 2 * (5 + 255)  # both markers, everything stuffed
 
 CMD_START, CMD_STOP, CMD_READ = 0x00, 0x01, 0x03
@@ -149,20 +138,15 @@ def unstuff(data: bytes) -> bytes:
     return bytes(out)
 
 
-def _wrap(body: bytes) -> bytes:
+def wrap(body: bytes) -> bytes:
     return bytes([FLAG]) + stuff(body + bytes([checksum(body)])) + bytes([FLAG])
-
-
-def encode_command(cmd: int, data: bytes = b"", address: int = ADDRESS) -> bytes:
-    """A MOSI frame, stuffed and ready to send."""
-    return _wrap(bytes([address, cmd, len(data)]) + data)
 
 
 def encode_reply(
     cmd: int, data: bytes = b"", state: int = STATE_OK, address: int = ADDRESS
 ) -> bytes:
     """A MISO frame as the device sends it (virtual sensors and tests)."""
-    return _wrap(bytes([address, cmd, state, len(data)]) + data)
+    return wrap(bytes([address, cmd, state, len(data)]) + data)
 
 
 def _content_ok(content: bytes, header: int) -> bool:
@@ -265,9 +249,9 @@ def _state_error(reply: Reply) -> DeviceStateError:
 
 
 def decode(frame: bytes) -> Sample:
-    """A reply to :func:`cmd_read` -> Sample.
+    """A reply to ``commands.sps30.read`` -> Sample.
 
-    Float output (40 data bytes, the :func:`cmd_start` default) and uint16 output (20 bytes;
+    Float output (40 data bytes, the ``commands.sps30.start`` default) and uint16 output (20 bytes;
     [UNVERIFIED] firmware support; there tps arrives in nm) are both accepted.
 
     Raises:
@@ -307,48 +291,8 @@ def encode_measurement(values: dict[str, float]) -> bytes:
     return encode_reply(CMD_READ, struct.pack(">10f", *(values[f] for f in FIELDS)))
 
 
-def cmd_start(uint16: bool = False) -> bytes:
-    """Start measuring: float output ``7E 00 00 02 01 03 F9 7E`` (uint16: [UNVERIFIED])."""
-    return encode_command(CMD_START, bytes([0x01, 0x05 if uint16 else 0x03]))
-
-
-def cmd_stop() -> bytes:
-    """``7E 00 01 00 FE 7E``: back to idle."""
-    return encode_command(CMD_STOP)
-
-
-def cmd_read() -> bytes:
-    """``7E 00 03 00 FC 7E``: read measured values (measurement mode only)."""
-    return encode_command(CMD_READ)
-
-
-def cmd_sleep() -> bytes:
-    """``7E 00 10 00 EF 7E``: sleep (idle mode only)."""
-    return encode_command(CMD_SLEEP)
-
-
-def cmd_wake() -> bytes:
-    """``7E 00 7D 31 00 EE 7E``. Send :data:`WAKE_PULSE` first: a sleeping UART is off."""
-    return encode_command(CMD_WAKE)
-
-
-def cmd_fan_cleaning() -> bytes:
-    """``7E 00 56 00 A9 7E``: 10 s of full-speed fan (measurement mode only)."""
-    return encode_command(CMD_FAN_CLEANING)
-
-
-def cmd_device_info(what: int = INFO_SERIAL) -> bytes:
-    """Device information: ``what`` 0x00 product type, 0x03 serial number (default)."""
-    return encode_command(CMD_DEVICE_INFO, bytes([what]))
-
-
-def cmd_reset() -> bytes:
-    """``7E 00 D3 00 2C 7E``: soft reset, back to idle."""
-    return encode_command(CMD_RESET)
-
-
 def parse_device_info(frame: bytes) -> str:
-    """Reply to :func:`cmd_device_info` -> the NUL-terminated ASCII string it carries."""
+    """Reply to ``commands.sps30.device_info`` -> the NUL-terminated ASCII string it carries."""
     reply = parse_reply(frame)
     if reply.state & ~DEVICE_ERROR_BIT:
         raise _state_error(reply)

@@ -25,7 +25,7 @@ from airq_core.errors import ChecksumError, FrameFormatError, IncompleteFrameErr
 from airq_core.protocols import framing, mhz19
 from airq_core.readings import Sample
 
-__all__ = ["BAUDRATE", "NAME", "cmd_read", "decode", "encode_reply", "split_frame"]
+__all__ = ["BAUDRATE", "NAME", "decode", "encode_reply", "split_frame"]
 
 NAME = "zphs01b"
 BAUDRATE = 9600
@@ -113,8 +113,3 @@ def encode_reply(
     body += w(temperature * 10 + TEMPERATURE_OFFSET) + w(humidity) + w(ch2o_raw) + w(co_raw)
     body += w(o3_raw) + w(no2_raw) + b"\0\0"
     return HEAD[:1] + body + bytes([mhz19.checksum(body)])
-
-
-def cmd_read() -> bytes:
-    """``FF 01 86 00 00 00 00 00 79``."""
-    return mhz19.cmd_read()

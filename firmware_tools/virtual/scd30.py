@@ -12,6 +12,7 @@ import struct
 
 from airq_core.protocols import modbus
 from airq_core.protocols import scd30 as proto
+from airq_core.protocols.commands import modbus as modbus_cmd
 from airq_core.readings import Sample
 from firmware_tools.virtual.host import HostCommands
 from firmware_tools.virtual.values import Wander
@@ -75,7 +76,7 @@ class VirtualSCD30:
             return modbus.exception_response(proto.ADDRESS, modbus.WRITE_SINGLE, 3)
         else:
             return modbus.exception_response(proto.ADDRESS, modbus.WRITE_SINGLE, 2)
-        return modbus.write_single_register(proto.ADDRESS, register, value)
+        return modbus_cmd.write_single_register(proto.ADDRESS, register, value)
 
     def on_bytes(self, data: bytes, now: float) -> bytes:
         out = b""

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from airq_core.protocols import modbus
 from airq_core.protocols import senseair_s8 as proto
+from airq_core.protocols.commands import modbus as modbus_cmd
 from airq_core.readings import Sample
 from firmware_tools.virtual.host import HostCommands
 from firmware_tools.virtual.values import Wander
@@ -59,7 +60,7 @@ class VirtualS8:
             if value != 1 or register not in holding:
                 return modbus.exception_response(address, function, 2)
             return modbus.read_response(address, function, [holding[register]])
-        echo = modbus.write_single_register(address, register, value)
+        echo = modbus_cmd.write_single_register(address, register, value)
         if register == proto.HR_ACK:
             self.ack = value
         elif register == proto.HR_SPECIAL and value == proto.BACKGROUND_CALIBRATION:

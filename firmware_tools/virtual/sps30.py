@@ -4,7 +4,7 @@
   every second; ``read`` returns it once, then an empty reply until the next one.
 * ``read`` and ``fan cleaning`` outside measurement mode, ``start`` while measuring and
   ``sleep`` outside idle are refused with STATE 0x43, as the datasheet describes.
-* Asleep, the UART is off: the first byte received (send :data:`sps30.WAKE_PULSE`) only
+* Asleep, the UART is off: the first byte received (send :data:`commands.sps30.WAKE_PULSE`) only
   switches it on for 100 ms, and only the wake-up command is answered.
 """
 

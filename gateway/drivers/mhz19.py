@@ -19,6 +19,7 @@ import logging
 from collections.abc import Callable
 
 from airq_core.protocols import mhz19 as proto
+from airq_core.protocols.commands import mhz19 as cmd
 from gateway.drivers.base import Driver
 
 log = logging.getLogger(__name__)
@@ -34,15 +35,15 @@ class Mhz19bDriver(Driver):
     def setup(self) -> None:
         abc = self.cfg.abc
         if abc is not None:
-            cmd = proto.cmd_abc_on() if abc else proto.cmd_abc_off()
-            if self.request(cmd, _reply_to(proto.CMD_ABC)) is None:
+            request = cmd.abc_on() if abc else cmd.abc_off()
+            if self.request(request, _reply_to(proto.CMD_ABC)) is None:
                 log.warning(
                     "%s: no reply to the ABC %s command", self.label, "on" if abc else "off"
                 )
 
     def cycle(self) -> None:
         self.drain()
-        frame = self.request(proto.cmd_read(), _reply_to(proto.CMD_READ))
+        frame = self.request(cmd.read(), _reply_to(proto.CMD_READ))
         if frame is None:
             raise self.silent("does not answer reads")
         sample = proto.decode(frame)

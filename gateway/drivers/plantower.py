@@ -23,6 +23,7 @@ import time
 from collections.abc import Callable
 
 from airq_core.protocols import plantower as proto
+from airq_core.protocols.commands import plantower as cmd
 from gateway.drivers.base import Driver
 
 
@@ -52,15 +53,15 @@ class PlantowerDriver(Driver):
         return not self.active and self.cfg.interval >= self.warmup + 10
 
     def _passive(self) -> bool:
-        return self.request(proto.cmd_passive(), _is_ack(proto.CMD_MODE)) is not None
+        return self.request(cmd.passive(), _is_ack(proto.CMD_MODE)) is not None
 
     def _wake(self) -> None:
         # A sleeping sensor hears only "wake"; it does not acknowledge it.
-        self.link.send(proto.cmd_wake())
+        self.link.send(cmd.wake())
         self.settled = False
 
     def _sleep(self) -> None:
-        self.request(proto.cmd_sleep(), _is_ack(proto.CMD_SLEEP))
+        self.request(cmd.sleep(), _is_ack(proto.CMD_SLEEP))
 
     def close(self) -> None:
         self._sleep()
@@ -68,7 +69,7 @@ class PlantowerDriver(Driver):
     def setup(self) -> None:
         self._wake()
         if self.active:
-            self.link.send(proto.cmd_active())
+            self.link.send(cmd.active())
             if self.link.wait_for(_is_data, max(self.reply_timeout, 3.0)) is None:
                 raise self.silent("sends no data")
         elif not self._passive():
@@ -85,7 +86,7 @@ class PlantowerDriver(Driver):
             if frame is None:
                 raise self.silent("sends no data")
             return frame
-        frame = self.request(proto.cmd_read(), _is_data)
+        frame = self.request(cmd.read(), _is_data)
         if frame is None:
             raise self.silent("does not answer reads")
         return frame

@@ -16,13 +16,14 @@ averages. ``warmup`` in the config is not used: the module says itself when it i
 from __future__ import annotations
 
 from airq_core.protocols import rd200m as proto
+from airq_core.protocols.commands import rd200m as cmd
 from gateway.drivers.base import Driver
 
 
 class Rd200mDriver(Driver):
     def cycle(self) -> None:
         self.drain()
-        frame = self.request(proto.cmd_read(), lambda _frame: True)  # only data frames split
+        frame = self.request(cmd.read(), lambda _frame: True)  # only data frames split
         if frame is None:
             raise self.silent("does not answer reads (12 V supply?)")
         self.emit(proto.decode(frame))

@@ -20,6 +20,8 @@ import time
 
 from airq_core.protocols import modbus
 from airq_core.protocols import scd30 as proto
+from airq_core.protocols.commands import modbus as modbus_cmd
+from airq_core.protocols.commands import scd30 as cmd
 from gateway.drivers.base import Driver, modbus_reply
 
 log = logging.getLogger(__name__)
@@ -43,7 +45,7 @@ class Scd30Driver(Driver):
 
     def _read_register(self, register: int) -> int | None:
         frame = self.request(
-            modbus.read_holding_registers(proto.ADDRESS, register, 1),
+            modbus_cmd.read_holding_registers(proto.ADDRESS, register, 1),
             modbus_reply(modbus.READ_HOLDING, nbytes=2),
         )
         if frame is None:
@@ -55,12 +57,12 @@ class Scd30Driver(Driver):
             return None
 
     def _start(self) -> None:
-        self._write(proto.cmd_start(self.pressure_mbar), proto.REG_START)
+        self._write(cmd.start(self.pressure_mbar), proto.REG_START)
 
     def setup(self) -> None:
         abc = self.cfg.abc
         if abc is not None and self._read_register(proto.REG_ASC) != int(abc):
-            self._write(proto.cmd_asc(abc), proto.REG_ASC)
+            self._write(cmd.asc(abc), proto.REG_ASC)
         self._start()
         interval = self._read_register(proto.REG_INTERVAL)
         if interval:
@@ -69,9 +71,7 @@ class Scd30Driver(Driver):
     def cycle(self) -> None:
         deadline = time.monotonic() + 1.5 * self.measurement_interval + 1.0
         while True:
-            frame = self.request(
-                proto.cmd_data_ready(), modbus_reply(modbus.READ_HOLDING, nbytes=2)
-            )
+            frame = self.request(cmd.data_ready(), modbus_reply(modbus.READ_HOLDING, nbytes=2))
             if frame is None:
                 raise self.silent("does not answer")
             if proto.parse_data_ready(frame):
@@ -82,7 +82,7 @@ class Scd30Driver(Driver):
                 return
             if self.wait(self.poll_delay):
                 return
-        frame = self.request(proto.cmd_read(), modbus_reply(modbus.READ_HOLDING, nbytes=12))
+        frame = self.request(cmd.read(), modbus_reply(modbus.READ_HOLDING, nbytes=12))
         if frame is None:
             raise self.silent("does not answer reads")
         sample = proto.decode(frame)

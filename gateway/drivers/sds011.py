@@ -8,6 +8,7 @@ Otherwise it stays awake in query mode. ``mode = "active"`` takes the sensor's o
 from __future__ import annotations
 
 from airq_core.protocols import sds011 as proto
+from airq_core.protocols.commands import sds011 as cmd
 from gateway.drivers.base import Driver, SilentSensorError
 
 
@@ -34,17 +35,17 @@ class Sds011Driver(Driver):
         return False
 
     def close(self) -> None:
-        self._command(proto.cmd_sleep(), proto.CMD_SLEEP_WORK)
+        self._command(cmd.sleep(), proto.CMD_SLEEP_WORK)
 
     def setup(self) -> None:
         # A sleeping sensor hears only "work": wake it first, then choose the reporting mode.
-        self._command(proto.cmd_work(), proto.CMD_SLEEP_WORK)
+        self._command(cmd.work(), proto.CMD_SLEEP_WORK)
         if self.cfg.mode == "active":
-            ok = self._command(proto.cmd_set_active_mode(), proto.CMD_REPORTING_MODE)
+            ok = self._command(cmd.set_active_mode(), proto.CMD_REPORTING_MODE)
         else:
-            ok = self._command(proto.cmd_set_query_mode(), proto.CMD_REPORTING_MODE)
+            ok = self._command(cmd.set_query_mode(), proto.CMD_REPORTING_MODE)
             if ok and self.duty_cycle:
-                self._command(proto.cmd_sleep(), proto.CMD_SLEEP_WORK)
+                self._command(cmd.sleep(), proto.CMD_SLEEP_WORK)
         if not ok:
             raise SilentSensorError(f"SDS011 on {self.link.port} does not answer commands")
         if not self.duty_cycle:
@@ -58,13 +59,13 @@ class Sds011Driver(Driver):
             self.emit(proto.decode(frame))
             return
         if self.duty_cycle:
-            if not self._command(proto.cmd_work(), proto.CMD_SLEEP_WORK):
+            if not self._command(cmd.work(), proto.CMD_SLEEP_WORK):
                 raise SilentSensorError(f"SDS011 on {self.link.port} does not wake up")
             if self.wait(self.warmup):
                 return
         frame = None
         for _ in range(2):
-            self.link.send(proto.cmd_query())
+            self.link.send(cmd.query())
             frame = self.link.wait_for(_is_data, self.reply_timeout)
             if frame is not None:
                 break
@@ -72,4 +73,4 @@ class Sds011Driver(Driver):
             raise SilentSensorError(f"SDS011 on {self.link.port} does not answer queries")
         self.emit(proto.decode(frame))
         if self.duty_cycle:
-            self._command(proto.cmd_sleep(), proto.CMD_SLEEP_WORK)
+            self._command(cmd.sleep(), proto.CMD_SLEEP_WORK)

@@ -18,6 +18,7 @@ import logging
 
 from airq_core.protocols import modbus
 from airq_core.protocols import senseair_s8 as proto
+from airq_core.protocols.commands import senseair_s8 as cmd
 from gateway.drivers.base import Driver, modbus_reply
 
 log = logging.getLogger(__name__)
@@ -27,7 +28,7 @@ FACTORY_ABC_PERIOD_H = 180
 
 class SenseairS8Driver(Driver):
     def _set_abc(self, on: bool) -> None:
-        frame = self.request(proto.cmd_read_abc_period(), modbus_reply(modbus.READ_HOLDING))
+        frame = self.request(cmd.read_abc_period(), modbus_reply(modbus.READ_HOLDING))
         if frame is None:
             raise self.silent("does not answer")
         try:
@@ -39,7 +40,7 @@ class SenseairS8Driver(Driver):
             return
         hours = FACTORY_ABC_PERIOD_H if on else 0
         echo = self.request(
-            proto.cmd_set_abc_period(hours),
+            cmd.set_abc_period(hours),
             modbus_reply(modbus.WRITE_SINGLE, register=proto.HR_ABC_PERIOD),
         )
         try:
@@ -58,7 +59,7 @@ class SenseairS8Driver(Driver):
 
     def cycle(self) -> None:
         self.drain()
-        frame = self.request(proto.cmd_read_status(), modbus_reply(modbus.READ_INPUT))
+        frame = self.request(cmd.read_status(), modbus_reply(modbus.READ_INPUT))
         if frame is None:
             raise self.silent("does not answer reads")
         sample = proto.decode(frame)

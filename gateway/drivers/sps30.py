@@ -17,7 +17,7 @@ Fan cleaning is left to the sensor: it runs 10 s of full-speed fan every 168 h o
 measurement by default (the auto-cleaning interval). The counter restarts when the sensor
 loses power, and sleeping sensors may never reach it ([UNVERIFIED]); a station that sleeps
 between readings, or that is power-cycled weekly, may need a manual cleaning
-(``sps30.cmd_fan_cleaning()``) — not done here.
+(``commands.sps30.fan_cleaning()``) — not done here.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from collections.abc import Callable
 
 from airq_core.errors import DecodeError
 from airq_core.protocols import sps30 as proto
+from airq_core.protocols.commands import sps30 as cmd
 from gateway.drivers.base import Driver
 
 log = logging.getLogger(__name__)
@@ -61,26 +62,26 @@ class Sps30Driver(Driver):
         return None if reply is None else proto.parse_reply(reply)
 
     def _wake(self) -> None:
-        self.link.send(proto.WAKE_PULSE)  # a sleeping sensor's UART is off: this switches it on
+        self.link.send(cmd.WAKE_PULSE)  # a sleeping sensor's UART is off: this switches it on
         # An awake sensor may refuse wake-up or not answer: either is fine.
-        self.request(proto.cmd_wake(), _reply_to(proto.CMD_WAKE), attempts=1, timeout=0.5)
+        self.request(cmd.wake(), _reply_to(proto.CMD_WAKE), attempts=1, timeout=0.5)
 
     def _start(self) -> None:
-        reply = self._command(proto.cmd_start(), proto.CMD_START)
+        reply = self._command(cmd.start(), proto.CMD_START)
         if reply is None:
             raise self.silent("does not answer the start command")
         if reply.state & ~proto.DEVICE_ERROR_BIT:
             log.warning("%s refused to start measuring (state 0x%02X)", self.label, reply.state)
 
     def _stop(self) -> None:
-        if self._command(proto.cmd_stop(), proto.CMD_STOP) is None:
+        if self._command(cmd.stop(), proto.CMD_STOP) is None:
             raise self.silent("does not answer commands")
 
     def setup(self) -> None:
         self._wake()
         self._stop()
         if self.duty_cycle:
-            self._command(proto.cmd_sleep(), proto.CMD_SLEEP)
+            self._command(cmd.sleep(), proto.CMD_SLEEP)
             return
         self._start()
         self.wait(self.warmup)
@@ -89,7 +90,7 @@ class Sps30Driver(Driver):
         deadline = time.monotonic() + self.no_data_timeout
         restarted = False
         while True:
-            frame = self.request(proto.cmd_read(), _reply_to(proto.CMD_READ))
+            frame = self.request(cmd.read(), _reply_to(proto.CMD_READ))
             if frame is None:
                 raise self.silent("does not answer reads")
             try:
@@ -112,7 +113,7 @@ class Sps30Driver(Driver):
 
     def close(self) -> None:
         self._stop()
-        self._command(proto.cmd_sleep(), proto.CMD_SLEEP)
+        self._command(cmd.sleep(), proto.CMD_SLEEP)
 
     def cycle(self) -> None:
         if self.duty_cycle:
@@ -123,4 +124,4 @@ class Sps30Driver(Driver):
         self._read()
         if self.duty_cycle:
             self._stop()
-            self._command(proto.cmd_sleep(), proto.CMD_SLEEP)
+            self._command(cmd.sleep(), proto.CMD_SLEEP)

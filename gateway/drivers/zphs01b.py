@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from airq_core.protocols import mhz19
 from airq_core.protocols import zphs01b as proto
+from airq_core.protocols.commands import zphs01b as cmd
 from gateway.drivers.base import Driver
 
 
@@ -20,7 +21,7 @@ class Zphs01bDriver(Driver):
 
     def cycle(self) -> None:
         self.drain()
-        frame = self.request(proto.cmd_read(), lambda _frame: True)  # only replies split
+        frame = self.request(cmd.read(), lambda _frame: True)  # only replies split
         if frame is None:
             raise self.silent("does not answer reads")
         sample = proto.decode(frame)

@@ -3,6 +3,7 @@ from __future__ import annotations
 import pytest
 
 from airq_core.protocols import plantower
+from airq_core.protocols.commands import plantower as plantower_cmd
 from firmware_tools.virtual import make_emulator
 from firmware_tools.virtual.plantower import VirtualPMS
 
@@ -23,19 +24,19 @@ def test_passive_mode_answers_reads_only_and_sleep_stops_output(line) -> None:
     pms = make_emulator("pms7003", period=0.05)
     ln = line(pms)
     ln.frames(_split, 1)  # active by default
-    ln.send(plantower.cmd_passive())
+    ln.send(plantower_cmd.passive())
     ack = ln.until(_split, lambda f: len(f) == plantower.ACK_LEN)  # behind frames in flight
     assert plantower.parse_ack(ack) == plantower.Ack(0xE1, 0)
     assert ln.quiet(0.3) == b""  # passive: nothing unasked
 
-    frame = ln.ask(plantower.cmd_read(), _split)
+    frame = ln.ask(plantower_cmd.read(), _split)
     assert plantower.decode(frame, "pms7003").sensor == "pms7003"
 
-    assert plantower.parse_ack(ln.ask(plantower.cmd_sleep(), _split)) == plantower.Ack(0xE4, 0)
-    ln.send(plantower.cmd_read())
+    assert plantower.parse_ack(ln.ask(plantower_cmd.sleep(), _split)) == plantower.Ack(0xE4, 0)
+    ln.send(plantower_cmd.read())
     assert ln.quiet(0.3) == b""  # asleep: reads are not heard
 
-    ln.send(plantower.cmd_wake() + plantower.cmd_active())
+    ln.send(plantower_cmd.wake() + plantower_cmd.active())
     assert len(ln.frames(_split, 2)) == 2
 
 
@@ -43,9 +44,9 @@ def test_wake_starts_with_warmup_frames() -> None:
     pms = VirtualPMS(period=1.0, warmup_s=10.0)
     assert pms.tick(0.0) and pms.emitted[-1][1].flags == ("warmup",)
     assert pms.tick(11.0) and pms.emitted[-1][1].flags == ()
-    assert pms.on_bytes(plantower.cmd_sleep(), 12.0) == plantower.encode_ack(0xE4, 0)
+    assert pms.on_bytes(plantower_cmd.sleep(), 12.0) == plantower.encode_ack(0xE4, 0)
     assert pms.tick(13.0) == b""
-    assert pms.on_bytes(plantower.cmd_wake(), 14.0) == b""  # wake is not acked
+    assert pms.on_bytes(plantower_cmd.wake(), 14.0) == b""  # wake is not acked
     assert pms.tick(15.0) and pms.emitted[-1][1].flags == ("warmup",)
     assert pms.tick(25.0) and pms.emitted[-1][1].flags == ()
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from airq_core.protocols import plantower, sds011, sps30
+from airq_core.protocols.commands import sds011 as sds011_cmd
+from airq_core.protocols.commands import sps30 as sps30_cmd
 from firmware_tools.virtual import make_emulator
 
 
@@ -11,8 +13,8 @@ def test_virtual_sds011_sends_zero_frames_while_warming_up() -> None:
     frames = [emu.tick(t) for t in (100.0, 101.0, 102.5, 103.5)]
     samples = [sds011.decode(f) for f in frames if f]
     assert [s.flags for s in samples] == [("warmup",), ("warmup",), (), ()]
-    emu.on_bytes(sds011.cmd_sleep(), 104.0)
-    emu.on_bytes(sds011.cmd_work(), 200.0)  # the fan starts again: warm-up again
+    emu.on_bytes(sds011_cmd.sleep(), 104.0)
+    emu.on_bytes(sds011_cmd.work(), 200.0)  # the fan starts again: warm-up again
     assert sds011.decode(emu.tick(201.0)).flags == ("warmup",)
 
 
@@ -30,10 +32,10 @@ def test_virtual_pms5003t_and_pms5003st_send_their_own_frames() -> None:
 
 def test_virtual_sps30_reads_zeros_right_after_start() -> None:
     emu = make_emulator("sps30", period=1.0, warmup_s=3.0)
-    emu.on_bytes(sps30.cmd_start(), 0.0)
+    emu.on_bytes(sps30_cmd.start(), 0.0)
     emu.tick(1.0)
-    first = emu.on_bytes(sps30.cmd_read(), 1.1)
+    first = emu.on_bytes(sps30_cmd.read(), 1.1)
     assert sps30.decode(first).flags == ("warmup",)
     emu.tick(4.0)
-    later = emu.on_bytes(sps30.cmd_read(), 4.1)
+    later = emu.on_bytes(sps30_cmd.read(), 4.1)
     assert sps30.decode(later).flags == ()

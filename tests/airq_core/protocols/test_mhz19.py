@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 
 from airq_core.errors import ChecksumError, DecodeError, FrameFormatError, IncompleteFrameError
 from airq_core.protocols import mhz19
+from airq_core.protocols.commands import mhz19 as mhz19_cmd
 
 FAMILY = "mhz19"
 CAPTURE = bytes.fromhex("FF 86 02 7C 42 00 00 00 BA")
@@ -53,7 +54,7 @@ def test_decode_rejects_broken_frames(frame: bytes, error: type[Exception], mess
 
 
 def test_split_frame_ignores_host_commands_echoed_on_the_line() -> None:
-    assert mhz19.split_frame(mhz19.cmd_read() + CAPTURE) == (CAPTURE, 18)
+    assert mhz19.split_frame(mhz19_cmd.read() + CAPTURE) == (CAPTURE, 18)
 
 
 @pytest.mark.parametrize("seed", range(8))
@@ -85,13 +86,13 @@ def test_encode_read_reply_round_trips(co2: int, temperature: int) -> None:
 
 
 COMMANDS = [
-    (mhz19.cmd_read, (), "FF 01 86 00 00 00 00 00 79"),
-    (mhz19.cmd_abc_on, (), "FF 01 79 A0 00 00 00 00 E6"),
-    (mhz19.cmd_abc_off, (), "FF 01 79 00 00 00 00 00 86"),
-    (mhz19.cmd_zero_calibration, (), "FF 01 87 00 00 00 00 00 78"),
-    (mhz19.cmd_range, (2000,), "FF 01 99 00 00 00 07 D0 8F"),
-    (mhz19.cmd_range, (5000,), "FF 01 99 00 00 00 13 88 CB"),
-    (mhz19.cmd_range, (10000,), "FF 01 99 00 00 00 27 10 2F"),
+    (mhz19_cmd.read, (), "FF 01 86 00 00 00 00 00 79"),
+    (mhz19_cmd.abc_on, (), "FF 01 79 A0 00 00 00 00 E6"),
+    (mhz19_cmd.abc_off, (), "FF 01 79 00 00 00 00 00 86"),
+    (mhz19_cmd.zero_calibration, (), "FF 01 87 00 00 00 00 00 78"),
+    (mhz19_cmd.detection_range, (2000,), "FF 01 99 00 00 00 07 D0 8F"),
+    (mhz19_cmd.detection_range, (5000,), "FF 01 99 00 00 00 13 88 CB"),
+    (mhz19_cmd.detection_range, (10000,), "FF 01 99 00 00 00 27 10 2F"),
 ]
 
 
@@ -103,6 +104,6 @@ def test_command_builders_match_the_reference(build, args: tuple, expected: str)
     assert mhz19.parse_command(frame) == (frame[2], frame[3:8])
 
 
-def test_cmd_range_refuses_an_unknown_range() -> None:
+def test_detection_range_refuses_an_unknown_range() -> None:
     with pytest.raises(ValueError, match="2000, 5000, 10000"):
-        mhz19.cmd_range(3000)
+        mhz19_cmd.detection_range(3000)

@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 
 from airq_core.errors import ChecksumError, DecodeError, FrameFormatError, IncompleteFrameError
 from airq_core.protocols import modbus
+from airq_core.protocols.commands import modbus as modbus_cmd
 
 READ_400 = bytes.fromhex("FE 04 02 01 90 AC D8")
 
@@ -104,8 +105,8 @@ def test_parse_response_random_bytes_raises_only_decode_error(data: bytes) -> No
 @given(st.integers(0, 255), st.integers(0, 0xFFFF), st.integers(1, 125))
 def test_requests_round_trip(address: int, register: int, count: int) -> None:
     for build, function in (
-        (modbus.read_holding_registers, 3),
-        (modbus.read_input_registers, 4),
+        (modbus_cmd.read_holding_registers, 3),
+        (modbus_cmd.read_input_registers, 4),
     ):
         frame = build(address, register, count)
         assert modbus.split_request(frame) == (frame, 8)
@@ -114,6 +115,6 @@ def test_requests_round_trip(address: int, register: int, count: int) -> None:
 
 def test_request_builders_refuse_out_of_range_arguments() -> None:
     with pytest.raises(ValueError, match="1 to 125"):
-        modbus.read_input_registers(0xFE, 0, 126)
+        modbus_cmd.read_input_registers(0xFE, 0, 126)
     with pytest.raises(ValueError, match=r"0\.\.65535"):
-        modbus.write_single_register(0xFE, 0, 70000)
+        modbus_cmd.write_single_register(0xFE, 0, 70000)

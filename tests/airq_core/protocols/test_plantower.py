@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 
 from airq_core.errors import ChecksumError, DecodeError, FrameFormatError, IncompleteFrameError
 from airq_core.protocols import plantower
+from airq_core.protocols.commands import plantower as plantower_cmd
 from airq_core.quantities import QUANTITIES
 
 FAMILY = "plantower"
@@ -123,11 +124,11 @@ def test_encode_data_round_trips(pm: tuple, counts: tuple) -> None:
 
 
 COMMANDS = [
-    (plantower.cmd_passive, "42 4D E1 00 00 01 70"),
-    (plantower.cmd_active, "42 4D E1 00 01 01 71"),
-    (plantower.cmd_read, "42 4D E2 00 00 01 71"),
-    (plantower.cmd_sleep, "42 4D E4 00 00 01 73"),
-    (plantower.cmd_wake, "42 4D E4 00 01 01 74"),
+    (plantower_cmd.passive, "42 4D E1 00 00 01 70"),
+    (plantower_cmd.active, "42 4D E1 00 01 01 71"),
+    (plantower_cmd.read, "42 4D E2 00 00 01 71"),
+    (plantower_cmd.sleep, "42 4D E4 00 00 01 73"),
+    (plantower_cmd.wake, "42 4D E4 00 01 01 74"),
 ]
 
 

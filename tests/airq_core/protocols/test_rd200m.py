@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 
 from airq_core.errors import ChecksumError, DecodeError, FrameFormatError, IncompleteFrameError
 from airq_core.protocols import rd200m
+from airq_core.protocols.commands import rd200m as rd200m_cmd
 
 FAMILY = "rd200m"
 FRAME = bytes.fromhex("02 10 04 01 1E 01 15 B6")
@@ -84,9 +85,9 @@ def test_split_frame_never_raises(data: bytes) -> None:
 
 
 COMMANDS = [
-    (rd200m.cmd_read, (), "02 01 00 FE"),
-    (rd200m.cmd_reset, (), "02 A0 00 5F"),
-    (rd200m.cmd_set_period, (10,), "02 A1 01 0A 53"),
+    (rd200m_cmd.read, (), "02 01 00 FE"),
+    (rd200m_cmd.reset, (), "02 A0 00 5F"),
+    (rd200m_cmd.set_period, (10,), "02 A1 01 0A 53"),
 ]
 
 
@@ -100,6 +101,6 @@ def test_command_builders_match_the_reference(build, args: tuple, expected: str)
 
 def test_set_period_computes_the_checksum_for_every_period() -> None:
     # one Arduino library hard-codes 0x53 whatever the period: a bug
-    assert rd200m.cmd_set_period(30) == bytes.fromhex("02 A1 01 1E 3F")
+    assert rd200m_cmd.set_period(30) == bytes.fromhex("02 A1 01 1E 3F")
     with pytest.raises(ValueError, match="1 to 255"):
-        rd200m.cmd_set_period(0)
+        rd200m_cmd.set_period(0)

@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 
 from airq_core.errors import ChecksumError, DecodeError, FrameFormatError, IncompleteFrameError
 from airq_core.protocols import modbus, scd30
+from airq_core.protocols.commands import scd30 as scd30_cmd
 
 FAMILY = "scd30"
 FRAME = bytes.fromhex("61 03 0C 43 DB 8B 85 41 D9 99 9A 42 43 33 33 2A B2")
@@ -74,7 +75,7 @@ def test_split_frame_only_takes_frames_from_address_0x61() -> None:
 
 @pytest.mark.parametrize("seed", range(8))
 def test_stream_recovers_every_frame_in_order(seed: int, golden_frames: list, replay) -> None:
-    frames = [*golden_frames, scd30.cmd_start(), modbus.read_response(0x61, 3, [1])]
+    frames = [*golden_frames, scd30_cmd.start(), modbus.read_response(0x61, 3, [1])]
     got, stream = replay(scd30, frames, seed, garbage=b"\x61\x03\x0c\x43")
     assert got == [*frames, frames[0]]
     assert stream.pending == 0
@@ -103,9 +104,9 @@ def test_encode_measurement_round_trips(co2: float, temperature: float, humidity
 
 
 COMMANDS = [
-    (scd30.cmd_start, (), "61 06 00 36 00 00 60 64"),
-    (scd30.cmd_data_ready, (), "61 03 00 27 00 01 3D A1"),
-    (scd30.cmd_read, (), "61 03 00 28 00 06 4C 60"),
+    (scd30_cmd.start, (), "61 06 00 36 00 00 60 64"),
+    (scd30_cmd.data_ready, (), "61 03 00 27 00 01 3D A1"),
+    (scd30_cmd.read, (), "61 03 00 28 00 06 4C 60"),
 ]
 
 
@@ -119,11 +120,11 @@ def test_command_builders_match_the_reference(build, args: tuple, expected: str)
 @pytest.mark.parametrize(
     ("frame", "register", "value"),
     [
-        (scd30.cmd_start(1013), 0x0036, 1013),
-        (scd30.cmd_stop(), 0x0037, 1),
-        (scd30.cmd_set_interval(5), 0x0025, 5),
-        (scd30.cmd_asc(True), 0x003A, 1),
-        (scd30.cmd_asc(False), 0x003A, 0),
+        (scd30_cmd.start(1013), 0x0036, 1013),
+        (scd30_cmd.stop(), 0x0037, 1),
+        (scd30_cmd.set_interval(5), 0x0025, 5),
+        (scd30_cmd.asc(True), 0x003A, 1),
+        (scd30_cmd.asc(False), 0x003A, 0),
     ],
 )
 def test_write_commands_target_the_right_register(frame: bytes, register: int, value: int) -> None:
@@ -132,6 +133,6 @@ def test_write_commands_target_the_right_register(frame: bytes, register: int, v
 
 def test_builders_refuse_out_of_range_arguments() -> None:
     with pytest.raises(ValueError, match="700 to 1400"):
-        scd30.cmd_start(500)
+        scd30_cmd.start(500)
     with pytest.raises(ValueError, match="2 to 1800"):
-        scd30.cmd_set_interval(1)
+        scd30_cmd.set_interval(1)

@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 
 from airq_core.errors import ChecksumError, DecodeError, FrameFormatError, IncompleteFrameError
 from airq_core.protocols import sds011
+from airq_core.protocols.commands import sds011 as sds011_cmd
 
 FAMILY = "sds011"
 FRAME = bytes.fromhex("AA C0 06 00 06 00 58 D9 3D AB")
@@ -37,11 +38,16 @@ BROKEN = [
     pytest.param(_with(FRAME, 0, 0xAB), FrameFormatError, "bad header 0xAB", id="wrong-header"),
     pytest.param(_with(FRAME, 9, 0xAA), FrameFormatError, "bad tail 0xAA", id="wrong-tail"),
     pytest.param(_with(FRAME, 1, 0xC1), FrameFormatError, "command byte 0xC1", id="wrong-cmd"),
-    pytest.param(_with(FRAME, 8, 0x3E), ChecksumError, "bad checksum 0x3E, expected 0x3D",
-                 id="bad-checksum"),
+    pytest.param(
+        _with(FRAME, 8, 0x3E), ChecksumError, "bad checksum 0x3E, expected 0x3D", id="bad-checksum"
+    ),
     pytest.param(_with(FRAME, 2, 0x07), ChecksumError, "checksum", id="corrupted-value"),
-    pytest.param(bytes.fromhex("AA C5 02 01 01 00 A1 60 05 AB"), FrameFormatError,
-                 "command reply", id="reply-frame"),
+    pytest.param(
+        bytes.fromhex("AA C5 02 01 01 00 A1 60 05 AB"),
+        FrameFormatError,
+        "command reply",
+        id="reply-frame",
+    ),
 ]
 
 
@@ -57,13 +63,13 @@ def test_parse_reply_reads_the_reference_example() -> None:
 
 
 COMMANDS = [
-    (sds011.cmd_set_query_mode(), "AA B4 02 01 01 00 00 00 00 00 00 00 00 00 00 FF FF 02 AB"),
-    (sds011.cmd_set_active_mode(), "AA B4 02 01 00 00 00 00 00 00 00 00 00 00 00 FF FF 01 AB"),
-    (sds011.cmd_query(), "AA B4 04 00 00 00 00 00 00 00 00 00 00 00 00 FF FF 02 AB"),
-    (sds011.cmd_sleep(), "AA B4 06 01 00 00 00 00 00 00 00 00 00 00 00 FF FF 05 AB"),
-    (sds011.cmd_work(), "AA B4 06 01 01 00 00 00 00 00 00 00 00 00 00 FF FF 06 AB"),
-    (sds011.cmd_working_period(5), "AA B4 08 01 05 00 00 00 00 00 00 00 00 00 00 FF FF 0C AB"),
-    (sds011.cmd_firmware(), "AA B4 07 00 00 00 00 00 00 00 00 00 00 00 00 FF FF 05 AB"),
+    (sds011_cmd.set_query_mode(), "AA B4 02 01 01 00 00 00 00 00 00 00 00 00 00 FF FF 02 AB"),
+    (sds011_cmd.set_active_mode(), "AA B4 02 01 00 00 00 00 00 00 00 00 00 00 00 FF FF 01 AB"),
+    (sds011_cmd.query(), "AA B4 04 00 00 00 00 00 00 00 00 00 00 00 00 FF FF 02 AB"),
+    (sds011_cmd.sleep(), "AA B4 06 01 00 00 00 00 00 00 00 00 00 00 00 FF FF 05 AB"),
+    (sds011_cmd.work(), "AA B4 06 01 01 00 00 00 00 00 00 00 00 00 00 FF FF 06 AB"),
+    (sds011_cmd.working_period(5), "AA B4 08 01 05 00 00 00 00 00 00 00 00 00 00 FF FF 0C AB"),
+    (sds011_cmd.firmware(), "AA B4 07 00 00 00 00 00 00 00 00 00 00 00 00 FF FF 05 AB"),
 ]
 
 
@@ -76,7 +82,7 @@ def test_command_builders_match_the_reference(built: bytes, expected: str) -> No
 
 def test_working_period_refuses_out_of_range() -> None:
     with pytest.raises(ValueError, match=r"0 .* to 30"):
-        sds011.cmd_working_period(31)
+        sds011_cmd.working_period(31)
 
 
 def test_stream_recovers_every_frame_in_order(replay, golden_frames: list[bytes]) -> None:

@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 
 from airq_core.errors import ChecksumError, DecodeError, FrameFormatError, IncompleteFrameError
 from airq_core.protocols import modbus, senseair_s8
+from airq_core.protocols.commands import senseair_s8 as senseair_s8_cmd
 
 FAMILY = "senseair_s8"
 READ_400 = bytes.fromhex("FE 04 02 01 90 AC D8")
@@ -60,7 +61,7 @@ def test_decode_rejects_broken_frames(frame: bytes, error: type, message: str) -
 
 def test_parse_abc_period_reads_a_holding_register_reply_or_a_write_echo() -> None:
     assert senseair_s8.parse_abc_period(modbus.read_response(0xFE, 3, [180])) == 180
-    assert senseair_s8.parse_abc_period(senseair_s8.cmd_disable_abc()) == 0
+    assert senseair_s8.parse_abc_period(senseair_s8_cmd.disable_abc()) == 0
 
 
 def test_parse_ack_reads_the_calibration_flags() -> None:
@@ -70,7 +71,7 @@ def test_parse_ack_reads_the_calibration_flags() -> None:
 
 @pytest.mark.parametrize("seed", range(8))
 def test_stream_recovers_every_frame_in_order(seed: int, golden_frames: list, replay) -> None:
-    frames = [*golden_frames, senseair_s8.cmd_disable_abc(), modbus.exception_response(0xFE, 4, 2)]
+    frames = [*golden_frames, senseair_s8_cmd.disable_abc(), modbus.exception_response(0xFE, 4, 2)]
     got, stream = replay(senseair_s8, frames, seed, garbage=b"\xfe\x04\x02")
     assert got == [*frames, frames[0]]
     assert stream.pending == 0
@@ -91,11 +92,11 @@ def test_split_frame_never_raises(data: bytes) -> None:
 
 
 COMMANDS = [
-    (senseair_s8.cmd_read_co2, (), "FE 04 00 03 00 01 D5 C5"),
-    (senseair_s8.cmd_read_status, (), "FE 04 00 00 00 04 E5 C6"),
-    (senseair_s8.cmd_read_abc_period, (), "FE 03 00 1F 00 01 A1 C3"),
-    (senseair_s8.cmd_disable_abc, (), "FE 06 00 1F 00 00 AC 03"),
-    (senseair_s8.cmd_set_abc_period, (0,), "FE 06 00 1F 00 00 AC 03"),
+    (senseair_s8_cmd.read_co2, (), "FE 04 00 03 00 01 D5 C5"),
+    (senseair_s8_cmd.read_status, (), "FE 04 00 00 00 04 E5 C6"),
+    (senseair_s8_cmd.read_abc_period, (), "FE 03 00 1F 00 01 A1 C3"),
+    (senseair_s8_cmd.disable_abc, (), "FE 06 00 1F 00 00 AC 03"),
+    (senseair_s8_cmd.set_abc_period, (0,), "FE 06 00 1F 00 00 AC 03"),
 ]
 
 
@@ -109,9 +110,9 @@ def test_command_builders_match_the_reference(build, args: tuple, expected: str)
 @pytest.mark.parametrize(
     ("build", "register", "value"),
     [
-        (senseair_s8.cmd_background_calibration, 0x0001, 0x7C06),
-        (senseair_s8.cmd_zero_calibration, 0x0001, 0x7C07),
-        (senseair_s8.cmd_clear_ack, 0x0000, 0x0000),
+        (senseair_s8_cmd.background_calibration, 0x0001, 0x7C06),
+        (senseair_s8_cmd.zero_calibration, 0x0001, 0x7C07),
+        (senseair_s8_cmd.clear_ack, 0x0000, 0x0000),
     ],
 )
 def test_calibration_commands_write_the_right_register(build, register: int, value: int) -> None:
@@ -119,6 +120,6 @@ def test_calibration_commands_write_the_right_register(build, register: int, val
 
 
 def test_set_abc_period_refuses_out_of_range_hours() -> None:
-    assert modbus.parse_request(senseair_s8.cmd_set_abc_period(180))[3] == 180
+    assert modbus.parse_request(senseair_s8_cmd.set_abc_period(180))[3] == 180
     with pytest.raises(ValueError, match="4800"):
-        senseair_s8.cmd_set_abc_period(5000)
+        senseair_s8_cmd.set_abc_period(5000)

@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 
 from airq_core.errors import ChecksumError, DecodeError, FrameFormatError, IncompleteFrameError
 from airq_core.protocols import sps30
+from airq_core.protocols.commands import sps30 as sps30_cmd
 from airq_core.quantities import QUANTITIES
 
 FAMILY = "sps30"
@@ -147,14 +148,14 @@ def test_split_frame_never_raises(data: bytes) -> None:
 
 
 COMMANDS = [
-    (sps30.cmd_start, "7E 00 00 02 01 03 F9 7E"),
-    (sps30.cmd_stop, "7E 00 01 00 FE 7E"),
-    (sps30.cmd_read, "7E 00 03 00 FC 7E"),
-    (sps30.cmd_sleep, "7E 00 10 00 EF 7E"),
-    (sps30.cmd_wake, "7E 00 7D 31 00 EE 7E"),
-    (sps30.cmd_fan_cleaning, "7E 00 56 00 A9 7E"),
-    (sps30.cmd_device_info, "7E 00 D0 01 03 2B 7E"),
-    (sps30.cmd_reset, "7E 00 D3 00 2C 7E"),
+    (sps30_cmd.start, "7E 00 00 02 01 03 F9 7E"),
+    (sps30_cmd.stop, "7E 00 01 00 FE 7E"),
+    (sps30_cmd.read, "7E 00 03 00 FC 7E"),
+    (sps30_cmd.sleep, "7E 00 10 00 EF 7E"),
+    (sps30_cmd.wake, "7E 00 7D 31 00 EE 7E"),
+    (sps30_cmd.fan_cleaning, "7E 00 56 00 A9 7E"),
+    (sps30_cmd.device_info, "7E 00 D0 01 03 2B 7E"),
+    (sps30_cmd.reset, "7E 00 D3 00 2C 7E"),
 ]
 
 
@@ -168,7 +169,7 @@ def test_command_builders_match_the_reference(build, expected: str) -> None:
 
 
 def test_uint16_start_command() -> None:
-    assert sps30.cmd_start(uint16=True) == bytes.fromhex("7E 00 00 02 01 05 F7 7E")
+    assert sps30_cmd.start(uint16=True) == bytes.fromhex("7E 00 00 02 01 05 F7 7E")
 
 
 def test_parse_device_info_reads_the_serial_number() -> None:

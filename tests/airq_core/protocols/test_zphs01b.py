@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 
 from airq_core.errors import ChecksumError, DecodeError, FrameFormatError, IncompleteFrameError
 from airq_core.protocols import zphs01b
+from airq_core.protocols.commands import zphs01b as zphs01b_cmd
 from airq_core.quantities import QUANTITIES
 
 FAMILY = "zphs01b"
@@ -85,4 +86,4 @@ def test_encode_reply_builds_the_reference_frame() -> None:
 
 
 def test_command_builder_matches_the_reference() -> None:
-    assert zphs01b.cmd_read() == bytes.fromhex("FF 01 86 00 00 00 00 00 79")
+    assert zphs01b_cmd.read() == bytes.fromhex("FF 01 86 00 00 00 00 00 79")
