@@ -9,8 +9,9 @@ With a shorter interval it stays awake in passive mode and is read once per cycl
 Warm-up frames: right after power-on or wake the sensor sends frames whose 12 data words are
 all zero (the protocol module flags them ``"warmup"``). Until the first frame with data after
 each wake (or port opening) such frames are dropped and the read is retried every second for
-up to ``settle_timeout`` seconds. Once the sensor has sent data, an all-zero frame is a real
-clean-air value: it is emitted, without the ``"warmup"`` flag.
+up to ``settle_timeout`` seconds. Once the sensor has sent data, an all-zero frame is emitted
+as decoded, ``"warmup"`` flag included: real air, however clean, still counts particles, and
+the flag is the decoder's to set (the rollups leave flagged values out of the means).
 
 The sample carries the configured model name (``pms5003`` or ``pms7003``): the frame does not
 say which model sent it.
@@ -18,7 +19,6 @@ say which model sent it.
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from collections.abc import Callable
 
@@ -97,11 +97,8 @@ class PlantowerDriver(Driver):
             sample = proto.decode(self._frame(), sensor=self.cfg.type)
             if "warmup" not in sample.flags:
                 self.settled = True
+            if self.settled:  # after data, an all-zero frame is kept, flagged as decoded
                 self.emit(sample)
-                return
-            if self.settled:  # the sensor has sent data before: a zero is clean air
-                flags = tuple(f for f in sample.flags if f != "warmup")
-                self.emit(dataclasses.replace(sample, flags=flags))
                 return
             self.drop(sample, "warm-up frame, all zero")
             if time.monotonic() >= deadline or self.wait(self.retry_delay):

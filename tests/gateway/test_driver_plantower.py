@@ -1,5 +1,6 @@
 """Plantower driver against a virtual PMS5003/PMS7003 on a real pty: passive mode, duty
-cycling (asleep between readings), warm-up frames dropped, a later zero kept, silence."""
+cycling (asleep between readings), warm-up frames dropped, a later all-zero frame kept with its
+``warmup`` flag, silence."""
 
 from __future__ import annotations
 
@@ -44,19 +45,24 @@ def test_duty_cycle_sleeps_between_readings() -> None:
         assert rig.emu.commands.count((proto.CMD_SLEEP, 0)) >= 4  # asleep after setup + 3
 
 
-def test_an_all_zero_frame_after_data_is_a_clean_air_value() -> None:
+def test_an_all_zero_frame_after_data_keeps_its_warmup_flag() -> None:
+    # Every particle word zero, counts included, is what a PMS sends while its fan starts (the
+    # decoder flags it); real air, however clean, still counts particles. The driver must not
+    # turn such a frame into a plain zero reading because data came before it.
     with driver_rig("pms5003", interval=1, warmup=0) as rig:
         rig.driver.setup()
         rig.driver.cycle()
         assert rig.samples[-1].values["pm2_5"] > 0
-        rig.emu._pm25 = Wander(0, 0, 0, 0)  # the air turns perfectly clean
+        assert rig.samples[-1].flags == ()
+        rig.emu._pm25 = Wander(0, 0, 0, 0)  # the sensor now sends all-zero frames
         rig.emu._coarse = Wander(0, 0, 0, 0)
         rig.driver.cycle()
-        assert rig.emitted[-1].flags == ("warmup",)  # what the frame alone would suggest
+        assert rig.emitted[-1].flags == ("warmup",)  # the decoder's verdict on the frame
         zero = rig.samples[-1]
-        assert zero.values == rig.emitted[-1].values
-        assert set(zero.values.values()) == {0.0} and zero.flags == ()
-        assert rig.driver.dropped == 0
+        assert set(zero.values.values()) == {0.0}
+        assert zero == rig.emitted[-1]  # passed on as decoded: values and the warmup flag
+        assert zero.flags == ("warmup",)
+        assert rig.driver.dropped == 0  # kept (flagged), not withheld: the sensor has settled
 
 
 def test_active_mode_takes_a_fresh_frame_each_cycle() -> None:
