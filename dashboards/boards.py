@@ -5,6 +5,16 @@ Every time series panel reads the aggregates of the storage contract (``airq_cor
 hourly and daily windows in retention policy ``agg``, never the raw readings, so that a year
 on screen stays as cheap as a day. Gaps stay gaps: queries use ``fill(null)`` and the panels
 do not join points across missing hours.
+
+Window coverage (issue 15): the panels that give councils air-quality figures from hourly or
+daily windows (daily means of the regional map, daily means of a station, the QPV comparison,
+days over the WHO guideline, ATMO sub-indices, annual means) read only the windows whose
+``<q>_coverage`` is at least ``min_window_coverage`` (default 0.75, the API's
+``AIRQ_QPV_MIN_WINDOW_COVERAGE``). InfluxQL 1.6 cannot test a field for absence (a condition
+on a missing field is false), so windows written before coverage existed are left out too;
+``airq rollup rebuild --start …`` rewrites them with their coverage (docs/qpv-dashboards.md).
+The raw series of the station page and the data-quality board show every window, with the
+coverage and the flagged values beside them.
 """
 
 from __future__ import annotations
@@ -26,6 +36,7 @@ from airq_core.storage import (
     TAG_STATION,
     TAG_WORKER,
     TIERS,
+    agg_field,
 )
 from dashboards.grafana import (
     DATASOURCE_UID,
@@ -75,7 +86,34 @@ INDICATIF = (
     "*Indicative class from a citizen sensor, not the official ATMO index.*"
 )
 TAGS = ["airquartiers", "qualité de l'air", "QPV"]
+# the API's default AIRQ_QPV_MIN_WINDOW_COVERAGE (api/qpv/service.py QpvSettings)
+DEFAULT_MIN_WINDOW_COVERAGE = 0.75
 SILENCE_STEPS = thresholds([(None, "green"), (2, "orange"), (24, "red")])
+
+
+def check_min_window_coverage(value: float) -> float:
+    """The coverage threshold as given, or ValueError naming the setting."""
+    if not (isinstance(value, int | float) and 0 <= value <= 1):
+        raise ValueError(f"min_window_coverage must be a share between 0 and 1, not {value!r}")
+    return float(value)
+
+
+def covered(quantity: str, min_cov: float) -> str:
+    """InfluxQL condition keeping the windows of ``quantity`` whose coverage is known and at
+    least ``min_cov`` (a window without the field fails it: InfluxQL has no absence test)."""
+    return f'"{agg_field(quantity, "coverage")}" >= {min_cov:g}'
+
+
+def coverage_note(min_cov: float) -> str:
+    """The sentence every filtered panel's description ends with (French, then English)."""
+    pct = f"{min_cov * 100:g}"
+    return (
+        f"Fenêtres (heures ou jours) retenues : couverture d'au moins {pct} % des mesures "
+        f"attendues ; celles en dessous de {pct} %, et celles écrites avant le calcul de la "
+        f"couverture (à recalculer avec `airq rollup rebuild`), sont écartées. *Windows under "
+        f"{pct} % coverage are left out, as are windows written before coverage existed "
+        f"(rewrite them with `airq rollup rebuild`).*"
+    )
 
 
 def _atmo_steps(quantity: str) -> list[tuple[float | None, str]]:
@@ -210,10 +248,13 @@ def _geomap(b: Board, api_url: str, quantity: str, label: str, into: Any = None)
         f"Quartiers prioritaires colorés selon la classe indicative (type ATMO) de la moyenne des "
         f"jours valides des 30 derniers jours, mesurée dans le QPV (ou, à défaut, à moins de "
         f"300 m / 1 km). Couleur pâle : couverture insuffisante (< 75 % des heures) ou mesure "
-        f"hors du quartier. Gris : pas de donnée. Points : stations, classe indicative de leur "
-        f"dernier jour. {INDICATIF} Source des contours : ANCT (ex-CGET), QPV 2015, Licence "
-        f"Ouverte. *QPV coloured by the indicative class of their 30-day exposure; pale = low "
-        f"coverage or measured outside; dots = stations, latest day.*",
+        f"hors du quartier. L'API écarte les heures dont la couverture est sous "
+        f"`AIRQ_QPV_MIN_WINDOW_COVERAGE` (75 % par défaut). Gris : pas de donnée. Points : "
+        f"stations, classe indicative de leur dernier jour. {INDICATIF} Source des contours : "
+        f"ANCT (ex-CGET), QPV 2015, Licence Ouverte. *QPV coloured by the indicative class of "
+        f"their 30-day exposure; pale = low coverage or measured outside; the API leaves out "
+        f"hours under AIRQ_QPV_MIN_WINDOW_COVERAGE (75 % by default) coverage; dots = "
+        f"stations, latest day.*",
         w=24,
         h=16,
         options={
@@ -233,7 +274,12 @@ def _geomap(b: Board, api_url: str, quantity: str, label: str, into: Any = None)
     )
 
 
-def regional_map(territory: Territory, api_url: str, uid: str = DATASOURCE_UID) -> Board:
+def regional_map(
+    territory: Territory,
+    api_url: str,
+    uid: str = DATASOURCE_UID,
+    min_cov: float = DEFAULT_MIN_WINDOW_COVERAGE,
+) -> Board:
     b = Board(
         "airq-carte",
         "Carte régionale — exposition dans les QPV",
@@ -260,14 +306,15 @@ def regional_map(territory: Territory, api_url: str, uid: str = DATASOURCE_UID) 
         "Dernier jour mesuré par station ($quantity)",
         "Moyenne du dernier jour (heure de Paris) de chaque station, colorée par classe "
         "indicative (particules) ou par rapport à la valeur guide OMS 24 h (NO₂). "
-        "*Latest daily mean per station.*",
+        f"{coverage_note(min_cov)} *Latest daily mean per station.*",
         w=10,
         h=10,
         targets=[
             Target(
                 f'SELECT last("${{quantity}}_mean") AS "$quantity", '
                 f'last("${{quantity}}_count") AS "mesures" FROM {D1} '
-                f'WHERE $timeFilter AND {ST_MULTI} GROUP BY "{TAG_STATION}"',
+                f"WHERE $timeFilter AND {ST_MULTI} AND {covered('${quantity}', min_cov)} "
+                f'GROUP BY "{TAG_STATION}"',
                 ("time", "$quantity", "mesures"),
                 fmt="table",
             )
@@ -279,13 +326,14 @@ def regional_map(territory: Territory, api_url: str, uid: str = DATASOURCE_UID) 
         "timeseries",
         "Moyennes journalières par station ($quantity)",
         "Moyennes par jour civil (heure de Paris), trait rouge : valeur guide OMS 24 h. "
-        "Les trous sont des jours sans donnée. *Daily means; red dashes: WHO 24-h guideline.*",
+        f"Les trous sont des jours sans donnée retenue. {coverage_note(min_cov)} "
+        "*Daily means; red dashes: WHO 24-h guideline.*",
         w=14,
         h=10,
         targets=[
             Target(
                 f'SELECT mean("${{quantity}}_mean") AS "$quantity" FROM {D1} '
-                f"WHERE $timeFilter AND {ST_MULTI} "
+                f"WHERE $timeFilter AND {ST_MULTI} AND {covered('${quantity}', min_cov)} "
                 f'GROUP BY time(1d), "{TAG_STATION}" fill(null) {TZ}',
                 ("time", "$quantity"),
                 alias="$tag_station $col",
@@ -301,7 +349,9 @@ def regional_map(territory: Territory, api_url: str, uid: str = DATASOURCE_UID) 
 
 
 # -- station page -------------------------------------------------------------------------------
-def station_page(territory: Territory, uid: str = DATASOURCE_UID) -> Board:
+def station_page(
+    territory: Territory, uid: str = DATASOURCE_UID, min_cov: float = DEFAULT_MIN_WINDOW_COVERAGE
+) -> Board:
     b = Board(
         "airq-station",
         "Station — mesures brutes et corrigées",
@@ -329,7 +379,10 @@ def station_page(territory: Territory, uid: str = DATASOURCE_UID) -> Board:
             f"Moyennes {label} du capteur (brut) et corrigées de l'humidité (formule hackAIR, "
             f"calculée par l'ingestion à côté de la valeur brute). Trait rouge : valeur guide "
             f"OMS 24 h ({WHO_24H[q]:g} µg/m³), à comparer à des moyennes journalières. Les trous "
-            f"sont des heures sans donnée. *Raw and humidity-corrected {label}; gaps = no data.*",
+            f"sont des heures sans donnée. Toutes les fenêtres sont montrées, même sous "
+            f"{min_cov * 100:g} % de couverture (voir le panneau Couverture). *Raw and "
+            f"humidity-corrected {label}; gaps = no data; every window shown, whatever its "
+            f"coverage.*",
             w=12,
             h=9,
             interval="$pas",
@@ -387,14 +440,16 @@ def station_page(territory: Territory, uid: str = DATASOURCE_UID) -> Board:
             "timeseries",
             f"{label} — moyennes journalières et valeur guide OMS",
             f"Moyennes par jour civil (heure de Paris) ; barre au-dessus du trait rouge : jour "
-            f"au-dessus de la valeur guide OMS 24 h ({WHO_24H[q]:g} µg/m³). *Daily means.*",
+            f"au-dessus de la valeur guide OMS 24 h ({WHO_24H[q]:g} µg/m³). "
+            f"{coverage_note(min_cov)} *Daily means.*",
             w=12,
             h=8,
             targets=[
                 Target(
                     f'SELECT mean("{q}_mean") AS "{label} brut", '
                     f'mean("{q}_hcorr_mean") AS "{label} corrigé" FROM {D1} '
-                    f"WHERE {ST_ONE} AND $timeFilter GROUP BY time(1d) fill(null) {TZ}",
+                    f"WHERE {ST_ONE} AND $timeFilter AND {covered(q, min_cov)} "
+                    f"GROUP BY time(1d) fill(null) {TZ}",
                     ("time", f"{label} brut", f"{label} corrigé"),
                 )
             ],
@@ -419,6 +474,58 @@ def station_page(territory: Territory, uid: str = DATASOURCE_UID) -> Board:
         field_config=series_config("percent", 75, bars=True),
         options=legend_options(),
     )
+    cov_cols = ", ".join(
+        f'mean("{agg_field(q, "coverage")}") * 100 AS "{label}"' for label, q in POLLUTANTS
+    )
+    b.panel(
+        "timeseries",
+        "Couverture des fenêtres horaires (% des mesures attendues)",
+        f"Part des mesures attendues dans l'heure qui sont valides, par polluant (calculée par "
+        f"l'ingestion). Sous le trait ({min_cov * 100:g} %), l'heure et le jour qui la "
+        f"contient sont écartés des moyennes journalières, des comparaisons QPV et des indices. "
+        f"Une fenêtre écrite avant le calcul de la couverture n'en a pas : `airq rollup "
+        f"rebuild` la recalcule. *Share of the expected readings that are valid, per hour; "
+        f"hours under {min_cov * 100:g} % are left out of the daily means, QPV comparisons "
+        f"and indices.*",
+        w=12,
+        h=8,
+        interval="1h",
+        targets=[
+            Target(
+                f"SELECT {cov_cols} FROM {H1} WHERE {ST_ONE} AND $timeFilter "
+                f"GROUP BY time($__interval) fill(null)",
+                ("time", *(label for label, _ in POLLUTANTS)),
+            )
+        ],
+        field_config={
+            **series_config("percent", min_cov * 100),
+            "overrides": [],
+        },
+        options=legend_options(),
+    )
+    flagged_cols = ", ".join(
+        f'sum("{agg_field(q, "flagged")}") AS "{label}"' for label, q in POLLUTANTS
+    )
+    b.panel(
+        "timeseries",
+        "Valeurs signalées, exclues des moyennes",
+        "Nombre de mesures laissées hors des moyennes à cause d'un drapeau (préchauffage, "
+        "horloge douteuse, erreur du capteur… ; « humide » n'exclut pas), par heure et par "
+        "polluant. *Readings left out of the means for a flag (warm-up, suspect clock, device "
+        "error…), per hour and quantity.*",
+        w=12,
+        h=8,
+        interval="1h",
+        targets=[
+            Target(
+                f"SELECT {flagged_cols} FROM {H1} WHERE {ST_ONE} AND $timeFilter "
+                f"GROUP BY time($__interval) fill(null)",
+                ("time", *(label for label, _ in POLLUTANTS)),
+            )
+        ],
+        field_config=series_config("short", bars=True),
+        options=legend_options(),
+    )
     return b
 
 
@@ -432,16 +539,23 @@ def _zone_label(zone: str) -> str:
     return ZONE_LABELS.get(zone, zone)
 
 
-def _zone_hourly(ids: tuple[str, ...], field: str) -> str:
-    """The zone's hourly values: the mean over its stations of their hourly means."""
+def _zone_hourly(ids: tuple[str, ...], quantity: str, min_cov: float) -> str:
+    """The zone's hourly values: the mean over its stations of their hourly means, from the
+    windows covered enough."""
     regex = "|".join(ids)
     return (
-        f'SELECT mean("{field}") AS "valeur" FROM {H1} WHERE "{TAG_STATION}" =~ /^(?:{regex})$/ '
+        f'SELECT mean("{agg_field(quantity, "mean")}") AS "valeur" FROM {H1} '
+        f'WHERE "{TAG_STATION}" =~ /^(?:{regex})$/ AND {covered(quantity, min_cov)} '
         f"AND $timeFilter GROUP BY time(1h) fill(none)"
     )
 
 
-def qpv_comparison(territory: Territory, api_url: str, uid: str = DATASOURCE_UID) -> Board:
+def qpv_comparison(
+    territory: Territory,
+    api_url: str,
+    uid: str = DATASOURCE_UID,
+    min_cov: float = DEFAULT_MIN_WINDOW_COVERAGE,
+) -> Board:
     b = Board(
         "airq-qpv-comparaison",
         "Comparaison QPV — dans le quartier et hors QPV",
@@ -488,8 +602,8 @@ def qpv_comparison(territory: Territory, api_url: str, uid: str = DATASOURCE_UID
         "période ; une couverture faible rend la comparaison fragile. Exporter : menu du "
         "panneau → Inspecter → Données → Télécharger CSV. Les statistiques complètes (médiane, "
         "p95, jours valides, couverture) sont dans l'API (lien en haut). *Export: panel menu → "
-        "Inspect → Data → Download CSV.*",
-        h=5,
+        f"Inspect → Data → Download CSV.*\n\n{coverage_note(min_cov)}",
+        h=6,
     )
     targets = []
     for q in monitored:
@@ -498,7 +612,7 @@ def qpv_comparison(territory: Territory, api_url: str, uid: str = DATASOURCE_UID
             if ids:
                 targets.append(
                     Target(
-                        _zone_hourly(ids, "${quantity}_mean"),
+                        _zone_hourly(ids, "${quantity}", min_cov),
                         ("time", "valeur"),
                         alias=f"{q.name} ({q.code}) — {_zone_label(z)}",
                     )
@@ -507,7 +621,7 @@ def qpv_comparison(territory: Territory, api_url: str, uid: str = DATASOURCE_UID
         "table",
         "Dans / hors QPV — moyennes horaires sur la période ($quantity)",
         "Moyenne, maximum horaire et nombre d'heures avec données, par zone. "
-        "*Mean, hourly maximum and hours with data, per zone.*",
+        f"{coverage_note(min_cov)} *Mean, hourly maximum and hours with data, per zone.*",
         w=24,
         h=max(6, 2 + len(targets)),
         targets=targets,
@@ -546,7 +660,7 @@ def qpv_comparison(territory: Territory, api_url: str, uid: str = DATASOURCE_UID
                 day_targets.append(
                     Target(
                         f'SELECT count("jour") AS "jours" FROM (SELECT mean("valeur") AS "jour", '
-                        f'count("valeur") AS "heures" FROM ({_zone_hourly(ids, qty + "_mean")}) '
+                        f'count("valeur") AS "heures" FROM ({_zone_hourly(ids, qty, min_cov)}) '
                         f"WHERE $timeFilter GROUP BY time(1d) {TZ}) "
                         f'WHERE "heures" >= 18 AND "jour" > {limit:g}',
                         ("time", "jours"),
@@ -558,7 +672,7 @@ def qpv_comparison(territory: Territory, api_url: str, uid: str = DATASOURCE_UID
             f"Jours au-dessus de la valeur guide OMS — {label} (> {limit:g} µg/m³)",
             "Nombre de jours valides (au moins 18 heures de données) dont la moyenne dépasse la "
             "valeur guide OMS 2021 sur 24 h. Une zone sans ligne n'a aucun jour au-dessus. "
-            "*Valid days above the WHO 24-h guideline.*",
+            f"{coverage_note(min_cov)} *Valid days above the WHO 24-h guideline.*",
             w=8,
             h=max(6, 2 + len(day_targets)),
             targets=day_targets,
@@ -574,20 +688,20 @@ def qpv_comparison(territory: Territory, api_url: str, uid: str = DATASOURCE_UID
             ],
             options={"showHeader": True},
         )
-    _atmo_index_panels(b, monitored, base)
+    _atmo_index_panels(b, monitored, base, min_cov)
     return b
 
 
-def _valid_days(ids: tuple[str, ...], qty: str) -> str:
+def _valid_days(ids: tuple[str, ...], qty: str, min_cov: float) -> str:
     """The zone's valid days (at least 18 hourly values) and their mean of hourly means."""
     return (
         f'SELECT "jour" FROM (SELECT mean("valeur") AS "jour", count("valeur") AS "heures" '
-        f"FROM ({_zone_hourly(ids, qty + '_mean')}) WHERE $timeFilter GROUP BY time(1d) {TZ}) "
+        f"FROM ({_zone_hourly(ids, qty, min_cov)}) WHERE $timeFilter GROUP BY time(1d) {TZ}) "
         f'WHERE "heures" >= 18'
     )
 
 
-def _worst_station_day(ids: tuple[str, ...], qty: str) -> str:
+def _worst_station_day(ids: tuple[str, ...], qty: str, min_cov: float) -> str:
     """Per day, the worst station's ATMO statistic (daily mean for particles, maximum hourly
     mean for gases) over the stations with a valid day (at least 18 hourly means)."""
     regex = "|".join(ids)
@@ -595,12 +709,13 @@ def _worst_station_day(ids: tuple[str, ...], qty: str) -> str:
     return (
         f'SELECT max("v") AS "valeur" FROM (SELECT {stat}("{qty}_mean") AS "v", '
         f'count("{qty}_mean") AS "h" FROM {H1} WHERE "{TAG_STATION}" =~ /^(?:{regex})$/ '
-        f'AND $timeFilter GROUP BY time(1d), "{TAG_STATION}" {TZ}) '
+        f"AND {covered(qty, min_cov)} AND $timeFilter "
+        f'GROUP BY time(1d), "{TAG_STATION}" {TZ}) '
         f'WHERE "h" >= 18 AND $timeFilter GROUP BY time(1d) fill(none) {TZ}'
     )
 
 
-def _atmo_index_panels(b: Board, monitored: list[Any], base: str) -> None:
+def _atmo_index_panels(b: Board, monitored: list[Any], base: str, min_cov: float) -> None:
     """The overall daily ATMO index (its sub-indices, worst station of the QPV) and the annual
     means against the WHO 2021 and EU annual values, for each monitored QPV."""
     inside = [q for q in monitored if q.zones.get("qpv")]
@@ -608,7 +723,7 @@ def _atmo_index_panels(b: Board, monitored: list[Any], base: str) -> None:
         return
     targets = [
         Target(
-            _worst_station_day(q.zones["qpv"], qty),
+            _worst_station_day(q.zones["qpv"], qty, min_cov),
             ("time", "valeur"),
             alias=f"{q.name} ({q.code}) — {label}",
         )
@@ -630,7 +745,8 @@ def _atmo_index_panels(b: Board, monitored: list[Any], base: str) -> None:
         "station la plus exposée du quartier, jours avec au moins 18 heures de données. "
         "L'indice du jour est la couleur la plus mauvaise de la colonne ; l'API "
         f"({base}/v1/indices/atmo/qpv/CODE?day=AAAA-MM-JJ) le donne avec le polluant qui le "
-        f"détermine. {INDICATIF} *Daily ATMO sub-indices inside the QPV (worst station); the "
+        f"détermine. {INDICATIF} {coverage_note(min_cov)} *Daily ATMO sub-indices inside the "
+        "QPV (worst station); the "
         "index is the worst colour of the day.*",
         w=24,
         h=max(6, 2 + len(targets)),
@@ -656,13 +772,14 @@ def _atmo_index_panels(b: Board, monitored: list[Any], base: str) -> None:
             f"Couverture : jours valides / jours de l'année ; en dessous de 14 % (51 jours) la "
             f"moyenne n'est pas comparable, 90 % (329 jours) pour une mesure fixe. Vert : sous la "
             f"valeur OMS ; jaune, orange, rouge : au-dessus de l'OMS, de la valeur UE 2030, de la "
-            f"valeur UE en vigueur. {INDICATIF} *Annual mean of valid days vs WHO 2021 and EU "
+            f"valeur UE en vigueur. {INDICATIF} {coverage_note(min_cov)} *Annual mean of valid "
+            f"days vs WHO 2021 and EU "
             f"annual values; valid days give the coverage.*",
             w=8,
             h=max(6, 2 + len(inside)),
             targets=[
                 Target(
-                    _valid_days(q.zones["qpv"], qty),
+                    _valid_days(q.zones["qpv"], qty, min_cov),
                     ("time", "jour"),
                     alias=f"{q.name} ({q.code})",
                 )
@@ -898,11 +1015,16 @@ def build_boards(
     territory: Territory | None = None,
     api_url: str = "http://localhost:8000",
     datasource_uid: str = DATASOURCE_UID,
+    min_window_coverage: float = DEFAULT_MIN_WINDOW_COVERAGE,
 ) -> list[Board]:
+    """The four boards. ``min_window_coverage``: the share of expected readings an hourly or
+    daily window needs to count in the council figures (the API's
+    ``AIRQ_QPV_MIN_WINDOW_COVERAGE``); ValueError outside 0..1."""
     t = territory or Territory()
+    cov = check_min_window_coverage(min_window_coverage)
     return [
-        regional_map(t, api_url, datasource_uid),
-        station_page(t, datasource_uid),
-        qpv_comparison(t, api_url, datasource_uid),
+        regional_map(t, api_url, datasource_uid, cov),
+        station_page(t, datasource_uid, cov),
+        qpv_comparison(t, api_url, datasource_uid, cov),
         data_quality(t, datasource_uid),
     ]

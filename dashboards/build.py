@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from dashboards.boards import build_boards
+from dashboards.boards import DEFAULT_MIN_WINDOW_COVERAGE, build_boards
 from dashboards.grafana import DATASOURCE_UID
 from dashboards.territory import Territory
 
@@ -19,9 +19,11 @@ def dashboards_json(
     territory: Territory | None = None,
     api_url: str = "http://localhost:8000",
     datasource_uid: str = DATASOURCE_UID,
+    min_window_coverage: float = DEFAULT_MIN_WINDOW_COVERAGE,
 ) -> dict[str, dict[str, Any]]:
-    """file name -> dashboard JSON."""
-    return {f"{b.uid}.json": b.to_json() for b in build_boards(territory, api_url, datasource_uid)}
+    """file name -> dashboard JSON (``min_window_coverage``: see ``build_boards``)."""
+    boards = build_boards(territory, api_url, datasource_uid, min_window_coverage)
+    return {f"{b.uid}.json": b.to_json() for b in boards}
 
 
 def dump(dashboard: dict[str, Any]) -> str:

@@ -44,6 +44,26 @@ def _public_api(args: argparse.Namespace) -> str:
     return args.public_api_url or args.api_url or DEFAULT_API
 
 
+def _min_window_coverage(args: argparse.Namespace) -> float:
+    """--min-window-coverage, else AIRQ_QPV_MIN_WINDOW_COVERAGE (the API's setting), else
+    0.75: the share of expected readings a window needs to count in the council panels."""
+    from dashboards.boards import DEFAULT_MIN_WINDOW_COVERAGE
+
+    given = args.min_window_coverage
+    if given is None:
+        given = os.environ.get("AIRQ_QPV_MIN_WINDOW_COVERAGE") or DEFAULT_MIN_WINDOW_COVERAGE
+    try:
+        value = float(given)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value <= 1:
+        raise UsageError(
+            f"--min-window-coverage / AIRQ_QPV_MIN_WINDOW_COVERAGE : une part entre 0 et 1 "
+            f"(ex. 0.75), pas {given!r} / a share between 0 and 1"
+        )
+    return value
+
+
 def build(args: argparse.Namespace) -> int:
     from dashboards.build import JSON_DIR, write_all
 
@@ -54,6 +74,7 @@ def build(args: argparse.Namespace) -> int:
         territory=territory,
         api_url=_public_api(args),
         datasource_uid=args.datasource_uid,
+        min_window_coverage=_min_window_coverage(args),
     )
     for p in paths:
         print(p)
@@ -78,7 +99,9 @@ def push(args: argparse.Namespace) -> int:
     source = None
     if args.influx_url:
         source = InfluxSource(args.influx_url, args.influx_db, args.datasource_uid)
-    boards = dashboards_json(_territory(args), _public_api(args), args.datasource_uid)
+    boards = dashboards_json(
+        _territory(args), _public_api(args), args.datasource_uid, _min_window_coverage(args)
+    )
     try:
         urls = push_dashboards(args.url, token, list(boards.values()), source)
     except PushError as exc:
@@ -157,6 +180,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
             "défaut --api-url / API address as browsers see it",
         )
         p.add_argument("--datasource-uid", default=DATASOURCE_UID)
+        p.add_argument(
+            "--min-window-coverage",
+            help="couverture minimale d'une fenêtre horaire ou journalière pour les chiffres "
+            "des QPV (défaut : AIRQ_QPV_MIN_WINDOW_COVERAGE, sinon 0.75) / minimum window "
+            "coverage for the QPV figures",
+        )
 
     b = dsub.add_parser("build", help="écrire les JSON / write the dashboard JSON")
     common(b)

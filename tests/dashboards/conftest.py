@@ -64,11 +64,21 @@ def has_data(station: str, day: int, hour: int) -> bool:
     return not (station == "lille-01" and day >= 5)  # silent after five days
 
 
-def _fields(station: str, day: int, hour: int, count: float) -> str:
+# every demo window is covered enough for the council panels (tests/dashboards/
+# test_window_coverage.py writes windows under the threshold); one value an hour is flagged
+COVERAGE = 0.9
+
+
+def _fields(station: str, day: int, hour: int, count: float, coverage: bool = True) -> str:
+    """The fields of one window; 1-minute windows carry no coverage (storage contract)."""
     parts = []
     for q in QUANTITIES:
         v = value(station, q, day, hour)
-        parts.append(f"{q}_mean={v},{q}_min={v - 1},{q}_max={v + 1},{q}_count={count}")
+        parts.append(
+            f"{q}_mean={v},{q}_min={v - 1},{q}_max={v + 1},{q}_count={count},{q}_flagged=1"
+        )
+        if coverage:
+            parts.append(f"{q}_coverage={COVERAGE}")
     return ",".join(parts)
 
 
@@ -87,7 +97,7 @@ def demo_lines() -> tuple[bytes, bytes]:
                     for m in range(0, 60, 10):
                         agg.append(
                             f"readings_1m,sensor=sds011,station={st} "
-                            f"{_fields(st, day, h, 1)} {t + 60 * m}000"
+                            f"{_fields(st, day, h, 1, coverage=False)} {t + 60 * m}000"
                         )
             if hours:
                 parts = []
@@ -96,7 +106,8 @@ def demo_lines() -> tuple[bytes, bytes]:
                     mean = sum(vs) / len(vs)
                     parts.append(
                         f"{q}_mean={mean},{q}_min={min(vs)},{q}_max={max(vs)},"
-                        f"{q}_count={25.0 * len(vs)}"
+                        f"{q}_count={25.0 * len(vs)},{q}_flagged={len(vs)},"
+                        f"{q}_coverage={COVERAGE * len(vs) / 24}"
                     )
                 agg.append(
                     f"readings_1d_paris,sensor=sds011,station={st} {','.join(parts)} "
