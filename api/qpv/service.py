@@ -4,10 +4,11 @@ placements, and the hourly aggregates read from InfluxDB."""
 from __future__ import annotations
 
 import logging
+import math
 import os
 import re
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
@@ -37,6 +38,8 @@ from api.qpv.polygons import (
     load_communes,
     load_qpv,
 )
+from api.registry import Placement as RegistryPlacement
+from api.registry import Station
 
 log = logging.getLogger(__name__)
 
@@ -130,10 +133,70 @@ def parse_hourly(results: list[dict[str, Any]], min_coverage: float) -> dict[str
 
 @dataclass(frozen=True)
 class StationRef:
+    """One placement of a station, as the QPV code sees it. ``id`` is the station id for its
+    current placement and ``"<station>@<placement>"`` for an earlier one, so placements (and
+    their cache entries) are keyed on where the station was, not on the station;
+    ``station_id`` is the station and [valid_from, valid_to) (epoch seconds) the time it was
+    there: its readings count only for those hours."""
+
     id: str
     name: str
     lat: float
     lon: float
+    station_id: str = ""
+    valid_from: float = -math.inf
+    valid_to: float = math.inf
+
+    @property
+    def station(self) -> str:
+        return self.station_id or self.id
+
+
+def placement_refs(
+    stations: Iterable[Station],
+    placements: Mapping[str, Iterable[RegistryPlacement]],
+    first_open: bool = True,
+) -> list[StationRef]:
+    """The outdoor placements of ``stations`` (an indoor placement never counts as outdoor
+    exposure), keyed as :class:`StationRef` says. ``placements`` holds each station's
+    placements oldest first; with ``first_open`` the first one given starts at -inf (give it
+    only when it is the station's first)."""
+    out = []
+    for s in stations:
+        for i, p in enumerate(placements.get(s.id, ())):
+            if p.indoor:
+                continue
+            current = p.valid_to is None
+            out.append(
+                StationRef(
+                    s.id if current else f"{s.id}@{p.id}",
+                    s.name,
+                    p.lat,
+                    p.lon,
+                    s.id,
+                    # the first placement also holds what was measured before the station
+                    # was registered (imported archives)
+                    -math.inf if i == 0 and first_open else p.valid_from.timestamp(),
+                    math.inf if p.valid_to is None else p.valid_to.timestamp(),
+                )
+            )
+    return out
+
+
+def clip_to_placements(
+    series: Mapping[str, Mapping[int, float]], refs: Iterable[StationRef]
+) -> dict[str, dict[int, float]]:
+    """Station hourly series -> one series per placement (keyed on ``StationRef.id``) holding
+    only the hours spent entirely at that placement: the hour in which a station was moved
+    counts for neither place."""
+    out: dict[str, dict[int, float]] = {}
+    for ref in refs:
+        hours = series.get(ref.station, {})
+        t0, t1 = ref.valid_from, ref.valid_to
+        clipped = {t: v for t, v in hours.items() if t >= t0 and t + 3600 <= t1}
+        if clipped:
+            out[ref.id] = clipped
+    return out
 
 
 class QpvService:
