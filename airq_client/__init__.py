@@ -55,8 +55,11 @@ def series_params(
     qpv: str | None = None,
     sensor: str | None = None,
     format: str = "parquet",
+    include_flagged: bool = False,
 ) -> list[tuple[str, str]]:
-    """Query parameters of ``GET /v1/series``."""
+    """Query parameters of ``GET /v1/series``. ``include_flagged`` (``every="raw"`` only):
+    also the raw readings whose flags exclude them from the aggregates (``warmup``,
+    ``clock_suspect`` …); every raw row carries its ``flags`` either way."""
     params: list[tuple[str, str]] = [("station", s) for s in _listify(station)]
     params += [("quantity", q) for q in _listify(quantity)]
     params += [("agg", a) for a in _listify(agg)]
@@ -72,6 +75,8 @@ def series_params(
     ):
         if value is not None:
             params.append((key, value))
+    if include_flagged:
+        params.append(("include_flagged", "true"))
     return params
 
 
@@ -115,8 +120,9 @@ class Client:
         **kw: Any,
     ) -> Any:
         """The series as a pandas DataFrame (long: time, station, sensor, quantity, then
-        ``value`` or one column per statistic); ``df.attrs["licence"]`` holds the licence and
-        provenance. Transferred as Parquet."""
+        ``value`` and ``flags`` or one column per statistic); ``df.attrs["licence"]`` holds the
+        licence and provenance. Transferred as Parquet. ``include_flagged=True`` (raw only)
+        also returns the readings whose flags exclude them from the aggregates."""
         import pandas as pd
         import pyarrow.parquet as pq
 

@@ -126,7 +126,25 @@ def _num(v: Any) -> str:
         return ""
     if isinstance(v, int):
         return str(v)
+    if isinstance(v, str):  # the ``flags`` of a raw reading: comma-joined, hence quoted
+        if any(c in v for c in ',"\n\r'):
+            return '"' + v.replace('"', '""') + '"'
+        return v
     return repr(float(v))
+
+
+INT_COLUMNS = frozenset({"count", "n", "n_flagged"})
+TEXT_COLUMNS = frozenset({"flags"})
+
+
+def _arrow_type(column: str):  # type: ignore[no-untyped-def]
+    import pyarrow as pa
+
+    if column in INT_COLUMNS:
+        return pa.int64()
+    if column in TEXT_COLUMNS:
+        return pa.string()
+    return pa.float64()
 
 
 FLUSH_BYTES = 64 * 1024
@@ -269,7 +287,7 @@ def _parquet_schema(columns: Sequence[str], prov: Provenance, tz: str):  # type:
         pa.field("quantity", pa.string()),
     ]
     for c in columns:
-        fields.append(pa.field(c, pa.int64() if c == "count" else pa.float64()))
+        fields.append(pa.field(c, _arrow_type(c)))
     lic = prov.licence
     meta = {
         b"licence": f"{lic['name']} {lic['url']}".encode(),

@@ -12,6 +12,7 @@ from airq_core.readings import format_time
 from airq_core.storage import (
     AGG_RP,
     AGG_STATS,
+    FIELD_FLAGS,
     PACKED_1H_MEASUREMENT,
     RAW_MEASUREMENT,
     RAW_RP,
@@ -97,14 +98,17 @@ def build_select_query(
     end_ms: int,
     sensor: str | None = None,
     stats: Sequence[str] = AGG_STATS,
+    flags: bool = False,
 ) -> tuple[str, dict[str, str]]:
-    """Rows of raw readings (``tier="raw"``: one column per quantity) or of an aggregate tier
-    (the ``stats`` columns per quantity), one series per (station, sensor), in time order."""
-    fields = (
-        [_ident(q) for q in quantities]
-        if tier == "raw"
-        else [f'"{f}"' for f in tier_fields(quantities, stats)]
-    )
+    """Rows of raw readings (``tier="raw"``: one column per quantity, then the ``flags`` text
+    when ``flags``) or of an aggregate tier (the ``stats`` columns per quantity), one series
+    per (station, sensor), in time order."""
+    if tier == "raw":
+        fields = [_ident(q) for q in quantities]
+        if flags:
+            fields.append(f'"{FIELD_FLAGS}"')
+    else:
+        fields = [f'"{f}"' for f in tier_fields(quantities, stats)]
     where, params = _where(stations, start_ms, end_ms, sensor)
     q = (
         f"SELECT {', '.join(fields)} FROM {source_of(tier)} WHERE {where} "

@@ -19,7 +19,14 @@ from typing import Any
 
 import orjson
 
-from airq_core.storage import AGG_STATS, TAG_SENSOR, TAG_STATION, agg_field
+from airq_core.storage import (
+    AGG_STATS,
+    FIELD_FLAGS,
+    TAG_SENSOR,
+    TAG_STATION,
+    agg_field,
+    excludes_from_aggregates,
+)
 from api.exports import Row
 from api.influx import InfluxReader
 from api.queries import (
@@ -88,27 +95,52 @@ def _indices(columns: Sequence[str], names: Sequence[str]) -> list[int]:
     return [pos.get(n, -1) for n in names]
 
 
+class _Excluded(dict[str, bool]):
+    """``flags text -> excluded from the aggregates`` (the rollups' rule,
+    ``excludes_from_aggregates``), each distinct text judged once."""
+
+    def __missing__(self, flags: str) -> bool:
+        self[flags] = got = excludes_from_aggregates(flags)
+        return got
+
+
 async def fetch_rows(
     influx: InfluxReader, plan: SeriesPlan, chunk_size: int = CHUNK
 ) -> AsyncIterator[Row]:
+    """Rows of the plan. Raw readings carry their ``flags`` (None when they have none);
+    those whose flags exclude them from the aggregates are left out unless
+    ``plan.include_flagged``. Windows computed from raw readings (median, p95) leave them out
+    of their statistics, as the stored windows do."""
     window = plan.window
+    from_raw = window.tier == "raw"
     q, params = build_select_query(
-        window.tier, plan.quantities, plan.stations, plan.start_ms, plan.end_ms, plan.sensor
+        window.tier,
+        plan.quantities,
+        plan.stations,
+        plan.start_ms,
+        plan.end_ms,
+        plan.sensor,
+        flags=from_raw,
     )
+    excluded = _Excluded()
     if window.is_raw_output:
+        keep_all = plan.include_flagged
         async for piece in influx.stream(q, params, chunk_size):
             tags = piece.get("tags") or {}
             st, sn = tags.get(TAG_STATION, ""), tags.get(TAG_SENSOR, "")
             idx = _indices(piece["columns"], plan.quantities)
+            i_flags = _indices(piece["columns"], (FIELD_FLAGS,))[0]
             for row in piece["values"]:
                 t = row[0]
+                flags = row[i_flags] or None if i_flags >= 0 else None
+                if flags is not None and not keep_all and excluded[flags]:
+                    continue
                 for qname, i in zip(plan.quantities, idx, strict=True):
                     if i >= 0 and row[i] is not None:
-                        yield (t, st, sn, qname, {"value": float(row[i])})
+                        yield (t, st, sn, qname, {"value": float(row[i]), "flags": flags})
         return
 
     key = window_key(window)
-    from_raw = window.tier == "raw"
     keep_values = bool(RAW_ONLY_AGGS.intersection(plan.aggs))
     current: tuple[str, str] | None = None
     win: int | None = None
@@ -129,6 +161,7 @@ async def fetch_rows(
         series = (tags.get(TAG_STATION, ""), tags.get(TAG_SENSOR, ""))
         if from_raw:
             idx = _indices(piece["columns"], plan.quantities)
+            i_flags = _indices(piece["columns"], (FIELD_FLAGS,))[0]
         else:
             names = [agg_field(qn, s) for qn in plan.quantities for s in AGG_STATS]
             idx = _indices(piece["columns"], names)
@@ -144,6 +177,12 @@ async def fetch_rows(
                 win = w
                 accs = [WindowAcc(keep_values) for _ in plan.quantities]
             if from_raw:
+                flags = row[i_flags] if i_flags >= 0 else None
+                if flags and excluded[flags]:
+                    for acc, i in zip(accs, idx, strict=True):
+                        if i >= 0 and row[i] is not None:
+                            acc.add_flagged(1)
+                    continue
                 for acc, i in zip(accs, idx, strict=True):
                     if i >= 0 and row[i] is not None:
                         acc.add_value(float(row[i]))

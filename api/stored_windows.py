@@ -67,10 +67,11 @@ class SeriesPlan:
     end_ms: int
     window: Window
     aggs: tuple[str, ...]
+    include_flagged: bool = False  # raw readings whose flags exclude them are served too
 
     @property
     def columns(self) -> tuple[str, ...]:
-        return ("value",) if self.window.is_raw_output else self.aggs
+        return ("value", "flags") if self.window.is_raw_output else self.aggs
 
 
 def is_one_to_one(plan: SeriesPlan) -> bool:

@@ -159,7 +159,7 @@ class WindowAcc:
     """Accumulates one quantity over one window, from tier rows (mean, min, max, count) or
     from raw values (``keep_values`` for median/p95)."""
 
-    __slots__ = ("_first_mean", "count", "max", "min", "n_rows", "sum", "values")
+    __slots__ = ("_first_mean", "count", "flagged", "max", "min", "n_rows", "sum", "values")
 
     def __init__(self, keep_values: bool = False) -> None:
         self.sum = 0.0
@@ -167,6 +167,7 @@ class WindowAcc:
         self.min = math.inf
         self.max = -math.inf
         self.n_rows = 0
+        self.flagged = 0.0  # values left out for their flags
         self._first_mean: float | None = None
         self.values: list[float] | None = [] if keep_values else None
 
@@ -186,6 +187,10 @@ class WindowAcc:
             self.min = lo
         if hi is not None and hi > self.max:
             self.max = hi
+
+    def add_flagged(self, n: float) -> None:
+        """``n`` values left out of the statistics for their flags."""
+        self.flagged += n
 
     def add_value(self, v: float) -> None:
         self.n_rows += 1

@@ -57,6 +57,7 @@ def pull(args: argparse.Namespace) -> int:
                 bbox=args.bbox,
                 qpv=args.qpv,
                 sensor=args.sensor,
+                include_flagged=args.include_flagged,
             )
     except ClientError as exc:
         raise CliError(t("pull_refused", status=exc.status, why=exc.message)) from None
@@ -86,4 +87,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--tz", default="UTC", choices=["UTC", "Europe/Paris"])
     p.add_argument("--sensor", help="modèle de capteur / sensor model")
     p.add_argument("--format", choices=FORMATS, help="défaut : selon l'extension")
+    p.add_argument(
+        "--include-flagged",
+        action="store_true",
+        help="avec --every raw : inclure aussi les mesures écartées des moyennes (warmup, "
+        "clock_suspect…) / with --every raw: also the readings left out of the aggregates",
+    )
     p.set_defaults(func=pull)

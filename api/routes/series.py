@@ -89,6 +89,15 @@ TzQ = Annotated[
 ]
 FormatQ = Annotated[Literal["json", "csv", "parquet"], Query(description="output format")]
 SensorQ = Annotated[str | None, Query(description="only this sensor model", max_length=40)]
+IncludeFlaggedQ = Annotated[
+    bool,
+    Query(
+        description="every=raw only: also return the raw readings whose flags exclude them "
+        "from the aggregates (warmup, clock_suspect and any flag not listed as informational; "
+        "humid, coarse_no2, model_unknown are informational and always returned). Every raw "
+        "row carries its `flags` (comma-joined; null/empty when none)",
+    ),
+]
 
 
 def _split(values: Sequence[str] | None) -> list[str]:
@@ -168,6 +177,7 @@ async def serve_series(
     sensor: str | None,
     header: dict[str, Any],
     filename: str,
+    include_flagged: bool = False,
 ) -> Any:
     """Validate, check the size of the answer, and stream it."""
     quantities = _check_quantities(quantity)
@@ -182,9 +192,17 @@ async def serve_series(
     start_t = _time("start", start, end_t - settings.api_default_window_h * 3600)
     if start_t >= end_t:
         raise HTTPException(400, "'start' must be before 'end'")
+    if include_flagged and not window.is_raw_output:
+        raise HTTPException(
+            400,
+            "'include_flagged' applies to raw readings (every=raw) only: windows always leave "
+            "flagged values out of their statistics (see their n_flagged)",
+        )
     start_ms, end_ms = window.align(int(start_t * 1000), int(end_t * 1000))
     ids = tuple(s.id for s in stations)
-    plan = SeriesPlan(ids, tuple(quantities), sensor, start_ms, end_ms, window, aggs)
+    plan = SeriesPlan(
+        ids, tuple(quantities), sensor, start_ms, end_ms, window, aggs, include_flagged
+    )
 
     limit = settings.api_max_points if fmt == "json" else settings.api_max_export_rows
     what = "points" if fmt == "json" else "rows"
@@ -217,16 +235,18 @@ async def serve_series(
                 f"{limit}; {hint}",
             )
 
-    query = {
+    query: dict[str, Any] = {
         "stations": list(ids),
         "quantity": quantities,
         "sensor": sensor,
         "start": format_time(start_ms / 1000),
         "end": format_time(end_ms / 1000),
         "every": every,
-        "agg": list(plan.columns) if not window.is_raw_output else [],
+        "agg": list(plan.aggs) if not window.is_raw_output else [],
         "tz": tz,
     }
+    if window.is_raw_output:
+        query["include_flagged"] = include_flagged
     prov = provenance(stations, _correction(quantities), query)
 
     if fmt == "json" and ids and is_one_to_one(plan):
@@ -366,12 +386,20 @@ async def station_series(
     tz: TzQ = "UTC",
     format: FormatQ = "json",
     sensor: SensorQ = None,
+    include_flagged: IncludeFlaggedQ = False,
 ) -> Any:
     """Series of one station (default: raw readings of the last 24 hours).
 
-    Rows are long: one per (time, station, sensor, quantity), with `value` for raw readings
-    or one column per statistic. Window times are window starts. Licence and provenance come
-    with every format (JSON `licence`, CSV `#` lines, Parquet key-value metadata).
+    Rows are long: one per (time, station, sensor, quantity), with `value` and `flags` for
+    raw readings or one column per statistic. Window times are window starts. Licence and
+    provenance come with every format (JSON `licence`, CSV `#` lines, Parquet key-value
+    metadata).
+
+    Flagged readings: raw readings whose flags exclude them from the aggregates (`warmup`,
+    `clock_suspect` and any flag not listed as informational) are left out unless
+    `include_flagged=true`; readings with informational flags only (`humid`, `coarse_no2`,
+    `model_unknown`) are always returned, with their flags. Windows leave the excluded
+    values out of their statistics, as the stored aggregates do.
     """
     station = await _get_station(registry, station_id)
     lon, lat = public_location(station, settings.public_location_decimals)
@@ -391,6 +419,7 @@ async def station_series(
         sensor,
         header,
         f"airq_{station.id}",
+        include_flagged,
     )
 
 
@@ -418,9 +447,17 @@ async def series(
     tz: TzQ = "UTC",
     format: FormatQ = "json",
     sensor: SensorQ = None,
+    include_flagged: IncludeFlaggedQ = False,
 ) -> Any:
     """Series of several stations: `station=a&station=b`, a bounding box, or a QPV (the
-    stations matching every filter given; retired stations included, for history)."""
+    stations matching every filter given; retired stations included, for history).
+
+    Flagged readings: raw readings whose flags exclude them from the aggregates (`warmup`,
+    `clock_suspect` and any flag not listed as informational) are left out unless
+    `include_flagged=true`; readings with informational flags only (`humid`, `coarse_no2`,
+    `model_unknown`) are always returned, with their flags (column `flags`). Windows leave
+    the excluded values out of their statistics, as the stored aggregates do.
+    """
     ids = _split(station)
     if not ids and bbox is None and qpv is None:
         raise HTTPException(400, "select stations with 'station', 'bbox' or 'qpv'")
@@ -442,6 +479,7 @@ async def series(
         sensor,
         {"stations": [s.id for s in chosen]},
         "airq_series",
+        include_flagged,
     )
 
 

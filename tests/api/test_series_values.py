@@ -223,7 +223,7 @@ def test_sensor_filter_and_empty_answers(client) -> None:
         params={"quantity": "co2", "start": START, "end": END, "format": "csv"},
     )
     assert r.status_code == 200
-    assert r.text.splitlines()[-1] == "time,station,sensor,quantity,value"
+    assert r.text.splitlines()[-1] == "time,station,sensor,quantity,value,flags"
 
 
 def test_range_is_rounded_out_to_whole_windows(client) -> None:

@@ -1,0 +1,136 @@
+"""Flags in the series answers: raw readings carry their ``flags`` in every format; those whose
+flags exclude them from the aggregates (the rollups' rule, ``excludes_from_aggregates``) are
+left out unless ``include_flagged=true``; informational flags (``humid``) are always served.
+A real influxd holds the readings, written a few hours before now."""
+
+from __future__ import annotations
+
+import io
+import time
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+
+from airq_client import Client
+from airq_core.storage import excludes_from_aggregates
+from ingest.influx import InfluxWriter
+
+pytestmark = pytest.mark.services
+
+HOUR_MS = 3_600_000
+# (offset in the hour in ms, pm2_5, flags or None)
+READINGS = [
+    (60_000, 10.0, None),
+    (120_000, 999.0, "warmup"),
+    (180_000, 12.5, "humid"),
+    (240_000, 555.0, "humid,clock_suspect"),
+]
+
+
+@pytest.fixture
+def flagged(make_client, influxd, influx_db, series_registry_url):  # type: ignore[no-untyped-def]
+    """(API client, hour start ms, query params) over the readings of ``READINGS``."""
+    hour = (int(time.time() * 1000) // HOUR_MS - 3) * HOUR_MS
+    w = InfluxWriter(influxd.url, influx_db)
+    w.ensure_database(raw_retention="INF")
+    lines = []
+    for off, v, flags in READINGS:
+        extra = f',flags="{flags}"' if flags else ""
+        lines.append(f"readings,sensor=sds011,station=lens-01 pm2_5={v!r}{extra} {hour + off}")
+    w.write_lines("\n".join(lines).encode())
+    w.close()
+    params = {
+        "station": "lens-01",
+        "quantity": "pm2_5",
+        "every": "raw",
+        "start": str(hour / 1000),
+        "end": str((hour + HOUR_MS) / 1000),
+    }
+    with make_client(db=influx_db, database_url=series_registry_url) as api:
+        yield api, hour, params
+
+
+def _expected(include_flagged: bool) -> list[tuple[float, str | None]]:
+    return [
+        (v, flags)
+        for _, v, flags in READINGS
+        if include_flagged or not excludes_from_aggregates(flags)
+    ]
+
+
+def _pairs(df: pd.DataFrame) -> list[tuple[float, str | None]]:
+    flags = df["flags"].astype(object).where(df["flags"].notna(), None)
+    return [(float(v), f or None) for v, f in zip(df["value"], flags, strict=True)]
+
+
+@pytest.mark.parametrize("include_flagged", [False, True])
+def test_raw_rows_carry_flags_and_leave_out_excluded_ones(
+    flagged: Any, include_flagged: bool
+) -> None:
+    api, _, params = flagged
+    if include_flagged:
+        params = {**params, "include_flagged": "true"}
+    want = _expected(include_flagged)
+    # the rule of the rollups: warmup and clock_suspect out, humid alone kept
+    assert [v for v, _ in want] == ([10.0, 999.0, 12.5, 555.0] if include_flagged else [10.0, 12.5])
+
+    js = api.get("/v1/series", params=params)
+    assert js.status_code == 200, js.text
+    body = js.json()
+    assert body["columns"] == ["time", "station", "sensor", "quantity", "value", "flags"]
+    assert [(p["value"], p["flags"]) for p in body["points"]] == want
+    assert body["licence"]["query"]["include_flagged"] is include_flagged
+
+    one = api.get("/v1/stations/lens-01/series", params=params)
+    assert [(p["value"], p["flags"]) for p in one.json()["points"]] == want
+
+    csv = api.get("/v1/series", params={**params, "format": "csv"})
+    assert csv.status_code == 200, csv.text
+    df = pd.read_csv(io.StringIO(csv.text), comment="#", keep_default_na=False)
+    assert list(df.columns) == ["time", "station", "sensor", "quantity", "value", "flags"]
+    assert [(float(v), f or None) for v, f in zip(df["value"], df["flags"], strict=True)] == want
+
+    pq_resp = api.get("/v1/series", params={**params, "format": "parquet"})
+    assert pq_resp.status_code == 200, pq_resp.text
+    table = pq.read_table(io.BytesIO(pq_resp.content))
+    assert str(table.schema.field("flags").type) == "string"
+    assert _pairs(table.to_pandas()) == want
+
+
+def test_client_and_pull_pass_include_flagged(flagged: Any, tmp_path: Path) -> None:
+    from airq.cli import main
+
+    api, _, params = flagged
+    base = str(api.base_url)
+    with Client(base) as c:
+        kw = {k: v for k, v in params.items() if k not in ("station", "quantity")}
+        df = c.series("lens-01", "pm2_5", **kw)
+        assert _pairs(df) == _expected(False)
+        df = c.series("lens-01", "pm2_5", include_flagged=True, **kw)
+        assert _pairs(df) == _expected(True)
+
+    out = tmp_path / "flags.csv"
+    args = ["pull", "--api", base, "--station", "lens-01", "-q", "pm2_5", "--every", "raw"]
+    args += ["--start", params["start"], "--end", params["end"], "-o", str(out)]
+    assert main([*args, "--include-flagged"]) == 0
+    df = pd.read_csv(out, comment="#", keep_default_na=False)
+    assert [(float(v), f or None) for v, f in zip(df["value"], df["flags"], strict=True)] == (
+        _expected(True)
+    )
+
+
+def test_include_flagged_is_refused_for_windows(flagged: Any) -> None:
+    api, _, params = flagged
+    r = api.get("/v1/series", params={**params, "every": "1h", "include_flagged": "true"})
+    assert r.status_code == 400 and "every=raw" in r.text
+
+
+def test_median_from_raw_leaves_excluded_readings_out(flagged: Any) -> None:
+    api, _, params = flagged
+    r = api.get("/v1/series", params={**params, "every": "1h", "agg": "median,max,count"})
+    assert r.status_code == 200, r.text
+    (p,) = r.json()["points"]
+    assert (p["median"], p["max"], p["count"]) == (11.25, 12.5, 2)
