@@ -15,8 +15,9 @@ Storage: raw readings are written in the ``raw`` retention policy (a second impo
 station, sensor and time overwrites the point: importing twice changes nothing), then the
 aggregates of the periods touched are rebuilt from raw (``ingest.rebuild``). Readings older than
 the raw retention would be dropped by InfluxDB: they are not written raw, and their aggregates
-are computed from the imported readings themselves (a Paris day cut by the edge of an import is
-then aggregated from the part imported).
+are computed by the same rebuild from the imported readings held in memory, so that they carry
+the same statistics (``<q>_flagged``, ``<q>_coverage``, the hourly ``interval_s``…) as the live
+rollups; a Paris day cut by the edge of an import is then aggregated from the part imported.
 """
 
 from __future__ import annotations
@@ -40,19 +41,12 @@ import numpy as np
 
 from airq_core import wire
 from airq_core.readings import Reading
-from airq_core.storage import AGG_RP, RAW_RP, TIERS
+from airq_core.storage import RAW_RP, excludes_from_aggregates
 from ingest.influx import InfluxWriter
 from ingest.lineproto import encode_lines
-from ingest.rebuild import rebuild
-from ingest.windows import (
-    DAY_MS,
-    TIER_ORDER,
-    aggregate_lines,
-    group_starts,
-    packed_day_lines,
-    reduce_sorted,
-    window_starts_ms,
-)
+from ingest.rebuild import ChunkFetch, rebuild
+from ingest.recompute import AGGREGATED, RawSeries, query_chunk
+from ingest.windows import DAY_MS
 
 log = logging.getLogger(__name__)
 
@@ -392,8 +386,15 @@ class SensorCommunityImporter:
             report.raw_points += len(chunk)
         pending.clear()
 
-    def _rebuild(self, days: dict[int, set[str]], report: ImportReport) -> None:
-        """Aggregates of the days written raw, recomputed from raw (contiguous days at once)."""
+    def _rebuild(
+        self,
+        days: dict[int, set[str]],
+        report: ImportReport,
+        fetch: ChunkFetch = query_chunk,
+        fields: Sequence[str] | None = None,
+    ) -> None:
+        """Aggregates of the days written raw, recomputed from raw (contiguous days at once);
+        ``fetch``/``fields``: readings from elsewhere than the raw measurement."""
         run: list[int] = []
         for day in [*sorted(days), None]:
             if day is not None and (not run or day == run[-1] + DAY_MS):
@@ -401,37 +402,76 @@ class SensorCommunityImporter:
                 continue
             if run:
                 stations = sorted(set().union(*(days[d] for d in run)))
-                rep = rebuild(self.writer, run[0], run[-1] + DAY_MS, stations=stations)
+                rep = rebuild(
+                    self.writer,
+                    run[0],
+                    run[-1] + DAY_MS,
+                    stations=stations,
+                    fetch=fetch,
+                    fields=fields,
+                )
                 report.aggregate_points += sum(rep.aggregate_points.values())
             run = [day] if day is not None else []
 
     def _aggregate_old(self, old: list[Reading], report: ImportReport) -> None:
-        """Aggregates of readings too old for the raw retention, from the readings alone."""
+        """Aggregates of readings too old for the raw retention, from the readings alone: the
+        rebuild's own computation (flagged values left out of the means and counted, hourly
+        coverage, packed days), fed from memory instead of the raw measurement."""
         if not old:
             return
         report.history_only += len(old)
+        source = _MemoryRaw(old)
+        days: dict[int, set[str]] = {}
+        for r in old:
+            days.setdefault(r.ts_ms - r.ts_ms % DAY_MS, set()).add(r.station)
+        self._rebuild(days, report, fetch=source.query_chunk, fields=source.fields)
+
+
+class _MemoryRaw:
+    """Readings held in memory, answered as ``ingest.recompute.query_chunk`` answers for the
+    raw measurement: per (station, sensor), rows of [time ms, *fields] (NaN when missing), and
+    the times of the readings whose flags leave them out of the aggregates."""
+
+    def __init__(self, readings: Iterable[Reading]) -> None:
         # the last import of a (station, sensor, time) wins, as it would in InfluxDB
         latest: dict[tuple[str, str, int], Reading] = {}
-        for r in old:
+        for r in readings:
             latest[(r.station, r.sensor, r.ts_ms)] = r
-        rows = sorted(latest.values(), key=lambda r: (r.station, r.sensor, r.ts_ms))
-        series = sorted({(r.station, r.sensor) for r in rows})
-        index = {s: i for i, s in enumerate(series)}
-        sid = np.array([index[(r.station, r.sensor)] for r in rows], dtype=np.int64)
-        t = np.array([r.ts_ms for r in rows], dtype=np.int64)
-        quantities = sorted({q for r in rows for q in r.values})
-        vals = {q: np.array([r.values.get(q, np.nan) for r in rows]) for q in quantities}
-        lines: list[str] = []
-        for tier in TIER_ORDER:
-            win = window_starts_ms(tier, t)
-            starts = group_starts(sid, win)  # rows are sorted by (series, time)
-            stats = {}
-            for q, v in vals.items():
-                has = ~np.isnan(v)
-                stats[q] = reduce_sorted(starts, has.astype(np.float64), v, v, v)
-            lines += aggregate_lines(TIERS[tier][0], series, sid[starts], win[starts], stats)
-            if tier == "1h":  # and packed by day, as the rollups and the rebuild do
-                lines += packed_day_lines(series, sid[starts], win[starts], stats)
-        for i in range(0, len(lines), self.batch_lines):
-            self.writer.write_lines("\n".join(lines[i : i + self.batch_lines]).encode(), AGG_RP)
-        report.aggregate_points += len(lines)
+        self.fields = sorted({q for r in latest.values() for q in r.values} & AGGREGATED)
+        by_series: dict[tuple[str, str], list[Reading]] = {}
+        for k in sorted(latest):
+            r = latest[k]
+            by_series.setdefault((r.station, r.sensor), []).append(r)
+        self._rows: dict[tuple[str, str], np.ndarray] = {}
+        self._excluded: dict[tuple[str, str], np.ndarray] = {}
+        for key, rows in by_series.items():
+            self._rows[key] = np.array(
+                [[r.ts_ms, *(r.values.get(f, np.nan) for f in self.fields)] for r in rows],
+                dtype=np.float64,
+            )
+            times = [r.ts_ms for r in rows if excludes_from_aggregates(r.flags)]
+            self._excluded[key] = np.array(times, dtype=np.int64)
+
+    def query_chunk(
+        self,
+        _writer: InfluxWriter,
+        fields: Sequence[str],
+        start_ms: int,
+        end_ms: int,
+        stations: Iterable[str] | None,
+    ) -> tuple[list[RawSeries], list[tuple[tuple[str, str], np.ndarray]]]:
+        assert list(fields) == self.fields
+        wanted = None if stations is None else set(stations)
+        raw: list[RawSeries] = []
+        excluded: list[tuple[tuple[str, str], np.ndarray]] = []
+        for key, arr in self._rows.items():
+            if wanted is not None and key[0] not in wanted:
+                continue
+            lo, hi = np.searchsorted(arr[:, 0], [start_ms, end_ms])
+            if hi > lo:
+                raw.append((key, arr[lo:hi]))
+            times = self._excluded[key]
+            times = times[(times >= start_ms) & (times < end_ms)]
+            if times.size:
+                excluded.append((key, times))
+        return raw, excluded

@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -26,6 +26,7 @@ import numpy as np
 from airq_core.storage import AGG_RP, FIELD_INTERVAL, TIERS
 from ingest.influx import InfluxWriter
 from ingest.recompute import (
+    RawSeries,
     as_reduced,
     chunk_hour_intervals,
     empty_partial,
@@ -56,6 +57,13 @@ log = logging.getLogger(__name__)
 
 CHUNKED_TIERS = ("1m", "1h")  # windows that divide a chunk of whole hours
 PACKED = "1h_by_day"  # report key of the packed hourly windows
+
+# (writer, fields, start ms, end ms, stations) -> the raw rows of [start, end) and the times of
+# the excluded ones, as ``ingest.recompute.query_chunk`` answers
+ChunkFetch = Callable[
+    [InfluxWriter, Sequence[str], int, int, Iterable[str] | None],
+    tuple[list[RawSeries], list[tuple[tuple[str, str], np.ndarray]]],
+]
 
 
 @dataclass
@@ -173,9 +181,15 @@ def rebuild(
     batch_lines: int = 20000,
     prefetch: int = 2,
     progress: Callable[[int, int], None] | None = None,
+    fetch: ChunkFetch = query_chunk,
+    fields: Sequence[str] | None = None,
 ) -> RebuildReport:
     """Recomputes the aggregates of ``tiers`` for [start, end) from the raw readings and
-    overwrites them. The period is widened to whole windows of the tiers asked for."""
+    overwrites them. The period is widened to whole windows of the tiers asked for.
+
+    ``fetch`` and ``fields`` default to the raw readings stored in InfluxDB; the importer
+    passes readings it holds in memory (too old for the raw retention) to get the same
+    windows from them."""
     t0 = time.monotonic()
     report = RebuildReport(aggregate_points=dict.fromkeys(tiers, 0))
     if "1h" in tiers:
@@ -191,7 +205,7 @@ def rebuild(
     lo -= lo % unit
     if hi % unit:
         hi += unit - hi % unit
-    fields = read_raw_fields(writer)
+    fields = list(fields) if fields is not None else read_raw_fields(writer)
     if not fields:
         report.seconds = time.monotonic() - t0
         return report
@@ -211,13 +225,13 @@ def rebuild(
     try:
         # chunk k's query is at the head; popping it lets its rows be freed once stacked
         futures = deque(
-            pool.submit(query_chunk, writer, fields, a, b, stations) for a, b in bounds[:prefetch]
+            pool.submit(fetch, writer, fields, a, b, stations) for a, b in bounds[:prefetch]
         )
         for k, (_c0, c1) in enumerate(bounds):
             raw, flagged = futures.popleft().result()
             if k + prefetch < len(bounds):
                 a, b = bounds[k + prefetch]
-                futures.append(pool.submit(query_chunk, writer, fields, a, b, stations))
+                futures.append(pool.submit(fetch, writer, fields, a, b, stations))
             sid, t, vals = stack_raw(raw, len(fields), series_ids)
             del raw
             excluded = excluded_mask(sid, t, flagged, series_ids)
