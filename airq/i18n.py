@@ -109,6 +109,32 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "the registry refused station '{id}': {why}",
     },
     "station_retired": {"fr": "retirée", "en": "retired"},
+    "station_bad_time": {
+        "fr": "date invalide « {value} » : donnez une date ISO 8601, ex. "
+        "2026-03-01T14:00Z (UTC si aucun fuseau n'est donné)",
+        "en": "invalid time '{value}': give an ISO 8601 time, e.g. 2026-03-01T14:00Z (UTC "
+        "when no zone is given)",
+    },
+    "station_move_future": {
+        "fr": "la date du déplacement ({when}) est dans le futur : donnez l'heure réelle du "
+        "déplacement, ou omettez --moved-at pour « maintenant »",
+        "en": "the move time ({when}) is in the future: give the time the station was "
+        "actually moved, or leave --moved-at out for 'now'",
+    },
+    "station_nothing_to_update": {
+        "fr": "rien à changer : donnez --name, --lat/--lon ou --indoor/--outdoor",
+        "en": "nothing to change: give --name, --lat/--lon or --indoor/--outdoor",
+    },
+    "station_updated": {"fr": "station « {id} » mise à jour", "en": "station '{id}' updated"},
+    "station_moved": {
+        "fr": "station « {id} » déplacée le {when} : ses mesures d'avant restent attribuées à "
+        "son emplacement précédent",
+        "en": "station '{id}' moved at {when}: its earlier readings stay attributed to its "
+        "previous place",
+    },
+    "placement_current": {"fr": "actuel", "en": "current"},
+    "placement_indoor": {"fr": "intérieur", "en": "indoor"},
+    "placement_outdoor": {"fr": "extérieur", "en": "outdoor"},
     "broker_refused": {
         "fr": "le broker MQTT n'a pas pris la modification (rien n'a changé dans le "
         "registre) : {why}",

@@ -14,6 +14,12 @@ be reached, the command fails and the registry is unchanged.
       "retired_at": null}]
 
 (times in RFC 3339, UTC; ``retired_at`` is null for a station in service).
+
+``airq station update ID --lat/--lon/--indoor/--outdoor [--moved-at TIME]`` moves a station:
+its current placement ends at ``--moved-at`` (default now) and a new one starts, so what it
+measured before stays attributed to where it was (QPV statistics). ``--name`` alone moves
+nothing. ``airq station placements ID [--json]`` lists where it has been (exact locations:
+the registry is the operator's; the public API rounds them).
 """
 
 from __future__ import annotations
@@ -32,7 +38,7 @@ from airq.errors import CliError, UsageError
 from airq.i18n import t
 
 if TYPE_CHECKING:  # imported where used: `airq` starts without the apps' dependencies
-    from api.registry import Registry, Station
+    from api.registry import Placement, Registry, Station
 
 RESERVED_PREFIX = "airq-"
 
@@ -123,6 +129,85 @@ def list_(args: argparse.Namespace) -> int:
     return 0
 
 
+def parse_moved_at(text: str) -> datetime:
+    """An ISO 8601 time (``Z`` or an offset; UTC when none is given); refused in the future."""
+    try:
+        when = datetime.fromisoformat(text.strip().replace("z", "Z").replace("Z", "+00:00"))
+    except ValueError:
+        raise UsageError(t("station_bad_time", value=text[:40])) from None
+    when = when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
+    if when > datetime.now(UTC):
+        raise UsageError(t("station_move_future", when=when.isoformat()))
+    return when
+
+
+def update(args: argparse.Namespace) -> int:
+    from api.registry import RegistryError
+
+    moved_at = parse_moved_at(args.moved_at) if args.moved_at is not None else None
+    if args.name is None and args.lat is None and args.lon is None and args.indoor is None:
+        raise UsageError(t("station_nothing_to_update"))
+    if args.lat is not None or args.lon is not None:
+        lat = 0.0 if args.lat is None else args.lat
+        lon = 0.0 if args.lon is None else args.lon
+        if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+            raise UsageError(t("station_bad_coords", lat=args.lat, lon=args.lon))
+    reg = open_registry()
+    try:
+        before = reg.get(args.id)
+        if before is None:
+            raise CliError(t("station_unknown", id=args.id, registry=describe_registry(reg)))
+        n_before = len(reg.placements(args.id))
+        try:
+            reg.update(
+                args.id,
+                name=args.name,
+                lat=args.lat,
+                lon=args.lon,
+                indoor=args.indoor,
+                moved_at=moved_at,
+            )
+        except RegistryError as exc:
+            raise CliError(t("station_refused", id=args.id, why=exc)) from None
+        placements = reg.placements(args.id)
+    finally:
+        reg.close()
+    if len(placements) > n_before:
+        print(t("station_moved", id=args.id, when=_iso(placements[-1].valid_from)))
+    else:
+        print(t("station_updated", id=args.id))
+    return 0
+
+
+def placement_json(p: Placement) -> dict[str, object]:
+    return {
+        "valid_from": _iso(p.valid_from),
+        "valid_to": _iso(p.valid_to),
+        "lat": p.lat,
+        "lon": p.lon,
+        "indoor": p.indoor,
+        "precision": p.precision,
+    }
+
+
+def placements(args: argparse.Namespace) -> int:
+    reg = open_registry()
+    try:
+        if reg.get(args.id) is None:
+            raise CliError(t("station_unknown", id=args.id, registry=describe_registry(reg)))
+        found = reg.placements(args.id)
+    finally:
+        reg.close()
+    if args.json:
+        print(json.dumps([placement_json(p) for p in found], ensure_ascii=False, indent=2))
+        return 0
+    for p in found:
+        where = t("placement_indoor") if p.indoor else t("placement_outdoor")
+        until = _iso(p.valid_to) or t("placement_current")
+        print(f"{_iso(p.valid_from)}\t{until}\t{p.lat:.5f}\t{p.lon:.5f}\t{where}")
+    return 0
+
+
 def mosquitto_passwd(args: argparse.Namespace) -> int:
     """Write a Mosquitto password file: the stations (username = station id) and the service
     accounts given with --service user=password (airq-ingest, airq-api). For brokers of your
@@ -174,6 +259,40 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "JSON array",
     )
     sl.set_defaults(func=list_)
+    su = ss.add_parser(
+        "update",
+        help="renommer ou déplacer une station / rename or move a station",
+        description="Un nouvel emplacement (--lat/--lon, --indoor/--outdoor) ferme "
+        "l'emplacement actuel à --moved-at (maintenant par défaut) : les mesures d'avant "
+        "restent attribuées à l'ancien emplacement. / A new location closes the current "
+        "placement at --moved-at (default now); earlier readings stay where they were taken.",
+    )
+    su.add_argument("id", help="identifiant, ex. lens-01")
+    su.add_argument("--name")
+    su.add_argument("--lat", type=float)
+    su.add_argument("--lon", type=float)
+    place = su.add_mutually_exclusive_group()
+    place.add_argument(
+        "--indoor", dest="indoor", action="store_true", default=None, help="en intérieur / indoor"
+    )
+    place.add_argument(
+        "--outdoor", dest="indoor", action="store_false", help="en extérieur / outdoor"
+    )
+    su.add_argument(
+        "--moved-at",
+        metavar="DATE",
+        help="date du déplacement, ISO 8601 (UTC par défaut), ex. 2026-03-01T14:00Z / "
+        "time of the move",
+    )
+    su.set_defaults(func=update)
+    sp = ss.add_parser("placements", help="historique des emplacements / where a station has been")
+    sp.add_argument("id", help="identifiant, ex. lens-01")
+    sp.add_argument(
+        "--json",
+        action="store_true",
+        help="tableau JSON (valid_from, valid_to, lat, lon, indoor, precision) / JSON array",
+    )
+    sp.set_defaults(func=placements)
     sm = ss.add_parser(
         "mosquitto-passwd",
         help="fichier de mots de passe pour un autre broker (le déploiement : airq broker "
