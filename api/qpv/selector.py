@@ -4,22 +4,64 @@ the same QPV service (``app.state.qpv``) as the ``/v1/qpv`` routes.
 
 ``create_app`` puts a :class:`QpvStationSelector` on ``app.state.qpv_selector``; the QPV
 layer is loaded on first use (``AIRQ_QPV_FILE``, the bundled Hauts-de-France file by default).
+
+The selector itself takes the stations where they are now (the map). For data over a period,
+:func:`qpv_intervals` gives, per station, the times its outdoor placement was inside the QPV,
+and :func:`clip_rows` keeps the readings of those times only: a station moved into or out of
+the QPV contributes only what it measured there.
 """
 
 from __future__ import annotations
 
+import bisect
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from fastapi import HTTPException, Request
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from api.qpv.polygons import PolygonFileError
-from api.qpv.service import QpvService, QpvSettings
-from api.registry import Station
+from api.qpv.service import QpvService, QpvSettings, placement_refs
+from api.registry import Registry, Station
 
-__all__ = ["QpvStationSelector"]
+__all__ = ["QpvStationSelector", "clip_rows", "qpv_intervals"]
+
+Intervals = list[tuple[float, float]]
+
+
+def qpv_intervals(
+    svc: QpvService,
+    registry: Registry,
+    code: str,
+    stations: Iterable[Station],
+    start: float,
+    end: float,
+) -> dict[str, Intervals]:
+    """station id -> the [t0, t1) (epoch seconds, within [start, end)) its outdoor placement
+    was inside QPV ``code``, oldest first; stations never inside then are left out. Raises
+    ``KeyError`` for an unknown code. A station's first placement also covers the time before
+    it was registered (imported archives)."""
+    rows = list(stations)
+    found = registry.placements_between([s.id for s in rows], 0, max(end, start) + 1)
+    refs = [r for r in placement_refs(rows, found) if r.valid_from < end and r.valid_to > start]
+    inside = svc.stations_inside(code, [(r.id, r.lat, r.lon) for r in refs])
+    out: dict[str, Intervals] = {}
+    for r in refs:
+        if r.id in inside:
+            out.setdefault(r.station, []).append((max(start, r.valid_from), min(end, r.valid_to)))
+    return {sid: sorted(spans) for sid, spans in out.items()}
+
+
+def clip_rows(times: Sequence[float], intervals: Intervals) -> list[bool]:
+    """For each time (epoch seconds, as ``qpv_intervals``), whether it falls in one of the
+    intervals: the mask a series route applies to a station's rows."""
+    starts = [a for a, _ in intervals]
+    keep = []
+    for t in times:
+        i = bisect.bisect_right(starts, t) - 1
+        keep.append(i >= 0 and t < intervals[i][1])
+    return keep
 
 
 class QpvStationSelector:
@@ -47,6 +89,21 @@ class QpvStationSelector:
     def _select(self, request: Request, code: str, stations: Sequence[Station]) -> set[str]:
         svc = self.service(request)
         return svc.stations_inside(code, [(s.id, s.lat, s.lon) for s in stations])
+
+    async def intervals(
+        self,
+        request: Request,
+        registry: Registry,
+        code: str,
+        stations: Sequence[Station],
+        start: float,
+        end: float,
+    ) -> dict[str, Intervals]:
+        """:func:`qpv_intervals` on the app's QPV service, off the event loop."""
+        svc = self.service(request)
+        return await run_in_threadpool(
+            qpv_intervals, svc, registry, code.strip().upper(), stations, start, end
+        )
 
     async def __call__(self, request: Request, code: str, stations: Sequence[Station]) -> set[str]:
         # the first call loads the layer (~0.1 s) and the geometry is CPU work: off the loop
