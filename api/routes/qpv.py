@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import math
 import re
 import threading
 import time
@@ -26,7 +27,9 @@ from api.qpv.service import (
     StationRef,
     build_hourly_query,
     check_quantity,
+    clip_to_placements,
     parse_hourly,
+    placement_refs,
 )
 from api.registry import Registry
 
@@ -97,23 +100,60 @@ def _unit(quantity: str) -> str:
     return QUANTITIES[quantity.removesuffix("_hcorr")].unit
 
 
-async def _stations(registry: Registry) -> list[StationRef]:
-    """Outdoor stations, retired ones included (their past data still counts)."""
-    rows = await run_in_threadpool(registry.list, True)
-    return [StationRef(s.id, s.name, s.lat, s.lon) for s in rows if not s.indoor]
+def _read_refs(registry: Registry, period: tuple[float, float] | None) -> list[StationRef]:
+    rows = registry.list(True)
+    # every placement from the start: a station's first placement also holds the data
+    # measured before it was registered (imported archives), see placement_refs
+    found = registry.placements_between([s.id for s in rows], 0, time.time() + 1)
+    refs = placement_refs(rows, found)
+    if period is None:  # where the stations are now
+        return [r for r in refs if r.valid_to == math.inf]
+    return [r for r in refs if r.valid_from < period[1] and r.valid_to > period[0]]
+
+
+async def _stations(
+    registry: Registry, period: tuple[float, float] | None = None
+) -> list[StationRef]:
+    """Outdoor placements of the stations, retired ones included (their past data still
+    counts): the current ones, or with ``period`` every placement overlapping it (a station
+    moved during the period counts at each place for the hours it was there)."""
+    return await run_in_threadpool(_read_refs, registry, period)
 
 
 async def placed_area(
-    svc: QpvService, registry: Registry, code: str
+    svc: QpvService,
+    registry: Registry,
+    code: str,
+    period: tuple[float, float] | None = None,
 ) -> tuple[Area, dict[str, Placement]]:
     """The QPV ``code`` of the current layer (404 when it has none) and the placement of every
-    outdoor station (retired ones included)."""
+    outdoor station (retired ones included): where it is now, or with ``period`` every
+    placement overlapping it (keys: :class:`StationRef` ids)."""
     layer = svc.layer()
     area = layer.by_code.get(code.strip().upper())
     if area is None:
         raise HTTPException(404, f"unknown QPV {code[:20]!r} in {layer.source}")
-    stations = await _stations(registry)
+    stations = await _stations(registry, period)
     return area, await run_in_threadpool(svc.placements, stations)
+
+
+def _bound(t: float) -> str | None:
+    return None if math.isinf(t) else format_time(t)
+
+
+async def fetch_placed_hourly(
+    influx: InfluxReader,
+    quantity: str,
+    refs: list[StationRef],
+    start: float,
+    end: float,
+    min_coverage: float,
+) -> dict[str, dict[int, float]]:
+    """Hourly means per placement (keyed on ``StationRef.id``): each station's series cut to
+    the hours it spent at that placement."""
+    stations = sorted({r.station for r in refs})
+    series = await fetch_hourly(influx, quantity, stations, start, end, min_coverage)
+    return clip_to_placements(series, refs)
 
 
 async def fetch_hourly(
@@ -144,7 +184,7 @@ def _qpv_summary(svc: QpvService, code: str, placements: dict[str, Placement]) -
         "communes": list(area.communes),
         "departement": area.departement,
         "stations": {z: len(ids) for z, ids in zones.items()},
-        "station_ids": zones,
+        "station_ids": {z: sorted({i.partition("@")[0] for i in ids}) for z, ids in zones.items()},
     }
 
 
@@ -219,14 +259,17 @@ async def exposure_geojson(
     quantity = _quantity(quantity)
     start_t, end_t = _period(svc, start, end)
     layer = svc.layer()
-    stations = await _stations(registry)
+    stations = await _stations(registry, (start_t, end_t))
     placements = await run_in_threadpool(svc.placements, stations)
     areas = [a for a in layer.areas if not departement or a.departement == departement]
-    wanted = sorted(
-        {sid for a in areas for ids in svc.zones(a.code, placements).values() for sid in ids}
-    )
-    series = await fetch_hourly(
-        influx, quantity, wanted, start_t, end_t, svc.settings.min_window_coverage
+    wanted = {key for a in areas for ids in svc.zones(a.code, placements).values() for key in ids}
+    series = await fetch_placed_hourly(
+        influx,
+        quantity,
+        [r for r in stations if r.id in wanted],
+        start_t,
+        end_t,
+        svc.settings.min_window_coverage,
     )
 
     def build() -> list[dict[str, Any]]:
@@ -320,13 +363,8 @@ async def stations_geojson(
     stations = await _stations(registry)
     placements = await run_in_threadpool(svc.placements, stations)
     now = time.time()
-    series = await fetch_hourly(
-        influx,
-        quantity,
-        [s.id for s in stations],
-        now - 2 * 86400,
-        now,
-        svc.settings.min_window_coverage,
+    series = await fetch_placed_hourly(
+        influx, quantity, stations, now - 2 * 86400, now, svc.settings.min_window_coverage
     )
     stat = daily_statistic(quantity)
     decimals = settings.public_location_decimals
@@ -386,18 +424,33 @@ async def qpv_exposure(
     *Measured exposure inside one QPV, within its buffers, and in the rest of the commune.*"""
     quantity = _quantity(quantity)
     start_t, end_t = _period(svc, start, end)
-    area, placements = await placed_area(svc, registry, code)
+    refs = await _stations(registry, (start_t, end_t))
+    area, placements = await placed_area(svc, registry, code, (start_t, end_t))
     zones = svc.zones(area.code, placements)
-    wanted = sorted({sid for ids in zones.values() for sid in ids})
-    series = await fetch_hourly(
-        influx, quantity, wanted, start_t, end_t, svc.settings.min_window_coverage
+    wanted = {key for ids in zones.values() for key in ids}
+    series = await fetch_placed_hourly(
+        influx,
+        quantity,
+        [r for r in refs if r.id in wanted],
+        start_t,
+        end_t,
+        svc.settings.min_window_coverage,
     )
     stats = await run_in_threadpool(
         _zone_stats, svc, area.code, placements, quantity, series, start_t, end_t
     )
+    by_key = {r.id: r for r in refs}
     for zone, st in stats.items():
         for entry in st["stations"]:
-            entry["distance_m"] = placements[entry["id"]].distance_to(area.code)
+            key = entry["id"]
+            entry["distance_m"] = placements[key].distance_to(area.code)
+            ref = by_key.get(key)
+            if ref is not None:  # the station (and, once moved, the time it was here)
+                entry["id"] = ref.station
+            if ref is not None and (ref.valid_from > -math.inf or ref.valid_to < math.inf):
+                # null: since the start of its data / still there
+                entry["placed_from"] = _bound(ref.valid_from)
+                entry["placed_to"] = _bound(ref.valid_to)
         st["zone"] = zone
     t0, t1 = hour_bounds(start_t, end_t)
     return {
