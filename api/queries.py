@@ -14,6 +14,7 @@ from airq_core.storage import (
     AGG_STATS,
     FIELD_FLAGS,
     PACKED_1H_MEASUREMENT,
+    QUALITY_STATS,
     RAW_MEASUREMENT,
     RAW_RP,
     TAG_SENSOR,
@@ -64,11 +65,11 @@ def source_of(tier: str) -> str:
 
 def tier_fields(quantities: Sequence[str], stats: Sequence[str] = AGG_STATS) -> list[str]:
     """Field names read from an aggregate tier, per quantity in the order of ``stats`` (by
-    default mean, min, max, count)."""
+    default mean, min, max, count; also ``flagged``, ``coverage``)."""
     for q in quantities:
         _ident(q)
     for s in stats:
-        if s not in AGG_STATS:
+        if s not in AGG_STATS and s not in QUALITY_STATS:
             raise ValueError(f"unknown statistic {s!r}")
     return [agg_field(q, s) for q in quantities for s in stats]
 

@@ -22,8 +22,10 @@ import orjson
 from airq_core.storage import (
     AGG_STATS,
     FIELD_FLAGS,
+    LOCAL_TZ,
     TAG_SENSOR,
     TAG_STATION,
+    TIERS,
     agg_field,
     excludes_from_aggregates,
 )
@@ -49,13 +51,14 @@ from api.stored_windows import (
     join_blocks,
     merge_packed,
     ordered_rows,
+    quality_stats,
     render_packed,
     series_label,
     series_of,
     stats_needed,
     unpack_series,
 )
-from api.windows import RAW_ONLY_AGGS, WindowAcc, window_key
+from api.windows import RAW_ONLY_AGGS, Window, WindowAcc, window_key
 
 __all__ = [  # with the plan and the one-to-one names of api.stored_windows, for the callers
     "ContentCache",
@@ -74,6 +77,7 @@ __all__ = [  # with the plan and the one-to-one names of api.stored_windows, for
 log = logging.getLogger(__name__)
 
 CHUNK = 10_000
+HOUR_MS = 3_600_000
 
 
 async def count_raw_values(influx: InfluxReader, plan: SeriesPlan) -> int:
@@ -113,6 +117,8 @@ async def fetch_rows(
     of their statistics, as the stored windows do."""
     window = plan.window
     from_raw = window.tier == "raw"
+    # stored windows: the statistics to combine, then their quality fields
+    stats = (*AGG_STATS, *quality_stats(window.tier)) if not from_raw else ()
     q, params = build_select_query(
         window.tier,
         plan.quantities,
@@ -120,6 +126,7 @@ async def fetch_rows(
         plan.start_ms,
         plan.end_ms,
         plan.sensor,
+        stats=stats or AGG_STATS,
         flags=from_raw,
     )
     excluded = _Excluded()
@@ -141,6 +148,8 @@ async def fetch_rows(
         return
 
     key = window_key(window)
+    coverage = "coverage" in stats
+    row_hours = _row_hours(window.tier) if coverage else None
     keep_values = bool(RAW_ONLY_AGGS.intersection(plan.aggs))
     current: tuple[str, str] | None = None
     win: int | None = None
@@ -150,9 +159,11 @@ async def fetch_rows(
         out: list[Row] = []
         if current is None or win is None:
             return out
+        hours = (window.end_of(win) - win) / HOUR_MS if coverage else None
         for qname, acc in zip(plan.quantities, accs, strict=True):
             res = acc.result(plan.aggs)
             if res is not None:
+                res.update(acc.quality(hours))
                 out.append((win, current[0], current[1], qname, res))
         return out
 
@@ -163,7 +174,7 @@ async def fetch_rows(
             idx = _indices(piece["columns"], plan.quantities)
             i_flags = _indices(piece["columns"], (FIELD_FLAGS,))[0]
         else:
-            names = [agg_field(qn, s) for qn in plan.quantities for s in AGG_STATS]
+            names = [agg_field(qn, s) for qn in plan.quantities for s in stats]
             idx = _indices(piece["columns"], names)
         if series != current:
             for r in close():
@@ -187,16 +198,24 @@ async def fetch_rows(
                     if i >= 0 and row[i] is not None:
                         acc.add_value(float(row[i]))
             else:
+                h = row_hours(row[0]) if row_hours is not None else None
+                k = len(stats)
                 for n, acc in enumerate(accs):
-                    i_mean, i_min, i_max, i_count = idx[4 * n : 4 * n + 4]
+                    got = [row[i] if i >= 0 else None for i in idx[k * n : k * n + k]]
                     acc.add_row(
-                        row[i_mean] if i_mean >= 0 else None,
-                        row[i_min] if i_min >= 0 else None,
-                        row[i_max] if i_max >= 0 else None,
-                        row[i_count] if i_count >= 0 else None,
+                        got[0], got[1], got[2], got[3], got[4], got[5] if coverage else None, h
                     )
     for r in close():
         yield r
+
+
+def _row_hours(tier: str) -> Callable[[int], float]:
+    """``window start -> hours`` of a stored window of ``tier`` (Paris days: 23 to 25)."""
+    if tier == "1d_paris":
+        day = Window(tier, DAY_MS // 1000, LOCAL_TZ, local_days=True)
+        return lambda t: (day.end_of(t) - t) / HOUR_MS
+    hours = TIERS[tier][1] / 3600
+    return lambda t: hours
 
 
 async def fetch_one_to_one(
@@ -287,7 +306,7 @@ def _tier_query(plan: SeriesPlan) -> tuple[str, dict[str, str]]:
         plan.start_ms,
         plan.end_ms,
         plan.sensor,
-        stats=stats_needed(plan.aggs),
+        stats=stats_needed(plan.aggs, plan.window.tier),
     )
 
 
@@ -306,7 +325,7 @@ async def _one_to_one_read(
             log.warning("packed hourly days unreadable (%s); reading readings_1h", exc)
         q, params = _tier_query(plan)
         results = await influx.query(q, params, binary=True)
-    stats = stats_needed(plan.aggs)
+    stats = stats_needed(plan.aggs, plan.window.tier)
     read = PackedRead(blocks_from_series(plan, series_of(results, 0), stats))
     return read, first.packed is None
 
@@ -331,9 +350,9 @@ def _packed_queries(plan: SeriesPlan, now_ms: int) -> _PackedQueries:
     day0 = plan.start_ms - plan.start_ms % DAY_MS
     last = min(plan.end_ms, now_ms)
     tail_from = max(plan.start_ms, last - last % DAY_MS - TAIL_DAYS * DAY_MS)
-    # the asked statistics and the mean (an hour without a window has no mean); the count
-    # is not needed to tell stored windows apart, unlike when windows are combined
-    stats = tuple(s for s in AGG_STATS if s in plan.aggs or s == "mean")
+    # the asked statistics, the mean (an hour without a window has no mean), the count (n)
+    # and the quality statistics (n_flagged, coverage)
+    stats = stats_needed(plan.aggs, "1h")
     q_packed, params = build_select_query(
         PACKED_TIER, plan.quantities, plan.stations, day0, plan.end_ms, plan.sensor, stats
     )

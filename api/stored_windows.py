@@ -23,6 +23,7 @@ from airq_core.readings import format_time
 from airq_core.storage import (
     AGG_STATS,
     PACKED_HOURS,
+    QUALITY_STATS,
     TAG_SENSOR,
     TAG_STATION,
     TIERS,
@@ -46,6 +47,7 @@ __all__ = [
     "is_one_to_one",
     "merge_packed",
     "ordered_rows",
+    "quality_stats",
     "render_packed",
     "series_label",
     "series_of",
@@ -71,7 +73,20 @@ class SeriesPlan:
 
     @property
     def columns(self) -> tuple[str, ...]:
-        return ("value", "flags") if self.window.is_raw_output else self.aggs
+        return ("value", "flags") if self.window.is_raw_output else (*self.aggs, *QUALITY)
+
+
+QUALITY = ("n", "n_flagged", "coverage")
+"""Columns of every window beside the asked statistics: the valid values (``<q>_count``), the
+values left out for their flags (``<q>_flagged``) and the share of the expected readings that
+are valid (``<q>_coverage``, tiers 1h and up); null where the tier does not store them."""
+COVERAGE_TIERS = frozenset({"1h", "1d", "1d_paris"})
+
+
+def quality_stats(tier: str) -> tuple[str, ...]:
+    """The stored quality statistics of a tier (``flagged`` everywhere, ``coverage`` from
+    1h up)."""
+    return QUALITY_STATS if tier in COVERAGE_TIERS else ("flagged",)
 
 
 def is_one_to_one(plan: SeriesPlan) -> bool:
@@ -87,10 +102,12 @@ def is_one_to_one(plan: SeriesPlan) -> bool:
     )
 
 
-def stats_needed(aggs: Sequence[str]) -> tuple[str, ...]:
-    """The stored statistics a one-to-one answer reads: the asked ones, and the count (a
-    window without a count is not served, as in ``WindowAcc``)."""
-    return tuple(s for s in AGG_STATS if s in aggs or s in ("mean", "count"))
+def stats_needed(aggs: Sequence[str], tier: str) -> tuple[str, ...]:
+    """The stored statistics a one-to-one answer reads: the asked ones, the count (a
+    window without a count is not served, as in ``WindowAcc``; it is also ``n``) and the
+    quality statistics the tier stores."""
+    asked = tuple(s for s in AGG_STATS if s in aggs or s in ("mean", "count"))
+    return asked + quality_stats(tier)
 
 
 Block = tuple[tuple[str, str], np.ndarray, list[dict[str, np.ndarray] | None]]
@@ -165,6 +182,15 @@ def ordered_rows(plan: SeriesPlan, blocks: Sequence[Block]) -> Rows | None:
             columns[a] = [None if v != v else v for v in merged.tolist()]
         elif a == "count":
             columns[a] = np.rint(np.nan_to_num(merged)).astype(np.int64).tolist()
+    for column, stat in zip(QUALITY, ("count", "flagged", "coverage"), strict=True):
+        merged = np.concatenate([p.get(stat, np.full(len(p["mean"]), np.nan)) for p in parts])
+        merged = merged[order]
+        if column == "coverage":
+            columns[column] = [None if v != v else v for v in merged.tolist()]
+        else:
+            known = ~np.isnan(merged)
+            ints = np.rint(np.nan_to_num(merged)).astype(np.int64).tolist()
+            columns[column] = [v if k else None for v, k in zip(ints, known.tolist(), strict=True)]
     return Rows(key[1][order], key[0][order], labels, np.array(label_series), columns)
 
 

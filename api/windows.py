@@ -159,7 +159,18 @@ class WindowAcc:
     """Accumulates one quantity over one window, from tier rows (mean, min, max, count) or
     from raw values (``keep_values`` for median/p95)."""
 
-    __slots__ = ("_first_mean", "count", "flagged", "max", "min", "n_rows", "sum", "values")
+    __slots__ = (
+        "_first_mean",
+        "count",
+        "cov_hours",
+        "flagged",
+        "flagged_known",
+        "max",
+        "min",
+        "n_rows",
+        "sum",
+        "values",
+    )
 
     def __init__(self, keep_values: bool = False) -> None:
         self.sum = 0.0
@@ -168,14 +179,36 @@ class WindowAcc:
         self.max = -math.inf
         self.n_rows = 0
         self.flagged = 0.0  # values left out for their flags
+        self.flagged_known = True  # False once a stored row lacks its flagged count
+        self.cov_hours: float | None = 0.0  # Σ coverage × hours of the rows; None: unknown
         self._first_mean: float | None = None
         self.values: list[float] | None = [] if keep_values else None
 
     def add_row(
-        self, mean: float | None, lo: float | None, hi: float | None, count: float | None
+        self,
+        mean: float | None,
+        lo: float | None,
+        hi: float | None,
+        count: float | None,
+        flagged: float | None = None,
+        coverage: float | None = None,
+        hours: float | None = None,
     ) -> None:
         """One stored aggregate row (fields may be missing: a row without a count is
-        ignored, since its weight is unknown)."""
+        ignored, since its weight is unknown). ``flagged``/``coverage``: its quality fields
+        (None: not stored); ``hours``: its length, None when its tier stores no coverage."""
+        if count is not None:  # the row holds this quantity (maybe all flagged)
+            if flagged is None:
+                self.flagged_known = False
+            else:
+                self.flagged += flagged
+            if self.cov_hours is not None:
+                if coverage is None or hours is None:
+                    self.cov_hours = None
+                else:
+                    self.cov_hours += coverage * hours
+        elif hours is None:
+            self.cov_hours = None
         if count is None or count <= 0 or mean is None:
             return
         self.n_rows += 1
@@ -187,6 +220,19 @@ class WindowAcc:
             self.min = lo
         if hi is not None and hi > self.max:
             self.max = hi
+
+    def quality(self, window_hours: float | None) -> dict[str, float | int | None]:
+        """``n``, ``n_flagged`` and ``coverage`` of the window (coverage: the mean over the
+        window's hours, hours without a stored row counting 0, as the ingest's daily
+        coverage; None without ``window_hours`` or when a row lacked it)."""
+        cov = None
+        if self.cov_hours is not None and window_hours:
+            cov = min(1.0, self.cov_hours / window_hours)
+        return {
+            "n": round(self.count),
+            "n_flagged": round(self.flagged) if self.flagged_known else None,
+            "coverage": cov,
+        }
 
     def add_flagged(self, n: float) -> None:
         """``n`` values left out of the statistics for their flags."""

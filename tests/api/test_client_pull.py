@@ -13,6 +13,7 @@ import pytest
 
 from airq.cli import main
 from airq_client import Client, ClientError
+from api.stored_windows import QUALITY
 from tests.api.series_data import T0, T1, expected_windows
 
 pytestmark = pytest.mark.services
@@ -30,7 +31,15 @@ def test_series_as_a_dataframe(client, dataset) -> None:
             every="6h",
             agg=["mean", "count"],
         )
-        assert list(df.columns) == ["time", "station", "sensor", "quantity", "mean", "count"]
+        assert list(df.columns) == [
+            "time",
+            "station",
+            "sensor",
+            "quantity",
+            "mean",
+            "count",
+            *QUALITY,
+        ]
         assert str(df["time"].dtype) == "datetime64[ms, UTC]"
         assert df.attrs["licence"]["name"] == "ODbL-1.0"
         want = expected_windows(

@@ -134,3 +134,78 @@ def test_median_from_raw_leaves_excluded_readings_out(flagged: Any) -> None:
     assert r.status_code == 200, r.text
     (p,) = r.json()["points"]
     assert (p["median"], p["max"], p["count"]) == (11.25, 12.5, 2)
+    # computed from raw readings: the excluded ones are counted, the coverage is not known
+    assert (p["n"], p["n_flagged"], p["coverage"]) == (2, 2, None)
+
+
+@pytest.fixture
+def windows(make_client, influxd, influx_db, series_registry_url):  # type: ignore[no-untyped-def]
+    """(API client, first hour ms, day ms) over stored windows with and without their
+    quality fields (n, n_flagged, coverage), a few hours before now."""
+    two_h = 2 * HOUR_MS
+    hour = (int(time.time() * 1000) - 8 * HOUR_MS) // two_h * two_h
+    day = (int(time.time() * 1000) // 86_400_000 - 2) * 86_400_000
+    head = "sensor=sds011,station=lens-01"
+    lines_1h = [
+        f"readings_1h,{head} pm2_5_mean=11.0,pm2_5_min=9.0,pm2_5_max=14.0,pm2_5_count=40.0,"
+        f"pm2_5_flagged=3.0,pm2_5_coverage=0.8 {hour}",
+        f"readings_1h,{head} pm2_5_mean=12.0,pm2_5_min=10.0,pm2_5_max=13.0,pm2_5_count=20.0,"
+        f"pm2_5_flagged=0.0,pm2_5_coverage=0.5 {hour + HOUR_MS}",
+        # written before the quality fields existed: n known, the rest unknown
+        f"readings_1h,{head} pm2_5_mean=13.0,pm2_5_min=12.0,pm2_5_max=15.0,pm2_5_count=10.0 "
+        f"{hour + 2 * HOUR_MS}",
+        f"readings_1m,{head} pm2_5_mean=11.0,pm2_5_min=10.0,pm2_5_max=12.0,pm2_5_count=5.0,"
+        f"pm2_5_flagged=1.0 {hour}",
+        f"readings_1d,{head} pm2_5_mean=10.5,pm2_5_min=3.0,pm2_5_max=40.0,pm2_5_count=900.0,"
+        f"pm2_5_flagged=17.0,pm2_5_coverage=0.9 {day}",
+    ]
+    w = InfluxWriter(influxd.url, influx_db)
+    w.ensure_database(raw_retention="INF")
+    w.write_lines("\n".join(lines_1h).encode(), rp="agg")
+    w.close()
+    with make_client(db=influx_db, database_url=series_registry_url) as api:
+        yield api, hour, day
+
+
+def _quality(api: Any, params: dict[str, str], fmt: str) -> list[tuple[Any, ...]]:
+    r = api.get("/v1/series", params={**params, "format": fmt})
+    assert r.status_code == 200, r.text
+    if fmt == "json":
+        body = r.json()
+        assert body["columns"][-3:] == ["n", "n_flagged", "coverage"]
+        df = pd.DataFrame(body["points"])
+    elif fmt == "csv":
+        df = pd.read_csv(io.StringIO(r.text), comment="#")
+    else:
+        table = pq.read_table(io.BytesIO(r.content))
+        assert [str(table.schema.field(c).type) for c in ("n", "n_flagged", "coverage")] == [
+            "int64",
+            "int64",
+            "double",
+        ]
+        df = table.to_pandas()
+    return [
+        tuple(None if pd.isna(v) else v for v in row)
+        for row in df[["mean", "n", "n_flagged", "coverage"]].itertuples(index=False)
+    ]
+
+
+@pytest.mark.parametrize("fmt", ["json", "csv", "parquet"])
+def test_windows_carry_n_n_flagged_and_coverage(windows: Any, fmt: str) -> None:
+    api, hour, day = windows
+    span = {"station": "lens-01", "quantity": "pm2_5", "agg": "mean"}
+    hours = {**span, "start": str(hour / 1000), "end": str((hour + 4 * HOUR_MS) / 1000)}
+    # stored hours one to one, then combined two by two (coverage: the mean over the hours)
+    assert _quality(api, {**hours, "every": "1h"}, fmt) == [
+        (11.0, 40, 3, 0.8),
+        (12.0, 20, 0, 0.5),
+        (13.0, 10, None, None),
+    ]
+    got = _quality(api, {**hours, "every": "2h"}, fmt)
+    assert got[0][:3] == (pytest.approx(34 / 3), 60, 3) and got[0][3] == pytest.approx(0.65)
+    assert got[1] == (13.0, 10, None, None)
+    # 1-minute windows store no coverage
+    minute = {**span, "start": str(hour / 1000), "end": str((hour + 60_000) / 1000)}
+    assert _quality(api, {**minute, "every": "1m"}, fmt) == [(11.0, 5, 1, None)]
+    days = {**span, "start": str(day / 1000), "end": str((day + 86_400_000) / 1000)}
+    assert _quality(api, {**days, "every": "1d"}, fmt) == [(10.5, 900, 17, 0.9)]

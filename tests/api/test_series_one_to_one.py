@@ -63,7 +63,7 @@ def test_one_to_one_equals_the_general_path(influxd, series_db, dataset, every, 
             "station": st,
             "sensor": sn,
             "quantity": q,
-            **{a: vals.get(a) for a in aggs},
+            **{a: vals.get(a) for a in plan.columns},
         }
         for t, st, sn, q, vals in general
     ]
@@ -333,7 +333,7 @@ def _streamed_and_built(url: str, db: str, dataset, every: str, selection, strea
         reader = InfluxReader(url, db)
         try:
             streamed = b"".join(
-                [p async for p in stream(fetch_rows(reader, plan), aggs, prov, "UTC")]
+                [p async for p in stream(fetch_rows(reader, plan), plan.columns, prov, "UTC")]
             )
             built = await fetch_one_to_one_file(reader, plan, build_rows, "test")
         finally:

@@ -12,6 +12,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
+from api.stored_windows import QUALITY
 from tests.api.series_data import T0, T1, expected_windows
 
 pytestmark = pytest.mark.services
@@ -69,7 +70,7 @@ def test_windows_from_tiers_match_raw_computation(client, dataset, every, tz) ->
     )
     assert r.status_code == 200, r.text
     body = r.json()
-    assert body["columns"] == ["time", "station", "sensor", "quantity", *stats]
+    assert body["columns"] == ["time", "station", "sensor", "quantity", *stats, *QUALITY]
     want = expected_windows(
         dataset, ALL, ["pm2_5", "pm10", "temperature", "humidity"], T0, T1, every, tz
     )
