@@ -121,6 +121,12 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "the move time ({when}) is in the future: give the time the station was "
         "actually moved, or leave --moved-at out for 'now'",
     },
+    "station_move_before": {
+        "fr": "la date du déplacement ({when}) précède le début de l'emplacement actuel "
+        "({start}) : un déplacement ne peut que clore l'emplacement actuel",
+        "en": "the move time ({when}) is before the start of the current placement ({start}): "
+        "a move can only close the current placement",
+    },
     "station_nothing_to_update": {
         "fr": "rien à changer : donnez --name, --lat/--lon ou --indoor/--outdoor",
         "en": "nothing to change: give --name, --lat/--lon or --indoor/--outdoor",

@@ -157,7 +157,16 @@ def update(args: argparse.Namespace) -> int:
         before = reg.get(args.id)
         if before is None:
             raise CliError(t("station_unknown", id=args.id, registry=describe_registry(reg)))
-        n_before = len(reg.placements(args.id))
+        history = reg.placements(args.id)
+        n_before = len(history)
+        if moved_at is not None and history and moved_at < history[-1].valid_from:
+            raise CliError(
+                t(
+                    "station_move_before",
+                    when=_iso(moved_at),
+                    start=_iso(history[-1].valid_from),
+                )
+            )
         try:
             reg.update(
                 args.id,

@@ -28,7 +28,7 @@ def test_update_moves_and_placements_lists_the_history(airq) -> None:
         "--moved-at",
         (moved + timedelta(days=-30)).isoformat(),
     )
-    assert r.returncode == 1 and "before the start of the current placement" in r.stderr
+    assert r.returncode == 1 and "précède le début de l'emplacement actuel" in r.stderr
     r = airq("station", "placements", "lens-01", "--json")
     assert r.returncode == 0, r.stderr
     first, second = json.loads(r.stdout)
