@@ -148,3 +148,26 @@ def test_qpv_intervals_give_the_time_a_station_was_inside(qpv_file, registry: Re
     assert qpv_intervals(svc, registry, "QPTEST01", registry.list(), MOVE, END) == {}
     with pytest.raises(KeyError):
         qpv_intervals(svc, registry, "QPNOPE", registry.list(), T0, END)
+
+
+def test_the_placement_cache_is_keyed_on_the_placement(qpv_file, registry: Registry) -> None:  # type: ignore[no-untyped-def]
+    from api.qpv.service import QpvService, QpvSettings, placement_refs
+
+    svc = QpvService(QpvSettings(file=qpv_file))
+    registry.add("mover-1", *latlon(QPV1))
+
+    def placed() -> dict[str, tuple[str, ...]]:
+        found = registry.placements_between(["mover-1"], 0, time.time() + 1)
+        refs = placement_refs(registry.list(), found)
+        return {k: p.inside for k, p in svc.placements(refs).items()}
+
+    assert placed() == {"mover-1": ("QPTEST01",)} and svc.placements_computed == 1
+    assert placed() == {"mover-1": ("QPTEST01",)} and svc.placements_computed == 1
+    lat, lon = latlon(OUT)
+    registry.update("mover-1", lat=lat, lon=lon)
+    (first, _current) = registry.placements("mover-1")
+    # the earlier placement under its own key, the station id for where it is now
+    assert placed() == {f"mover-1@{first.id}": ("QPTEST01",), "mover-1": ()}
+    assert svc.placements_computed == 3
+    placed()
+    assert svc.placements_computed == 3
