@@ -15,7 +15,12 @@ import pyarrow.parquet as pq
 import pytest
 
 from airq_client import Client
-from airq_core.storage import excludes_from_aggregates
+from airq_core.storage import (
+    PACKED_1H_MEASUREMENT,
+    PACKED_HOURS,
+    excludes_from_aggregates,
+    pack_hours,
+)
 from ingest.influx import InfluxWriter
 
 pytestmark = pytest.mark.services
@@ -209,3 +214,41 @@ def test_windows_carry_n_n_flagged_and_coverage(windows: Any, fmt: str) -> None:
     assert _quality(api, {**minute, "every": "1m"}, fmt) == [(11.0, 5, 1, None)]
     days = {**span, "start": str(day / 1000), "end": str((day + 86_400_000) / 1000)}
     assert _quality(api, {**days, "every": "1d"}, fmt) == [(10.5, 900, 17, 0.9)]
+
+
+def test_hourly_windows_from_packed_days_carry_their_quality(
+    make_client: Any, influxd: Any, influx_db: str, series_registry_url: str
+) -> None:
+    """Hourly windows over days read from the days packed by the ingest (no readings_1h
+    there: the packed days alone can answer) carry n_flagged and coverage too."""
+    day = (int(time.time() * 1000) // 86_400_000 - 5) * 86_400_000
+    head = "sensor=sds011,station=lens-01"
+
+    def packed(v: float) -> str:
+        return pack_hours([v if h == 5 else None for h in range(PACKED_HOURS)])
+
+    fields = {"mean": 8.0, "min": 6.0, "max": 9.0, "count": 30.0, "flagged": 4.0}
+    fields["coverage"] = 0.6
+    packed_line = ",".join(f'pm2_5_{k}="{packed(v)}"' for k, v in fields.items())
+    w = InfluxWriter(influxd.url, influx_db)
+    w.ensure_database(raw_retention="INF")
+    w.write_lines(
+        (
+            f"{PACKED_1H_MEASUREMENT},{head} {packed_line} {day}\n"
+            f"readings_1d,{head} pm2_5_mean=8.0,pm2_5_min=6.0,pm2_5_max=9.0,pm2_5_count=30.0,"
+            f"pm2_5_flagged=4.0,pm2_5_coverage=0.025 {day}"
+        ).encode(),
+        rp="agg",
+    )
+    w.close()
+    params = {
+        "station": "lens-01",
+        "quantity": "pm2_5",
+        "every": "1h",
+        "agg": "mean,max",
+        "start": str(day / 1000),
+        "end": str((day + 2 * 86_400_000) / 1000),
+    }
+    with make_client(db=influx_db, database_url=series_registry_url) as api:
+        for fmt in ("json", "csv", "parquet"):
+            assert _quality(api, params, fmt) == [(8.0, 30, 4, 0.6)], fmt
