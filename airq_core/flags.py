@@ -7,9 +7,14 @@ the ones the shared package sets; protocol modules may add their own (``warmup``
 
 from __future__ import annotations
 
-__all__ = ["MODEL_UNKNOWN"]
+__all__ = ["MIN_WINDOW_COVERAGE", "MODEL_UNKNOWN"]
 
 # sensor.community per-sensor upload on a shared pin whose model could not be told (neither the
 # station's registered hardware nor the value types settle it): the values are kept under a
 # generic sensor name (``pm_generic`` …), never under another model's name
 MODEL_UNKNOWN = "model_unknown"
+
+# the share of an hour's expected readings that must be valid (not flagged, not missing) for its
+# window to count in the figures a council quotes (QPV exposure, ATMO index, annual means,
+# dashboards); a deployment sets it with AIRQ_QPV_MIN_WINDOW_COVERAGE
+MIN_WINDOW_COVERAGE = 0.75

@@ -36,54 +36,84 @@ def day_hours(day: date) -> int:
 
 
 def build_daily_query(
-    quantities: Sequence[str], stations: Sequence[str], start: float, end: float
+    quantities: Sequence[str],
+    stations: Sequence[str],
+    start: float,
+    end: float,
+    min_coverage: float,
 ) -> str:
-    """InfluxQL: per Paris day, station and sensor, ``<q>_mean`` (mean of the hourly means),
-    ``<q>_max`` (their maximum) and ``<q>_hours`` (hours with data). ``start``/``end`` are
-    Paris midnights. Station ids match the registry pattern, safe in a regex."""
-    cols = []
+    """InfluxQL, two statements per quantity (in ``quantities`` order): per Paris day, station
+    and sensor, ``<q>_mean`` (mean of the hourly means), ``<q>_max`` (their maximum) and
+    ``<q>_hours`` (hours counted), first over the hourly windows whose coverage reaches
+    ``min_coverage``, then over all windows with ``<q>_covered`` (windows carrying a coverage):
+    :func:`parse_daily` takes a day's second figures only when none of its windows carries a
+    coverage (written before it existed). ``start``/``end`` are Paris midnights. Station ids
+    match the registry pattern, safe in a regex."""
+    ids = "|".join(re.escape(s) for s in stations)
+    where = (
+        f"WHERE time >= '{format_time(start)}' AND time < '{format_time(end)}' "
+        f'AND "{TAG_STATION}" =~ /^(?:{ids})$/'
+    )
+    group = f'GROUP BY time(1d), "{TAG_STATION}", "{TAG_SENSOR}" fill(none) tz(\'{LOCAL_TZ}\')'
+    source = f'"{AGG_RP}"."{TIERS["1h"][0]}"'
+    statements = []
     for q in quantities:
         if not _FIELD_RE.match(q):
             raise ValueError(f"bad quantity {q[:40]!r}")
-        f = agg_field(q, "mean")
-        cols += [f'mean("{f}") AS "{q}_mean"', f'max("{f}") AS "{q}_max"']
-        cols.append(f'count("{f}") AS "{q}_hours"')
-    ids = "|".join(re.escape(s) for s in stations)
-    return (
-        f'SELECT {", ".join(cols)} FROM "{AGG_RP}"."{TIERS["1h"][0]}" '
-        f"WHERE time >= '{format_time(start)}' AND time < '{format_time(end)}' "
-        f'AND "{TAG_STATION}" =~ /^(?:{ids})$/ '
-        f'GROUP BY time(1d), "{TAG_STATION}", "{TAG_SENSOR}" fill(none) tz(\'{LOCAL_TZ}\')'
-    )
+        f, cov = agg_field(q, "mean"), agg_field(q, "coverage")
+        cols = f'mean("{f}") AS "{q}_mean", max("{f}") AS "{q}_max", count("{f}") AS "{q}_hours"'
+        statements.append(
+            f'SELECT {cols} FROM {source} {where} AND "{cov}" >= {float(min_coverage)!r} {group}'
+        )
+        statements.append(
+            f'SELECT {cols}, count("{cov}") AS "{q}_covered" FROM {source} {where} {group}'
+        )
+    return "; ".join(statements)
 
 
 def parse_daily(results: list[dict[str, Any]], quantities: Sequence[str]) -> DailyStats:
-    """InfluxDB results (epoch ms) -> station -> quantity -> day -> DayStat. Several sensors of
-    one station measuring one quantity are combined: the most hours, the mean weighted by
-    hours, the largest maximum."""
-    # station -> quantity -> day -> [most hours, sum of mean × hours, sum of hours, max]
-    acc: dict[str, dict[str, dict[str, list[float]]]] = {}
-    for res in results:
+    """InfluxDB results of :func:`build_daily_query` (epoch ms) -> station -> quantity -> day ->
+    DayStat. Per sensor and day: the covered windows' figures, or all windows' when none of
+    them carries a coverage. Several sensors of one station measuring one quantity are then
+    combined: the most hours, the mean weighted by hours, the largest maximum."""
+    # (station, sensor, quantity, day) -> [covered figures, all figures, windows with coverage]
+    per_sensor: dict[tuple[str, str, str, str], list[Any]] = {}
+    for pos_in_list, res in enumerate(results):
+        i = res.get("statement_id", pos_in_list)
+        if not isinstance(i, int) or not 0 <= i < 2 * len(quantities):
+            continue
+        q, covered_only = quantities[i // 2], i % 2 == 0
         for series in res.get("series", []):
-            sid = (series.get("tags") or {}).get(TAG_STATION)
+            tags = series.get("tags") or {}
+            sid = tags.get(TAG_STATION)
             if not sid:
                 continue
-            pos = {c: i for i, c in enumerate(series["columns"])}
+            pos = {c: k for k, c in enumerate(series["columns"])}
             for row in series["values"]:
+                hours, mean = row[pos[f"{q}_hours"]], row[pos[f"{q}_mean"]]
                 day = datetime.fromtimestamp(row[0] / 1000, UTC).astimezone(PARIS).date()
-                for q in quantities:
-                    if f"{q}_hours" not in pos:
-                        continue
-                    hours, mean = row[pos[f"{q}_hours"]], row[pos[f"{q}_mean"]]
-                    if not hours or mean is None:
-                        continue
-                    mx = row[pos[f"{q}_max"]]
-                    days = acc.setdefault(sid, {}).setdefault(q, {})
-                    slot = days.setdefault(day.isoformat(), [0.0, 0.0, 0.0, mx])
-                    slot[0] = max(slot[0], float(hours))
-                    slot[1] += mean * hours
-                    slot[2] += hours
-                    slot[3] = max(slot[3], mx)
+                key = (sid, tags.get(TAG_SENSOR, ""), q, day.isoformat())
+                slot = per_sensor.setdefault(key, [None, None, 0])
+                if not covered_only:
+                    slot[2] = row[pos[f"{q}_covered"]] or 0
+                if hours and mean is not None:
+                    slot[0 if covered_only else 1] = (
+                        float(hours),
+                        float(mean),
+                        float(row[pos[f"{q}_max"]]),
+                    )
+    # station -> quantity -> day -> [most hours, sum of mean × hours, sum of hours, max]
+    acc: dict[str, dict[str, dict[str, list[float]]]] = {}
+    for (sid, _sensor, q, day_key), (covered, every, n_covered) in per_sensor.items():
+        fig = covered if n_covered else every
+        if fig is None:
+            continue
+        hours, mean, mx = fig
+        slot = acc.setdefault(sid, {}).setdefault(q, {}).setdefault(day_key, [0.0, 0.0, 0.0, mx])
+        slot[0] = max(slot[0], hours)
+        slot[1] += mean * hours
+        slot[2] += hours
+        slot[3] = max(slot[3], mx)
     return {
         sid: {
             q: {

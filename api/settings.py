@@ -7,6 +7,8 @@ import ipaddress
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from airq_core.flags import MIN_WINDOW_COVERAGE
+
 PLACEHOLDER_SECRETS = frozenset(
     {
         "change-me",
@@ -51,6 +53,14 @@ class ApiSettings(BaseSettings):
         "HTTP ingest endpoints answer 503",
     )
     mqtt_ca_file: str | None = None
+
+    qpv_min_window_coverage: float = Field(
+        default=MIN_WINDOW_COVERAGE,
+        ge=0,
+        le=1,
+        description="hourly windows whose coverage is known and below this are left out of "
+        "the QPV statistics, the ATMO index and the annual means (docs/qpv-dashboards.md)",
+    )
 
     api_host: str = "127.0.0.1"
     api_port: int = Field(default=8000, ge=1, le=65535)

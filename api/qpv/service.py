@@ -60,10 +60,6 @@ class QpvSettings(BaseSettings):
     buffers_m: Annotated[tuple[int, ...], NoDecode] = (300, 1000)
     reference_radius_m: float = Field(default=5000, gt=0, le=50_000)
     min_coverage: float = Field(default=0.75, ge=0, le=1)
-    # an hourly window whose coverage (share of the expected readings that are valid) is known
-    # and below this is left out of every QPV figure; windows written before coverage existed
-    # carry none and are kept (``airq rollup rebuild`` rewrites them with it)
-    min_window_coverage: float = Field(default=0.75, ge=0, le=1)
     min_day_coverage: float = Field(default=0.75, gt=0, le=1)
     max_days: int = Field(default=400, ge=1)
     default_days: int = Field(default=30, ge=1)

@@ -29,7 +29,7 @@ from airq_core.indices import (
 from airq_core.reference_values import ATMO_POLLUTANTS
 from airq_core.wire import STATION_ID_RE
 from api.daily_stats import PARIS, DailyStats, build_daily_query, paris_midnight, parse_daily
-from api.deps import InfluxDep, RegistryDep
+from api.deps import InfluxDep, RegistryDep, SettingsDep
 from api.influx import InfluxReader
 from api.problems import problem_responses
 from api.protection import RateLimitDep
@@ -217,14 +217,16 @@ async def fetch_daily(
     stations: list[str],
     first: date,
     last: date,
+    min_coverage: float,
 ) -> DailyStats:
-    """Per-day statistics of ``stations`` for the Paris days ``first``..``last``."""
+    """Per-day statistics of ``stations`` for the Paris days ``first``..``last``, from the
+    hourly windows whose coverage reaches ``min_coverage`` (see api.daily_stats)."""
     if not stations or not FIRST_YEAR <= first.year <= last.year <= LAST_YEAR:
         return {}
     start, end = paris_midnight(first), paris_midnight(last + timedelta(days=1))
     out: DailyStats = {}
     for i in range(0, len(stations), 200):  # keep the regex of one statement short
-        q = build_daily_query(quantities, stations[i : i + 200], start, end)
+        q = build_daily_query(quantities, stations[i : i + 200], start, end, min_coverage)
         out.update(parse_daily(await influx.query(q), quantities))
     return out
 
@@ -256,14 +258,20 @@ _ATMO_RESPONSES = problem_responses(404, what={404: "unknown station or QPV"})
 
 @router.get("/v1/indices/atmo/stations/{station_id}", responses=_ATMO_RESPONSES)
 async def station_atmo_index(
-    station_id: StationPath, registry: RegistryDep, influx: InfluxDep, day: DayQ = None
+    station_id: StationPath,
+    registry: RegistryDep,
+    influx: InfluxDep,
+    settings: SettingsDep,
+    day: DayQ = None,
 ) -> AtmoAnswer:
     """Indice ATMO global d'un jour pour une station (indicatif) : le plus mauvais sous-indice
     et le polluant qui le détermine. *Overall daily ATMO index of one station (indicative):
     the worst sub-index and the pollutant driving it.*"""
     sid = await _station(registry, station_id)
     d = day or _yesterday()
-    stats = await fetch_daily(influx, ATMO_POLLUTANTS, [sid], d, d)
+    stats = await fetch_daily(
+        influx, ATMO_POLLUTANTS, [sid], d, d, settings.qpv_min_window_coverage
+    )
     idx = atmo_index(_day_of(stats, sid, d.isoformat()))
     return AtmoAnswer(
         indicatif=INDICATIF,
@@ -278,13 +286,18 @@ async def station_atmo_index(
 
 @router.get("/v1/indices/atmo/qpv/{code}", responses=_ATMO_RESPONSES)
 async def qpv_atmo_index(
-    code: QpvPath, svc: QpvDep, registry: RegistryDep, influx: InfluxDep, day: DayQ = None
+    code: QpvPath,
+    svc: QpvDep,
+    registry: RegistryDep,
+    influx: InfluxDep,
+    settings: SettingsDep,
+    day: DayQ = None,
 ) -> AtmoAnswer:
     """Indice ATMO global d'un jour dans un QPV (indicatif), d'après les stations situées dans
     le quartier. *Overall daily ATMO index inside one QPV (indicative), from its stations.*"""
     qcode, name, ids = await _qpv(svc, registry, code)
     d = day or _yesterday()
-    stats = await fetch_daily(influx, ATMO_POLLUTANTS, ids, d, d)
+    stats = await fetch_daily(influx, ATMO_POLLUTANTS, ids, d, d, settings.qpv_min_window_coverage)
     per = {sid: _day_of(stats, sid, d.isoformat()) for sid in ids}
     per_station = [
         StationAtmo(station=sid, **_index_out(atmo_index(days)).model_dump())
@@ -314,14 +327,20 @@ def _days_in(y: int) -> int:
 
 @router.get("/v1/indices/annual/stations/{station_id}", responses=_ATMO_RESPONSES)
 async def station_annual(
-    station_id: StationPath, registry: RegistryDep, influx: InfluxDep, year: YearQ = None
+    station_id: StationPath,
+    registry: RegistryDep,
+    influx: InfluxDep,
+    settings: SettingsDep,
+    year: YearQ = None,
 ) -> AnnualAnswer:
     """Moyennes annuelles d'une station comparées aux valeurs guides OMS 2021 et aux valeurs
     limites UE, avec la couverture (indicatif). *Annual means of one station against the WHO
     2021 guidelines and the EU limit values, with coverage (indicative).*"""
     sid = await _station(registry, station_id)
     y, first, last, complete = _year(year)
-    stats = await fetch_daily(influx, ANNUAL_QUANTITIES, [sid], first, last)
+    stats = await fetch_daily(
+        influx, ANNUAL_QUANTITIES, [sid], first, last, settings.qpv_min_window_coverage
+    )
     out = []
     for q in ANNUAL_QUANTITIES:
         days = stats.get(sid, {}).get(q, {})
@@ -340,14 +359,21 @@ async def station_annual(
 
 @router.get("/v1/indices/annual/qpv/{code}", responses=_ATMO_RESPONSES)
 async def qpv_annual(
-    code: QpvPath, svc: QpvDep, registry: RegistryDep, influx: InfluxDep, year: YearQ = None
+    code: QpvPath,
+    svc: QpvDep,
+    registry: RegistryDep,
+    influx: InfluxDep,
+    settings: SettingsDep,
+    year: YearQ = None,
 ) -> AnnualAnswer:
     """Moyennes annuelles dans un QPV comparées aux valeurs guides OMS 2021 et aux valeurs
     limites UE, avec la couverture (indicatif). *Annual means inside one QPV against the WHO
     2021 guidelines and the EU limit values, with coverage (indicative).*"""
     qcode, name, ids = await _qpv(svc, registry, code)
     y, first, last, complete = _year(year)
-    stats = await fetch_daily(influx, ANNUAL_QUANTITIES, ids, first, last)
+    stats = await fetch_daily(
+        influx, ANNUAL_QUANTITIES, ids, first, last, settings.qpv_min_window_coverage
+    )
     out = []
     for q in ANNUAL_QUANTITIES:
         means = zone_daily_means({sid: stats.get(sid, {}).get(q, {}) for sid in ids})

@@ -248,6 +248,7 @@ async def exposure_geojson(
     svc: QpvDep,
     registry: RegistryDep,
     influx: InfluxDep,
+    settings: SettingsDep,
     quantity: QuantityQ = "pm2_5",
     start: TimeQ = None,
     end: TimeQ = None,
@@ -269,7 +270,7 @@ async def exposure_geojson(
         [r for r in stations if r.id in wanted],
         start_t,
         end_t,
-        svc.settings.min_window_coverage,
+        settings.qpv_min_window_coverage,
     )
 
     def build() -> list[dict[str, Any]]:
@@ -364,7 +365,7 @@ async def stations_geojson(
     placements = await run_in_threadpool(svc.placements, stations)
     now = time.time()
     series = await fetch_placed_hourly(
-        influx, quantity, stations, now - 2 * 86400, now, svc.settings.min_window_coverage
+        influx, quantity, stations, now - 2 * 86400, now, settings.qpv_min_window_coverage
     )
     stat = daily_statistic(quantity)
     decimals = settings.public_location_decimals
@@ -416,6 +417,7 @@ async def qpv_exposure(
     svc: QpvDep,
     registry: RegistryDep,
     influx: InfluxDep,
+    settings: SettingsDep,
     quantity: QuantityQ = "pm2_5",
     start: TimeQ = None,
     end: TimeQ = None,
@@ -434,7 +436,7 @@ async def qpv_exposure(
         [r for r in refs if r.id in wanted],
         start_t,
         end_t,
-        svc.settings.min_window_coverage,
+        settings.qpv_min_window_coverage,
     )
     stats = await run_in_threadpool(
         _zone_stats, svc, area.code, placements, quantity, series, start_t, end_t
@@ -464,7 +466,7 @@ async def qpv_exposure(
         "end": format_time(t1),
         "hours": (t1 - t0) // HOUR,
         "min_coverage": svc.settings.min_coverage,
-        "min_window_coverage": svc.settings.min_window_coverage,
+        "min_window_coverage": settings.qpv_min_window_coverage,
         "buffers_m": list(svc.settings.buffers_m),
         "outside_definition": svc.outside_definition(area.code),
         "attribution": svc.settings.attribution,

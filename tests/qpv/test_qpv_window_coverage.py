@@ -43,7 +43,8 @@ def setup(qpv_file: Path, registry, influxd, influx_db, monkeypatch: pytest.Monk
     writer.ensure_database()
     writer.write_lines(_lines(), rp=AGG_RP)
     writer.close()
-    return ApiSettings(
+    # settings read at each call, as a deployment reads its environment at start
+    return lambda: ApiSettings(
         influx_url=influxd.url, influx_db=influx_db, database_url=str(registry.engine.url)
     )
 
@@ -61,8 +62,8 @@ def _inside(c: httpx.Client) -> dict:
     return r.json()
 
 
-def test_low_coverage_windows_are_left_out_and_legacy_ones_kept(setup: ApiSettings) -> None:
-    with serve(setup) as c:
+def test_low_coverage_windows_are_left_out_and_legacy_ones_kept(setup) -> None:
+    with serve(setup()) as c:
         body = _inside(c)
     inside = body["zones"]["qpv"]
     # kept: six hours at 10 (coverage 1), two legacy hours at 20, one at 40 (coverage 0.75,
@@ -72,11 +73,9 @@ def test_low_coverage_windows_are_left_out_and_legacy_ones_kept(setup: ApiSettin
     assert body["min_window_coverage"] == 0.75
 
 
-def test_the_threshold_is_a_deployment_setting(
-    setup: ApiSettings, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_the_threshold_is_a_deployment_setting(setup, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AIRQ_QPV_MIN_WINDOW_COVERAGE", "0")
-    with serve(setup) as c:
+    with serve(setup()) as c:
         body = _inside(c)
     inside = body["zones"]["qpv"]
     assert inside["stations"][0]["hours_with_data"] == 11
