@@ -14,7 +14,11 @@ What was verified in the firmware source (opendata-stuttgart/sensors-software,
   checkbox, and the first value wins); a password field left empty keeps the old password;
 * lengths: host and path 99 characters, user and passwords 64;
 * in the set-up access point mode (``wificonfig_loop``) the page asks for no password, and the
-  board answers at ``http://192.168.4.1`` on its own Wi-Fi ``airRohr-<chip id>``;
+  board answers at ``http://192.168.4.1`` on its own Wi-Fi ``airRohr-<chip id>``, protected by
+  the password ``airrohrcfg`` (``FS_PWD``, ``ext_def.h``). The access point opens only when the
+  board has not joined its configured Wi-Fi after 40 tries of 500 ms (about 20 s after boot,
+  ``connectWifi``), closes 10 minutes (``time_for_wifi_config``) after the last page load, and
+  the board then stays on its station Wi-Fi: the access point reopens only after a restart;
 * the custom API request is an HTTP POST with HTTP Basic auth (user/password above) of the JSON
   ``{"esp8266id": …, "software_version": …, "sensordatavalues": [{"value_type", "value"}…]}``
   (reference: shared/reference/sensors.md §1.4).
@@ -37,6 +41,7 @@ from firmware_tools.settings import WorkshopSettings
 __all__ = [
     "AIRROHR_SENSORS",
     "SETUP_URL",
+    "SETUP_WIFI_PASSWORD",
     "airrohr_settings",
     "apply_settings",
     "firmware_request",
@@ -44,6 +49,7 @@ __all__ = [
 ]
 
 SETUP_URL = "http://192.168.4.1"
+SETUP_WIFI_PASSWORD = "airrohrcfg"  # the firmware's FS_PWD: password of its set-up access point
 
 # our sensor name -> (airrohr config key, label on the airrohr page, value types it sends)
 AIRROHR_SENSORS: dict[str, tuple[str, str, tuple[str, ...]]] = {
@@ -181,7 +187,11 @@ def setup_steps(fields: dict[str, str], station: str) -> list[str]:
     labels = sorted(
         {AIRROHR_SENSORS[s][1] for s in AIRROHR_SENSORS if fields.get(AIRROHR_SENSORS[s][0]) == "1"}
     )
-    steps = [t("airrohr_step_connect"), t("airrohr_step_open", url=f"{SETUP_URL}/config")]
+    steps = [
+        t("airrohr_step_connect", password=SETUP_WIFI_PASSWORD),
+        t("airrohr_ap_help"),
+        t("airrohr_step_open", url=f"{SETUP_URL}/config"),
+    ]
     if "wlanssid" in fields:
         steps.append(t("airrohr_step_wifi", ssid=fields["wlanssid"]))
     steps += [
@@ -194,7 +204,7 @@ def setup_steps(fields: dict[str, str], station: str) -> list[str]:
             port=fields["port_custom"],
             user=fields["user_custom"],
             password=fields["pwd_custom"],
-            https=t("yes") if fields["ssl_custom"] == "1" else t("no"),
+            https_box=t("tick") if fields["ssl_custom"] == "1" else t("untick"),
         ),
         t("airrohr_step_save", station=station),
     ]
@@ -217,7 +227,13 @@ def apply_settings(
     try:
         r = httpx.post(url, data=fields, timeout=timeout, auth=auth)
     except httpx.TransportError as exc:
-        raise WorkshopError("airrohr_unreachable", url=url, why=type(exc).__name__) from None
+        raise WorkshopError(
+            "airrohr_unreachable",
+            url=url,
+            why=type(exc).__name__,
+            password=SETUP_WIFI_PASSWORD,
+            ap_help=t("airrohr_ap_help"),
+        ) from None
     if r.status_code == 401:
         raise WorkshopError("airrohr_auth", url=url)
     if not r.is_success:

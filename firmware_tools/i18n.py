@@ -89,20 +89,31 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "Plug the station into a USB socket (phone charger).",
     },
     "label_step2": {
-        "fr": "Avec votre téléphone, connectez-vous au Wi-Fi « airRohr-… » créé par la station.",
-        "en": "With your phone, join the Wi-Fi network 'airRohr-…' opened by the station.",
+        "fr": "Environ 20 s plus tard, si elle ne trouve pas de Wi-Fi connu, la station crée "
+        "le Wi-Fi « airRohr-… » : connectez-y votre téléphone, mot de passe {password}.",
+        "en": "About 20 s later, if it finds no known Wi-Fi, the station opens the Wi-Fi "
+        "'airRohr-…': join it with your phone, password {password}.",
     },
     "label_step3": {
-        "fr": "La page de réglage s'ouvre (sinon allez sur http://192.168.4.1) : choisissez le "
-        "Wi-Fi de votre logement et tapez son mot de passe.",
-        "en": "The set-up page opens (otherwise go to http://192.168.4.1): choose your home "
-        "Wi-Fi and type its password.",
+        "fr": "La page de réglage s'ouvre (sinon allez sur http://192.168.4.1/config). Onglet "
+        "« Paramètres wifi » : choisissez le Wi-Fi de votre logement et tapez son « Mot de "
+        "passe ».",
+        "en": "The set-up page opens (otherwise go to http://192.168.4.1/config). Tab 'WiFi "
+        "Settings': choose your home Wi-Fi and type its 'Password'.",
     },
     "label_step4": {
-        "fr": "Cliquez sur « Enregistrer et redémarrer ». Ne touchez pas aux autres réglages.",
-        "en": "Click 'Save and restart'. Leave the other settings as they are.",
+        "fr": "Cliquez sur « Sauvegarder et redémarrer ». Ne touchez pas aux autres réglages.",
+        "en": "Click 'Save configuration and restart'. Leave the other settings as they are.",
     },
     "label_step5": {
+        "fr": "Pas de Wi-Fi « airRohr-… » ? Il se ferme 10 min après la dernière page chargée "
+        "et ne revient qu'au redémarrage : débranchez la station 10 s, rebranchez-la, attendez "
+        "1 min. Toujours rien : prévenez l'animateur·rice de l'atelier.",
+        "en": "No 'airRohr-…' Wi-Fi? It closes 10 min after the last page load and only "
+        "comes back after a restart: unplug the station for 10 s, plug it back, wait 1 min. "
+        "Still nothing: tell the workshop facilitator.",
+    },
+    "label_step6": {
         "fr": "Vos mesures apparaissent sur {platform} (QR code) après 5 minutes environ.",
         "en": "Your readings appear on {platform} (QR code) after about 5 minutes.",
     },
@@ -290,9 +301,11 @@ MESSAGES: dict[str, dict[str, str]] = {
     "flash_writing": {"fr": "Écriture", "en": "Writing"},
     "flash_done": {
         "fr": "Firmware écrit et vérifié sur la carte {chip} ({baud} bauds). Elle redémarre : "
-        "sur l'airrohr, son Wi-Fi « airRohr-… » apparaît dans une minute",
+        "sur l'airrohr, si elle ne connaît aucun Wi-Fi, son Wi-Fi « airRohr-… » (mot de passe "
+        "{password}) apparaît environ 20 s plus tard",
         "en": "Firmware written and verified on the {chip} board ({baud} baud). It restarts: "
-        "on airrohr, its 'airRohr-…' Wi-Fi appears within a minute",
+        "on airrohr, if it knows no Wi-Fi, its 'airRohr-…' Wi-Fi (password {password}) "
+        "appears about 20 s later",
     },
     "firmware_unreadable": {
         "fr": "impossible de lire le firmware {path} : {why}",
@@ -390,11 +403,11 @@ MESSAGES: dict[str, dict[str, str]] = {
     },
     "airrohr_unreachable": {
         "fr": "la carte ne répond pas sur {url} ({why}). Connectez d'abord l'ordinateur au "
-        "Wi-Fi « airRohr-… » de la carte (il apparaît quand la carte n'a pas de Wi-Fi "
-        "configuré), puis relancez ; ou suivez les étapes affichées sans --apply",
+        "Wi-Fi « airRohr-… » de la carte (mot de passe {password}), puis relancez. {ap_help} "
+        "Ou suivez les étapes affichées sans --apply",
         "en": "the board does not answer at {url} ({why}). First join the laptop to the "
-        "board's 'airRohr-…' Wi-Fi (it appears when the board has no Wi-Fi configured), then "
-        "run again; or follow the steps shown without --apply",
+        "board's 'airRohr-…' Wi-Fi (password {password}), then run again. {ap_help} Or "
+        "follow the steps shown without --apply",
     },
     "airrohr_auth": {
         "fr": "la carte demande un mot de passe ({url}) : elle est déjà connectée à un Wi-Fi "
@@ -421,38 +434,58 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "Settings of station {station} (sensor.community firmware):",
     },
     "airrohr_step_connect": {
-        "fr": "Branchez la carte ; avec l'ordinateur ou un téléphone, connectez-vous au Wi-Fi "
-        "« airRohr-… » qu'elle crée.",
-        "en": "Power the board; with the laptop or a phone, join the 'airRohr-…' Wi-Fi it opens.",
+        "fr": "Branchez la carte. Environ 20 s plus tard, si elle ne se connecte à aucun Wi-Fi "
+        "connu, elle crée le Wi-Fi « airRohr-… » (suivi du numéro de la carte) : connectez-y "
+        "l'ordinateur ou un téléphone avec le mot de passe {password}.",
+        "en": "Power the board. About 20 s later, if it joins no known Wi-Fi, it opens the "
+        "Wi-Fi 'airRohr-…' (followed by the board's number): join it with the laptop or a "
+        "phone, password {password}.",
+    },
+    "airrohr_ap_help": {
+        "fr": "Ce Wi-Fi de réglage se ferme 10 minutes après la dernière page chargée et ne "
+        "revient qu'après un redémarrage. S'il n'apparaît pas : débranchez la carte 10 s, "
+        "rebranchez-la et attendez 1 minute ; toujours rien : la carte se connecte à un Wi-Fi "
+        "déjà enregistré ou garde une ancienne configuration : effacez-la (airq flash --erase "
+        "--firmware …) puis recommencez.",
+        "en": "This set-up Wi-Fi closes 10 minutes after the last page load and only comes "
+        "back after a restart. If it does not appear: unplug the board for 10 s, plug it back "
+        "and wait 1 minute; still nothing: the board joins a Wi-Fi it already knows or keeps "
+        "an old configuration: erase it (airq flash --erase --firmware …) and start again.",
     },
     "airrohr_step_open": {
         "fr": "Ouvrez {url} dans le navigateur.",
         "en": "Open {url} in the browser.",
     },
     "airrohr_step_wifi": {
-        "fr": "Réseau Wi-Fi : choisissez « {ssid} » et tapez son mot de passe.",
-        "en": "Wi-Fi network: choose '{ssid}' and type its password.",
+        "fr": "Onglet « Paramètres wifi » : dans « Nom », choisissez « {ssid} » et tapez son "
+        "« Mot de passe ».",
+        "en": "Tab 'WiFi Settings': in 'Network name', choose '{ssid}' and type its 'Password'.",
     },
     "airrohr_step_sensors": {
         "fr": "Onglet « Capteurs » : cochez uniquement {sensors}.",
-        "en": "'Sensors' tab: tick only {sensors}.",
+        "en": "Tab 'Sensors': tick only {sensors}.",
     },
     "airrohr_step_apis": {
-        "fr": "Onglet « APIs » : décochez Madavi ; Sensor.Community selon le choix du participant.",
-        "en": "'APIs' tab: untick Madavi; Sensor.Community as the participant chooses.",
+        "fr": "Onglet « APIs » : décochez « Madavi.de » ; « Sensor.Community » selon le choix "
+        "du participant.",
+        "en": "Tab 'APIs': untick 'Madavi.de'; 'Sensor.Community' as the participant chooses.",
     },
     "airrohr_step_custom": {
-        "fr": "Cochez « Envoyer vers sa propre API » puis remplissez : Serveur = {host} ; "
-        "Chemin = {path} ; Port = {port} ; Utilisateur = {user} ; Mot de passe = {password} ; "
-        "HTTPS = {https}.",
-        "en": "Tick 'Send data to own API' and fill in: Server = {host}; Path = {path}; Port = "
-        "{port}; User = {user}; Password = {password}; HTTPS = {https}.",
+        "fr": "Cochez « Envoyer les données vers l'API personnelle » ({https_box} « HTTPS »), "
+        "puis remplissez : « Serveur » = {host} ; « Chemin » = {path} ; « Port » = {port} ; "
+        "« Utilisateur » = {user} ; « Mot de passe » = {password}.",
+        "en": "Tick 'Send data to custom API' ({https_box} 'HTTPS'), then fill in: 'Server' = "
+        "{host}; 'Path' = {path}; 'Port' = {port}; 'User' = {user}; 'Password' = {password}.",
     },
+    "tick": {"fr": "cochez", "en": "tick"},
+    "untick": {"fr": "décochez", "en": "untick"},
     "airrohr_step_save": {
-        "fr": "Cliquez sur « Enregistrer et redémarrer ». Suivez ensuite les mesures avec : "
-        "airq station follow {station}",
-        "en": "Click 'Save and restart'. Then follow the readings with: airq station follow "
-        "{station}",
+        "fr": "Cliquez sur « Sauvegarder et redémarrer ». La page affiche « Le détecteur est "
+        "en train de redémarrer. » et le Wi-Fi « airRohr-… » disparaît : c'est normal. Suivez "
+        "ensuite les mesures avec : airq station follow {station}",
+        "en": "Click 'Save configuration and restart'. The page shows 'Sensor is rebooting.' "
+        "and the 'airRohr-…' Wi-Fi goes away: this is expected. Then follow the readings "
+        "with: airq station follow {station}",
     },
     "recap_no_station": {
         "fr": "la station {station} n'est pas dans {path} : vérifiez l'identifiant, ou donnez "

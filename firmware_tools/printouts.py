@@ -112,6 +112,25 @@ def _wrap(text: str, font: str, size: float, width: float) -> list[str]:
     return lines
 
 
+def _fit_steps(steps: Sequence[str], width: float, height: float) -> tuple[float, list[list[str]]]:
+    """The largest font size (8 pt down to 5.5 pt) at which the wrapped steps fit the space."""
+    size = 8.0
+    while True:
+        wrapped = [_wrap(step, "Helvetica", size, width) for step in steps]
+        if sum(len(lines) for lines in wrapped) * (size + 1.5) <= height or size <= 5.5:
+            return size, wrapped
+        size -= 0.5
+
+
+def label_steps(platform: str) -> list[str]:
+    """The set-up steps printed on every label (reader's language)."""
+    from firmware_tools.airrohr import SETUP_WIFI_PASSWORD
+
+    return [
+        t(f"label_step{i}", platform=platform, password=SETUP_WIFI_PASSWORD) for i in range(1, 7)
+    ]
+
+
 def write_labels_pdf(
     path: Path, registered: Sequence[Registered], urls: dict[str, str], platform: str
 ) -> None:
@@ -128,7 +147,7 @@ def write_labels_pdf(
     c = Canvas(str(path), pagesize=A4)
     c.setTitle(t("labels_title"))
     c.setAuthor("AirQuartiers")
-    steps = [t(f"label_step{i}", platform=platform) for i in range(1, 6)]
+    steps = label_steps(platform)
     for i, r in enumerate(registered):
         if i and i % (cols * rows) == 0:
             c.showPage()
@@ -155,14 +174,15 @@ def write_labels_pdf(
         c.setFont("Helvetica-Bold", 9)
         y = top - qr - 28
         c.drawString(x0 + pad, y, t("label_setup"))
-        c.setFont("Helvetica", 8)
         y -= 11
-        for n, step in enumerate(steps, 1):
-            for k, line in enumerate(_wrap(step, "Helvetica", 8, w - 2 * pad - 10)):
+        size, wrapped = _fit_steps(steps, w - 2 * pad - 10, y - (y0 + pad))
+        c.setFont("Helvetica", size)
+        for n, lines in enumerate(wrapped, 1):
+            for k, line in enumerate(lines):
                 if k == 0:
                     c.drawString(x0 + pad, y, f"{n}.")
                 c.drawString(x0 + pad + 10, y, line)
-                y -= 9.5
+                y -= size + 1.5
     c.showPage()
     c.save()
 

@@ -56,6 +56,7 @@ def port_json(port: ListPortInfo) -> dict[str, object]:
 
 
 def run(args: argparse.Namespace) -> int:
+    from firmware_tools.airrohr import SETUP_WIFI_PASSWORD
     from firmware_tools.errors import WorkshopError
     from firmware_tools.flashing.image import check_image_matches, inspect_image
     from firmware_tools.flashing.ports import choose_port, list_serial_ports
@@ -118,7 +119,14 @@ def run(args: argparse.Namespace) -> int:
                 "\n" + t("flash_retry", baud=b, lower=lower, why=why), file=sys.stderr
             ),
         )
-        print(t("flash_done", chip=report.chip.upper(), baud=report.baud))
+        print(
+            t(
+                "flash_done",
+                chip=report.chip.upper(),
+                baud=report.baud,
+                password=SETUP_WIFI_PASSWORD,
+            )
+        )
         return 0
     except WorkshopError as exc:
         raise workshop_error(exc) from None

@@ -113,9 +113,9 @@ def test_steps_in_french_from_the_recap(
     out = capsys.readouterr().out
     assert "Ouvrez http://192.168.4.1/config" in out
     assert "cochez uniquement BMP280/BME280, SDS011" in out
-    assert "« Envoyer vers sa propre API »" in out
-    assert f"Utilisateur = lens-01 ; Mot de passe = {TOKEN}" in out
-    assert "Serveur = data.airquartiers.fr ; Chemin = /v1/ingest/airrohr" in out
+    assert "« Envoyer les données vers l'API personnelle »" in out
+    assert f"« Utilisateur » = lens-01 ; « Mot de passe » = {TOKEN}" in out
+    assert "« Serveur » = data.airquartiers.fr ; « Chemin » = /v1/ingest/airrohr" in out
     assert main(["airrohr", "config", "lens-02", "--recap", str(recap)]) == 1
     assert "la station lens-02 n'est pas dans" in capsys.readouterr().err
 

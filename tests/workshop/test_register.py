@@ -102,7 +102,7 @@ def test_labels_pdf_has_id_link_and_french_setup_steps(
     assert "Mise en route" in flat
     assert "Wi-Fi « airRohr-… »" in flat
     assert "http://192.168.4.1" in flat
-    assert "Enregistrer et redémarrer" in flat
+    assert "Sauvegarder et redémarrer" in flat
     assert "https://carte.airquartiers.fr/stations/lens-01" in flat.replace(" ", "")
     with (tmp_path / "o" / "recap.csv").open(encoding="utf-8-sig") as f:
         tokens = [r["jeton"] for r in csv.DictReader(f, delimiter=";")]
