@@ -107,6 +107,18 @@ def _config(base_url: str, station_token: str) -> SchemathesisConfig:
                         "negative_data_rejection": {"enabled": False},
                     },
                 },
+                # A move's time is checked against now and the current placement (not in the
+                # future, not before the placement's start, and it needs a new location or
+                # indoor flag): a valid-looking PATCH may get a 400 whose detail says which.
+                {
+                    "include-path-regex": "^/v1/admin/stations/[^/]+$",
+                    "include-method": "PATCH",
+                    "checks": {
+                        "positive_data_acceptance": {
+                            "expected-statuses": ["2xx", "400", "401", "403", "404", "429"]
+                        }
+                    },
+                },
                 {
                     "include-path-regex": "^/v1/admin/",
                     "headers": {"Authorization": f"Bearer {ADMIN_TOKEN}"},
