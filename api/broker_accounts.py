@@ -11,7 +11,8 @@ broker holds (Mosquitto 2.0.11, ``plugins/dynamic-security/``):
   take over anyone's session), member of the group :data:`STATIONS_GROUP`, with a role of its
   own (:func:`station_role`) allowing to publish its readings and status only (2.0.11 has no
   ``%u``/``%c`` substitution in role ACLs, hence one role per station);
-- the service accounts :data:`INGEST_USER` and :data:`API_USER` with the roles of
+- the service accounts :data:`INGEST_USER`, :data:`API_USER` and :data:`ALERTS_USER` with the
+  roles of
   :data:`SERVICE_ACLS`; they are never in :data:`STATIONS_GROUP`, and nothing here deletes a
   client outside that group, so no registry operation can remove them;
 - the admin account :data:`ADMIN_USER`, made by ``mosquitto_ctrl dynsec init`` before the
@@ -54,6 +55,7 @@ from airq_core.wire import STATION_ID_RE
 
 __all__ = [
     "ADMIN_USER",
+    "ALERTS_USER",
     "API_USER",
     "INGEST_USER",
     "STATIONS_GROUP",
@@ -77,6 +79,7 @@ RESPONSE_TOPIC = f"{CONTROL_TOPIC}/response"
 ADMIN_USER = "airq-admin"
 INGEST_USER = "airq-ingest"
 API_USER = "airq-api"
+ALERTS_USER = "airq-alerts"
 STATIONS_GROUP = "airq-stations"
 
 
@@ -94,6 +97,11 @@ SERVICE_ACLS: dict[str, list[dict[str, Any]]] = {
     ],
     # the API forwards readings received over HTTP (airrohr boards, HTTP batches)
     API_USER: [_acl("publishClientSend", "airq/v1/+/readings")],
+    # the alerts service reads the readings (replicas split them in a shared group)
+    ALERTS_USER: [
+        _acl("subscribePattern", "airq/v1/+/readings"),
+        _acl("subscribePattern", "$share/+/airq/v1/+/readings"),
+    ],
 }
 """Service account -> ACLs of its role (the role has the account's name)."""
 
@@ -122,6 +130,10 @@ class StationAccounts(Protocol):
     def set_station_token(self, station_id: str, token: str) -> None: ...
 
     def remove_station(self, station_id: str) -> None: ...
+
+    def create_stations(self, accounts: Iterable[tuple[str, str]]) -> None: ...
+
+    def remove_stations(self, station_ids: Iterable[str]) -> None: ...
 
 
 def hash_fields(mosquitto_hash: str) -> dict[str, Any]:
@@ -218,8 +230,11 @@ class DynsecClient:
         self.ca_file = ca_file
         self.timeout = timeout
 
-    def run(self, commands: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        """One answer per command, in order; an answer holding ``error`` was refused."""
+    def run(
+        self, commands: list[dict[str, Any]], timeout: float | None = None
+    ) -> list[dict[str, Any]]:
+        """One answer per command, in order; an answer holding ``error`` was refused.
+        ``timeout``: seconds to wait for the answers (default :attr:`timeout`)."""
         import paho.mqtt.client as mqtt
         from paho.mqtt.enums import CallbackAPIVersion
 
@@ -273,7 +288,8 @@ class DynsecClient:
             raise BrokerError(f"broker {where} not reachable ({exc}): {_WHAT_TO_DO}") from None
         # paho's "external loop" (select on its socket): no helper thread, and no wake-up
         # socket pair left for the garbage collector to close
-        deadline = time.monotonic() + self.timeout
+        wait = self.timeout if timeout is None else timeout
+        deadline = time.monotonic() + wait
         try:
             while not done.is_set() and time.monotonic() < deadline:
                 if not self._step(client):
@@ -290,7 +306,7 @@ class DynsecClient:
         if len(answers) != len(cmds):
             raise BrokerError(
                 f"broker {where} did not answer the account change within "
-                f"{self.timeout:.0f} s: is its dynamic-security plugin loaded? {_WHAT_TO_DO}"
+                f"{wait:.0f} s: is its dynamic-security plugin loaded? {_WHAT_TO_DO}"
             )
         return [answers[c["correlationData"]] for c in cmds]
 
@@ -313,6 +329,13 @@ class DynsecClient:
 
 
 _WHAT_TO_DO = "nothing was changed; start Mosquitto (docs/operations.md) and try again"
+
+BATCH_STATIONS = 250
+"""Stations whose account commands go in one publish (:meth:`BrokerAccounts.create_stations`)."""
+
+SECONDS_PER_COMMAND = 0.5
+"""Allowance per command when waiting for a batch's answers: a broker holding 13 000 stations
+takes about 0.12 s per command (it rewrites its whole file after each one)."""
 
 
 # --------------------------------------------------------------------------- the accounts
@@ -417,6 +440,46 @@ class BrokerAccounts:
         if cmds:
             _check(self.client.run(cmds), "Role already exists")
 
+    def create_stations(self, accounts: Iterable[tuple[str, str]]) -> None:
+        """:meth:`create_station` for many (station id, token) pairs, :data:`BATCH_STATIONS`
+        stations per publish (the answers of one publish come back together). Raises
+        :class:`BrokerError` at the first refused batch: the accounts of earlier batches stay,
+        the caller removes them (:meth:`remove_stations`). Mosquitto 2.0 rewrites its whole
+        file after each command, so a command costs about 9 µs per station the broker already
+        holds (docs/api.md, "Bulk registration"); the wait for a batch grows with it."""
+        pairs = [(self._station_id(sid), token) for sid, token in accounts]
+        if not pairs:
+            return
+        _check(
+            self.client.run([{"command": "createGroup", "groupname": STATIONS_GROUP}]),
+            "Group already exists",
+        )
+        for i in range(0, len(pairs), BATCH_STATIONS):
+            chunk = pairs[i : i + BATCH_STATIONS]
+            cmds = [c for sid, token in chunk for c in self._create_commands(sid, token)[1:]]
+            answers = self.client.run(cmds, timeout=self._batch_timeout(len(cmds)))
+            for (sid, token), role, client in zip(chunk, answers[::2], answers[1::2], strict=True):
+                _check([role], "Role already exists")
+                if client.get("error") == "Client already exists":  # left by an earlier attempt
+                    self.create_station(sid, token)
+                else:
+                    _check([client])
+
+    def remove_stations(self, station_ids: Iterable[str]) -> None:
+        """:meth:`remove_station` for many stations, :data:`BATCH_STATIONS` per publish."""
+        ids = [self._station_id(s) for s in station_ids]
+        for i in range(0, len(ids), BATCH_STATIONS):
+            cmds: list[dict[str, Any]] = []
+            for sid in ids[i : i + BATCH_STATIONS]:
+                cmds.append({"command": "deleteClient", "username": sid})
+                cmds.append({"command": "deleteRole", "rolename": station_role(sid)[0]})
+            answers = self.client.run(cmds, timeout=self._batch_timeout(len(cmds)))
+            _check(answers, "Client not found", "Role not found")
+
+    def _batch_timeout(self, n_commands: int) -> float:
+        # the broker answers a publish once every command in it is done
+        return self.client.timeout + SECONDS_PER_COMMAND * n_commands
+
     def _set_password(self, station_id: str, token: str) -> bool:
         (answer,) = self.client.run(
             [{"command": "setClientPassword", "username": station_id, "password": token}]
@@ -514,6 +577,7 @@ class BrokerAdminSettings(BaseSettings):
     mqtt_url: SecretStr | None = None
     ingest_mqtt_password: SecretStr | None = None
     api_mqtt_password: SecretStr | None = None
+    alerts_mqtt_password: SecretStr | None = None
 
     @field_validator("broker_admin_url")
     @classmethod
@@ -539,7 +603,8 @@ class BrokerAdminSettings(BaseSettings):
             if user in SERVICE_ACLS and parts.password:
                 out[user] = unquote(parts.password)
         for user, secret in ((INGEST_USER, self.ingest_mqtt_password),
-                             (API_USER, self.api_mqtt_password)):  # fmt: skip
+                             (API_USER, self.api_mqtt_password),
+                             (ALERTS_USER, self.alerts_mqtt_password)):  # fmt: skip
             if secret is not None and secret.get_secret_value():
                 out[user] = secret.get_secret_value()
         return out

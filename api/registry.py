@@ -15,10 +15,12 @@ import base64
 import builtins
 import hashlib
 import hmac
+import logging
 import secrets
 import sqlite3
 import threading
-from collections.abc import Iterable
+from collections import Counter
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
@@ -30,6 +32,8 @@ from airq_core.wire import STATION_ID_RE
 
 if TYPE_CHECKING:
     from api.broker_accounts import StationAccounts
+
+log = logging.getLogger(__name__)
 
 SOURCE_OWN = "airquartiers"
 SOURCE_SENSOR_COMMUNITY = "sensor.community"
@@ -107,6 +111,17 @@ class Placement:
         t0 = max(start, self.valid_from.timestamp())
         t1 = end if self.valid_to is None else min(end, self.valid_to.timestamp())
         return (t0, t1) if t0 < t1 else None
+
+
+@dataclass(frozen=True, slots=True)
+class NewStation:
+    """One station of :meth:`Registry.add_many`."""
+
+    id: str
+    lat: float
+    lon: float
+    name: str = ""
+    indoor: bool = False
 
 
 def hash_token(token: str, iterations: int = 101) -> str:
@@ -325,6 +340,92 @@ class Registry:
                 accounts.remove_station(station_id)
             raise
         return token
+
+    def add_many(self, new: Sequence[NewStation]) -> builtins.list[str]:
+        """Create the stations in one transaction, all or none; returns their tokens in
+        order (shown once, stored hashed). Raises :class:`RegistryError` for a bad row, an id
+        given twice or one that exists (check them first for a per-row report:
+        :func:`validate_station`, :meth:`existing_ids`).
+
+        With :attr:`accounts`, the broker accounts are created in batches before the commit
+        (:meth:`api.broker_accounts.BrokerAccounts.create_stations`); when the broker refuses
+        or the commit fails, the accounts already created are removed, and any the broker
+        could not be told about are removed by the next synchronisation (the API's start-up,
+        ``airq broker sync``): stations the registry lacks are never left able to publish."""
+        for st in new:
+            validate_station(st.id, st.lat, st.lon)
+        ids = [st.id for st in new]
+        if len(set(ids)) != len(ids):
+            twice = sorted(i for i, n in Counter(ids).items() if n > 1)[:5]
+            raise RegistryError(f"station ids given twice: {', '.join(twice)}")
+        tokens = [secrets.token_urlsafe(24) for _ in new]
+        now = datetime.now(UTC)
+        rows = [
+            dict(
+                id=st.id,
+                name=st.name,
+                lat=st.lat,
+                lon=st.lon,
+                indoor=st.indoor,
+                token_hash=hash_token(token),
+                created_at=now,
+                source=SOURCE_OWN,
+            )
+            for st, token in zip(new, tokens, strict=True)
+        ]
+        places = [
+            dict(
+                station_id=st.id,
+                valid_from=now,
+                lat=st.lat,
+                lon=st.lon,
+                indoor=st.indoor,
+                precision=self.public_decimals,
+            )
+            for st in new
+        ]
+        accounts = self.accounts
+        asked_broker = False
+        try:
+            with self.engine.begin() as conn:
+                for i in range(0, len(rows), 1000):
+                    conn.execute(stations.insert(), rows[i : i + 1000])
+                    conn.execute(placements_t.insert(), places[i : i + 1000])
+                if accounts is not None and new:  # before the commit: refused, none stored
+                    asked_broker = True
+                    accounts.create_stations(zip(ids, tokens, strict=True))
+        except sa.exc.IntegrityError:  # raised by an insert, before the broker is asked
+            raise RegistryError("one of the stations already exists (added meanwhile?)") from None
+        except Exception:
+            if asked_broker and accounts is not None:
+                try:
+                    accounts.remove_stations(ids)
+                except Exception as exc:  # the broker is down: its next sync removes them
+                    log.warning("broker accounts of a failed bulk left to the next sync: %s", exc)
+            raise
+        return tokens
+
+    def existing_ids(self, ids: Iterable[str]) -> set[str]:
+        """The ids among ``ids`` that the registry holds (retired stations included)."""
+        wanted = sorted(set(ids))
+        found: set[str] = set()
+        with self.engine.connect() as conn:
+            for i in range(0, len(wanted), 500):
+                q = sa.select(stations.c.id).where(stations.c.id.in_(wanted[i : i + 500]))
+                found.update(r.id for r in conn.execute(q))
+        return found
+
+    def list_page(
+        self, after: str | None = None, limit: int = 1000, include_retired: bool = False
+    ) -> builtins.list[Station]:
+        """At most ``limit`` stations ordered by id, those after the id ``after``."""
+        q = stations.select().order_by(stations.c.id).limit(limit)
+        if after is not None:
+            q = q.where(stations.c.id > after)
+        if not include_retired:
+            q = q.where(stations.c.retired_at.is_(None))
+        with self.engine.connect() as conn:
+            return [_row(r) for r in conn.execute(q)]
 
     def get(self, station_id: str) -> Station | None:
         if self._memo is None:

@@ -165,3 +165,38 @@ def test_a_registry_in_memory_is_not_remembered_wrongly() -> None:
         assert r.get("lens-08").name == "Après"  # type: ignore[union-attr]
     finally:
         r.close()
+
+
+def test_add_many_creates_every_station_with_its_placement_in_one_step(reg: Registry) -> None:
+    from api.registry import NewStation
+
+    reg.add("lens-01", 50.449, 2.839)
+    fleet = [NewStation(f"sc-{i:05d}", 50 + i / 1e5, 3.0, f"n{i}", i % 2 == 0) for i in range(2500)]
+    tokens = reg.add_many(fleet)
+    assert len(tokens) == len(set(tokens)) == 2500
+    assert reg.verify_token("sc-00007", tokens[7]) and not reg.verify_token("sc-00007", tokens[8])
+    s = reg.get("sc-02499")
+    assert s is not None and (s.lat, s.name, s.indoor) == (50.02499, "n2499", False)
+    (place,) = reg.placements("sc-00010")
+    assert place.valid_to is None and place.indoor and place.lat == 50.0001
+    assert reg.existing_ids(["sc-00001", "lens-01", "nope-01"]) == {"sc-00001", "lens-01"}
+    assert [s.id for s in reg.list_page(limit=3)] == ["lens-01", "sc-00000", "sc-00001"]
+    assert [s.id for s in reg.list_page(after="sc-02497", limit=5)] == ["sc-02498", "sc-02499"]
+
+
+def test_add_many_is_all_or_nothing(reg: Registry) -> None:
+    from api.registry import NewStation
+
+    reg.add("lens-01", 50.449, 2.839)
+    good = [NewStation("sc-00001", 50.1, 3.0), NewStation("sc-00002", 50.2, 3.0)]
+    for bad, why in (
+        (NewStation("lens-01", 50.3, 3.0), "already exists"),  # exists
+        (NewStation("sc-00001", 50.3, 3.0), "given twice"),
+        (NewStation("sc-00003", 95.0, 3.0), "coordinates"),
+        (NewStation("Bad Id", 50.3, 3.0), "invalid station id"),
+    ):
+        with pytest.raises(RegistryError, match=why):
+            reg.add_many([*good, bad])
+        assert [s.id for s in reg.list()] == ["lens-01"]
+        assert reg.placements("sc-00001") == []
+    assert reg.add_many([]) == []
