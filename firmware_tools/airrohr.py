@@ -31,6 +31,9 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
+import re
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -42,11 +45,15 @@ __all__ = [
     "AIRROHR_SENSORS",
     "SETUP_URL",
     "SETUP_WIFI_PASSWORD",
+    "Applied",
     "airrohr_settings",
     "apply_settings",
     "firmware_request",
     "setup_steps",
+    "wait_for_board",
 ]
+
+log = logging.getLogger(__name__)
 
 SETUP_URL = "http://192.168.4.1"
 SETUP_WIFI_PASSWORD = "airrohrcfg"  # the firmware's FS_PWD: password of its set-up access point
@@ -211,21 +218,57 @@ def setup_steps(fields: dict[str, str], station: str) -> list[str]:
     return steps
 
 
+@dataclass(frozen=True, slots=True)
+class Applied:
+    """What the board said to the settings: it accepted them (status 200); ``cut`` when it
+    restarted before finishing its reply, as the firmware does; ``chip_id`` from its page
+    header (``ID: <chip id> (<mac>)``) when that part arrived."""
+
+    chip_id: str | None
+    cut: bool
+
+    @property
+    def home_url(self) -> str | None:
+        """Where the board answers on the home Wi-Fi: its mDNS name ``airRohr-<chip id>``."""
+        return f"http://airRohr-{self.chip_id}.local/" if self.chip_id else None
+
+
+_CHIP_ID = re.compile(rb"ID: ([0-9A-Za-z]{1,16}) \(")
+
+
 def apply_settings(
     fields: dict[str, str],
     board_url: str = SETUP_URL,
     timeout: float = 15.0,
     auth: tuple[str, str] | None = None,
-) -> None:
+) -> Applied:
     """POST the form to the board's ``/config`` page (laptop joined to the board's Wi-Fi).
 
-    Raises WorkshopError with what to do when the board cannot be reached or refuses.
+    The firmware answers 200, sends the start of its page, writes its configuration and
+    restarts without finishing the reply: the 200 status line is the success, a reply cut
+    after it is expected. Raises WorkshopError with what to do when the board cannot be
+    reached (no status line) or refuses.
     """
     import httpx
 
     url = board_url.rstrip("/") + "/config"
+    body = b""
+    cut = False
     try:
-        r = httpx.post(url, data=fields, timeout=timeout, auth=auth)
+        with (
+            httpx.Client(timeout=timeout, auth=auth) as client,
+            client.stream("POST", url, data=fields) as r,
+        ):
+            status = r.status_code
+            if status == 200:
+                try:
+                    for chunk in r.iter_bytes():
+                        body += chunk
+                        if len(body) > 65536:
+                            break
+                except httpx.TransportError as exc:
+                    cut = True  # the board restarts: expected
+                    log.debug("board reply cut after 200: %s", type(exc).__name__)
     except httpx.TransportError as exc:
         raise WorkshopError(
             "airrohr_unreachable",
@@ -234,7 +277,26 @@ def apply_settings(
             password=SETUP_WIFI_PASSWORD,
             ap_help=t("airrohr_ap_help"),
         ) from None
-    if r.status_code == 401:
+    if status == 401:
         raise WorkshopError("airrohr_auth", url=url)
-    if not r.is_success:
-        raise WorkshopError("airrohr_refused", url=url, status=r.status_code)
+    if status != 200:
+        raise WorkshopError("airrohr_refused", url=url, status=status)
+    found = _CHIP_ID.search(body)
+    return Applied(chip_id=found.group(1).decode() if found else None, cut=cut)
+
+
+def wait_for_board(url: str, timeout: float, interval: float = 2.0) -> bool:
+    """Whether the board answers any HTTP request at ``url`` within ``timeout`` seconds
+    (a 401 counts: the board is there, with its page protected)."""
+    import httpx
+
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            httpx.get(url, timeout=min(5.0, max(0.5, interval)))
+            return True
+        except httpx.TransportError as exc:
+            log.debug("board not back at %s: %s", url, type(exc).__name__)
+        if time.monotonic() + interval > deadline:
+            return False
+        time.sleep(interval)

@@ -424,10 +424,50 @@ MESSAGES: dict[str, dict[str, str]] = {
         "(airq flash) or follow the steps shown without --apply",
     },
     "airrohr_applied": {
-        "fr": "Réglages envoyés à la carte : elle enregistre et redémarre. Reconnectez "
-        "l'ordinateur au Wi-Fi habituel ; la station {station} enverra ses mesures vers {host}",
-        "en": "Settings sent to the board: it saves and restarts. Join the laptop back to the "
-        "usual Wi-Fi; station {station} will send its readings to {host}",
+        "fr": "Réglages acceptés par la carte{chip} (HTTP 200) : elle les enregistre et "
+        "redémarre. Sa réponse s'arrête net et son Wi-Fi « airRohr-… » disparaît : c'est "
+        "normal. La station {station} enverra ses mesures vers {host}.",
+        "en": "Settings accepted by the board{chip} (HTTP 200): it saves them and restarts. "
+        "Its reply stops short and its 'airRohr-…' Wi-Fi goes away: this is expected. Station "
+        "{station} will send its readings to {host}.",
+    },
+    "airrohr_chip": {"fr": " {chip}", "en": " {chip}"},
+    "airrohr_waiting": {
+        "fr": "Reconnectez l'ordinateur au Wi-Fi « {ssid} ». Attente de la carte sur ce Wi-Fi "
+        "({url}, {seconds} s au plus)…",
+        "en": "Join the laptop back to the '{ssid}' Wi-Fi. Waiting for the board on that Wi-Fi "
+        "({url}, {seconds} s at most)…",
+    },
+    "airrohr_back": {
+        "fr": "La carte est revenue sur le Wi-Fi du logement ({url}). Suivez ses mesures avec : "
+        "airq station follow {station} (première mesure 3 à 5 minutes après le redémarrage)",
+        "en": "The board is back on the home Wi-Fi ({url}). Follow its readings with: airq "
+        "station follow {station} (first reading 3 to 5 minutes after the restart)",
+    },
+    "airrohr_how_to_check": {
+        "fr": "Pour vérifier qu'elle a rejoint « {ssid} » : ordinateur sur ce Wi-Fi, ouvrez "
+        "{url} (page de la carte), ou attendez sa première mesure avec airq station follow "
+        "{station} (3 à 5 minutes). Si le Wi-Fi « airRohr-… » réapparaît une vingtaine de "
+        "secondes après le redémarrage, la carte n'a pas pu rejoindre « {ssid} » : vérifiez "
+        "le nom et le mot de passe, puis recommencez.",
+        "en": "To check that it joined '{ssid}': with the laptop on that Wi-Fi, open {url} "
+        "(the board's page), or wait for its first reading with airq station follow {station} "
+        "(3 to 5 minutes). If the 'airRohr-…' Wi-Fi comes back about twenty seconds after "
+        "the restart, the board could not join '{ssid}': check the name and password, then "
+        "start again.",
+    },
+    "airrohr_not_back": {
+        "fr": "La carte n'a pas répondu sur {url} en {seconds} s (les réglages sont bien "
+        "enregistrés).",
+        "en": "The board did not answer at {url} within {seconds} s (the settings are saved).",
+    },
+    "airrohr_no_home_wifi": {
+        "fr": "Aucun Wi-Fi de logement donné (--wifi-ssid) : si la carte n'en connaît pas, son "
+        "Wi-Fi de réglage « airRohr-… » (mot de passe {password}) réapparaît environ 20 s "
+        "après le redémarrage ; le participant y choisira son Wi-Fi chez lui.",
+        "en": "No home Wi-Fi given (--wifi-ssid): if the board knows none, its 'airRohr-…' "
+        "set-up Wi-Fi (password {password}) comes back about 20 s after the restart; the "
+        "participant will choose their Wi-Fi there at home.",
     },
     "airrohr_steps_title": {
         "fr": "Réglages de la station {station} (firmware sensor.community) :",

@@ -37,8 +37,10 @@ def config(args: argparse.Namespace) -> int:
             return 0
         if args.apply:
             auth = (args.board_user, args.board_password) if args.board_user else None
-            apply_settings(fields, args.apply, auth=auth)
-            print(t("airrohr_applied", station=args.station, host=settings.ingest_host))
+            applied = apply_settings(fields, args.apply, auth=auth)
+            chip = t("airrohr_chip", chip=f"airRohr-{applied.chip_id}") if applied.chip_id else ""
+            print(t("airrohr_applied", chip=chip, station=args.station, host=settings.ingest_host))
+            _after_restart(args, fields, applied.home_url)
             return 0
     except WorkshopError as exc:
         raise workshop_error(exc) from None
@@ -46,6 +48,25 @@ def config(args: argparse.Namespace) -> int:
     for n, step in enumerate(setup_steps(fields, args.station), 1):
         print(f"  {n}. {step}")
     return 0
+
+
+def _after_restart(args: argparse.Namespace, fields: dict[str, str], home: str | None) -> None:
+    """Wait for the board on the home Wi-Fi, or say how to check it got there."""
+    from firmware_tools.airrohr import SETUP_WIFI_PASSWORD, wait_for_board
+    from firmware_tools.i18n import t
+
+    ssid = fields.get("wlanssid")
+    if not ssid:
+        print(t("airrohr_no_home_wifi", password=SETUP_WIFI_PASSWORD))
+        return
+    url = args.home_url or home or "http://airRohr-….local/"
+    if args.wait > 0 and (args.home_url or home):
+        print(t("airrohr_waiting", ssid=ssid, url=url, seconds=f"{args.wait:g}"), flush=True)
+        if wait_for_board(url, args.wait):
+            print(t("airrohr_back", url=url, station=args.station))
+            return
+        print(t("airrohr_not_back", url=url, seconds=f"{args.wait:g}"))
+    print(t("airrohr_how_to_check", ssid=ssid, url=url, station=args.station))
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -76,6 +97,20 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         const="http://192.168.4.1",
         metavar="URL",
         help="envoyer les réglages à la carte (défaut http://192.168.4.1)",
+    )
+    c.add_argument(
+        "--home-url",
+        metavar="URL",
+        help="adresse de la carte sur le Wi-Fi du logement, pour attendre son retour après "
+        "--apply (défaut : http://airRohr-<numéro>.local/, lu sur sa page)",
+    )
+    c.add_argument(
+        "--wait",
+        type=float,
+        default=120.0,
+        metavar="SECONDES",
+        help="après --apply, attendre la carte sur le Wi-Fi du logement (défaut 120 ; 0 : ne "
+        "pas attendre)",
     )
     c.add_argument("--board-user", help="utilisateur de la page de la carte, si protégée")
     c.add_argument("--board-password", help="mot de passe de la page de la carte")

@@ -171,7 +171,7 @@ def test_apply_posts_the_form_once(board: str, capsys: pytest.CaptureFixture[str
         ]
     )
     assert rc == 0
-    assert "Réglages envoyés à la carte" in capsys.readouterr().out
+    assert "Réglages acceptés par la carte" in capsys.readouterr().out
     (form,) = _Board.received
     keys = [k for k, _ in form]
     assert len(keys) == len(set(keys))  # one value per key: the firmware keeps the first
