@@ -145,3 +145,12 @@ TAG_WORKER = "worker"
 # worker started (use non_negative_difference: a restart starts again from zero).
 INGEST_STATS_MEASUREMENT = "ingest_stats"
 REJECTED_PREFIX = "rejected_"
+
+# Alerts (issue 18, docs/alerts.md). ``alert_subscriptions`` is owned by the API (created and
+# written by api/alerts_store.py, the CLI through it) and read by the alerts service;
+# ``alert_state`` (one row per subscription: the rule's state as JSON, with a version for
+# compare-and-set between replicas) and ``alert_outbox`` (messages decided and not yet
+# delivered) are owned by the alerts service.
+ALERT_SUBSCRIPTIONS_TABLE = "alert_subscriptions"
+ALERT_STATE_TABLE = "alert_state"
+ALERT_OUTBOX_TABLE = "alert_outbox"

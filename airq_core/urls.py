@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
 
-__all__ = ["MqttTarget", "parse_mqtt_url"]
+__all__ = ["MqttTarget", "alert_unsubscribe_url", "parse_mqtt_url", "station_page_url"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,3 +45,14 @@ def parse_mqtt_url(url: str) -> MqttTarget:
         password=unquote(parts.password) if parts.password else None,
         tls=tls,
     )
+
+
+def station_page_url(public_url: str, station_id: str, lang: str = "fr") -> str:
+    """The public page of a station (``/stations/{id}``, English with ``?lang=en``)."""
+    url = f"{public_url.rstrip('/')}/stations/{station_id}"
+    return url + "?lang=en" if lang == "en" else url
+
+
+def alert_unsubscribe_url(public_url: str, subscription_id: int, key: str) -> str:
+    """The page that ends one alert subscription (a confirmation button, no change on GET)."""
+    return f"{public_url.rstrip('/')}/v1/alerts/unsubscribe/{subscription_id}?key={key}"

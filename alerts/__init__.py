@@ -1,0 +1,2 @@
+"""Alerts: rules evaluated on the readings as they arrive, messages sent through Apprise
+(docs/alerts.md)."""

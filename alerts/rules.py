@@ -1,0 +1,329 @@
+"""The rules' logic, pure and clock-injected: readings and the clock in, a new state and the
+messages to send out. The service (alerts/service.py) keeps states, writes them and delivers.
+
+Threshold rule, per station (a *track*)::
+
+    ok --value > above--> pending --still above for `for`--> firing
+    firing --value < clear--> resolving --still below for `clear_for`--> ok
+    pending --value <= above--> ok          resolving --value >= clear--> firing
+
+``clear`` (the hysteresis) defaults to ``above × 0.9``, ``clear_for`` to ``for``: a value
+hovering at the threshold neither starts nor ends an alert at each reading. With
+``mode="mean"`` the track compares the mean of the window's readings instead (kept as
+``BUCKETS`` partial sums), once the window is covered. Reading times drive the tracks (a
+backlog replayed after an outage is judged at the times it was measured); a reading older
+than the track's last one is ignored (a duplicate delivery changes nothing), and a gap longer
+than ``MAX_GAP_S`` (or the window) starts a pending run again.
+
+A subscription holds one track per station; it *starts* when at least ``min_stations`` tracks
+are firing (1 for a station, 2 or more for an area, so one faulty sensor cannot raise a
+neighbourhood alert) and *resolves* when fewer are.
+
+Silent rule: a station whose last reading is older than ``silent_after`` (by the clock) starts
+the alert; its next reading resolves it. Repeat policy: while an alert is on, a reminder
+every ``repeat_s`` (0: none); quiet hours hold messages until they end (:func:`release_at`).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from airq_core.alerts import DEFAULT_HYSTERESIS
+
+__all__ = [
+    "BUCKETS",
+    "MAX_GAP_S",
+    "Event",
+    "Rule",
+    "State",
+    "Track",
+    "apply_clock",
+    "apply_reading",
+    "release_at",
+    "step_track",
+]
+
+MAX_GAP_S = 900.0
+BUCKETS = 60
+LOCAL_TZ = ZoneInfo("Europe/Paris")
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """One subscription's rule (the fields of ``alert_subscriptions`` the logic needs)."""
+
+    id: int
+    kind: str  # "threshold" | "silent"
+    stations: tuple[str, ...]
+    quantity: str | None = None
+    above: float | None = None
+    clear: float | None = None
+    for_s: float = 0.0
+    clear_for_s: float | None = None
+    silent_after_s: float | None = None
+    min_stations: int = 1
+    repeat_s: float = 0.0
+    quiet: tuple[int, int] | None = None
+    mode: str = "all"
+    created_at: float = 0.0
+
+    @property
+    def clear_level(self) -> float:
+        if self.clear is not None:
+            return self.clear
+        assert self.above is not None
+        return self.above - abs(self.above) * DEFAULT_HYSTERESIS
+
+    @property
+    def resolve_after_s(self) -> float:
+        return self.for_s if self.clear_for_s is None else self.clear_for_s
+
+
+@dataclass(slots=True)
+class Track:
+    """One station's place in a threshold rule. ``since``: start of the current run."""
+
+    status: str = "ok"  # ok | pending | firing | resolving
+    since: float | None = None
+    last_ts: float = -math.inf
+    value: float | None = None
+    # mode "mean": bucket index -> [sum, count]
+    sums: dict[int, list[float]] = field(default_factory=dict)
+
+    @property
+    def firing(self) -> bool:
+        return self.status in ("firing", "resolving")
+
+
+@dataclass(slots=True)
+class State:
+    """A subscription's state; :meth:`to_json` / :meth:`from_json` for the database."""
+
+    active: bool = False
+    started_at: float | None = None
+    last_sent: float | None = None
+    tracks: dict[str, Track] = field(default_factory=dict)
+    last_seen: dict[str, float] = field(default_factory=dict)
+    silent: tuple[str, ...] = ()
+
+    def key(self) -> tuple[Any, ...]:
+        """What must be written when it changes (reading times and sums are written with it,
+        or by the periodic flush)."""
+        return (
+            self.active,
+            self.started_at,
+            self.last_sent,
+            tuple(sorted((s, t.status, t.since) for s, t in self.tracks.items())),
+            self.silent,
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "active": self.active,
+            "started_at": self.started_at,
+            "last_sent": self.last_sent,
+            "tracks": {
+                s: {
+                    "status": t.status,
+                    "since": t.since,
+                    "last_ts": t.last_ts if math.isfinite(t.last_ts) else None,
+                    "value": t.value,
+                    "sums": {str(k): v for k, v in t.sums.items()},
+                }
+                for s, t in self.tracks.items()
+            },
+            "last_seen": self.last_seen,
+            "silent": list(self.silent),
+        }
+
+    @classmethod
+    def from_json(cls, obj: dict[str, Any]) -> State:
+        tracks = {
+            s: Track(
+                t["status"],
+                t.get("since"),
+                -math.inf if t.get("last_ts") is None else t["last_ts"],
+                t.get("value"),
+                {int(k): [float(v[0]), float(v[1])] for k, v in t.get("sums", {}).items()},
+            )
+            for s, t in obj.get("tracks", {}).items()
+        }
+        return cls(
+            bool(obj.get("active")),
+            obj.get("started_at"),
+            obj.get("last_sent"),
+            tracks,
+            {s: float(v) for s, v in obj.get("last_seen", {}).items()},
+            tuple(obj.get("silent", ())),
+        )
+
+    def copy(self) -> State:
+        """A copy whose tracks and last readings can change (track sums are shared: a step
+        copies them before changing them)."""
+        return State(
+            self.active,
+            self.started_at,
+            self.last_sent,
+            {s: replace(t) for s, t in self.tracks.items()},
+            dict(self.last_seen),
+            self.silent,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """A message to send: ``start``, ``resolve`` or ``repeat`` of rule ``rule_id``."""
+
+    rule_id: int
+    kind: str
+    at: float
+    stations: tuple[str, ...]
+    value: float | None = None
+    since: float | None = None
+
+
+def _window_mean(rule: Rule, track: Track, ts: float) -> float | None:
+    """The mean of the window ending at ``ts``, or None while the window is not covered."""
+    width = rule.for_s / BUCKETS
+    newest = int(ts // width)
+    oldest = newest - BUCKETS + 1
+    for k in [k for k in track.sums if k < oldest]:
+        del track.sums[k]
+    if not track.sums or min(track.sums) > oldest + 1:  # less than the window seen yet
+        return None
+    total = sum(v[0] for v in track.sums.values())
+    n = sum(v[1] for v in track.sums.values())
+    return total / n if n else None
+
+
+def step_track(rule: Rule, track: Track, ts: float, value: float) -> Track:
+    """The track after one reading (a new object; ``track`` is left as it was)."""
+    if ts <= track.last_ts:
+        return track
+    assert rule.above is not None
+    t = replace(track, sums=dict(track.sums))
+    gap = ts - t.last_ts
+    t.last_ts = ts
+    t.value = value
+    if rule.mode == "mean":
+        width = rule.for_s / BUCKETS
+        b = t.sums.setdefault(int(ts // width), [0.0, 0.0])
+        t.sums[int(ts // width)] = [b[0] + value, b[1] + 1]
+        mean = _window_mean(rule, t, ts)
+        if mean is None:
+            return t
+        t.value = mean
+        above, below = mean > rule.above, mean < rule.clear_level
+        if t.status in ("ok", "pending") and above:
+            t.status, t.since = "firing", ts
+        elif t.status in ("firing", "resolving") and below:
+            t.status, t.since = "ok", ts
+        return t
+    if gap > max(MAX_GAP_S, rule.for_s) and t.status in ("pending", "resolving"):
+        t.since = ts  # too long without readings: the run starts again here
+    if t.status == "ok":
+        if value > rule.above:
+            t.status, t.since = ("firing", ts) if rule.for_s <= 0 else ("pending", ts)
+    elif t.status == "pending":
+        if value <= rule.above:
+            t.status, t.since = "ok", ts
+        elif t.since is not None and ts - t.since >= rule.for_s:
+            t.status, t.since = "firing", ts
+    elif t.status == "firing":
+        if value < rule.clear_level:
+            t.status, t.since = ("ok", ts) if rule.resolve_after_s <= 0 else ("resolving", ts)
+    elif t.status == "resolving":
+        if value >= rule.clear_level:
+            t.status = "firing"
+        elif t.since is not None and ts - t.since >= rule.resolve_after_s:
+            t.status, t.since = "ok", ts
+    return t
+
+
+def _firing(state: State) -> tuple[str, ...]:
+    return tuple(sorted(s for s, t in state.tracks.items() if t.firing))
+
+
+def apply_reading(
+    rule: Rule, state: State, station: str, ts: float, values: dict[str, float]
+) -> tuple[State, list[Event]]:
+    """The state after one reading of ``station`` measured at ``ts``, and the messages due.
+    ``state`` is not changed."""
+    if station not in rule.stations:
+        return state, []
+    new = state.copy()
+    events: list[Event] = []
+    if rule.kind == "silent":
+        new.last_seen[station] = max(ts, new.last_seen.get(station, -math.inf))
+        if station in new.silent:
+            new.silent = tuple(s for s in new.silent if s != station)
+            if new.active and not new.silent:
+                new.active, new.last_sent = False, ts
+                events.append(Event(rule.id, "resolve", ts, (station,), since=new.started_at))
+        return new, events
+    if rule.quantity is None or rule.quantity not in values:
+        return state, []
+    track = new.tracks.get(station, Track())
+    new.tracks[station] = step_track(rule, track, ts, values[rule.quantity])
+    firing = _firing(new)
+    need = max(1, rule.min_stations)
+    if not new.active and len(firing) >= need:
+        new.active, new.started_at, new.last_sent = True, ts, ts
+        value = _mean(new, firing)
+        events.append(Event(rule.id, "start", ts, firing, value, ts))
+    elif new.active and len(firing) < need:
+        new.active, new.last_sent = False, ts
+        stations = tuple(sorted(new.tracks))
+        events.append(Event(rule.id, "resolve", ts, stations, _mean(new, stations), new.started_at))
+    return new, events
+
+
+def _mean(state: State, stations: tuple[str, ...]) -> float | None:
+    values = [v for s in stations if (v := state.tracks[s].value) is not None]
+    return sum(values) / len(values) if values else None
+
+
+def apply_clock(rule: Rule, state: State, now: float) -> tuple[State, list[Event]]:
+    """The state at ``now`` without a new reading: silent stations, reminders."""
+    new = state
+    events: list[Event] = []
+    if rule.kind == "silent" and rule.silent_after_s is not None:
+        since = {s: state.last_seen.get(s, rule.created_at) for s in rule.stations}
+        silent = tuple(sorted(s for s, t in since.items() if now - t > rule.silent_after_s))
+        if silent != state.silent:
+            new = state.copy()
+            new.silent = silent
+            if silent and not new.active:
+                new.active, new.last_sent = True, now
+                new.started_at = min(since[s] for s in silent)
+                events.append(Event(rule.id, "start", now, silent, since=new.started_at))
+    if new.active and rule.repeat_s > 0:
+        last = new.last_sent if new.last_sent is not None else new.started_at
+        if last is not None and now - last >= rule.repeat_s:
+            if new is state:
+                new = state.copy()
+            new.last_sent = now
+            stations = new.silent if rule.kind == "silent" else _firing(new)
+            value = None if rule.kind == "silent" else _mean(new, stations)
+            events.append(Event(rule.id, "repeat", now, stations, value, new.started_at))
+    return new, events
+
+
+def release_at(t: float, quiet: tuple[int, int] | None, tz: ZoneInfo = LOCAL_TZ) -> float:
+    """When a message decided at ``t`` may be sent: ``t``, or the end of the quiet hours
+    (local ``[start, end)`` hours, across midnight when start > end)."""
+    if quiet is None:
+        return t
+    start, end = quiet
+    local = datetime.fromtimestamp(t, tz)
+    h = local.hour
+    inside = start <= h < end if start < end else (h >= start or h < end)
+    if not inside:
+        return t
+    day = local.date() if h < end else local.date() + timedelta(days=1)
+    wake = datetime(day.year, day.month, day.day, end, tzinfo=tz)
+    return max(t, wake.timestamp())
