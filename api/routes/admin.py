@@ -13,16 +13,20 @@ from __future__ import annotations
 import hmac
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+import orjson
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi.responses import Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from airq_core.wire import STATION_ID_RE
+from api import bulk_stations as bulk
 from api.broker_accounts import BrokerError
-from api.deps import RegistryDep
+from api.bulk_stations import MAX_ROWS
+from api.deps import RegistryDep, SettingsDep
 from api.problems import problem_responses
-from api.protection import RateLimitDep
+from api.protection import RateLimitDep, read_body_limited
 from api.registry import Registry, RegistryError, Station
 
 _bearer = HTTPBearer(auto_error=False, description="AIRQ_ADMIN_TOKEN")
@@ -116,6 +120,9 @@ def _out(s: Station) -> dict[str, Any]:
     }
 
 
+PAGE = 1000  # stations per page by default (list routes)
+MAX_PAGE = 10_000
+
 BROKER_DOWN = {503: "the broker could not apply the change: nothing was changed"}
 
 
@@ -132,10 +139,175 @@ async def _existing(registry: Registry, station_id: str) -> Station:
     return station
 
 
-@router.get("/stations", response_model=list[StationAdmin])
-async def admin_list(registry: RegistryDep, include_retired: bool = True) -> list[dict[str, Any]]:
-    """Every station with its exact location."""
-    return [_out(s) for s in await run_in_threadpool(registry.list, include_retired)]
+LINK_HEADER = {
+    "Link": {
+        "description": 'the next page, when there is one: `</v1/...?after=ID&limit=N>; rel="next"`',
+        "schema": {"type": "string"},
+    }
+}
+
+
+@router.get(
+    "/stations",
+    response_model=list[StationAdmin],
+    responses={200: {"description": "stations ordered by id", "headers": LINK_HEADER}},
+)
+async def admin_list(
+    request: Request,
+    registry: RegistryDep,
+    include_retired: bool = True,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE, description="stations per page")] = PAGE,
+    after: Annotated[
+        str | None,
+        Query(max_length=64, description="the last id of the previous page (a cursor)"),
+    ] = None,
+) -> Response:
+    """The stations with their exact location, ordered by id, a page at a time: a ``Link``
+    header (``rel="next"``) gives the next page while there is one."""
+    found = await run_in_threadpool(registry.list_page, after, limit + 1, include_retired)
+    headers = {}
+    if len(found) > limit:
+        found = found[:limit]
+        headers["Link"] = f'<{next_page(request, found[-1].id, limit)}>; rel="next"'
+    body = orjson.dumps([_out(s) for s in found], option=orjson.OPT_UTC_Z)
+    return Response(body, media_type="application/json", headers=headers)
+
+
+def next_page(request: Request, last_id: str, limit: int) -> str:
+    """The path and query of the page after ``last_id`` (same filters; relative: right
+    behind any proxy)."""
+    query = request.url.include_query_params(after=last_id, limit=limit).query
+    return f"{request.url.path}?{query}"
+
+
+class BulkRow(BaseModel):
+    row: int = Field(description="position in the JSON array (from 1), or CSV line number")
+    id: str | None = Field(description="the station id given on this row (null: none usable)")
+    ok: bool
+    code: str | None = Field(
+        default=None,
+        description="why the row is refused: bad_row, bad_id, bad_coords, duplicate, exists",
+    )
+    reason: str | None = Field(default=None, description="the same, as a sentence")
+    token: str | None = Field(
+        default=None, description="the station's secret, shown only this once"
+    )
+
+
+class BulkReport(BaseModel):
+    created: int = Field(description="stations created (0 on a dry run)")
+    dry_run: bool
+    rows: list[BulkRow]
+
+
+_CSV_DOC = (
+    "a header naming id, lat, lon and optionally name, indoor (any order), separated by , ; or "
+    "tab, then one station per line; UTF-8; indoor: true/false (1/0, yes/no, oui/non)"
+)
+_BULK_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": {
+                    "type": "array",
+                    "minItems": 1,
+                    "maxItems": MAX_ROWS,
+                    "items": StationCreate.model_json_schema(),
+                }
+            },
+            "text/csv": {
+                "schema": {"type": "string", "description": _CSV_DOC},
+                "example": "id,lat,lon,name,indoor\nlens-01,50.449,2.839,Grande Résidence,false\n",
+            },
+        },
+    }
+}
+
+
+@router.post(
+    "/stations/bulk",
+    status_code=201,
+    openapi_extra=_BULK_BODY,
+    responses={
+        200: {"model": BulkReport, "description": "dry run: every row valid, nothing created"},
+        201: {"model": BulkReport, "description": "every station created; tokens shown once"},
+        **problem_responses(
+            400,
+            413,
+            415,
+            422,
+            503,
+            what={
+                400: "the body as a whole is unusable (not JSON, not an array, no CSV header)",
+                413: "the body or the number of rows exceeds a limit",
+                415: "the body is neither application/json nor text/csv",
+                422: "rows refused: nothing was created; `rows` is the per-row report",
+                **BROKER_DOWN,
+            },
+        ),
+    },
+)
+async def admin_bulk_create(
+    request: Request,
+    registry: RegistryDep,
+    settings: SettingsDep,
+    dry_run: Annotated[
+        bool, Query(description="check every row, create nothing (the same report)")
+    ] = False,
+) -> Response:
+    """Create many stations at once, all or none: a JSON array of stations (the fields of
+    ``POST /v1/admin/stations``) or a CSV file. The answer is a report with one entry per
+    row: its number, its id, ``ok``, and for a created station its token, shown only this
+    once. When any row is refused (``code``, ``reason``), nothing is created and the answer is
+    a 422 problem carrying the same ``rows``. With the broker configured, the accounts are
+    created before the answer (docs/api.md, "Bulk registration")."""
+    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media not in ("application/json", "text/csv"):
+        raise HTTPException(415, "send a JSON array (application/json) or a CSV file (text/csv)")
+    body = await read_body_limited(request, settings.max_request_bytes)
+    try:
+        if media == "text/csv":
+            rows = bulk.rows_from_csv(body)
+        else:
+            try:
+                items = orjson.loads(body)
+            except orjson.JSONDecodeError:
+                raise bulk.BulkBodyError("the body is not JSON") from None
+            rows = bulk.rows_from_json(items)
+        if not rows:
+            raise bulk.BulkBodyError("no station in the body")
+    except bulk.BulkBodyError as exc:
+        raise HTTPException(exc.status, str(exc)) from None
+    bulk.refuse_duplicates(rows)
+    ids = [r.station.id for r in rows if r.station is not None]
+    bulk.refuse_existing(rows, await run_in_threadpool(registry.existing_ids, ids))
+    refused = sum(r.station is None for r in rows)
+    report = [r.report() for r in rows]
+    if refused:
+        raise HTTPException(
+            422,
+            {
+                "message": f"{refused} of {len(rows)} rows refused: nothing was created",
+                "created": 0,
+                "dry_run": dry_run,
+                "rows": report,
+            },
+        )
+    if dry_run:
+        doc = {"created": 0, "dry_run": True, "rows": report}
+        return Response(orjson.dumps(doc), media_type="application/json")
+    new = [r.station for r in rows if r.station is not None]
+    try:
+        tokens = await run_in_threadpool(registry.add_many, new)
+    except RegistryError as exc:  # added meanwhile by another request
+        raise HTTPException(409, f"{exc}: nothing was created; send the file again") from None
+    except BrokerError as exc:
+        raise _broker_refused(exc) from None
+    for entry, token in zip(report, tokens, strict=True):
+        entry["token"] = token
+    doc = {"created": len(tokens), "dry_run": False, "rows": report}
+    return Response(orjson.dumps(doc), status_code=201, media_type="application/json")
 
 
 @router.post(

@@ -113,3 +113,21 @@ def test_the_api_start_up_creates_the_service_accounts_and_removes_stale_station
         assert login(mosquitto.port, API_USER, API_PASSWORD, "airq-api-7") == "Success"
         # the API's own publisher logs in with that account
         wait_until(lambda: client.app.state.publisher.connected.is_set(), what="publisher")  # type: ignore[attr-defined]
+
+
+def test_bulk_registration_gives_every_station_its_broker_account(api, mosquitto) -> None:  # type: ignore[no-untyped-def]
+    items = [{"id": f"sc-{i:03d}", "lat": 50.0 + i / 1e3, "lon": 3.0} for i in range(40)]
+    r = api.post("/v1/admin/stations/bulk", json=items, headers=AUTH)
+    assert r.status_code == 201, r.text
+    for entry in r.json()["rows"][::7]:
+        assert login(mosquitto.port, entry["id"], entry["token"], entry["id"]) == "Success"
+    mosquitto.stop()
+    try:
+        more = [{"id": f"sc-{i:03d}", "lat": 50.0, "lon": 3.0} for i in range(40, 45)]
+        r = api.post("/v1/admin/stations/bulk", json=more, headers=AUTH)
+        assert r.status_code == 503 and "not reachable" in r.json()["detail"], r.text
+        assert r.headers["retry-after"] == "5"
+        listed = api.get("/v1/admin/stations", headers=AUTH).json()
+        assert len(listed) == 40  # nothing of the refused file
+    finally:
+        mosquitto.start()
