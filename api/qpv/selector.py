@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import bisect
 import threading
+import time
 from collections.abc import Iterable, Sequence
 
 from fastapi import HTTPException, Request
@@ -43,7 +44,9 @@ def qpv_intervals(
     ``KeyError`` for an unknown code. A station's first placement also covers the time before
     it was registered (imported archives)."""
     rows = list(stations)
-    found = registry.placements_between([s.id for s in rows], 0, max(end, start) + 1)
+    # every placement up to now, not only up to ``end``: the first one also holds the data
+    # from before registration, and a period before it would otherwise find none
+    found = registry.placements_between([s.id for s in rows], 0, max(end, time.time()) + 1)
     refs = [r for r in placement_refs(rows, found) if r.valid_from < end and r.valid_to > start]
     inside = svc.stations_inside(code, [(r.id, r.lat, r.lon) for r in refs])
     out: dict[str, Intervals] = {}
