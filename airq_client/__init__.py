@@ -161,17 +161,22 @@ class Client:
         return path
 
     def stations(self, **filters: Any) -> Any:
-        """Stations (``GET /v1/stations``) as a DataFrame with lon/lat columns."""
+        """Stations (``GET /v1/stations``) as a DataFrame with lon/lat columns: every page,
+        following the answers' ``next`` links."""
         import pandas as pd
 
-        r = self._http.get(
-            "/v1/stations", params={k: v for k, v in filters.items() if v is not None}
-        )
-        _raise_for(r)
         rows = []
-        for f in r.json()["features"]:
-            lon, lat = f["geometry"]["coordinates"]
-            rows.append({**f["properties"], "lon": lon, "lat": lat})
+        url: str | None = "/v1/stations"
+        params: dict[str, Any] | None = {k: v for k, v in filters.items() if v is not None}
+        while url is not None:
+            r = self._http.get(url, params=params)
+            _raise_for(r)
+            body = r.json()
+            for f in body["features"]:
+                lon, lat = f["geometry"]["coordinates"]
+                rows.append({**f["properties"], "lon": lon, "lat": lat})
+            url = next((ln["href"] for ln in body.get("links", []) if ln["rel"] == "next"), None)
+            params = None  # the next link carries the filters
         return pd.DataFrame(rows)
 
 

@@ -1,6 +1,6 @@
 """Follow one station's latest values through the public API (``airq station follow``).
 
-Polls ``GET /v1/stations`` (which quantities the station sends) and
+Polls ``GET /v1/stations/{id}`` (which quantities the station sends) and
 ``GET /v1/stations/{id}/series?quantity=…&start=…`` (new points since the last poll), and hands
 each new set of values, grouped by time, to ``emit``. Transport errors are reported once when
 the API becomes unreachable and once when it is back; the loop keeps polling.
@@ -75,20 +75,15 @@ class Follower:
         return r.json()
 
     def quantities(self) -> tuple[str, ...]:
-        """The station's quantities (from the stations list); raises for an unknown station."""
-        body = self._get("/v1/stations")
-        for feature in body.get("features", []):
-            props = feature.get("properties", {})
-            if props.get("id") != self.station:
-                continue
-            self.last_seen = props.get("last_seen")
-            names = list(props.get("quantities") or [])
-            for sensor in props.get("sensors") or []:
-                if sensor in SENSORS:
-                    names += SENSORS[sensor].quantities
-            return tuple(q for q in dict.fromkeys(names) if _main(q)) or DEFAULT_QUANTITIES
-        self._get(f"/v1/stations/{self.station}")  # 404 -> unknown station; else not active yet
-        return DEFAULT_QUANTITIES
+        """The station's quantities (from its record: one station, not the whole list, which
+        comes a page at a time); raises for an unknown station (404)."""
+        props = self._get(f"/v1/stations/{self.station}").get("properties", {})
+        self.last_seen = props.get("last_seen")
+        names = list(props.get("quantities") or [])
+        for sensor in props.get("sensors") or []:
+            if sensor in SENSORS:
+                names += SENSORS[sensor].quantities
+        return tuple(q for q in dict.fromkeys(names) if _main(q)) or DEFAULT_QUANTITIES
 
     def poll(self) -> list[Update]:
         """New values since the previous poll, oldest first."""

@@ -25,6 +25,7 @@ from api import bulk_stations as bulk
 from api.broker_accounts import BrokerError
 from api.bulk_stations import MAX_ROWS
 from api.deps import RegistryDep, SettingsDep
+from api.paging import LINK_HEADER, MAX_PAGE, PAGE, next_page
 from api.problems import problem_responses
 from api.protection import RateLimitDep, read_body_limited
 from api.registry import Registry, RegistryError, Station
@@ -120,9 +121,6 @@ def _out(s: Station) -> dict[str, Any]:
     }
 
 
-PAGE = 1000  # stations per page by default (list routes)
-MAX_PAGE = 10_000
-
 BROKER_DOWN = {503: "the broker could not apply the change: nothing was changed"}
 
 
@@ -137,14 +135,6 @@ async def _existing(registry: Registry, station_id: str) -> Station:
     if station is None:
         raise HTTPException(404, f"unknown station {station_id[:64]!r}")
     return station
-
-
-LINK_HEADER = {
-    "Link": {
-        "description": 'the next page, when there is one: `</v1/...?after=ID&limit=N>; rel="next"`',
-        "schema": {"type": "string"},
-    }
-}
 
 
 @router.get(
@@ -171,13 +161,6 @@ async def admin_list(
         headers["Link"] = f'<{next_page(request, found[-1].id, limit)}>; rel="next"'
     body = orjson.dumps([_out(s) for s in found], option=orjson.OPT_UTC_Z)
     return Response(body, media_type="application/json", headers=headers)
-
-
-def next_page(request: Request, last_id: str, limit: int) -> str:
-    """The path and query of the page after ``last_id`` (same filters; relative: right
-    behind any proxy)."""
-    query = request.url.include_query_params(after=last_id, limit=limit).query
-    return f"{request.url.path}?{query}"
 
 
 class BulkRow(BaseModel):
