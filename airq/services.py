@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 # the service accounts and the admin account of the broker (api/broker_accounts.py)
 INGEST_USER = "airq-ingest"
 API_USER = "airq-api"
+ALERTS_USER = "airq-alerts"
 ADMIN_USER = "airq-admin"
 
 # The broker's configuration is the deployment's (deploy/mosquitto/, mounted by

@@ -1,0 +1,387 @@
+"""``airq alerts run``: readings from MQTT, rules evaluated as they arrive, messages delivered
+through Apprise.
+
+Threads: paho's network thread only enqueues messages; the evaluator (``run``) decodes them,
+applies the rules (:mod:`alerts.rules`), writes each state change with its messages in one
+transaction (:class:`alerts.store.AlertDb`) and only then acknowledges the MQTT message; the
+delivery thread sends what the outbox holds. So:
+
+- replicas share ``$share/<group>/airq/v1/+/readings`` (MQTT v5): each reading reaches one
+  replica; state changes go through compare-and-set, so two replicas never both decide a
+  message (the loser reads the new state and evaluates again);
+- a restart loses nothing: the broker keeps the readings for the persistent session
+  (``AIRQ_ALERTS_SESSION_EXPIRY_S``), a message decided is in the outbox, a message sent is
+  marked so, a station that fell silent during the restart is found by the first clock tick;
+- a reading delivered twice (QoS 1 after a restart) changes nothing: tracks ignore readings
+  not newer than their last one, and an alert already on does not start again.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+from paho.mqtt.subscribeoptions import SubscribeOptions
+
+from airq_core import wire
+from airq_core.errors import WireFormatError
+from airq_core.urls import alert_unsubscribe_url, parse_mqtt_url, station_page_url
+from alerts.messages import Links, render
+from alerts.notify import send
+from alerts.rules import Event, Rule, State, apply_clock, apply_reading, release_at
+from alerts.settings import AlertsSettings
+from alerts.store import AlertDb, SubscriptionInfo
+
+__all__ = ["AlertsService", "Counters"]
+
+log = logging.getLogger(__name__)
+
+REFUSED_CREDENTIALS = (4, 5, 134, 135)
+CAS_TRIES = 5
+RETRY_BASE_S = 5.0
+STARTUP_GRACE_S = 2.0
+
+
+@dataclass(slots=True)
+class Counters:
+    messages: int = 0
+    readings: int = 0
+    rejected: int = 0
+    transitions: int = 0
+    conflicts: int = 0
+    sent: int = 0
+    failed: int = 0
+
+
+@dataclass(slots=True)
+class _Msg:
+    mid: int
+    qos: int
+    topic: str
+    payload: bytes
+    retain: bool
+
+
+def _reading_step(
+    rule: Rule, station: str, ts: float, values: dict[str, float], state: State
+) -> tuple[State, list[Event]]:
+    return apply_reading(rule, state, station, ts, values)
+
+
+def _clock_step(rule: Rule, now: float, state: State) -> tuple[State, list[Event]]:
+    return apply_clock(rule, state, now)
+
+
+class AlertsService:
+    """One replica. ``run(stop)`` blocks until ``stop`` is set."""
+
+    def __init__(self, settings: AlertsSettings, clock: Callable[[], float] = time.time) -> None:
+        self.settings = settings
+        self.clock = clock
+        self.db = AlertDb(settings.database_url)
+        self.counters = Counters()
+        self.subs: dict[int, SubscriptionInfo] = {}
+        self.by_station: dict[str, list[int]] = {}
+        self.states: dict[int, tuple[int, State]] = {}
+        self.dirty: set[int] = set()
+        self.names: dict[str, str] = {}
+        self.inbox: queue.SimpleQueue[_Msg] = queue.SimpleQueue()
+        self.connected = threading.Event()
+        self.subscribed = threading.Event()
+        self.fatal: str | None = None
+        self._wake_delivery = threading.Event()
+        self._target = parse_mqtt_url(settings.mqtt_url)
+        self.topic = f"$share/{settings.alerts_shared_group}/{wire.READINGS_FILTER}"
+        self._client: mqtt.Client | None = None
+
+    # -- subscriptions ----------------------------------------------------------------------
+    def refresh(self) -> None:
+        """Reads the subscriptions and the station names again; states of new subscriptions
+        are read (or created), those of ended ones dropped."""
+        subs = self.db.read_subscriptions()
+        if subs is None:
+            return
+        self.names = self.db.read_station_names() or self.names
+        new_ids = [i for i in subs if i not in self.subs]
+        self.subs = subs
+        by_station: dict[str, list[int]] = {}
+        for sid, info in subs.items():
+            for st in info.rule.stations:
+                by_station.setdefault(st, []).append(sid)
+        self.by_station = by_station
+        for gone in [i for i in self.states if i not in subs]:
+            del self.states[gone]
+            self.dirty.discard(gone)
+        if new_ids:
+            self.db.ensure_states(new_ids, self.clock())
+            self.states.update(self.db.read_states(new_ids))
+
+    # -- evaluation -------------------------------------------------------------------------
+    def _messages(
+        self, info: SubscriptionInfo, events: list[Event]
+    ) -> list[tuple[str, float, str, str]]:
+        rule = info.rule
+        first = rule.stations[0] if rule.stations else ""
+        links = Links(
+            station_page=station_page_url(self.settings.public_url, first, info.lang)
+            if first
+            else None,
+            unsubscribe=alert_unsubscribe_url(
+                self.settings.public_url, rule.id, info.unsubscribe_key
+            ),
+            names=self.names,
+            area=info.qpv,
+        )
+        out = []
+        for ev in events:
+            title, body = render(rule, ev, links, info.lang)
+            out.append((ev.kind, release_at(ev.at if ev.kind == "repeat" else self.clock(),
+                                            rule.quiet), title, body))  # fmt: skip
+        return out
+
+    def _change(self, sub_id: int, step: Callable[[State], tuple[State, list[Event]]]) -> None:
+        """Applies ``step`` to the subscription's state; a change of what matters (or a
+        message) is written by compare-and-set, evaluated again on the stored state after a
+        conflict."""
+        info = self.subs.get(sub_id)
+        if info is None or sub_id not in self.states:
+            return
+        for _ in range(CAS_TRIES):
+            version, state = self.states[sub_id]
+            new, events = step(state)
+            if new is state:
+                return
+            if not events and new.key() == state.key():
+                self.states[sub_id] = (version, new)
+                if info.rule.kind == "silent" or info.rule.mode == "mean":
+                    self.dirty.add(sub_id)  # last readings, sums: written by ``flush``
+                return
+            msgs = self._messages(info, events)
+            if self.db.write_state(sub_id, version, new, self.clock(), msgs):
+                self.states[sub_id] = (version + 1, new)
+                self.dirty.discard(sub_id)
+                self.counters.transitions += 1
+                if msgs:
+                    self._wake_delivery.set()
+                return
+            self.counters.conflicts += 1
+            fresh = self.db.read_states([sub_id]).get(sub_id)
+            if fresh is None:
+                return
+            self.states[sub_id] = fresh
+        log.warning("subscription %s: state kept changing under us; reading skipped", sub_id)
+
+    def handle(self, topic: str, payload: bytes) -> None:
+        """One MQTT message: every reading applied to the subscriptions of its station. Bad
+        content is counted and dropped."""
+        self.counters.messages += 1
+        try:
+            station, kind = wire.parse_topic(topic)
+            if kind != "readings":
+                return
+        except WireFormatError:
+            self.counters.rejected += 1
+            return
+        sub_ids = self.by_station.get(station)
+        if not sub_ids:
+            return
+        readings, errors = wire.decode_payload(station, payload, self.clock())
+        self.counters.rejected += len(errors)
+        if errors:
+            log.debug("rejected from %s: %s (%r)", station, errors[0], payload[:80])
+        for r in sorted(readings, key=lambda r: r.ts):
+            self.counters.readings += 1
+            for sid in sub_ids:
+                try:
+                    rule = self.subs[sid].rule
+                    self._change(sid, partial(_reading_step, rule, r.station, r.ts, r.values))
+                except Exception:  # one subscription's failure never stops the others
+                    log.exception("subscription %s failed on a reading of %s", sid, station)
+
+    def tick(self) -> None:
+        """Clock rules (silent stations, reminders) at ``clock()``."""
+        now = self.clock()
+        for sid, info in list(self.subs.items()):
+            if info.rule.kind != "silent" and info.rule.repeat_s <= 0:
+                continue
+            try:
+                self._change(sid, partial(_clock_step, info.rule, now))
+            except Exception:
+                log.exception("subscription %s failed on the clock", sid)
+
+    def flush(self) -> None:
+        """Writes the states whose reading times changed (silent rules' last readings, mean
+        windows): on a conflict the stored state wins, with the later reading times kept."""
+        now = self.clock()
+        for sid in list(self.dirty):
+            self.dirty.discard(sid)
+            if sid not in self.states:
+                continue
+            version, state = self.states[sid]
+            if self.db.write_state(sid, version, state, now):
+                self.states[sid] = (version + 1, state)
+                continue
+            fresh = self.db.read_states([sid]).get(sid)
+            if fresh is None:
+                continue
+            fv, fs = fresh
+            for st, t in state.last_seen.items():
+                fs.last_seen[st] = max(t, fs.last_seen.get(st, t))
+            self.states[sid] = (fv, fs)
+            self.dirty.add(sid)
+
+    # -- delivery ---------------------------------------------------------------------------
+    def deliver_due(self) -> int:
+        """Sends the messages due; returns how many were delivered."""
+        now = self.clock()
+        done = 0
+        for msg in self.db.claim_due(
+            self.settings.alerts_client_id, now, self.settings.alerts_claim_s
+        ):
+            info = self.subs.get(msg.subscription_id)
+            if info is None:
+                subs = self.db.read_subscriptions() or {}
+                info = subs.get(msg.subscription_id)
+            if info is None:
+                self.db.mark_sent(msg.id, now, "unsubscribed before delivery")
+                continue
+            error = send(info.target, msg.title, msg.body)
+            if error is None:
+                self.db.mark_sent(msg.id, self.clock())
+                self.counters.sent += 1
+                done += 1
+                log.info("alert %s sent (subscription %s)", msg.id, msg.subscription_id)
+            elif msg.attempts + 1 >= self.settings.alerts_max_attempts:
+                self.db.mark_sent(msg.id, self.clock(), f"given up: {error}")
+                self.counters.failed += 1
+                log.error(
+                    "alert %s (subscription %s) given up after %d attempts: %s",
+                    msg.id, msg.subscription_id, msg.attempts + 1, error,
+                )  # fmt: skip
+            else:
+                delay = min(RETRY_BASE_S * 2**msg.attempts, 3600)
+                self.db.mark_failed(msg.id, self.clock() + delay, error)
+                log.warning("alert %s not delivered (%s); retried in %.0f s", msg.id, error, delay)
+        return done
+
+    def _delivery_loop(self, stop: threading.Event) -> None:
+        while not stop.is_set():
+            try:
+                self.deliver_due()
+            except Exception:
+                log.exception("delivery failed; retrying")
+            self._wake_delivery.wait(1.0)
+            self._wake_delivery.clear()
+
+    # -- MQTT -------------------------------------------------------------------------------
+    def _on_connect(self, client, userdata, flags, reason_code, properties):  # type: ignore[no-untyped-def]
+        if reason_code.is_failure:
+            msg = f"broker {self._target.redacted()} refused the connection: {reason_code}"
+            if reason_code.value in REFUSED_CREDENTIALS:
+                self.fatal = msg + " (check AIRQ_MQTT_URL user and password)"
+            log.error(msg)
+            return
+        log.info("connected to %s (session present: %s)", self._target.redacted(),
+                 flags.session_present)  # fmt: skip
+        self.connected.set()
+        client.subscribe(self.topic, options=SubscribeOptions(qos=1))
+
+    def _on_subscribe(self, client, userdata, mid, reason_codes, properties):  # type: ignore[no-untyped-def]
+        if any(rc.is_failure for rc in reason_codes):
+            self.fatal = f"the broker refused the subscription to {self.topic}: {reason_codes}"
+            log.error(self.fatal)
+            return
+        self.subscribed.set()
+
+    def _on_disconnect(self, client, userdata, flags, reason_code, properties):  # type: ignore[no-untyped-def]
+        if self.connected.is_set():
+            log.warning("disconnected from broker (%s); reconnecting", reason_code)
+        self.connected.clear()
+
+    def _on_message(self, client, userdata, msg):  # type: ignore[no-untyped-def]
+        self.inbox.put(_Msg(msg.mid, msg.qos, msg.topic, msg.payload, msg.retain))
+
+    def _connect(self) -> mqtt.Client:
+        t = self._target
+        client = mqtt.Client(
+            CallbackAPIVersion.VERSION2,
+            client_id=self.settings.alerts_client_id,
+            protocol=mqtt.MQTTv5,
+            manual_ack=True,
+        )
+        if t.username:
+            client.username_pw_set(t.username, t.password)
+        if t.tls or self.settings.mqtt_ca_file:
+            import ssl
+
+            client.tls_set(ca_certs=self.settings.mqtt_ca_file, cert_reqs=ssl.CERT_REQUIRED)
+        client.reconnect_delay_set(1, 30)
+        client.on_connect = self._on_connect
+        client.on_disconnect = self._on_disconnect
+        client.on_message = self._on_message
+        client.on_subscribe = self._on_subscribe
+        props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
+        props.SessionExpiryInterval = self.settings.alerts_session_expiry_s
+        client.connect_async(t.host, t.port, keepalive=30, clean_start=False, properties=props)
+        client.loop_start()
+        return client
+
+    def run(self, stop: threading.Event) -> None:
+        """Evaluates until ``stop`` is set (or the broker refuses our credentials)."""
+        self.refresh()
+        self.states.update(self.db.read_states(list(self.subs)))
+        delivery = threading.Thread(
+            target=self._delivery_loop, args=(stop,), name="alerts-delivery", daemon=True
+        )
+        delivery.start()
+        self._client = client = self._connect()
+        s = self.settings
+        next_refresh = next_flush = 0.0
+        # the clock rules wait for the readings the broker kept while we were stopped: a
+        # station that published meanwhile is not silent
+        next_tick = float("inf")
+        try:
+            while not stop.is_set() and self.fatal is None:
+                mono = time.monotonic()
+                if mono >= next_refresh:
+                    self.refresh()
+                    next_refresh = mono + s.alerts_refresh_s
+                if next_tick == float("inf") and self.subscribed.is_set():
+                    next_tick = mono + STARTUP_GRACE_S
+                if mono >= next_tick and self.inbox.empty():
+                    self.tick()
+                    next_tick = mono + s.alerts_tick_s
+                if mono >= next_flush:
+                    self.flush()
+                    next_flush = mono + s.alerts_flush_s
+                try:
+                    m = self.inbox.get(timeout=0.2)
+                except queue.Empty:
+                    continue
+                try:
+                    if not m.retain:  # a retained message is a replay, not a new reading
+                        self.handle(m.topic, m.payload)
+                except Exception:
+                    log.exception("message on %s failed", m.topic[:80])
+                if m.qos > 0:
+                    client.ack(m.mid, m.qos)  # after its state changes are written
+        finally:
+            stop.set()
+            self.connected.clear()
+            client.disconnect()
+            client.loop_stop()
+            self._wake_delivery.set()
+            delivery.join(10)
+            self.flush()
+            self.db.close()
+        if self.fatal:
+            raise RuntimeError(self.fatal)
