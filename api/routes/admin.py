@@ -195,7 +195,7 @@ _BULK_BODY = {
                 "schema": {
                     "type": "array",
                     "minItems": 1,
-                    "maxItems": MAX_ROWS,
+                    "description": f"at most {MAX_ROWS} stations, within AIRQ_MAX_REQUEST_BYTES",
                     "items": StationCreate.model_json_schema(),
                 }
             },
