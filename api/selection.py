@@ -7,6 +7,12 @@ the request, the QPV code and the candidate stations (exact coordinates) and ret
 the stations inside that QPV (sync or async); it raises ``KeyError`` for an unknown code.
 :func:`select_by_qpv` answers 400 for a malformed code, 404 for an unknown one, and 503 on an
 app built without a selector.
+
+Over a period (``/v1/series``), a place selects by placement: :func:`spans_in_qpv` and
+:func:`spans_in_bbox` give, per station, the times (``api.spans``) its placement then was in
+the QPV or the box, so a moved station is served only for the times it was there. A selector
+with an ``intervals`` method (the real one) places every outdoor placement; another selector
+places the stations where they are now, over the whole period.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ from __future__ import annotations
 import inspect
 import math
 import re
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -21,7 +28,8 @@ from typing import Any
 from fastapi import HTTPException, Request
 
 from airq_core.wire import STATION_ID_RE
-from api.registry import Placement, Station
+from api.registry import Placement, Registry, Station
+from api.spans import Spans, merge_spans
 
 __all__ = [
     "BBox",
@@ -29,6 +37,8 @@ __all__ = [
     "parse_bbox",
     "public_location",
     "select_by_qpv",
+    "spans_in_bbox",
+    "spans_in_qpv",
     "validate_station_ids",
 ]
 
@@ -91,8 +101,9 @@ def public_placement(placement: Placement) -> tuple[float, float]:
     return round(placement.lon, placement.precision), round(placement.lat, placement.precision)
 
 
-async def select_by_qpv(request: Request, code: str, candidates: Sequence[Station]) -> set[str]:
-    """Ids of ``candidates`` inside QPV ``code`` (through ``app.state.qpv_selector``)."""
+def qpv_selector(request: Request, code: str) -> QpvSelector:
+    """The app's QPV selector, once ``code`` is checked (HTTP 400 for a malformed code, 503
+    on an app built without a selector)."""
     if not QPV_CODE_RE.fullmatch(code):
         raise HTTPException(
             400, f"invalid 'qpv' code {code[:32]!r}: letters, digits, '-' or '_', e.g. QP062025"
@@ -100,6 +111,12 @@ async def select_by_qpv(request: Request, code: str, candidates: Sequence[Statio
     selector: QpvSelector | None = getattr(request.app.state, "qpv_selector", None)
     if selector is None:
         raise HTTPException(503, "QPV filtering is not configured on this server")
+    return selector
+
+
+async def select_by_qpv(request: Request, code: str, candidates: Sequence[Station]) -> set[str]:
+    """Ids of ``candidates`` inside QPV ``code`` (through ``app.state.qpv_selector``)."""
+    selector = qpv_selector(request, code)
     try:
         got: Any = selector(request, code, candidates)
         if inspect.isawaitable(got):
@@ -107,3 +124,79 @@ async def select_by_qpv(request: Request, code: str, candidates: Sequence[Statio
     except KeyError:
         raise HTTPException(404, f"unknown QPV {code!r}; the list: GET /v1/qpv") from None
     return set(got)
+
+
+def _spans_ms(intervals: Sequence[tuple[float, float]], start_ms: int, end_ms: int) -> Spans:
+    """Intervals in epoch seconds within [start_ms, end_ms] -> spans in ms; the bounds of the
+    period map to themselves exactly."""
+    out = []
+    for a, b in intervals:
+        a_ms = start_ms if a <= start_ms / 1000 else math.ceil(a * 1000)
+        b_ms = end_ms if b >= end_ms / 1000 else math.ceil(b * 1000)
+        out.append((max(a_ms, start_ms), min(b_ms, end_ms)))
+    return merge_spans(out)
+
+
+async def spans_in_qpv(
+    request: Request,
+    registry: Registry,
+    code: str,
+    candidates: Sequence[Station],
+    start_ms: int,
+    end_ms: int,
+) -> dict[str, Spans]:
+    """station id -> the times in [start_ms, end_ms) its outdoor placement was inside QPV
+    ``code`` (stations never inside then are left out); HTTP 404 for an unknown code."""
+    selector = qpv_selector(request, code)
+    intervals = getattr(selector, "intervals", None)
+    try:
+        if intervals is None:  # a selector that knows only where stations are now
+            got: Any = selector(request, code, candidates)
+            if inspect.isawaitable(got):
+                got = await got
+            return {sid: ((start_ms, end_ms),) for sid in got}
+        found = await intervals(request, registry, code, candidates, start_ms / 1000, end_ms / 1000)
+    except KeyError:
+        raise HTTPException(404, f"unknown QPV {code!r}; the list: GET /v1/qpv") from None
+    spans = {sid: _spans_ms(iv, start_ms, end_ms) for sid, iv in found.items()}
+    return {sid: sp for sid, sp in spans.items() if sp}
+
+
+def spans_in_bbox(
+    registry: Registry,
+    candidates: Sequence[Station],
+    box: BBox,
+    decimals: int,
+    start_ms: int,
+    end_ms: int,
+) -> dict[str, Spans]:
+    """station id -> the times in [start_ms, end_ms) its published location was in ``box``
+    (indoor placements too: a box is about place only): the current placement as the map
+    shows it (``decimals``), an earlier one at its own public precision; a station's first
+    placement also holds what was measured before it was registered. Blocking (registry)."""
+    # every placement up to now: the first one also holds the time before registration
+    until = max(end_ms / 1000, time.time()) + 1
+    found = registry.placements_between([s.id for s in candidates], 0, until)
+    out: dict[str, Spans] = {}
+    for s in candidates:
+        placements = found.get(s.id)
+        if not placements:  # no placement recorded: where it is now, over the period
+            if box.contains(*public_location(s, decimals)):
+                out[s.id] = ((start_ms, end_ms),)
+            continue
+        spans = []
+        for i, p in enumerate(placements):
+            where = public_location(s, decimals) if p.valid_to is None else public_placement(p)
+            if not box.contains(*where):
+                continue
+            a = start_ms if i == 0 else max(start_ms, math.ceil(p.valid_from.timestamp() * 1000))
+            b = (
+                end_ms
+                if p.valid_to is None
+                else min(end_ms, math.ceil(p.valid_to.timestamp() * 1000))
+            )
+            spans.append((a, b))
+        merged = merge_spans(spans)
+        if merged:
+            out[s.id] = merged
+    return out

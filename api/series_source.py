@@ -17,6 +17,7 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import orjson
 
 from airq_core.storage import (
@@ -37,6 +38,7 @@ from api.queries import (
     build_select_query,
     build_window_count_query,
 )
+from api.spans import Spans, span_mask
 from api.stored_windows import (
     DAY_MS,
     Block,
@@ -47,6 +49,7 @@ from api.stored_windows import (
     SeriesPlan,
     blocks_from_series,
     check_every_day_packed,
+    clip_blocks,
     is_one_to_one,
     join_blocks,
     merge_packed,
@@ -130,6 +133,8 @@ async def fetch_rows(
         flags=from_raw,
     )
     excluded = _Excluded()
+    clip = dict(plan.clip)
+    row_length = _row_length(window.tier) if clip and not from_raw else None
     if window.is_raw_output:
         keep_all = plan.include_flagged
         async for piece in influx.stream(q, params, chunk_size):
@@ -137,7 +142,10 @@ async def fetch_rows(
             st, sn = tags.get(TAG_STATION, ""), tags.get(TAG_SENSOR, "")
             idx = _indices(piece["columns"], plan.quantities)
             i_flags = _indices(piece["columns"], (FIELD_FLAGS,))[0]
-            for row in piece["values"]:
+            values = piece["values"]
+            if st in clip:
+                values = _clip_values(values, clip[st], None)
+            for row in values:
                 t = row[0]
                 flags = row[i_flags] or None if i_flags >= 0 else None
                 if flags is not None and not keep_all and excluded[flags]:
@@ -180,7 +188,10 @@ async def fetch_rows(
             for r in close():
                 yield r
             current, win = series, None
-        for row in piece["values"]:
+        values = piece["values"]
+        if series[0] in clip:
+            values = _clip_values(values, clip[series[0]], row_length)
+        for row in values:
             w = key(row[0])
             if w != win:
                 for r in close():
@@ -207,6 +218,28 @@ async def fetch_rows(
                     )
     for r in close():
         yield r
+
+
+def _clip_values(
+    values: list[list[Any]], spans: Spans, length: Callable[[np.ndarray], np.ndarray] | None
+) -> list[list[Any]]:
+    """The rows (time first, epoch ms) one of ``spans`` holds: the instant of a raw reading
+    (``length`` None), the whole stored window of a tier row."""
+    if not values:
+        return values
+    t = np.fromiter((r[0] for r in values), np.int64, len(values))
+    keep = span_mask(t, spans, 0 if length is None else length(t))
+    return [r for r, k in zip(values, keep.tolist(), strict=True) if k]
+
+
+def _row_length(tier: str) -> Callable[[np.ndarray], np.ndarray]:
+    """``window starts -> lengths`` (ms) of stored windows of ``tier`` (Paris days: 23 to
+    25 hours)."""
+    if tier == "1d_paris":
+        day = Window(tier, DAY_MS // 1000, LOCAL_TZ, local_days=True)
+        return lambda t: np.array([day.end_of(x) - x for x in t.tolist()], np.int64)
+    length = TIERS[tier][1] * 1000
+    return lambda t: np.full(len(t), length, np.int64)
 
 
 def _row_hours(tier: str) -> Callable[[int], float]:
@@ -267,7 +300,12 @@ async def _built_once(
     key = (*kind, plan, first.query, first.content)
     if cache is not None and (hit := cache.get(key)) is not None:
         return hit  # type: ignore[no-any-return]
-    read, single = await _one_to_one_read(influx, plan, first, day_cache)
+    if plan.clip:
+        # whole days cached before clipping hold the hours outside the spans: not used
+        read, single = await _one_to_one_read(influx, plan, first, None)
+        read = PackedRead(clip_blocks(plan, read.blocks))
+    else:
+        read, single = await _one_to_one_read(influx, plan, first, day_cache)
     out = build(read)
     if cache is not None and single:
         cache.put(key, out, len(out) + len(first.content) + 200)

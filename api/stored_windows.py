@@ -31,6 +31,7 @@ from airq_core.storage import (
     pack_hours,
 )
 from api.exports import json_points_padded, unpad
+from api.spans import Spans, span_mask
 from api.windows import Window
 
 __all__ = [
@@ -42,6 +43,7 @@ __all__ = [
     "SeriesPlan",
     "blocks_from_series",
     "check_every_day_packed",
+    "clip_blocks",
     "day_key_cost",
     "encode_rows",
     "is_one_to_one",
@@ -70,6 +72,9 @@ class SeriesPlan:
     window: Window
     aggs: tuple[str, ...]
     include_flagged: bool = False  # raw readings whose flags exclude them are served too
+    # (station, spans): the only times those stations are served for (a selection by place
+    # of a moved station, see api.spans); stations not listed are served over the period
+    clip: tuple[tuple[str, Spans], ...] = ()
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -132,6 +137,23 @@ def blocks_from_series(
             cols = {s: table[:, pos[agg_field(qn, s)]] for s in stats if agg_field(qn, s) in pos}
             per_q.append(cols if "mean" in cols else None)
         out.append((series_label(series), table[:, 0].astype(np.int64), per_q))
+    return out
+
+
+def clip_blocks(plan: SeriesPlan, blocks: Sequence[Block]) -> list[Block]:
+    """Blocks of stored windows of a one-to-one plan with, for the stations in ``plan.clip``,
+    only the windows one of their spans holds whole."""
+    spans = dict(plan.clip)
+    length = TIERS[plan.window.tier][1] * 1000
+    out: list[Block] = []
+    for label, t, per_q in blocks:
+        keep = spans.get(label[0])
+        if keep is None:
+            out.append((label, t, per_q))
+            continue
+        mask = span_mask(t, keep, length)
+        cols = [None if c is None else {s: v[mask] for s, v in c.items()} for c in per_q]
+        out.append((label, t[mask], cols))
     return out
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Annotated, Any, Literal
 
 import numpy as np
@@ -34,7 +34,14 @@ from api.problems import problem_responses
 from api.protection import RateLimitDep
 from api.queries import HCORR_SUFFIX, SERIES_FIELDS
 from api.registry import Registry, Station
-from api.selection import parse_bbox, public_location, select_by_qpv, validate_station_ids
+from api.selection import (
+    parse_bbox,
+    public_location,
+    qpv_selector,
+    spans_in_bbox,
+    spans_in_qpv,
+    validate_station_ids,
+)
 from api.series_source import (
     ContentCache,
     Rows,
@@ -46,6 +53,7 @@ from api.series_source import (
     is_one_to_one,
 )
 from api.settings import ApiSettings
+from api.spans import Spans, intersect_spans
 from api.windows import AGGS, DAY, RAW_ONLY_AGGS, plan_window
 
 log = logging.getLogger(__name__)
@@ -53,6 +61,9 @@ log = logging.getLogger(__name__)
 router = APIRouter(tags=["series"], dependencies=[RateLimitDep])
 
 MAX_QUANTITIES = 20
+PlaceFilter = Callable[[int, int], Awaitable[dict[str, Spans]]]
+"""``(start_ms, end_ms) -> station id -> spans``: the stations a selection by place keeps over
+the period served, each with the times it was in the place (``api.spans``)."""
 LATEST_TIME = 4_102_444_800.0  # 2100-01-01: later times are refused (and earlier than 1970)
 
 QuantityQ = Annotated[
@@ -178,8 +189,11 @@ async def serve_series(
     header: dict[str, Any],
     filename: str,
     include_flagged: bool = False,
+    placed: PlaceFilter | None = None,
 ) -> Any:
-    """Validate, check the size of the answer, and stream it."""
+    """Validate, check the size of the answer, and stream it. With ``placed``, only the
+    stations it keeps over the period asked, each for the times it gives (the header's
+    ``stations`` then lists them)."""
     quantities = _check_quantities(quantity)
     aggs = _check_aggs(agg)
     if sensor is not None and sensor not in SENSORS:
@@ -199,9 +213,18 @@ async def serve_series(
             "flagged values out of their statistics (see their n_flagged)",
         )
     start_ms, end_ms = window.align(int(start_t * 1000), int(end_t * 1000))
+    clip: tuple[tuple[str, Spans], ...] = ()
+    if placed is not None:
+        spans = await placed(start_ms, end_ms)
+        stations = [s for s in stations if s.id in spans]
+        _check_count(stations, settings)
+        header = {**header, "stations": [s.id for s in stations]}
+        # only the stations not there all along are clipped (none, when no station moved)
+        whole = ((start_ms, end_ms),)
+        clip = tuple((s.id, spans[s.id]) for s in stations if spans[s.id] != whole)
     ids = tuple(s.id for s in stations)
     plan = SeriesPlan(
-        ids, tuple(quantities), sensor, start_ms, end_ms, window, aggs, include_flagged
+        ids, tuple(quantities), sensor, start_ms, end_ms, window, aggs, include_flagged, clip
     )
 
     limit = settings.api_max_points if fmt == "json" else settings.api_max_export_rows
@@ -461,7 +484,7 @@ async def series(
     ids = _split(station)
     if not ids and bbox is None and qpv is None:
         raise HTTPException(400, "select stations with 'station', 'bbox' or 'qpv'")
-    chosen = await select_stations(
+    chosen, placed = await select_stations(
         request, registry, settings, ids, bbox, qpv, include_retired=True
     )
     return await serve_series(
@@ -480,6 +503,7 @@ async def series(
         {"stations": [s.id for s in chosen]},
         "airq_series",
         include_flagged,
+        placed,
     )
 
 
@@ -491,10 +515,14 @@ async def select_stations(
     bbox: str | None,
     qpv: str | None,
     include_retired: bool,
-) -> list[Station]:
-    """Stations matching every filter given (explicit ids must all exist)."""
+) -> tuple[list[Station], PlaceFilter | None]:
+    """Stations of the explicit ids (all must exist), else every station; and, when a place
+    is given (``bbox``, ``qpv``), the filter that keeps of them, over the period asked, the
+    times their placement was in every place given (see :data:`PlaceFilter`)."""
     wanted = validate_station_ids(ids, settings.api_max_stations) if ids else []
     box = parse_bbox(bbox) if bbox is not None else None
+    if qpv is not None:
+        qpv_selector(request, qpv)  # a malformed code or no selector: refused before reading
     if wanted:
         by_id = {s.id: s for s in await run_in_threadpool(registry.list, True)}
         missing = [i for i in wanted if i not in by_id]
@@ -503,16 +531,34 @@ async def select_stations(
         chosen = [by_id[i] for i in wanted]
     else:
         chosen = await run_in_threadpool(registry.list, include_retired)
-    if box is not None:
-        d = settings.public_location_decimals
-        chosen = [s for s in chosen if box.contains(*public_location(s, d))]
-    if qpv is not None:
-        inside = await select_by_qpv(request, qpv, chosen)
-        chosen = [s for s in chosen if s.id in inside]
+    if box is None and qpv is None:
+        _check_count(chosen, settings)
+        return chosen, None
+    decimals = settings.public_location_decimals
+
+    async def placed(start_ms: int, end_ms: int) -> dict[str, Spans]:
+        spans: dict[str, Spans] | None = None
+        candidates = chosen
+        if box is not None:
+            spans = await run_in_threadpool(
+                spans_in_bbox, registry, candidates, box, decimals, start_ms, end_ms
+            )
+            candidates = [s for s in candidates if s.id in spans]
+        if qpv is not None:
+            got = await spans_in_qpv(request, registry, qpv, candidates, start_ms, end_ms)
+            if spans is not None:
+                got = {sid: intersect_spans(sp, spans[sid]) for sid, sp in got.items()}
+            spans = {sid: sp for sid, sp in got.items() if sp}
+        assert spans is not None
+        return spans
+
+    return chosen, placed
+
+
+def _check_count(chosen: Sequence[Station], settings: ApiSettings) -> None:
     if len(chosen) > settings.api_max_stations:
         raise HTTPException(
             413,
             f"{len(chosen)} stations selected, more than {settings.api_max_stations} per "
             "request; narrow the bounding box",
         )
-    return chosen
