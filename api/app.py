@@ -15,7 +15,18 @@ from api.protection import install_protection
 from api.publish import ReadingPublisher
 from api.qpv.selector import QpvStationSelector
 from api.registry import Registry
-from api.routes import admin, airrohr, health, indices, ingest_http, pages, qpv, series, stations
+from api.routes import (
+    admin,
+    airrohr,
+    alerts,
+    health,
+    indices,
+    ingest_http,
+    pages,
+    qpv,
+    series,
+    stations,
+)
 from api.routes.calibration import router as calibration_router
 from api.series_source import ContentCache
 from api.settings import ApiSettings
@@ -41,6 +52,7 @@ ROUTERS = [
     airrohr.router,
     pages.router,
     calibration_router,
+    alerts.router,
 ]
 
 

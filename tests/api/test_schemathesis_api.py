@@ -136,6 +136,20 @@ def _config(base_url: str, station_token: str) -> SchemathesisConfig:
                     "include-path-regex": "^/v1/admin/",
                     "headers": {"Authorization": f"Bearer {ADMIN_TOKEN}"},
                 },
+                # Alert subscriptions (as the admin): a rule has constraints a schema cannot
+                # state (exactly one of station/stations/qpv/fleet, an Apprise URL Apprise
+                # knows, durations): a valid-looking request may get a 400 naming the field.
+                # Unknown query parameters are ignored, as on every route.
+                {
+                    "include-path-regex": "^/v1/alerts/",
+                    "headers": {"Authorization": f"Bearer {ADMIN_TOKEN}"},
+                    "checks": {
+                        "positive_data_acceptance": {
+                            "expected-statuses": ["2xx", "400", "401", "403", "404", "429"]
+                        },
+                        "negative_data_rejection": {"enabled": False},
+                    },
+                },
                 {
                     "include-path-regex": "^/v1/ingest/",
                     "headers": {"Authorization": f"Basic {basic}"},

@@ -1,0 +1,134 @@
+"""``/v1/alerts``: a resident subscribes with their station's token, the admin to a QPV or the
+fleet; the unsubscribe link; what the API writes is what the alerts service reads (SQLite and
+PostgreSQL), and the service's compare-and-set holds on both."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+import pytest
+
+from alerts.rules import State
+from alerts.store import AlertDb
+from tests.api.api_server import ADMIN_TOKEN
+
+pytestmark = pytest.mark.services
+
+ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+HOOK = "json://127.0.0.1:9/hook"
+
+
+def _station(api, sid: str, lat: float = 50.43, lon: float = 2.83) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    r = api.post("/v1/admin/stations", json={"id": sid, "lat": lat, "lon": lon}, headers=ADMIN)
+    assert r.status_code == 201, r.text
+    return {"Authorization": f"Bearer {r.json()['token']}"}
+
+
+def test_resident_subscribes_lists_and_unsubscribes_with_the_station_token(
+    make_client, registry_url: str
+) -> None:
+    with make_client(database_url=registry_url) as api:
+        own = _station(api, "lens-01")
+        _station(api, "lens-02")
+        rule = {"station": "lens-01", "quantity": "pm2_5", "above": 50, "window": "10m",
+                "notify": "mailto://alice:secret@example.org"}  # fmt: skip
+        r = api.post("/v1/alerts/subscriptions", json=rule, headers=own)
+        assert r.status_code == 201, r.text
+        sub = r.json()
+        assert (sub["owner"], sub["stations"], sub["for_s"], sub["lang"]) == (
+            "station", ["lens-01"], 600.0, "fr",
+        )  # fmt: skip
+        assert sub["target"] == "mailto://example.org/…"  # no credentials shown
+        link = urlsplit(sub["unsubscribe_url"])
+        assert link.path == f"/v1/alerts/unsubscribe/{sub['id']}" and link.query.startswith("key=")
+
+        # another station, an area, a bad rule, a bad target, no token
+        other = {**rule, "station": "lens-02"}
+        assert api.post("/v1/alerts/subscriptions", json=other, headers=own).status_code == 401
+        area = {**rule, "station": None, "fleet": True}
+        r = api.post("/v1/alerts/subscriptions", json=area, headers={**own})
+        assert r.status_code == 401  # a station token needs its station
+        r = api.post("/v1/alerts/subscriptions", json={**rule, "quantity": "pm25"}, headers=own)
+        assert r.status_code == 400 and "quantity" in r.json()["detail"]
+        r = api.post("/v1/alerts/subscriptions", json={**rule, "notify": "nope"}, headers=own)
+        assert r.status_code == 400 and "Apprise" in r.json()["detail"]
+        r = api.post("/v1/alerts/subscriptions", json={**rule, "window": "soon"}, headers=own)
+        assert r.status_code == 400 and "window" in r.json()["detail"]
+        assert api.post("/v1/alerts/subscriptions", json=rule).status_code == 401
+
+        # the admin: the fleet's silent stations, in English
+        fleet = {"fleet": True, "kind": "silent", "silent_after": "30m", "lang": "en",
+                 "notify": HOOK}  # fmt: skip
+        r = api.post("/v1/alerts/subscriptions", json=fleet, headers=ADMIN)
+        assert r.status_code == 201, r.text
+        fleet_id = r.json()["id"]
+        assert r.json()["stations"] == ["lens-01", "lens-02"]
+        assert r.json()["min_stations"] == 1
+        r = api.post("/v1/alerts/subscriptions", json={**fleet, "fleet": False,
+                     "station": "lens-01", "qpv": "QP059083"}, headers=ADMIN)  # fmt: skip
+        assert r.status_code == 400
+
+        mine = api.get("/v1/alerts/subscriptions?station=lens-01", headers=own).json()
+        assert [s["id"] for s in mine] == [sub["id"]]
+        assert len(api.get("/v1/alerts/subscriptions", headers=ADMIN).json()) == 2
+        r = api.delete(f"/v1/alerts/subscriptions/{fleet_id}?station=lens-01", headers=own)
+        assert r.status_code == 403
+
+        # what the alerts service reads
+        db = AlertDb(registry_url)
+        try:
+            subs = db.read_subscriptions()
+            assert subs is not None and set(subs) == {sub["id"], fleet_id}
+            rule_read = subs[sub["id"]].rule
+            assert (rule_read.quantity, rule_read.above, rule_read.for_s) == ("pm2_5", 50, 600)
+            assert subs[fleet_id].rule.silent_after_s == 1800 and subs[fleet_id].lang == "en"
+            # compare-and-set: the second writer from the same version loses
+            db.ensure_states([sub["id"]], 0.0)
+            db.ensure_states([sub["id"]], 0.0)  # idempotent
+            ((version, _),) = db.read_states([sub["id"]]).values()
+            on = State(active=True, started_at=1.0)
+            assert db.write_state(sub["id"], version, on, 1.0, [("start", 1.0, "t", "b")])
+            assert not db.write_state(sub["id"], version, State(), 2.0, [("start", 2, "t", "b")])
+            assert db.read_states([sub["id"]])[sub["id"]][1].active
+            claimed = db.claim_due("w1", 5.0, 60)
+            assert [m.title for m in claimed] == ["t"] and db.claim_due("w2", 5.0, 60) == []
+        finally:
+            db.close()
+
+        # the unsubscribe link: a page first (GET changes nothing), then the button
+        page = api.get(f"{link.path}?{link.query}")
+        assert page.status_code == 200 and "Me désabonner" in page.text
+        key, path = link.query.removeprefix("key="), link.path
+        assert api.post(path, data={"key": "wrong"}).status_code == 404
+        assert len(api.get("/v1/alerts/subscriptions", headers=ADMIN).json()) == 2
+        done = api.post(path, data={"key": key})
+        assert done.status_code == 200 and "Vous ne recevrez plus" in done.text
+        assert api.get(f"{link.path}?{link.query}").status_code == 404
+        r = api.delete(f"/v1/alerts/subscriptions/{fleet_id}", headers=ADMIN)
+        assert r.status_code == 200 and r.json() == {"id": fleet_id, "deleted": True}
+        assert api.get("/v1/alerts/subscriptions", headers=ADMIN).json() == []
+
+
+def test_admin_subscribes_a_qpv_whose_alert_needs_two_stations(make_client) -> None:
+    with make_client() as api:
+        # two stations in Nouveau Roubaix (QP059083), one in Lille
+        _station(api, "roubaix-01", 50.67370, 3.18841)
+        _station(api, "roubaix-02", 50.67380, 3.18850)
+        _station(api, "lille-01", 50.6212, 3.0583)
+        body = {"qpv": "qp059083", "quantity": "pm10", "above": 80, "window": "15m",
+                "notify": HOOK}  # fmt: skip
+        r = api.post("/v1/alerts/subscriptions", json=body, headers=ADMIN)
+        assert r.status_code == 201, r.text
+        got = r.json()
+        assert (got["qpv"], got["stations"], got["min_stations"]) == (
+            "QP059083", ["roubaix-01", "roubaix-02"], 2,
+        )  # fmt: skip
+        r = api.post("/v1/alerts/subscriptions", json={**body, "qpv": "QP000000"}, headers=ADMIN)
+        assert r.status_code == 404
+        radon = {"station": "lille-01", "preset": "radon", "notify": HOOK}
+        r = api.post("/v1/alerts/subscriptions", json=radon, headers=ADMIN)
+        assert r.status_code == 201, r.text
+        assert (r.json()["quantity"], r.json()["above"], r.json()["mode"]) == (
+            "radon", 300.0, "mean",
+        )  # fmt: skip
+        assert r.json()["for_s"] == 7 * 86400
