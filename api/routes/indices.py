@@ -6,6 +6,8 @@ sensors: never the official ATMO index nor a regulatory assessment). Definitions
 
 from __future__ import annotations
 
+import math
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime, timedelta
 from typing import Annotated
 
@@ -33,8 +35,8 @@ from api.deps import InfluxDep, RegistryDep, SettingsDep
 from api.influx import InfluxReader
 from api.problems import problem_responses
 from api.protection import RateLimitDep
-from api.qpv.placement import ZONE_QPV
-from api.routes.qpv import QpvDep, placed_area
+from api.qpv.selector import qpv_intervals
+from api.routes.qpv import QpvDep
 
 router = APIRouter(
     tags=["indices"],
@@ -43,6 +45,7 @@ router = APIRouter(
 )
 
 ANNUAL_QUANTITIES = ("pm2_5", "pm10", "no2")
+HOUR = 3600
 FIRST_YEAR, LAST_YEAR = 1970, 2200  # the calendar a stored aggregate can be in
 StationPath = Annotated[
     str, Path(min_length=3, max_length=64, pattern=r"^[a-z0-9][a-z0-9-]{2,63}$")
@@ -218,17 +221,46 @@ async def fetch_daily(
     first: date,
     last: date,
     min_coverage: float,
+    spans: Mapping[str, Sequence[tuple[float, float]]] | None = None,
 ) -> DailyStats:
     """Per-day statistics of ``stations`` for the Paris days ``first``..``last``, from the
-    hourly windows whose coverage reaches ``min_coverage`` (see api.daily_stats)."""
+    hourly windows whose coverage reaches ``min_coverage`` (see api.daily_stats). A station
+    in ``spans`` counts only the whole hours within its spans (epoch seconds: the times it
+    was in the place asked about); the others count every hour."""
     if not stations or not FIRST_YEAR <= first.year <= last.year <= LAST_YEAR:
         return {}
     start, end = paris_midnight(first), paris_midnight(last + timedelta(days=1))
+    spans = spans or {}
+    whole = [sid for sid in stations if sid not in spans]
     out: DailyStats = {}
-    for i in range(0, len(stations), 200):  # keep the regex of one statement short
-        q = build_daily_query(quantities, stations[i : i + 200], start, end, min_coverage)
+    for i in range(0, len(whole), 200):  # keep the regex of one statement short
+        q = build_daily_query(quantities, whole[i : i + 200], start, end, min_coverage)
         out.update(parse_daily(await influx.query(q), quantities))
+    for sid in stations:
+        for a, b in spans.get(sid, ()):
+            # whole hours only: the hour in which a station was moved counts for neither place
+            t0 = math.ceil(max(a, start) / HOUR) * HOUR
+            t1 = math.floor(min(b, end) / HOUR) * HOUR
+            if t0 < t1:
+                q = build_daily_query(quantities, [sid], t0, t1, min_coverage)
+                _add_days(out, parse_daily(await influx.query(q), quantities))
     return out
+
+
+def _add_days(out: DailyStats, more: DailyStats) -> None:
+    """Days of ``more`` into ``out``; a day in both (a station there twice that day, at
+    disjoint hours) sums its hours, weighs its means by them and keeps the larger maximum."""
+    for sid, per_q in more.items():
+        for q, days in per_q.items():
+            have = out.setdefault(sid, {}).setdefault(q, {})
+            for day, d in days.items():
+                old = have.get(day)
+                if old is None:
+                    have[day] = d
+                    continue
+                hours = old.hours + d.hours
+                mean = (old.mean * old.hours + d.mean * d.hours) / hours
+                have[day] = DayStat(hours, d.day_hours, mean, max(old.max, d.max))
 
 
 async def _station(registry: RegistryDep, station_id: str) -> str:
@@ -238,11 +270,32 @@ async def _station(registry: RegistryDep, station_id: str) -> str:
     return st.id
 
 
-async def _qpv(svc: QpvDep, registry: RegistryDep, code: str) -> tuple[str, str, list[str]]:
-    """(code, name, ids of the outdoor stations inside the QPV) or 404."""
-    area, placements = await placed_area(svc, registry, code)
-    ids = svc.zones(area.code, placements).get(ZONE_QPV, [])
-    return area.code, area.name, sorted(ids)
+async def _qpv(
+    svc: QpvDep, registry: RegistryDep, code: str, first: date, last: date
+) -> tuple[str, str, list[str], dict[str, list[tuple[float, float]]]]:
+    """(code, name, ids of the stations whose outdoor placement was inside the QPV during the
+    Paris days ``first``..``last``, the times each was: only the stations moved into or out
+    of it then) or 404. As the exposure routes: a reading counts for where the station was
+    when it was taken, never where it is now."""
+    layer = await run_in_threadpool(svc.layer)
+    area = layer.by_code.get(code.strip().upper())
+    if area is None:
+        raise HTTPException(404, f"unknown QPV {code[:20]!r} in {layer.source}")
+    start, end = paris_midnight(first), paris_midnight(last + timedelta(days=1))
+    rows = await run_in_threadpool(registry.list, True)
+    found = await run_in_threadpool(qpv_intervals, svc, registry, area.code, rows, start, end)
+    partial = {sid: iv for sid, iv in found.items() if _merged(iv) != [(start, end)]}
+    return area.code, area.name, sorted(found), partial
+
+
+def _merged(intervals: Sequence[tuple[float, float]]) -> list[tuple[float, float]]:
+    out: list[tuple[float, float]] = []
+    for a, b in sorted(intervals):
+        if out and a <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], b))
+        else:
+            out.append((a, b))
+    return out
 
 
 def _yesterday() -> date:
@@ -295,9 +348,11 @@ async def qpv_atmo_index(
 ) -> AtmoAnswer:
     """Indice ATMO global d'un jour dans un QPV (indicatif), d'après les stations situées dans
     le quartier. *Overall daily ATMO index inside one QPV (indicative), from its stations.*"""
-    qcode, name, ids = await _qpv(svc, registry, code)
     d = day or _yesterday()
-    stats = await fetch_daily(influx, ATMO_POLLUTANTS, ids, d, d, settings.qpv_min_window_coverage)
+    qcode, name, ids, spans = await _qpv(svc, registry, code, d, d)
+    stats = await fetch_daily(
+        influx, ATMO_POLLUTANTS, ids, d, d, settings.qpv_min_window_coverage, spans
+    )
     per = {sid: _day_of(stats, sid, d.isoformat()) for sid in ids}
     per_station = [
         StationAtmo(station=sid, **_index_out(atmo_index(days)).model_dump())
@@ -369,10 +424,10 @@ async def qpv_annual(
     """Moyennes annuelles dans un QPV comparées aux valeurs guides OMS 2021 et aux valeurs
     limites UE, avec la couverture (indicatif). *Annual means inside one QPV against the WHO
     2021 guidelines and the EU limit values, with coverage (indicative).*"""
-    qcode, name, ids = await _qpv(svc, registry, code)
     y, first, last, complete = _year(year)
+    qcode, name, ids, spans = await _qpv(svc, registry, code, first, last)
     stats = await fetch_daily(
-        influx, ANNUAL_QUANTITIES, ids, first, last, settings.qpv_min_window_coverage
+        influx, ANNUAL_QUANTITIES, ids, first, last, settings.qpv_min_window_coverage, spans
     )
     out = []
     for q in ANNUAL_QUANTITIES:
