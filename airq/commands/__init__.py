@@ -20,4 +20,5 @@ MODULES = [
     "pull",
     "dashboards",
     "calibration",
+    "alerts",
 ]

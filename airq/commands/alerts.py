@@ -1,0 +1,279 @@
+"""``airq alerts``: subscribe to alerts, list and end subscriptions (the registry the other
+commands use), run the alerts service (docs/alerts.md). French first, English with --lang en."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import TYPE_CHECKING, Any
+
+from airq.commands.common import stop_event, with_default_registry
+from airq.errors import CliError, UsageError
+
+if TYPE_CHECKING:  # imported where used: `airq` starts without the apps' dependencies
+    from api.alerts_store import AlertStore
+    from api.registry import Registry
+
+# each app keeps its own message table (airq_core.i18n)
+MESSAGES: dict[str, dict[str, str]] = {
+    "subscribed": {
+        "fr": "abonnement {id} créé : {what}\n  stations : {stations}\n  envoi : {target}\n"
+        "  lien de désabonnement : {unsubscribe}",
+        "en": "subscription {id} created: {what}\n  stations: {stations}\n  sent to: {target}\n"
+        "  unsubscribe link: {unsubscribe}",
+    },
+    "what_threshold": {
+        "fr": "{quantity} au-dessus de {above} {how} {window}",
+        "en": "{quantity} above {above} {how} {window}",
+    },
+    "how_all": {"fr": "pendant", "en": "for"},
+    "how_mean": {"fr": "en moyenne sur", "en": "as a mean over"},
+    "what_silent": {
+        "fr": "station muette depuis plus de {after}",
+        "en": "station silent for more than {after}",
+    },
+    "none": {"fr": "aucun abonnement", "en": "no subscription"},
+    "removed": {"fr": "abonnement {id} supprimé", "en": "subscription {id} removed"},
+    "unknown": {
+        "fr": "pas d'abonnement {id} (voir : airq alerts list)",
+        "en": "no subscription {id} (see: airq alerts list)",
+    },
+    "refused": {"fr": "abonnement refusé : {why}", "en": "subscription refused: {why}"},
+    "one_target": {
+        "fr": "donnez une seule cible : --station, --stations, --qpv ou --fleet",
+        "en": "give one target: --station, --stations, --qpv or --fleet",
+    },
+    "unknown_station": {
+        "fr": "station inconnue : {id} (voir : airq station list)",
+        "en": "unknown station: {id} (see: airq station list)",
+    },
+    "unknown_qpv": {
+        "fr": "QPV inconnu : {code} (un code comme QN05912M)",
+        "en": "unknown QPV: {code} (a code such as QN05912M)",
+    },
+    "empty_area": {
+        "fr": "aucune station dans {what} : rien à surveiller",
+        "en": "no station in {what}: nothing to watch",
+    },
+    "need_rule": {
+        "fr": "donnez --quantity et --above, --preset, ou --silent-after",
+        "en": "give --quantity and --above, --preset, or --silent-after",
+    },
+    "settings_invalid": {
+        "fr": "réglages invalides : {why}",
+        "en": "invalid settings: {why}",
+    },
+}
+
+
+def _t(key: str, **kw: object) -> str:
+    from airq_core.i18n import translate
+
+    return translate(MESSAGES, key, **kw)
+
+
+def _store() -> tuple[Registry, AlertStore]:
+    from airq.commands.common import open_registry
+    from api.alerts_store import AlertStore
+
+    registry = open_registry()
+    return registry, AlertStore(registry.engine)
+
+
+def _describe(sub: Any) -> str:
+    from airq_core.alerts import format_duration
+    from airq_core.i18n import lang
+
+    if sub.kind == "silent":
+        return _t("what_silent", after=format_duration(sub.silent_after_s or 0, lang()))
+    return _t(
+        "what_threshold",
+        quantity=sub.quantity,
+        above=f"{sub.above:g}",
+        how=_t("how_mean" if sub.mode == "mean" else "how_all"),
+        window=format_duration(sub.for_s, lang()),
+    )
+
+
+def subscribe(args: argparse.Namespace) -> int:
+    from airq_core.alerts import PRESETS, AlertRuleError, parse_duration
+    from airq_core.i18n import lang
+    from airq_core.urls import alert_unsubscribe_url
+    from api.alerts_store import AlertStoreError, redact_target
+
+    targets = [args.station, args.stations, args.qpv, args.fleet or None]
+    if sum(t is not None for t in targets) != 1:
+        raise UsageError(_t("one_target"))
+    kind = "silent" if args.silent_after else "threshold"
+    preset = PRESETS[args.preset] if args.preset else None
+    quantity = args.quantity or (preset.quantity if preset else None)
+    above = args.above if args.above is not None else (preset.above if preset else None)
+    if kind == "threshold" and (quantity is None or above is None):
+        raise UsageError(_t("need_rule"))
+    try:
+        window = (
+            parse_duration(args.window, "--for")
+            if args.window
+            else (preset.for_s if preset else 0.0)
+        )
+        clear_for = parse_duration(args.clear_for, "--clear-for") if args.clear_for else None
+        silent = parse_duration(args.silent_after, "--silent-after") if args.silent_after else None
+        repeat = parse_duration(args.repeat, "--repeat") if args.repeat else 0.0
+    except AlertRuleError as exc:
+        raise UsageError(_t("refused", why=exc)) from None
+    registry, store = _store()
+    try:
+        area = args.station is None
+        if args.station:
+            stations = [args.station]
+        elif args.stations:
+            stations = [s.strip() for s in args.stations.split(",") if s.strip()]
+        else:
+            active = registry.list()
+            if args.fleet:
+                stations = sorted(s.id for s in active)
+            else:
+                stations = sorted(_qpv_stations(args.qpv, active))
+        if not stations:
+            raise CliError(_t("empty_area", what=args.qpv or "fleet"))
+        for sid in stations:
+            if registry.get(sid) is None:
+                raise CliError(_t("unknown_station", id=sid))
+        default_min = 2 if area and kind == "threshold" and len(stations) > 1 else 1
+        try:
+            sub = store.add(
+                kind=kind,
+                owner="admin",
+                station_id=args.station,
+                qpv=args.qpv.strip().upper() if args.qpv else None,
+                stations=stations,
+                min_stations=min(args.min_stations or default_min, len(stations)),
+                quantity=quantity if kind == "threshold" else None,
+                above=above if kind == "threshold" else None,
+                clear=args.clear,
+                for_s=window,
+                clear_for_s=clear_for,
+                silent_after_s=silent,
+                repeat_s=repeat,
+                quiet=args.quiet,
+                mode=args.mode or (preset.mode if preset else "all"),
+                lang=args.message_lang or lang(),
+                target=args.notify,
+            )
+        except AlertStoreError as exc:
+            raise CliError(_t("refused", why=exc)) from None
+    finally:
+        registry.close()
+    from alerts.settings import AlertsSettings
+
+    public = AlertsSettings().public_url
+    print(
+        _t(
+            "subscribed",
+            id=sub.id,
+            what=_describe(sub),
+            stations=", ".join(sub.stations[:10]) + ("…" if len(sub.stations) > 10 else ""),
+            target=redact_target(sub.target),
+            unsubscribe=alert_unsubscribe_url(public, sub.id, sub.unsubscribe_key),
+        )
+    )
+    return 0
+
+
+def _qpv_stations(code: str, active: list[Any]) -> set[str]:
+    from api.qpv.service import QpvService, QpvSettings
+
+    svc = QpvService(QpvSettings())
+    try:
+        return svc.stations_inside(code.strip().upper(), [(s.id, s.lat, s.lon) for s in active])
+    except KeyError:
+        raise CliError(_t("unknown_qpv", code=code)) from None
+
+
+def list_subscriptions(args: argparse.Namespace) -> int:
+    registry, store = _store()
+    try:
+        subs = store.list(args.station)
+    finally:
+        registry.close()
+    if args.json:
+        print(json.dumps([s.public() for s in subs], indent=1, default=str))
+        return 0
+    if not subs:
+        print(_t("none"))
+        return 0
+    from api.alerts_store import redact_target
+
+    for s in subs:
+        where = s.qpv or s.station_id or f"{len(s.stations)} station(s)"
+        print(f"{s.id:>5}  {where:<20}  {_describe(s):<48}  {redact_target(s.target)}  {s.lang}")
+    return 0
+
+
+def unsubscribe(args: argparse.Namespace) -> int:
+    registry, store = _store()
+    try:
+        done = store.remove(args.id)
+    finally:
+        registry.close()
+    if not done:
+        raise CliError(_t("unknown", id=args.id))
+    print(_t("removed", id=args.id))
+    return 0
+
+
+def run(args: argparse.Namespace) -> int:
+    from pydantic import ValidationError
+
+    from alerts.service import AlertsService
+    from alerts.settings import AlertsSettings
+
+    try:
+        settings = with_default_registry(AlertsSettings())
+    except ValidationError as exc:
+        raise CliError(_t("settings_invalid", why=exc)) from None
+    try:
+        AlertsService(settings).run(stop_event())
+    except RuntimeError as exc:  # the broker refused our account
+        raise CliError(str(exc)) from None
+    return 0
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    a = sub.add_parser("alerts", help="alertes par e-mail, SMS, ntfy… / alerts")
+    asub = a.add_subparsers(dest="alerts_command", required=True)
+    s = asub.add_parser(
+        "subscribe",
+        help="s'abonner à une alerte / subscribe to an alert",
+        description="Exemple / example: airq alerts subscribe --station lens-01 --quantity "
+        "pm2_5 --above 50 --for 10m --notify mailto://moi:motdepasse@example.org",
+    )
+    s.add_argument("--station", help="une station / one station")
+    s.add_argument("--stations", help="plusieurs stations (a,b,c) / several stations")
+    s.add_argument("--qpv", help="les stations d'un QPV (code) / a QPV's stations")
+    s.add_argument("--fleet", action="store_true", help="toutes les stations / every station")
+    s.add_argument("--quantity", help="grandeur / quantity (pm2_5, pm10, co2, radon…)")
+    s.add_argument("--above", type=float, help="seuil / threshold")
+    s.add_argument("--clear", type=float, help="fin sous ce niveau / ends below (défaut -10 %%)")
+    s.add_argument("--for", dest="window", help="durée au-dessus / how long above (10m, 2h)")
+    s.add_argument("--clear-for", help="durée sous le niveau de fin / how long below to end")
+    s.add_argument("--mode", choices=["all", "mean"], help="all: chaque mesure; mean: moyenne")
+    s.add_argument("--preset", choices=["radon", "co2", "pm2_5_who_24h"], help="règle prête")
+    s.add_argument("--silent-after", help="station muette depuis / silent for (30m)")
+    s.add_argument("--min-stations", type=int, help="stations d'accord / stations that agree")
+    s.add_argument("--repeat", help="rappel / reminder every (6h; défaut : aucun / none)")
+    s.add_argument("--quiet", help="heures calmes / quiet hours (22-7)")
+    s.add_argument(
+        "--message-lang", choices=["fr", "en"], help="langue des messages / message language"
+    )
+    s.add_argument("--notify", required=True, help="URL Apprise (mailto://, ntfy://, tgram://…)")
+    s.set_defaults(func=subscribe)
+    ls = asub.add_parser("list", help="abonnements / subscriptions")
+    ls.add_argument("--station", help="d'une station / of one station")
+    ls.add_argument("--json", action="store_true")
+    ls.set_defaults(func=list_subscriptions)
+    u = asub.add_parser("unsubscribe", help="supprimer un abonnement / end a subscription")
+    u.add_argument("id", type=int)
+    u.set_defaults(func=unsubscribe)
+    r = asub.add_parser("run", help="évaluer les règles, envoyer / evaluate and send (MQTT)")
+    r.set_defaults(func=run)

@@ -1,0 +1,55 @@
+"""``airq alerts``: the issue's contract (subscribe --station --quantity --above --for --notify,
+list, unsubscribe) on the default registry, what the alerts service reads from it, errors in
+French first and English with --lang en."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from airq.commands.common import registry_url
+from alerts.store import AlertDb
+
+
+def test_subscribe_list_unsubscribe(airq, data_dir: Path) -> None:
+    assert airq("station", "add", "lens-01", "--lat", "50.43", "--lon", "2.83").returncode == 0
+    r = airq("alerts", "subscribe", "--station", "lens-01", "--quantity", "pm2_5", "--above",
+             "50", "--for", "10m", "--notify", "mailto://moi:secret@example.org")  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    assert "abonnement 1 créé : pm2_5 au-dessus de 50 pendant 10 min" in r.stdout
+    assert "/v1/alerts/unsubscribe/1?key=" in r.stdout and "secret" not in r.stdout
+    r = airq("--lang", "en", "alerts", "subscribe", "--fleet", "--silent-after", "30m",
+             "--notify", "json://127.0.0.1:9/hook")  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    assert "subscription 2 created: station silent for more than 30 min" in r.stdout
+
+    db = AlertDb(registry_url(data_dir))
+    try:
+        subs = db.read_subscriptions()
+    finally:
+        db.close()
+    assert subs is not None
+    assert (subs[1].rule.quantity, subs[1].rule.above, subs[1].rule.for_s) == ("pm2_5", 50, 600)
+    assert (subs[2].rule.kind, subs[2].rule.stations, subs[2].lang) == (
+        "silent", ("lens-01",), "en",
+    )  # fmt: skip
+
+    listed = json.loads(airq("alerts", "list", "--json").stdout)
+    assert [s["id"] for s in listed] == [1, 2]
+    assert listed[0]["target"] == "mailto://example.org/…"
+    assert airq("alerts", "unsubscribe", "2").stdout.strip() == "abonnement 2 supprimé"
+    r = airq("alerts", "unsubscribe", "2")
+    assert r.returncode == 1 and "pas d'abonnement 2" in r.stderr
+
+
+def test_refusals_name_the_fix(airq) -> None:
+    assert airq("station", "add", "lens-01", "--lat", "50.43", "--lon", "2.83").returncode == 0
+    base = ["alerts", "subscribe", "--quantity", "pm2_5", "--above", "50"]
+    r = airq(*base, "--station", "nope-01", "--notify", "json://x/y")
+    assert r.returncode == 1 and "station inconnue : nope-01" in r.stderr
+    r = airq(*base, "--station", "lens-01", "--for", "dix minutes", "--notify", "json://x/y")
+    assert r.returncode == 2 and "write 90s, 10m, 2h or 7d" in r.stderr
+    r = airq(*base, "--station", "lens-01", "--notify", "pas-une-url")
+    assert r.returncode == 1 and "abonnement refusé" in r.stderr and "Apprise" in r.stderr
+    r = airq("--lang", "en", *base, "--notify", "json://x/y")
+    assert r.returncode == 2 and "give one target" in r.stderr
