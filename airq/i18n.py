@@ -141,6 +141,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     "placement_current": {"fr": "actuel", "en": "current"},
     "placement_indoor": {"fr": "intérieur", "en": "indoor"},
     "placement_outdoor": {"fr": "extérieur", "en": "outdoor"},
+    "placement_public": {"fr": "publié {lat}, {lon}", "en": "published {lat}, {lon}"},
     "broker_refused": {
         "fr": "le broker MQTT n'a pas pris la modification (rien n'a changé dans le "
         "registre) : {why}",

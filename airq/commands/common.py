@@ -130,11 +130,13 @@ def open_registry() -> Registry:
     from airq.i18n import t
     from api.registry import Registry
 
-    url = registry_settings().database_url
+    settings = registry_settings()
+    url = settings.database_url
     _warn_old_registry(url)
     accounts = broker_accounts()
     try:
-        reg = Registry(url)
+        # placements opened here (add, update) take the deployment's public precision
+        reg = Registry(url, settings.public_location_decimals)
     except (SQLAlchemyError, ArgumentError, ValueError, OSError) as exc:
         why = str(getattr(exc, "orig", None) or exc).splitlines()[0][:160]
         raise CliError(t("registry_unavailable", registry=describe_url(url), why=why)) from None

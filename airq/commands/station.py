@@ -18,8 +18,10 @@ be reached, the command fails and the registry is unchanged.
 ``airq station update ID --lat/--lon/--indoor/--outdoor [--moved-at TIME]`` moves a station:
 its current placement ends at ``--moved-at`` (default now) and a new one starts, so what it
 measured before stays attributed to where it was (QPV statistics). ``--name`` alone moves
-nothing. ``airq station placements ID [--json]`` lists where it has been (exact locations:
-the registry is the operator's; the public API rounds them).
+nothing. ``airq station placements ID [--json]`` lists where it has been: exact locations
+(the registry is the operator's, as ``GET /v1/admin/stations``), then each as the public API
+shows it, rounded at the placement's own precision (``precision`` in the JSON: the
+``AIRQ_PUBLIC_LOCATION_DECIMALS`` of when it was opened).
 """
 
 from __future__ import annotations
@@ -213,7 +215,11 @@ def placements(args: argparse.Namespace) -> int:
     for p in found:
         where = t("placement_indoor") if p.indoor else t("placement_outdoor")
         until = _iso(p.valid_to) or t("placement_current")
-        print(f"{_iso(p.valid_from)}\t{until}\t{p.lat:.5f}\t{p.lon:.5f}\t{where}")
+        # exact (the registry is the operator's), then as the public API shows this
+        # placement: rounded at its own precision (AIRQ_PUBLIC_LOCATION_DECIMALS when opened)
+        d = p.precision
+        public = t("placement_public", lat=f"{p.lat:.{d}f}", lon=f"{p.lon:.{d}f}")
+        print(f"{_iso(p.valid_from)}\t{until}\t{p.lat:.5f}\t{p.lon:.5f}\t{where}\t{public}")
     return 0
 
 

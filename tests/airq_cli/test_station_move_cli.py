@@ -40,3 +40,21 @@ def test_update_moves_and_placements_lists_the_history(airq) -> None:
     assert r.returncode == 1 and "inconnue" in r.stderr
     r = airq("station", "update", "lens-01")
     assert r.returncode == 2 and "rien à changer" in r.stderr
+
+
+def test_placements_show_the_public_location_at_the_deployments_precision(airq) -> None:
+    """Placements opened by ``airq station`` take AIRQ_PUBLIC_LOCATION_DECIMALS; the listing
+    gives the exact location (the operator's) and the one the public API shows."""
+    env = {"AIRQ_PUBLIC_LOCATION_DECIMALS": "2"}
+    r = airq("station", "add", "lens-01", "--lat", "50.44912", "--lon", "2.83906", env=env)
+    assert r.returncode == 0, r.stderr
+    r = airq("station", "update", "lens-01", "--lat", "50.4567", env=env)
+    assert r.returncode == 0, r.stderr
+    r = airq("station", "placements", "lens-01", "--json", env=env)
+    assert [p["precision"] for p in json.loads(r.stdout)] == [2, 2]
+    r = airq("station", "placements", "lens-01", env=env)
+    first, second = r.stdout.splitlines()
+    assert "50.44912\t2.83906" in first and first.endswith("publié 50.45, 2.84")
+    assert second.endswith("publié 50.46, 2.84"), second
+    r = airq("--lang", "en", "station", "placements", "lens-01", env=env)
+    assert r.stdout.splitlines()[0].endswith("published 50.45, 2.84")
