@@ -27,7 +27,15 @@ from airq.commands.common import (
 )
 from airq.errors import CliError
 from airq.i18n import t
-from airq.services import API_USER, INGEST_USER, InfluxDB, Mosquitto, ServiceError, port_is_free
+from airq.services import (
+    ALERTS_USER,
+    API_USER,
+    INGEST_USER,
+    InfluxDB,
+    Mosquitto,
+    ServiceError,
+    port_is_free,
+)
 from api.registry import Registry, hash_token
 from firmware_tools.virtual import PtySensor, make_emulator
 
@@ -169,6 +177,7 @@ class Stack:
         finally:
             registry.close()
         ingest_pw, api_pw = secrets.token_urlsafe(18), secrets.token_urlsafe(18)
+        alerts_pw = secrets.token_urlsafe(18)
         self.influx = InfluxDB(self.data / "influxdb", port=_pick_port(18086)).start()
         self.mosquitto = Mosquitto(
             self.data / "mosquitto",
@@ -176,6 +185,7 @@ class Stack:
             users={
                 INGEST_USER: hash_token(ingest_pw),
                 API_USER: hash_token(api_pw),
+                ALERTS_USER: hash_token(alerts_pw),
                 **station_users,
             },
         )
@@ -216,6 +226,17 @@ class Stack:
                 **base_env,
                 "AIRQ_MQTT_URL": self.mosquitto.url(API_USER, api_pw),
                 "AIRQ_BROKER_ADMIN_URL": self.mosquitto.admin_url,
+            },
+        )
+        # alerts of the subscriptions in the registry (`airq alerts subscribe`), their links
+        # pointing at this API
+        self._spawn(
+            "alerts",
+            ["alerts", "run"],
+            {
+                **base_env,
+                "AIRQ_MQTT_URL": self.mosquitto.url(ALERTS_USER, alerts_pw),
+                "AIRQ_PUBLIC_URL": f"http://127.0.0.1:{self.api_port}",
             },
         )
         gw_dir = self.data / "gateways"

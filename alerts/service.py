@@ -19,6 +19,7 @@ delivery thread sends what the outbox holds. So:
 from __future__ import annotations
 
 import logging
+import os
 import queue
 import threading
 import time
@@ -49,6 +50,7 @@ REFUSED_CREDENTIALS = (4, 5, 134, 135)
 CAS_TRIES = 5
 RETRY_BASE_S = 5.0
 STARTUP_GRACE_S = 2.0
+HEARTBEAT_S = 5.0
 
 
 @dataclass(slots=True)
@@ -335,6 +337,14 @@ class AlertsService:
         client.loop_start()
         return client
 
+    @staticmethod
+    def _beat(path: str) -> None:
+        try:
+            with open(path, "a"):
+                os.utime(path)
+        except OSError as exc:
+            log.warning("cannot touch the heartbeat file %s: %s", path, exc)
+
     def run(self, stop: threading.Event) -> None:
         """Evaluates until ``stop`` is set (or the broker refuses our credentials)."""
         self.refresh()
@@ -345,7 +355,7 @@ class AlertsService:
         delivery.start()
         self._client = client = self._connect()
         s = self.settings
-        next_refresh = next_flush = 0.0
+        next_refresh = next_flush = next_beat = 0.0
         # the clock rules wait for the readings the broker kept while we were stopped: a
         # station that published meanwhile is not silent
         next_tick = float("inf")
@@ -363,6 +373,9 @@ class AlertsService:
                 if mono >= next_flush:
                     self.flush()
                     next_flush = mono + s.alerts_flush_s
+                if s.alerts_heartbeat_file and mono >= next_beat:
+                    self._beat(s.alerts_heartbeat_file)
+                    next_beat = mono + HEARTBEAT_S
                 try:
                     m = self.inbox.get(timeout=0.2)
                 except queue.Empty:

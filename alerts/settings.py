@@ -37,6 +37,11 @@ class AlertsSettings(BaseSettings):
         default=60, gt=0, description="a message claimed by a replica that died is retried after"
     )
 
+    alerts_heartbeat_file: str | None = Field(
+        default=None,
+        description="touched every few seconds while the loop runs (a container healthcheck)",
+    )
+
     @field_validator("mqtt_url")
     @classmethod
     def _mqtt(cls, v: str) -> str:

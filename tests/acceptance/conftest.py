@@ -11,6 +11,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,7 +20,7 @@ from typing import Any
 import httpx
 import pytest
 
-from airq.services import INGEST_USER, InfluxDB, Mosquitto, free_port
+from airq.services import ALERTS_USER, INGEST_USER, InfluxDB, Mosquitto, free_port
 from tests.acceptance.compose_env import (
     Localization,
     load_compose,
@@ -160,6 +161,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     variables = {
         "AIRQ_INGEST_MQTT_PASSWORD": secrets.token_urlsafe(24),
         "AIRQ_API_MQTT_PASSWORD": secrets.token_urlsafe(24),
+        "AIRQ_ALERTS_MQTT_PASSWORD": secrets.token_urlsafe(24),
         "AIRQ_ADMIN_TOKEN": secrets.token_urlsafe(32),
         "GRAFANA_ADMIN_PASSWORD": secrets.token_urlsafe(16),
         "AIRQ_BROKER_ADMIN_PASSWORD": secrets.token_urlsafe(24),
@@ -199,6 +201,20 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
             what="the API to create the service accounts on the broker",
         )
         s.spawn("ingest", "ingest")
+        wait_until(
+            lambda: s.check_alive()
+            or mqtt_login_ok(
+                mosquitto.port, ALERTS_USER, variables["AIRQ_ALERTS_MQTT_PASSWORD"], "probe-a"
+            ),
+            what="the API to create the alerts account on the broker",
+        )
+        spawned = time.time()
+        s.spawn("alerts", "alerts")
+        beat = Path(s.envs["alerts"]["AIRQ_ALERTS_HEARTBEAT_FILE"])
+        wait_until(
+            lambda: s.check_alive() or (beat.exists() and beat.stat().st_mtime >= spawned - 1),
+            what="the alerts service's first heartbeat",
+        )
         wait_until(lambda: s.check_alive() or _port_open(where.ports[8000]), what="the API port")
         wait_http(f"{s.api_url}/v1/quantities", s)
         wait_http(f"http://127.0.0.1:{where.ports[9108]}/livez", s)  # the ingest's

@@ -21,7 +21,8 @@ from tests.acceptance.compose_env import (
 
 pytestmark = pytest.mark.services
 
-SERVED = ("influxdb", "ingest", "api")  # the services the suite runs with an environment
+# the services the suite runs with an environment
+SERVED = ("influxdb", "ingest", "api", "alerts")
 
 
 def test_substitute_follows_compose_rules() -> None:
@@ -91,7 +92,7 @@ def _healthcheck(stack, service: str) -> list[str]:
     return args
 
 
-@pytest.mark.parametrize("service", ["mosquitto", "influxdb", "ingest", "api"])
+@pytest.mark.parametrize("service", ["mosquitto", "influxdb", "ingest", "api", "alerts"])
 def test_compose_healthchecks_pass_on_the_running_services(stack, service: str) -> None:
     args = _healthcheck(stack, service)
     tool = shlex.split(args[2])[0] if args[0] == "sh" else args[0]

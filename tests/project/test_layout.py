@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-APPS = ["gateway", "ingest", "api", "firmware_tools", "dashboards"]
+APPS = ["gateway", "ingest", "api", "alerts", "firmware_tools", "dashboards"]
 STDLIB_ONLY = "airq_core"
 
 
@@ -145,11 +145,11 @@ def test_docker_compose_is_valid() -> None:
         pytest.skip("docker-compose not installed (scripts/setup --dev installs it)")
     env = {**os.environ, "AIRQ_INGEST_MQTT_PASSWORD": "x", "AIRQ_API_MQTT_PASSWORD": "y",
            "AIRQ_ADMIN_TOKEN": "z", "GRAFANA_ADMIN_PASSWORD": "w",
-           "AIRQ_BROKER_ADMIN_PASSWORD": "v"}
+           "AIRQ_BROKER_ADMIN_PASSWORD": "v", "AIRQ_ALERTS_MQTT_PASSWORD": "u"}
     r = subprocess.run([exe, "-f", str(ROOT / "docker-compose.yml"), "config"], env=env,
                        capture_output=True, text=True, cwd=ROOT)
     assert r.returncode == 0, r.stderr
-    for service in ("mosquitto:", "influxdb:", "grafana:", "ingest:", "api:"):
+    for service in ("mosquitto:", "influxdb:", "grafana:", "ingest:", "api:", "alerts:"):
         assert service in r.stdout
     assert "image: influxdb:1." in r.stdout
     # every bind-mounted file or folder exists in the repository
@@ -228,5 +228,7 @@ def test_compose_with_the_example_env_keeps_the_registry_in_its_volume(tmp_path:
     )  # fmt: skip
     assert r.returncode == 0, r.stderr
     services = yaml.safe_load(r.stdout)["services"]
-    urls = {services[s]["environment"]["AIRQ_DATABASE_URL"] for s in ("ingest", "api")}
+    urls = {
+        services[s]["environment"]["AIRQ_DATABASE_URL"] for s in ("ingest", "api", "alerts")
+    }
     assert urls == {"sqlite:////data/registry.sqlite"}
