@@ -11,6 +11,7 @@ COPY airq_core ./airq_core
 COPY airq ./airq
 COPY gateway ./gateway
 COPY ingest ./ingest
+COPY alerts ./alerts
 COPY api ./api
 COPY firmware_tools ./firmware_tools
 COPY dashboards ./dashboards
