@@ -18,6 +18,7 @@ import shapely
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from pyproj import Transformer
+from shapely.geometry import mapping
 
 from airq_core.quantities import QUANTITIES
 from airq_core.readings import format_time
@@ -26,6 +27,7 @@ from api.qpv.placement import (
     Placement,
     PlacementCache,
     communes_of_qpv,
+    index_zones,
     place_station,
     qpv_zones,
 )
@@ -44,6 +46,12 @@ from api.registry import Station
 log = logging.getLogger(__name__)
 
 _TO_L93 = Transformer.from_crs(WGS84, LAMBERT93, always_xy=True)
+_TO_WGS84 = Transformer.from_crs(LAMBERT93, WGS84, always_xy=True)
+# Polygons of the web map (docs/api.md "Map layers"): 3 m is under 2 pixels at zoom 16 (about
+# 1.5 m a pixel at 50° N) and invisible at the zooms the map opens on (<= 14); 5 decimals of a
+# degree are about 1.1 m north-south and 0.7 m east-west here.
+MAP_TOLERANCE_M = 3.0
+MAP_DECIMALS = 5
 _QUANTITY_RE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 
 
@@ -76,6 +84,11 @@ class QpvSettings(BaseSettings):
         if not out or out[0] <= 0 or out[-1] > 20_000:
             raise ValueError("AIRQ_QPV_BUFFERS_M must be between 1 and 20000 m")
         return out
+
+
+def _to_map_coordinates(xy: Any) -> Any:
+    lon, lat = _TO_WGS84.transform(xy[:, 0], xy[:, 1])
+    return np.round(np.column_stack([lon, lat]), MAP_DECIMALS)
 
 
 def check_quantity(quantity: str) -> str:
@@ -208,6 +221,7 @@ class QpvService:
         self._communes_stat: tuple[float, int] | None = None
         self._qpv_communes: dict[str, tuple[str, ...]] | None = None
         self._cache = PlacementCache()
+        self._map_geometries: tuple[str, dict[str, dict[str, Any]]] | None = None
         self.layer()  # fail fast on a bad file
 
     @staticmethod
@@ -301,6 +315,36 @@ class QpvService:
             self.settings.reference_radius_m,
             None if communes is None else communes.get(code, ()),
         )
+
+    def zones_index(self, placements: dict[str, Placement]) -> dict[str, dict[str, list[str]]]:
+        """QPV code -> :meth:`zones` of every QPV of the layer, in one pass over the
+        placements."""
+        return index_zones(
+            [a.code for a in self.layer().areas],
+            placements.values(),
+            self.settings.buffers_m,
+            self.settings.reference_radius_m,
+            self.qpv_communes(),
+        )
+
+    def map_geometries(self) -> dict[str, dict[str, Any]]:
+        """QPV code -> GeoJSON geometry for web maps: simplified in Lambert-93 within
+        ``MAP_TOLERANCE_M`` (topology kept: no polygon vanishes or crosses itself), then in
+        WGS84 with ``MAP_DECIMALS`` decimals. Computed once per layer version."""
+        layer = self.layer()
+        with self._lock:
+            if self._map_geometries is None or self._map_geometries[0] != layer.version:
+                geoms = {
+                    a.code: mapping(
+                        shapely.transform(
+                            shapely.simplify(a.geometry, MAP_TOLERANCE_M, preserve_topology=True),
+                            _to_map_coordinates,
+                        )
+                    )
+                    for a in layer.areas
+                }
+                self._map_geometries = (layer.version, geoms)
+            return self._map_geometries[1]
 
     def outside_definition(self, code: str) -> dict[str, str]:
         communes = self.qpv_communes()

@@ -2,22 +2,30 @@
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import math
 import re
 import threading
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
+import orjson
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import State
 
 from airq_core.quantities import QUANTITIES
 from airq_core.readings import format_time
 from airq_core.reference_values import ATMO_CLASSES, atmo_class, daily_statistic
 from api.deps import InfluxDep, RegistryDep, SettingsDep, parse_time_param
 from api.influx import InfluxReader
+from api.map_layers import AnswerCache, MapLayerSettings, ReadyResponse, respond
+from api.problems import problem_responses
+from api.protection import RateLimitDep
 from api.qpv.exposure import HOUR, daily_values, day_value, hour_bounds, zone_statistics
 from api.qpv.placement import ZONE_OUTSIDE, ZONE_QPV, Placement, buffer_zone
 from api.qpv.polygons import Area, PolygonFileError
@@ -32,8 +40,29 @@ from api.qpv.service import (
     placement_refs,
 )
 from api.registry import Registry
+from api.settings import ApiSettings
 
-router = APIRouter(tags=["qpv"])
+
+@asynccontextmanager
+async def _map_answers(app: FastAPI) -> AsyncIterator[None]:
+    """The ready answers of the map layers and the task keeping the page's ones warm."""
+    cache = _answers(app.state)
+    warm = asyncio.create_task(cache.keep_warm(), name="map-layers-warm")
+    try:
+        yield
+    finally:
+        warm.cancel()
+        await asyncio.gather(warm, return_exceptions=True)
+        await cache.aclose()
+
+
+# every public route of the QPV layer is rate limited per client address (AIRQ_RATE_LIMIT_*)
+router = APIRouter(
+    tags=["qpv"],
+    dependencies=[RateLimitDep],
+    responses=problem_responses(429),
+    lifespan=_map_answers,
+)
 
 _init_lock = threading.Lock()
 _RELATIVE = re.compile(r"^now(?:-(\d{1,5})([smhdw]))?$")
@@ -45,18 +74,31 @@ INDICATIVE_FR = "classe indicative (capteur citoyen), pas l'indice ATMO officiel
 INDICATIVE_EN = "indicative class (citizen sensor), not the official ATMO index"
 
 
-def _service(request: Request) -> QpvService:
-    svc: QpvService | None = getattr(request.app.state, "qpv", None)
+def service_of(state: State) -> QpvService:
+    """The QPV service of an app (built at first use; 503 while the polygon file is bad)."""
+    svc: QpvService | None = getattr(state, "qpv", None)
     if svc is None:
         with _init_lock:
-            svc = getattr(request.app.state, "qpv", None)
+            svc = getattr(state, "qpv", None)
             if svc is None:
                 try:
                     svc = QpvService(QpvSettings())
                 except (ValidationError, PolygonFileError, OSError) as exc:
                     raise HTTPException(503, f"QPV layer unavailable: {exc}") from None
-                request.app.state.qpv = svc
+                state.qpv = svc
     return svc
+
+
+def _service(request: Request) -> QpvService:
+    return service_of(request.app.state)
+
+
+def _answers(state: State) -> AnswerCache:
+    cache: AnswerCache | None = getattr(state, "map_answers", None)
+    if cache is None:
+        s = MapLayerSettings()
+        cache = state.map_answers = AnswerCache(s.refresh_s, s.cache_entries)
+    return cache
 
 
 QpvDep = Annotated[QpvService, Depends(_service)]
@@ -175,9 +217,7 @@ async def fetch_hourly(
     return out
 
 
-def _qpv_summary(svc: QpvService, code: str, placements: dict[str, Placement]) -> dict[str, Any]:
-    area = svc.layer().by_code[code]
-    zones = svc.zones(code, placements)
+def _qpv_summary(area: Area, zones: dict[str, list[str]]) -> dict[str, Any]:
     return {
         "code": area.code,
         "name": area.name,
@@ -200,13 +240,14 @@ async def list_qpv(
     layer = svc.layer()
     stations = await _stations(registry)
     placements = await run_in_threadpool(svc.placements, stations)
+    index = await run_in_threadpool(svc.zones_index, placements)
     items = []
     for area in layer.areas:
         if departement and area.departement != departement:
             continue
         if commune and commune.casefold() not in (c.casefold() for c in area.communes):
             continue
-        items.append(_qpv_summary(svc, area.code, placements))
+        items.append(_qpv_summary(area, index[area.code]))
     return {
         "source": layer.source,
         "version": layer.version,
@@ -220,8 +261,7 @@ async def list_qpv(
 
 def _zone_stats(
     svc: QpvService,
-    code: str,
-    placements: dict[str, Placement],
+    zones: dict[str, list[str]],
     quantity: str,
     series: dict[str, dict[int, float]],
     start: float,
@@ -233,7 +273,7 @@ def _zone_stats(
     s = svc.settings
     memo = {} if memo is None else memo
     out = {}
-    for zone, ids in svc.zones(code, placements).items():
+    for zone, ids in zones.items():
         key = frozenset(ids)
         if key not in memo:
             memo[key] = zone_statistics(
@@ -243,63 +283,94 @@ def _zone_stats(
     return out
 
 
-@router.get("/v1/qpv/exposure.geojson")
+# The map layers: answers kept ready (api/map_layers.py), rebuilt every AIRQ_MAP_REFRESH_S;
+# the parameter set of the public map page (/carte) is kept warm.
+PAGE_QUANTITY = "pm2_5"
+MAP_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"application/json": {"schema": {"type": "object"}}}},
+    304: {"description": "Not Modified: the If-None-Match tag is still the answer"},
+}
+
+
+@router.get("/v1/qpv/exposure.geojson", response_model=None, responses=MAP_RESPONSES)
 async def exposure_geojson(
-    svc: QpvDep,
-    registry: RegistryDep,
-    influx: InfluxDep,
-    settings: SettingsDep,
-    quantity: QuantityQ = "pm2_5",
+    request: Request,
+    quantity: QuantityQ = PAGE_QUANTITY,
     start: TimeQ = None,
     end: TimeQ = None,
     departement: Annotated[str | None, Query(max_length=3)] = None,
-) -> dict[str, Any]:
+) -> ReadyResponse:
     """Polygones des QPV avec leurs statistiques d'exposition et une classe de couleur, pour la
-    couche GeoJSON de la carte Grafana. *QPV polygons with exposure statistics and a colour
-    class as feature properties, for Grafana's Geomap GeoJSON layer style rules.*"""
+    couche GeoJSON de la carte Grafana et de la carte publique. *QPV polygons with exposure
+    statistics and a colour class as feature properties, for Grafana's Geomap GeoJSON layer
+    style rules and the public map.* Polygons simplified for web maps (3 m); answers rebuilt at
+    most every ``AIRQ_MAP_REFRESH_S`` seconds, with ``ETag`` (``If-None-Match`` gets 304) and
+    gzip."""
+    state = request.app.state
+    key = ("exposure.geojson", quantity, start, end, departement)
+    pinned = quantity == PAGE_QUANTITY and start is None and end is None and departement is None
+    answer = await _answers(state).get(
+        key, lambda: build_exposure(state, quantity, start, end, departement), pinned
+    )
+    return respond(request, answer)
+
+
+async def build_exposure(
+    state: State, quantity: str, start: str | None, end: str | None, departement: str | None
+) -> bytes:
+    """The body of ``exposure.geojson``: every QPV (of ``departement``) with the statistics
+    of its zones over the period, as JSON bytes."""
+    svc = service_of(state)
+    registry: Registry = state.registry
+    settings: ApiSettings = state.settings
     quantity = _quantity(quantity)
     start_t, end_t = _period(svc, start, end)
     layer = svc.layer()
     stations = await _stations(registry, (start_t, end_t))
     placements = await run_in_threadpool(svc.placements, stations)
+    index = await run_in_threadpool(svc.zones_index, placements)
     areas = [a for a in layer.areas if not departement or a.departement == departement]
-    wanted = {key for a in areas for ids in svc.zones(a.code, placements).values() for key in ids}
+    wanted = {key for a in areas for ids in index[a.code].values() for key in ids}
     series = await fetch_placed_hourly(
-        influx,
+        state.influx,
         quantity,
         [r for r in stations if r.id in wanted],
         start_t,
         end_t,
         settings.qpv_min_window_coverage,
     )
+    # the whole hours the statistics cover (a relative period gives the same bytes all hour)
+    t0, t1 = hour_bounds(start_t, end_t)
 
-    def build() -> list[dict[str, Any]]:
+    def build() -> bytes:
+        geometries = svc.map_geometries()
         feats = []
         memo: dict[frozenset[str], dict[str, Any]] = {}
         for area in areas:
-            zones = _zone_stats(svc, area.code, placements, quantity, series, start_t, end_t, memo)
+            zones = _zone_stats(svc, index[area.code], quantity, series, start_t, end_t, memo)
             props = _feature_properties(svc, area, quantity, zones)
             feats.append(
                 {
                     "type": "Feature",
                     "id": area.code,
-                    "geometry": area.geometry_wgs84.__geo_interface__,
+                    "geometry": geometries[area.code],
                     "properties": props,
                 }
             )
-        return feats
+        return orjson.dumps(
+            {
+                "type": "FeatureCollection",
+                "name": f"qpv_exposure_{quantity}",
+                "quantity": quantity,
+                "unit": _unit(quantity),
+                "start": format_time(t0),
+                "end": format_time(t1),
+                "attribution": svc.settings.attribution,
+                "features": feats,
+            }
+        )
 
-    features = await run_in_threadpool(build)
-    return {
-        "type": "FeatureCollection",
-        "name": f"qpv_exposure_{quantity}",
-        "quantity": quantity,
-        "unit": _unit(quantity),
-        "start": format_time(start_t),
-        "end": format_time(end_t),
-        "attribution": svc.settings.attribution,
-        "features": features,
-    }
+    return await run_in_threadpool(build)
 
 
 def _feature_properties(
@@ -349,66 +420,92 @@ def _feature_properties(
     }
 
 
-@router.get("/v1/qpv/stations.geojson")
-async def stations_geojson(
-    svc: QpvDep,
-    registry: RegistryDep,
-    influx: InfluxDep,
-    settings: SettingsDep,
-    quantity: QuantityQ = "pm2_5",
-) -> dict[str, Any]:
+@router.get("/v1/qpv/stations.geojson", response_model=None, responses=MAP_RESPONSES)
+async def stations_geojson(request: Request, quantity: QuantityQ = PAGE_QUANTITY) -> ReadyResponse:
     """Stations avec la classe indicative (type ATMO) de leur dernier jour de mesure.
     *Stations with the indicative ATMO-like class of their latest day (not the official
-    index).*"""
+    index).* Answers rebuilt at most every ``AIRQ_MAP_REFRESH_S`` seconds, with ``ETag``
+    (``If-None-Match`` gets 304) and gzip."""
+    state = request.app.state
+    answer = await _answers(state).get(
+        ("stations.geojson", quantity),
+        lambda: build_stations(state, quantity),
+        quantity == PAGE_QUANTITY,
+    )
+    return respond(request, answer)
+
+
+async def build_stations(state: State, quantity: str) -> bytes:
+    """The body of ``stations.geojson``: every current outdoor placement with the class of
+    its latest day, as JSON bytes."""
+    svc = service_of(state)
+    settings: ApiSettings = state.settings
     quantity = _quantity(quantity)
-    stations = await _stations(registry)
+    stations = await _stations(state.registry)
     placements = await run_in_threadpool(svc.placements, stations)
     now = time.time()
     series = await fetch_placed_hourly(
-        influx, quantity, stations, now - 2 * 86400, now, settings.qpv_min_window_coverage
+        state.influx, quantity, stations, now - 2 * 86400, now, settings.qpv_min_window_coverage
     )
     stat = daily_statistic(quantity)
     decimals = settings.public_location_decimals
-    feats = []
-    for s in stations:
-        p = placements[s.id]
-        days = daily_values(series.get(s.id, {}), svc.settings.min_day_coverage)
-        day, d = max(days.items()) if days else (None, None)
-        value = round(day_value(d, stat), 2) if d else None
-        cls = atmo_class(quantity, value) if value is not None else None
-        nearest = p.near[0] if p.near else None
-        feats.append(
-            {
-                "type": "Feature",
-                "id": s.id,
-                # public output: coordinates rounded as on the other public endpoints
-                "geometry": {
-                    "type": "Point",
-                    "coordinates": [round(s.lon, decimals), round(s.lat, decimals)],
-                },
-                "properties": {
-                    "station_id": s.id,
-                    "name": s.name,
-                    "qpv": list(p.inside),
-                    "nearest_qpv": nearest[0] if nearest else None,
-                    "nearest_qpv_m": nearest[1] if nearest else None,
-                    "quantity": quantity,
-                    "day": day,
-                    "day_complete": bool(d and d["valid"]),
-                    "hours": d["hours"] if d else 0,
-                    "value": value,
-                    "statistic": stat,
-                    "atmo_class": cls.key if cls else NO_DATA,
-                    "class_label": (
-                        f"{cls.label_fr} ({INDICATIVE_FR})" if cls else "pas de donnée récente"
-                    ),
-                    "class_label_en": (
-                        f"{cls.label_en} ({INDICATIVE_EN})" if cls else "no recent data"
-                    ),
-                },
-            }
+    min_day = svc.settings.min_day_coverage
+
+    def build() -> bytes:
+        feats = [
+            _station_feature(
+                s, placements[s.id], series.get(s.id, {}), quantity, stat, decimals, min_day
+            )
+            for s in stations
+        ]
+        return orjson.dumps(
+            {"type": "FeatureCollection", "name": f"stations_{quantity}", "features": feats}
         )
-    return {"type": "FeatureCollection", "name": f"stations_{quantity}", "features": feats}
+
+    return await run_in_threadpool(build)
+
+
+def _station_feature(
+    s: StationRef,
+    p: Placement,
+    hourly: dict[int, float],
+    quantity: str,
+    stat: str,
+    decimals: int,
+    min_day_coverage: float,
+) -> dict[str, Any]:
+    days = daily_values(hourly, min_day_coverage)
+    day, d = max(days.items()) if days else (None, None)
+    value = round(day_value(d, stat), 2) if d else None
+    cls = atmo_class(quantity, value) if value is not None else None
+    nearest = p.near[0] if p.near else None
+    return {
+        "type": "Feature",
+        "id": s.id,
+        # public output: coordinates rounded as on the other public endpoints
+        "geometry": {
+            "type": "Point",
+            "coordinates": [round(s.lon, decimals), round(s.lat, decimals)],
+        },
+        "properties": {
+            "station_id": s.id,
+            "name": s.name,
+            "qpv": list(p.inside),
+            "nearest_qpv": nearest[0] if nearest else None,
+            "nearest_qpv_m": nearest[1] if nearest else None,
+            "quantity": quantity,
+            "day": day,
+            "day_complete": bool(d and d["valid"]),
+            "hours": d["hours"] if d else 0,
+            "value": value,
+            "statistic": stat,
+            "atmo_class": cls.key if cls else NO_DATA,
+            "class_label": (
+                f"{cls.label_fr} ({INDICATIVE_FR})" if cls else "pas de donnée récente"
+            ),
+            "class_label_en": (f"{cls.label_en} ({INDICATIVE_EN})" if cls else "no recent data"),
+        },
+    }
 
 
 @router.get("/v1/qpv/{code}/exposure")
@@ -438,9 +535,7 @@ async def qpv_exposure(
         end_t,
         settings.qpv_min_window_coverage,
     )
-    stats = await run_in_threadpool(
-        _zone_stats, svc, area.code, placements, quantity, series, start_t, end_t
-    )
+    stats = await run_in_threadpool(_zone_stats, svc, zones, quantity, series, start_t, end_t)
     by_key = {r.id: r for r in refs}
     for zone, st in stats.items():
         for entry in st["stations"]:

@@ -1,0 +1,307 @@
+"""Ready answers of the public map's layers: built when the data may have changed, not when a
+visitor asks, and served as bytes.
+
+An :class:`AnswerCache` holds, per parameter set (a hashable key), the last answer as
+:class:`ReadyAnswer`: the JSON bytes, their gzip once compressed, a strong ``ETag`` taken from
+the bytes themselves (so API replicas reading the same data serve the same bytes under the same
+tag: nothing of the process goes into the body or the tag), ``Last-Modified`` (when this process
+first built that content), ``Cache-Control`` and ``Vary``. A request:
+
+* finds an answer: it is served at once, even when older than ``refresh_s``; a stale one starts
+  a rebuild in the background (one at a time for the whole cache, never one per visitor);
+* finds none: it waits for the build, shared by every request of the same key meanwhile.
+
+Pinned keys (the parameter set the map page asks for) are never evicted and are rebuilt every
+``refresh_s`` by :meth:`AnswerCache.keep_warm` whether visitors come or not; the others are
+kept least-recently-used up to ``max_entries``. :func:`respond` answers ``304`` to a matching
+``If-None-Match`` and picks gzip when the client accepts it. Settings: ``AIRQ_MAP_*``
+(:class:`MapLayerSettings`, docs/api.md "Map layers").
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import gzip
+import hashlib
+import logging
+import math
+import time
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Hashable
+from dataclasses import dataclass
+from email.utils import formatdate
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from starlette.requests import Request
+from starlette.responses import Response
+
+__all__ = [
+    "AnswerCache",
+    "MapLayerSettings",
+    "ReadyAnswer",
+    "ReadyResponse",
+    "accepts_gzip",
+    "ready_answer",
+    "respond",
+]
+
+log = logging.getLogger(__name__)
+
+Builder = Callable[[], Awaitable[bytes]]
+
+
+class MapLayerSettings(BaseSettings):
+    """``AIRQ_MAP_*`` settings of the map layers' answers (docs/api.md "Map layers")."""
+
+    model_config = SettingsConfigDict(env_prefix="AIRQ_MAP_", env_file=".env", extra="ignore")
+
+    refresh_s: float = Field(
+        default=30,
+        gt=0,
+        le=3600,
+        description="rebuild a layer's answer at most this often; a new reading shows on the "
+        "map within this interval plus one rebuild; also the max-age sent to browsers",
+    )
+    cache_entries: int = Field(
+        default=32, ge=2, le=1024, description="parameter sets kept (least recently used out)"
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class ReadyAnswer:
+    """One answer as served: bytes, gzip bytes, validators and the raw headers of each case."""
+
+    body: bytes
+    gzipped: bytes
+    etag: str  # strong, quoted; the gzip representation's tag is etag_gzip
+    etag_gzip: str
+    last_modified: float  # Unix s
+    headers: list[tuple[bytes, bytes]]
+    headers_gzip: list[tuple[bytes, bytes]]
+    headers_304: list[tuple[bytes, bytes]]
+    headers_304_gzip: list[tuple[bytes, bytes]]
+
+    def matches(self, if_none_match: str) -> bool:
+        """Whether an ``If-None-Match`` value names this answer (weak comparison, as RFC 9110
+        says for this header; ``*`` matches)."""
+        for tag in if_none_match.split(","):
+            tag = tag.strip().removeprefix("W/")
+            if tag in (self.etag, self.etag_gzip, "*"):
+                return True
+        return False
+
+
+def ready_answer(
+    body: bytes,
+    media_type: str,
+    max_age: float,
+    previous: ReadyAnswer | None = None,
+    now: float | None = None,
+) -> ReadyAnswer:
+    """The bytes of one answer with their gzip and headers. ``Last-Modified`` is kept from
+    ``previous`` when the bytes did not change."""
+    digest = hashlib.sha256(body).hexdigest()[:32]
+    etag = f'"{digest}"'
+    if previous is not None and previous.etag == etag:
+        return previous
+    modified = math.floor(time.time() if now is None else now)
+    # mtime=0: the gzip bytes depend on the body alone, as the tag does
+    gzipped = gzip.compress(body, compresslevel=6, mtime=0)
+    age = max(1, round(max_age))
+    common = [
+        (b"cache-control", f"public, max-age={age}, stale-while-revalidate={4 * age}".encode()),
+        (b"last-modified", formatdate(modified, usegmt=True).encode()),
+        (b"vary", b"Accept-Encoding"),
+    ]
+    etag_gzip = f'"{digest}-gz"'
+    typ = (b"content-type", media_type.encode())
+    return ReadyAnswer(
+        body=body,
+        gzipped=gzipped,
+        etag=etag,
+        etag_gzip=etag_gzip,
+        last_modified=modified,
+        headers=[
+            typ,
+            (b"content-length", str(len(body)).encode()),
+            (b"etag", etag.encode()),
+            *common,
+        ],
+        headers_gzip=[
+            typ,
+            (b"content-length", str(len(gzipped)).encode()),
+            (b"content-encoding", b"gzip"),
+            (b"etag", etag_gzip.encode()),
+            *common,
+        ],
+        headers_304=[(b"etag", etag.encode()), *common],
+        headers_304_gzip=[(b"etag", etag_gzip.encode()), *common],
+    )
+
+
+class ReadyResponse(Response):
+    """A response whose headers are already encoded (no per-request header work)."""
+
+    def __init__(
+        self, status_code: int, body: bytes, raw_headers: list[tuple[bytes, bytes]]
+    ) -> None:
+        self.status_code = status_code
+        self.body = body
+        self.background = None
+        # a copy: middlewares (CORS) append to the list they are sent
+        self.raw_headers = list(raw_headers)
+
+
+@functools.lru_cache(maxsize=256)
+def accepts_gzip(accept_encoding: str) -> bool:
+    """Whether an ``Accept-Encoding`` value accepts gzip (``gzip``, ``x-gzip`` or ``*`` with a
+    non-zero q). Browsers send a handful of distinct values, hence the small cache."""
+    star = False
+    for item in accept_encoding.lower().split(","):
+        name, _, params = item.partition(";")
+        name = name.strip()
+        q = 1.0
+        for p in params.split(";"):
+            k, _, v = p.strip().partition("=")
+            if k == "q":
+                try:
+                    q = float(v)
+                except ValueError:
+                    q = 0.0
+        if name in ("gzip", "x-gzip"):
+            return q > 0
+        if name == "*":
+            star = q > 0
+    return star
+
+
+def respond(request: Request, answer: ReadyAnswer) -> ReadyResponse:
+    """The answer for this request: 304 when its ``If-None-Match`` names it, gzip bytes when
+    accepted, else the identity bytes."""
+    inm = ""
+    ae = ""
+    for name, value in request.scope["headers"]:
+        if name == b"if-none-match":
+            inm = value.decode("latin-1")
+        elif name == b"accept-encoding":
+            ae = value.decode("latin-1")
+    gz = bool(ae) and accepts_gzip(ae[:200])
+    if inm and answer.matches(inm[:2000]):
+        return ReadyResponse(304, b"", answer.headers_304_gzip if gz else answer.headers_304)
+    if gz:
+        return ReadyResponse(200, answer.gzipped, answer.headers_gzip)
+    return ReadyResponse(200, answer.body, answer.headers)
+
+
+@dataclass(slots=True)
+class _Entry:
+    build: Builder
+    pinned: bool
+    answer: ReadyAnswer | None = None
+    built_at: float = -math.inf  # monotonic time the last build started
+    task: asyncio.Task[ReadyAnswer] | None = None
+
+
+class AnswerCache:
+    """Ready answers per key (see the module docstring). Use from one event loop."""
+
+    def __init__(
+        self,
+        refresh_s: float,
+        max_entries: int = 32,
+        media_type: str = "application/json",
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.refresh_s = refresh_s
+        self.max_entries = max_entries
+        self.media_type = media_type
+        self._clock = clock
+        self._entries: OrderedDict[Hashable, _Entry] = OrderedDict()
+        self._one_at_a_time = asyncio.Lock()
+        self.builds = 0
+        self.failures = 0
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    async def get(self, key: Hashable, build: Builder, pinned: bool = False) -> ReadyAnswer:
+        """The answer of ``key``; ``build`` makes its body when there is none yet, or when the
+        one held is older than ``refresh_s`` (then in the background: the old one is served).
+        Errors of a first build (an ``HTTPException`` for bad parameters) reach the caller and
+        nothing is kept."""
+        entry = self._entries.get(key)
+        if entry is None:
+            entry = self._entries[key] = _Entry(build, pinned)
+            self._evict()
+        else:
+            self._entries.move_to_end(key)
+        answer = entry.answer
+        if answer is not None:
+            if entry.task is None and self._clock() - entry.built_at >= self.refresh_s:
+                entry.task = asyncio.create_task(self._run(key, entry))
+            return answer
+        if entry.task is None:
+            entry.task = asyncio.create_task(self._run(key, entry))
+        return await asyncio.shield(entry.task)
+
+    def _evict(self) -> None:
+        while len(self._entries) > self.max_entries:
+            for k, e in self._entries.items():
+                if not e.pinned:
+                    del self._entries[k]
+                    break
+            else:
+                return
+
+    async def _run(self, key: Hashable, entry: _Entry) -> ReadyAnswer:
+        try:
+            async with self._one_at_a_time:
+                started = self._clock()
+                body = await entry.build()
+                answer = await asyncio.to_thread(
+                    ready_answer, body, self.media_type, self.refresh_s, entry.answer
+                )
+                entry.answer, entry.built_at = answer, started
+                self.builds += 1
+                return answer
+        except Exception:
+            if entry.answer is None:
+                if self._entries.get(key) is entry:
+                    del self._entries[key]
+                raise
+            self.failures += 1
+            log.warning("rebuild of %r failed; the previous answer is still served", key)
+            log.debug("rebuild of %r failed", key, exc_info=True)
+            entry.built_at = self._clock()  # try again after one interval
+            return entry.answer
+        finally:
+            entry.task = None
+
+    def _due(self) -> float:
+        """Seconds until the next pinned entry is due (``refresh_s`` when none is held)."""
+        now = self._clock()
+        waits = [
+            e.built_at + self.refresh_s - now
+            for e in self._entries.values()
+            if e.pinned and e.answer is not None
+        ]
+        return min(waits, default=self.refresh_s)
+
+    async def keep_warm(self) -> None:
+        """Rebuild the pinned entries every ``refresh_s`` (run as a task; cancel to stop)."""
+        while True:
+            await asyncio.sleep(min(self.refresh_s, max(0.05, self._due())))
+            now = self._clock()
+            for key, e in list(self._entries.items()):
+                stale = now - e.built_at >= self.refresh_s
+                if e.pinned and e.answer is not None and e.task is None and stale:
+                    e.task = asyncio.create_task(self._run(key, e))
+
+    async def aclose(self) -> None:
+        """Cancel the builds under way (at shutdown)."""
+        tasks = [e.task for e in self._entries.values() if e.task is not None]
+        for t in tasks:
+            t.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)

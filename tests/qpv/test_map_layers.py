@@ -1,0 +1,185 @@
+"""The map's layers (exposure.geojson, stations.geojson) as ready answers, on a real influxd and
+the API on a real uvicorn: the same bytes and ETag from two app instances, 304 on a matching
+If-None-Match, gzip decoding to the identity bytes, a new reading shown after the refresh
+interval (and not before: the answer is not recomputed per request), parameter sets kept apart,
+and the rate limit of the map routes."""
+
+from __future__ import annotations
+
+import gzip
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from airq.services import InfluxDB
+from airq_core.readings import format_time
+from airq_core.storage import AGG_RP
+from api.registry import Registry
+from ingest.influx import InfluxWriter
+from tests.api.api_server import running, settings_for
+from tests.helpers import wait_until
+from tests.qpv.conftest import END, START, STATIONS_L93, latlon, line_protocol
+
+pytestmark = pytest.mark.services
+
+PERIOD = {"start": format_time(START), "end": format_time(END)}
+EXPOSURE = "/v1/qpv/exposure.geojson"
+STATIONS = "/v1/qpv/stations.geojson"
+REFRESH_S = 1.0
+
+
+@pytest.fixture
+def data(
+    qpv_file: Path,
+    registry: Registry,
+    influxd: InfluxDB,
+    influx_db: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> str:
+    """The hand-computed territory and week; the registry's database URL."""
+    monkeypatch.setenv("AIRQ_QPV_FILE", str(qpv_file))
+    monkeypatch.setenv("AIRQ_MAP_REFRESH_S", str(REFRESH_S))
+    for sid, xy in STATIONS_L93.items():
+        registry.add(sid, *latlon(xy), name=sid.upper())
+    w = InfluxWriter(influxd.url, influx_db)
+    w.ensure_database()
+    w.write_lines(line_protocol("pm2_5") + b"\n" + line_protocol("pm10"), rp=AGG_RP)
+    w.close()
+    return str(registry.engine.url)
+
+
+@pytest.fixture
+def client(data: str, influxd: InfluxDB, influx_db: str) -> Iterator[httpx.Client]:
+    with running(settings_for(influxd.url, influx_db, data)) as c:
+        yield c
+
+
+def write_recent(influxd: InfluxDB, influx_db: str, station: str, value: float) -> None:
+    hour = int(time.time()) // 3600 * 3600
+    lines = "\n".join(
+        f"readings_1h,sensor=sds011,station={station} pm2_5_mean={value},pm2_5_count=30 "
+        f"{(hour - 3600 * i) * 1000}"
+        for i in range(3)
+    )
+    w = InfluxWriter(influxd.url, influx_db)
+    w.write_lines(lines.encode(), rp=AGG_RP)
+    w.close()
+
+
+def identity(c: httpx.Client, path: str, **params: Any) -> httpx.Response:
+    r = c.get(path, params=params, headers={"Accept-Encoding": "identity"})
+    assert r.status_code == 200, r.text
+    return r
+
+
+def test_two_app_instances_serve_the_same_bytes_and_etag(
+    data: str, influxd: InfluxDB, influx_db: str
+) -> None:
+    settings = settings_for(influxd.url, influx_db, data)
+    with running(settings) as a, running(settings) as b:
+        for path, params in ((EXPOSURE, PERIOD), (EXPOSURE, {}), (STATIONS, {})):
+            ra, rb = identity(a, path, **params), identity(b, path, **params)
+            assert ra.content == rb.content
+            assert ra.headers["etag"] == rb.headers["etag"]
+            assert ra.headers["etag"].startswith('"') and not ra.headers["etag"].startswith("W/")
+
+
+def test_a_matching_if_none_match_gets_304(client: httpx.Client) -> None:
+    r = identity(client, EXPOSURE, **PERIOD)
+    tag = r.headers["etag"]
+    assert r.headers["cache-control"].startswith("public, max-age=")
+    assert "stale-while-revalidate" in r.headers["cache-control"]
+    assert r.headers["vary"] == "Accept-Encoding" and r.headers["last-modified"].endswith("GMT")
+    again = client.get(
+        EXPOSURE, params=PERIOD, headers={"If-None-Match": tag, "Accept-Encoding": "identity"}
+    )
+    assert again.status_code == 304 and again.content == b""
+    assert again.headers["etag"] == tag
+    other = client.get(EXPOSURE, params=PERIOD, headers={"If-None-Match": '"not-it"'})
+    assert other.status_code == 200 and other.content == r.content
+
+
+def test_gzip_bytes_decode_to_the_identity_bytes(client: httpx.Client) -> None:
+    for path, params in ((EXPOSURE, PERIOD), (STATIONS, {})):
+        plain = identity(client, path, **params)
+        with client.stream(
+            "GET", path, params=params, headers={"Accept-Encoding": "gzip, deflate, br"}
+        ) as r:
+            raw = b"".join(r.iter_raw())
+        assert r.headers["content-encoding"] == "gzip"
+        assert int(r.headers["content-length"]) == len(raw) < len(plain.content)
+        assert gzip.decompress(raw) == plain.content
+        assert r.headers["etag"] != plain.headers["etag"]  # another representation
+        # the gzip representation's tag revalidates too
+        again = client.get(path, params=params, headers={"If-None-Match": r.headers["etag"]})
+        assert again.status_code == 304
+
+
+def station(c: httpx.Client, sid: str) -> dict[str, Any] | None:
+    fc = identity(c, STATIONS).json()
+    by_id = {f["id"]: f["properties"] for f in fc["features"]}
+    return by_id.get(sid)
+
+
+def test_a_new_reading_shows_after_the_refresh_interval(
+    data: str, influxd: InfluxDB, influx_db: str, registry: Registry
+) -> None:
+    settings = settings_for(influxd.url, influx_db, data)
+    with running(settings) as c:
+        before = station(c, "in-1")
+        assert before is not None and before["value"] is None
+        first = identity(c, STATIONS).content
+        write_recent(influxd, influx_db, "in-1", 22.0)
+        registry.add("new-1", *latlon((690_100.0, 7_040_050.0)), name="NEW")
+        written = time.monotonic()
+        # served from the answer built before: not recomputed for this request
+        assert identity(c, STATIONS).content == first
+        wait_until(
+            lambda: (station(c, "in-1") or {}).get("value") == 22.0,
+            timeout=REFRESH_S + 10,
+            interval=0.1,
+            what="the new hourly value on the map",
+        )
+        elapsed = time.monotonic() - written
+        assert elapsed < REFRESH_S + 5, elapsed
+        new = station(c, "new-1")
+        assert new is not None and new["qpv"] == ["QPTEST01"]  # a station added shows too
+        served = identity(c, STATIONS).content
+    with running(settings) as fresh:  # the cached answer equals a fresh computation
+        assert identity(fresh, STATIONS).content == served
+
+
+def test_parameter_sets_are_kept_apart(client: httpx.Client) -> None:
+    pm25 = identity(client, EXPOSURE, **PERIOD)
+    pm10 = identity(client, EXPOSURE, quantity="pm10", **PERIOD)
+    default = identity(client, EXPOSURE)
+    dep = identity(client, EXPOSURE, departement="99", **PERIOD)
+    tags = {r.headers["etag"] for r in (pm25, pm10, default, dep)}
+    assert len(tags) == 4
+    assert pm25.json()["quantity"] == "pm2_5" and pm10.json()["quantity"] == "pm10"
+    assert pm25.json()["features"][0]["properties"]["mean"] == 16.47
+    assert default.json()["features"][0]["properties"]["mean"] is None  # 2024 is not now
+    assert dep.json()["features"] == []
+    assert identity(client, STATIONS, quantity="pm10").json()["name"] == "stations_pm10"
+    # a bad parameter set is refused each time, never kept
+    for _ in range(2):
+        r = client.get(EXPOSURE, params={"quantity": "nope"})
+        assert r.status_code == 400 and "unknown quantity" in r.json()["detail"]
+
+
+@pytest.mark.parametrize("path", [EXPOSURE, STATIONS, "/v1/qpv"])
+def test_the_map_routes_are_rate_limited(
+    data: str, influxd: InfluxDB, influx_db: str, path: str
+) -> None:
+    settings = settings_for(
+        influxd.url, influx_db, data, rate_limit_per_minute=1, rate_limit_burst=3
+    )
+    with running(settings) as c:
+        codes = [c.get(path).status_code for _ in range(4)]
+        assert codes == [200, 200, 200, 429]
+        r = c.get(path, headers={"If-None-Match": "*"})  # a revalidation counts as well
+        assert r.status_code == 429 and int(r.headers["retry-after"]) > 0
