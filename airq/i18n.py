@@ -360,6 +360,55 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "calibration #{id} ({who}, site {site}): ref = {a}·raw {b}·RH {c}; "
         "{n} hourly pairs, R² = {r2}, RMSE = {rmse} µg/m³",
     },
+    # airq station register --api (bulk registration through the API)
+    "bulk_need_token": {
+        "fr": "donnez le jeton d'administration de l'API : --admin-token ou AIRQ_ADMIN_TOKEN",
+        "en": "give the API's admin token: --admin-token or AIRQ_ADMIN_TOKEN",
+    },
+    "bulk_api_unreachable": {
+        "fr": "l'API {url} ne répond pas ({why}) : vérifiez l'adresse et la connexion, rien "
+        "n'a été inscrit",
+        "en": "the API {url} does not answer ({why}): check the address and the network; "
+        "nothing was registered",
+    },
+    "bulk_admin_refused": {
+        "fr": "l'API {url} refuse le jeton d'administration ({why}) : vérifiez "
+        "--admin-token ou AIRQ_ADMIN_TOKEN",
+        "en": "the API {url} refuses the admin token ({why}): check --admin-token or "
+        "AIRQ_ADMIN_TOKEN",
+    },
+    "bulk_api_error": {
+        "fr": "l'API a répondu {status} : {why} ; rien n'a été inscrit",
+        "en": "the API answered {status}: {why}; nothing was registered",
+    },
+    "bulk_row_created": {
+        "fr": "ligne {line} : {id} inscrite",
+        "en": "line {line}: {id} registered",
+    },
+    "bulk_row_checked": {
+        "fr": "ligne {line} : {id} valide",
+        "en": "line {line}: {id} valid",
+    },
+    "bulk_row_exists": {
+        "fr": "la station {id} existe déjà sur la plateforme : choisissez un autre "
+        "identifiant (ou laissez la colonne id vide)",
+        "en": "station {id} already exists on the platform: choose another id (or leave "
+        "the id column empty)",
+    },
+    "bulk_row_duplicate": {
+        "fr": "l'identifiant {id} figure déjà plus haut dans le fichier",
+        "en": "id {id} is already given higher up in the file",
+    },
+    "bulk_dry_run": {
+        "fr": "essai à blanc : les {n} station(s) sont valides pour l'API, rien n'a été inscrit",
+        "en": "dry run: the {n} station(s) are valid for the API; nothing was registered",
+    },
+    "bulk_failed": {
+        "fr": "{n} ligne(s) refusée(s) ; tout ou rien : aucune station du fichier n'a été "
+        "inscrite. Corrigez ces lignes puis relancez avec le fichier entier :",
+        "en": "{n} line(s) refused; all or nothing: no station of the file was registered. "
+        "Fix those lines and run again with the whole file:",
+    },
 }
 
 

@@ -1,4 +1,6 @@
-"""Workshop subcommands of ``airq station``: ``register`` (bulk, from a participants CSV),
+"""Workshop subcommands of ``airq station``: ``register`` (bulk, from a participants CSV, into
+the local registry or, with ``--api URL``, through the API's bulk route, all or nothing:
+:mod:`airq.commands.bulk_register`),
 ``follow`` (latest values of one station) and ``gateway-config`` (TOML for our gateway).
 
 Added to the ``station`` group by ``airq/commands/station.py`` via :func:`add_to`.
@@ -24,7 +26,7 @@ from airq.errors import CliError, UsageError
 if TYPE_CHECKING:  # imported where used: `airq` starts without the apps' dependencies
     from api.registry import Registry
     from firmware_tools.follow import Update
-    from firmware_tools.roster import CreateFn, Registered, RowProblem
+    from firmware_tools.roster import CreateFn, Registered, RosterResult, RowProblem
 
 
 def _single_row_csv(args: argparse.Namespace) -> str:
@@ -71,9 +73,7 @@ def register_cmd(args: argparse.Namespace) -> int:
     if not args.dry_run and recap_csv.exists():
         raise CliError(t("register_recap_exists", path=recap_csv))
 
-    reg = open_registry()
-    try:
-        existing = [s.id for s in reg.list(include_retired=True)]
+    def parse(existing: list[str]) -> RosterResult:
         try:
             roster = parse_roster(text, prefix=args.prefix, existing_ids=existing)
         except WorkshopError as exc:
@@ -83,16 +83,29 @@ def register_cmd(args: argparse.Namespace) -> int:
                 t("register_ignored_columns", columns=", ".join(roster.ignored_columns)),
                 file=sys.stderr,
             )
-        if args.dry_run:
-            for s in roster.stations:
-                print(f"{s.id}\t{s.lat}\t{s.lon}\t{s.name}")
-            print(t("register_dry_run", n=len(roster.stations)))
-            done: list[Registered] = []
-            failed: list[RowProblem] = []
-        else:
-            done, failed = register_stations(roster.stations, _creator(reg))
-    finally:
-        reg.close()
+        return roster
+
+    done: list[Registered] = []
+    failed: list[RowProblem] = []
+    if args.api:
+        from airq.commands.bulk_register import ApiRegistrar
+
+        with ApiRegistrar(args.api, args.admin_token) as api:
+            roster = parse(api.existing_ids())
+            if not roster.problems:  # all or nothing: a file with refused lines is not sent
+                done, failed = api.register(roster.stations, dry_run=args.dry_run)
+    else:
+        reg = open_registry()
+        try:
+            roster = parse([s.id for s in reg.list(include_retired=True)])
+            if args.dry_run:
+                for s in roster.stations:
+                    print(f"{s.id}\t{s.lat}\t{s.lon}\t{s.name}")
+                print(t("register_dry_run", n=len(roster.stations)))
+            else:
+                done, failed = register_stations(roster.stations, _creator(reg))
+        finally:
+            reg.close()
 
     problems = sorted([*roster.problems, *failed], key=lambda p: p.line)
     if done:
@@ -121,7 +134,12 @@ def register_cmd(args: argparse.Namespace) -> int:
             print(t("register_wrote", path=path))
         print(t("register_tokens_once", path=recap_csv))
     if problems:
-        print(t("register_failed", n=len(problems)), file=sys.stderr)
+        if args.api:  # all or nothing: the whole file goes again
+            from airq.i18n import t as t_cli
+
+            print(t_cli("bulk_failed", n=len(problems)), file=sys.stderr)
+        else:
+            print(t("register_failed", n=len(problems)), file=sys.stderr)
         for p in problems:
             print(f"  {p}", file=sys.stderr)
         return 1
@@ -305,6 +323,16 @@ def add_to(ss: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     r.add_argument("--prefix", default="station", help="préfixe des identifiants générés, ex. lens")
     r.add_argument("--out", help="dossier de sortie (défaut : atelier-AAAAMMJJ-HHMM)")
     r.add_argument("--dry-run", action="store_true", help="vérifier sans rien créer / check only")
+    r.add_argument(
+        "--api",
+        metavar="URL",
+        help="inscrire par l'API (tout ou rien) au lieu du registre local, ex. "
+        "https://air.example.org / register through the API (all or nothing)",
+    )
+    r.add_argument(
+        "--admin-token",
+        help="jeton d'administration de l'API (sinon AIRQ_ADMIN_TOKEN) / the API's admin token",
+    )
     r.add_argument("--no-pdf", action="store_true", help="sans PDF (récapitulatif CSV seulement)")
     r.add_argument(
         "--gateway-configs",
