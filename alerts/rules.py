@@ -27,7 +27,7 @@ every ``repeat_s`` (0: none); quiet hours hold messages until they end (:func:`r
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -48,6 +48,7 @@ __all__ = [
 ]
 
 MAX_GAP_S = 900.0
+_FIRING = frozenset({"firing", "resolving"})
 BUCKETS = 60
 LOCAL_TZ = ZoneInfo("Europe/Paris")
 
@@ -96,7 +97,7 @@ class Track:
 
     @property
     def firing(self) -> bool:
-        return self.status in ("firing", "resolving")
+        return self.status in _FIRING
 
 
 @dataclass(slots=True)
@@ -111,15 +112,14 @@ class State:
     silent: tuple[str, ...] = ()
 
     def key(self) -> tuple[Any, ...]:
-        """What must be written when it changes (reading times and sums are written with it,
-        or by the periodic flush)."""
-        return (
-            self.active,
-            self.started_at,
-            self.last_sent,
-            tuple(sorted((s, t.status, t.since) for s, t in self.tracks.items())),
-            self.silent,
-        )
+        """What decides messages: written at once (compare-and-set) when it changes. The rest
+        (pending and resolving runs, reading times, sums, last readings) is written by the
+        service's periodic flush: losing it in a crash delays an alert by at most that much,
+        never sends one twice."""
+        firing = [s for s, t in self.tracks.items() if t.status in _FIRING]
+        if len(firing) > 1:
+            firing.sort()
+        return (self.active, self.started_at, self.last_sent, tuple(firing), self.silent)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -162,13 +162,13 @@ class State:
         )
 
     def copy(self) -> State:
-        """A copy whose tracks and last readings can change (track sums are shared: a step
-        copies them before changing them)."""
+        """A copy whose track and last-reading tables can change (tracks themselves are
+        never changed in place: a step makes a new one)."""
         return State(
             self.active,
             self.started_at,
             self.last_sent,
-            {s: replace(t) for s, t in self.tracks.items()},
+            dict(self.tracks),
             dict(self.last_seen),
             self.silent,
         )
@@ -205,10 +205,8 @@ def step_track(rule: Rule, track: Track, ts: float, value: float) -> Track:
     if ts <= track.last_ts:
         return track
     assert rule.above is not None
-    t = replace(track, sums=dict(track.sums))
-    gap = ts - t.last_ts
-    t.last_ts = ts
-    t.value = value
+    gap = ts - track.last_ts
+    t = Track(track.status, track.since, ts, value, dict(track.sums) if track.sums else {})
     if rule.mode == "mean":
         width = rule.for_s / BUCKETS
         b = t.sums.setdefault(int(ts // width), [0.0, 0.0])

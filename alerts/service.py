@@ -27,6 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 
+import orjson
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
@@ -51,6 +52,7 @@ CAS_TRIES = 5
 RETRY_BASE_S = 5.0
 STARTUP_GRACE_S = 2.0
 HEARTBEAT_S = 5.0
+BATCH = 500  # messages handled between two housekeeping checks
 
 
 @dataclass(slots=True)
@@ -164,8 +166,7 @@ class AlertsService:
                 return
             if not events and new.key() == state.key():
                 self.states[sub_id] = (version, new)
-                if info.rule.kind == "silent" or info.rule.mode == "mean":
-                    self.dirty.add(sub_id)  # last readings, sums: written by ``flush``
+                self.dirty.add(sub_id)  # runs, last readings, sums: written by ``flush``
                 return
             msgs = self._messages(info, events)
             if self.db.write_state(sub_id, version, new, self.clock(), msgs):
@@ -196,7 +197,16 @@ class AlertsService:
         sub_ids = self.by_station.get(station)
         if not sub_ids:
             return
-        readings, errors = wire.decode_payload(station, payload, self.clock())
+        if len(payload) > wire.DEFAULT_LIMITS.max_payload_bytes:
+            self.counters.rejected += 1
+            return
+        try:
+            obj = orjson.loads(payload)
+        except orjson.JSONDecodeError:
+            self.counters.rejected += 1
+            log.debug("not JSON from %s: %r", station, payload[:80])
+            return
+        readings, errors = wire.decode_readings(station, obj, self.clock())
         self.counters.rejected += len(errors)
         if errors:
             log.debug("rejected from %s: %s (%r)", station, errors[0], payload[:80])
@@ -221,21 +231,21 @@ class AlertsService:
                 log.exception("subscription %s failed on the clock", sid)
 
     def flush(self) -> None:
-        """Writes the states whose reading times changed (silent rules' last readings, mean
-        windows): on a conflict the stored state wins, with the later reading times kept."""
-        now = self.clock()
-        for sid in list(self.dirty):
-            self.dirty.discard(sid)
-            if sid not in self.states:
-                continue
-            version, state = self.states[sid]
-            if self.db.write_state(sid, version, state, now):
+        """Writes, in one transaction, the states changed without a message (pending and
+        resolving runs, reading times, last readings, sums); on a conflict the stored state
+        wins, with the later last readings kept, and is written at the next flush."""
+        items = [(sid, *self.states[sid]) for sid in self.dirty if sid in self.states]
+        self.dirty.clear()
+        if not items:
+            return
+        failed = self.db.write_states(items, self.clock())
+        for sid, version, state in items:
+            if sid not in failed:
                 self.states[sid] = (version + 1, state)
-                continue
-            fresh = self.db.read_states([sid]).get(sid)
-            if fresh is None:
-                continue
-            fv, fs = fresh
+        if not failed:
+            return
+        for sid, (fv, fs) in self.db.read_states(sorted(failed)).items():
+            _, state = self.states[sid]
             for st, t in state.last_seen.items():
                 fs.last_seen[st] = max(t, fs.last_seen.get(st, t))
             self.states[sid] = (fv, fs)
@@ -377,16 +387,22 @@ class AlertsService:
                     self._beat(s.alerts_heartbeat_file)
                     next_beat = mono + HEARTBEAT_S
                 try:
-                    m = self.inbox.get(timeout=0.2)
+                    batch = [self.inbox.get(timeout=0.2)]
                 except queue.Empty:
                     continue
-                try:
-                    if not m.retain:  # a retained message is a replay, not a new reading
-                        self.handle(m.topic, m.payload)
-                except Exception:
-                    log.exception("message on %s failed", m.topic[:80])
-                if m.qos > 0:
-                    client.ack(m.mid, m.qos)  # after its state changes are written
+                try:  # what else is there, up to a batch, without waiting
+                    while len(batch) < BATCH:
+                        batch.append(self.inbox.get_nowait())
+                except queue.Empty:
+                    pass
+                for m in batch:
+                    try:
+                        if not m.retain:  # a retained message is a replay, not a new reading
+                            self.handle(m.topic, m.payload)
+                    except Exception:
+                        log.exception("message on %s failed", m.topic[:80])
+                    if m.qos > 0:
+                        client.ack(m.mid, m.qos)  # after its state changes are written
         finally:
             stop.set()
             self.connected.clear()

@@ -246,6 +246,23 @@ class AlertDb:
                 )
         return True
 
+    def write_states(self, items: list[tuple[int, int, State]], now: float) -> set[int]:
+        """:meth:`write_state` for many states (no messages) in one transaction; returns the
+        subscriptions whose row had moved on (not written)."""
+        failed: set[int] = set()
+        if not items:
+            return failed
+        with self.engine.begin() as conn:
+            for sub_id, version, state in items:
+                n = conn.execute(
+                    state_t.update()
+                    .where(state_t.c.subscription_id == sub_id, state_t.c.version == version)
+                    .values(version=version + 1, state=json.dumps(state.to_json()), updated_at=now)
+                ).rowcount
+                if n != 1:
+                    failed.add(sub_id)
+        return failed
+
     # -- outbox ---------------------------------------------------------------------------
     def claim_due(self, worker: str, now: float, claim_s: float, limit: int = 50) -> list[Outgoing]:
         """Messages due and unclaimed (or claimed by a replica that died), now this worker's."""

@@ -14,6 +14,7 @@ pytestmark = pytest.mark.services
 
 ROOT = Path(__file__).resolve().parents[2]
 BENCHES = {
+    "alerts_latency.py": ["alerts / ingest CPU per reading:", "latency publish -> notification"],
     "ingest_drain.py": ["ingest (rollups on) / bare:", "rollups on / rollups off:"],
     "rebuild.py": ["rebuild speed-up:", "both agree on"],
     "long_window.py": [
