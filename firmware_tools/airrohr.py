@@ -12,7 +12,9 @@ What was verified in the firmware source (opendata-stuttgart/sensors-software,
   ``bmx280_read``, ``send2dusti``, ``send2madavi``, ``wlanssid``, ``wlanpwd``…;
 * booleans are true only for the value ``"1"`` (the page sends a hidden ``0`` after each
   checkbox, and the first value wins); a password field left empty keeps the old password;
-* lengths: host and path 99 characters, user and passwords 64;
+* lengths, in bytes of UTF-8 (``char`` buffers, ``defines.h``; ``strncpy`` cuts longer
+  values, possibly inside a character): Wi-Fi name 34, host and path 99, user and passwords
+  64;
 * in the set-up access point mode (``wificonfig_loop``) the page asks for no password, and the
   board answers at ``http://192.168.4.1`` on its own Wi-Fi ``airRohr-<chip id>``, protected by
   the password ``airrohrcfg`` (``FS_PWD``, ``ext_def.h``). The access point opens only when the
@@ -133,8 +135,9 @@ def airrohr_settings(
     fields["user_custom"] = station
     fields["pwd_custom"] = token
     for key, limit in _MAX.items():
-        if key in fields and len(fields[key]) > limit:
-            raise WorkshopError("airrohr_too_long", field=key, limit=limit)
+        size = len(fields[key].encode()) if key in fields else 0
+        if size > limit:  # the firmware stores bytes (strncpy into char[limit + 1])
+            raise WorkshopError("airrohr_too_long", field=key, limit=limit, size=size)
     return fields
 
 

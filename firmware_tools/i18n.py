@@ -398,8 +398,12 @@ MESSAGES: dict[str, dict[str, str]] = {
         "sensors: {known}",
     },
     "airrohr_too_long": {
-        "fr": "la valeur de {field} est trop longue pour le firmware ({limit} caractères au plus)",
-        "en": "the value of {field} is too long for the firmware ({limit} characters at most)",
+        "fr": "la valeur de {field} est trop longue pour le firmware : {size} octets, {limit} "
+        "octets au plus (une lettre accentuée compte pour 2 octets) ; la carte la couperait "
+        "et ne pourrait pas s'en servir",
+        "en": "the value of {field} is too long for the firmware: {size} bytes, {limit} bytes "
+        "at most (an accented letter counts as 2 bytes); the board would cut it and could not "
+        "use it",
     },
     "airrohr_unreachable": {
         "fr": "la carte ne répond pas sur {url} ({why}). Connectez d'abord l'ordinateur au "
@@ -468,6 +472,45 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "No home Wi-Fi given (--wifi-ssid): if the board knows none, its 'airRohr-…' "
         "set-up Wi-Fi (password {password}) comes back about 20 s after the restart; the "
         "participant will choose their Wi-Fi there at home.",
+    },
+    "ingest_loopback": {
+        "fr": "l'adresse d'envoi {host}:{port} désigne la machine elle-même : la carte "
+        "s'enverrait ses mesures à elle-même. Réglez AIRQ_WORKSHOP_INGEST_HOST (et _PORT, "
+        "_TLS) sur l'adresse de la plateforme joignable depuis le Wi-Fi du logement, ex. "
+        "data.airquartiers.fr. Rien n'a été envoyé à la carte",
+        "en": "the sending address {host}:{port} names this machine: the board would send its "
+        "readings to itself. Set AIRQ_WORKSHOP_INGEST_HOST (and _PORT, _TLS) to the platform's "
+        "address reachable from the home Wi-Fi, e.g. data.airquartiers.fr. Nothing was sent "
+        "to the board",
+    },
+    "ingest_unknown_host": {
+        "fr": "le nom {host} (AIRQ_WORKSHOP_INGEST_HOST) est introuvable ({why}) : "
+        "vérifiez-le. {board_wifi}Rien n'a été envoyé à la carte",
+        "en": "the name {host} (AIRQ_WORKSHOP_INGEST_HOST) cannot be found ({why}): check it. "
+        "{board_wifi}Nothing was sent to the board",
+    },
+    "ingest_unreachable": {
+        "fr": "{host}:{port} ne répond pas depuis cet ordinateur ({why}) : vérifiez "
+        "AIRQ_WORKSHOP_INGEST_HOST et AIRQ_WORKSHOP_INGEST_PORT, et que la plateforme tourne. "
+        "{board_wifi}Rien n'a été envoyé à la carte",
+        "en": "{host}:{port} does not answer from this computer ({why}): check "
+        "AIRQ_WORKSHOP_INGEST_HOST and AIRQ_WORKSHOP_INGEST_PORT, and that the platform runs. "
+        "{board_wifi}Nothing was sent to the board",
+    },
+    "ingest_on_board_wifi": {
+        "fr": "l'ordinateur est sur le Wi-Fi de réglage d'une carte (son DNS répond {ip} à "
+        "tous les noms) : impossible d'y vérifier {host}. Lancez d'abord la commande depuis "
+        "le Wi-Fi habituel (la vérification est retenue 12 h), puis recommencez",
+        "en": "the computer is on a board's set-up Wi-Fi (its DNS answers {ip} to every "
+        "name): {host} cannot be checked from there. Run the command from the usual Wi-Fi "
+        "first (the check is remembered for 12 h), then again",
+    },
+    "ingest_board_wifi_hint": {
+        "fr": "Si l'ordinateur est sur le Wi-Fi « airRohr-… » d'une carte (sans internet), "
+        "lancez d'abord la commande depuis le Wi-Fi habituel : la vérification est retenue "
+        "12 h. ",
+        "en": "If the computer is on a board's 'airRohr-…' Wi-Fi (no internet), run the "
+        "command from the usual Wi-Fi first: the check is remembered for 12 h. ",
     },
     "airrohr_steps_title": {
         "fr": "Réglages de la station {station} (firmware sensor.community) :",

@@ -5,6 +5,8 @@
 ``api_url``       base URL of the API, for ``airq station follow``
 ``ingest_host``, ``ingest_port``, ``ingest_tls``, ``ingest_path``
                   where airrohr boards send their data ("custom API" of the firmware)
+``ingest_check``  probe the ingest address from this laptop before configuring a board
+                  (a loopback address is refused in any case)
 ``mqtt_url``      broker URL written into generated gateway configurations (no credentials)
 """
 
@@ -27,6 +29,7 @@ class WorkshopSettings(BaseSettings):
     ingest_tls: bool = False
     ingest_path: str = "/v1/ingest/airrohr"
     mqtt_url: str = "mqtt://127.0.0.1:1883"
+    ingest_check: bool = True
 
     @field_validator("platform_url", "api_url")
     @classmethod

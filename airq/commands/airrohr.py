@@ -18,11 +18,17 @@ def config(args: argparse.Namespace) -> int:
     from firmware_tools.airrohr import airrohr_settings, apply_settings, setup_steps
     from firmware_tools.errors import WorkshopError
     from firmware_tools.i18n import t
+    from firmware_tools.ingest_check import check_ingest
 
     settings = workshop_settings()
     token, recap_sensors = station_token(args)
     sensors = args.sensors or list(recap_sensors)
     try:
+        check_ingest(
+            settings.ingest_host,
+            settings.ingest_port,
+            probe=settings.ingest_check and not args.no_ingest_check,
+        )
         fields = airrohr_settings(
             args.station,
             token,
@@ -115,4 +121,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     c.add_argument("--board-user", help="utilisateur de la page de la carte, si protégée")
     c.add_argument("--board-password", help="mot de passe de la page de la carte")
     c.add_argument("--json", action="store_true", help="afficher les champs du formulaire")
+    c.add_argument(
+        "--no-ingest-check",
+        action="store_true",
+        help="ne pas essayer de joindre l'adresse d'envoi depuis cet ordinateur (une adresse "
+        "locale 127.0.0.1/localhost reste refusée)",
+    )
     c.set_defaults(func=config)

@@ -24,6 +24,7 @@ def _env(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AIRQ_WORKSHOP_INGEST_HOST", "data.airquartiers.fr")
     monkeypatch.setenv("AIRQ_WORKSHOP_INGEST_PORT", "443")
     monkeypatch.setenv("AIRQ_WORKSHOP_INGEST_TLS", "true")
+    monkeypatch.setenv("AIRQ_WORKSHOP_INGEST_CHECK", "false")  # no network here
 
 
 @pytest.fixture

@@ -48,6 +48,8 @@ TOKEN = "Zk3x9Qw2LmN8pR4tV6yB1cD5fG7hJ0kL"
 @pytest.fixture(autouse=True)
 def _env(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AIRQ_LANG", "fr")
+    monkeypatch.setenv("AIRQ_WORKSHOP_INGEST_HOST", "data.airquartiers.fr")
+    monkeypatch.setenv("AIRQ_WORKSHOP_INGEST_CHECK", "false")  # no network here
 
 
 def _settings(**kw: object) -> WorkshopSettings:

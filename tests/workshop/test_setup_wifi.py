@@ -35,6 +35,13 @@ PAGE_WORDS = {
         "User", "Save configuration and restart", "Sensor is rebooting.",
     },
 }  # fmt: skip
+
+
+@pytest.fixture(autouse=True)
+def _no_ingest_probe(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AIRQ_WORKSHOP_INGEST_CHECK", "false")  # no network here
+
+
 QUOTES = {
     "fr": re.compile(r"«\s*(.+?)\s*»"),
     "en": re.compile(r"(?<![A-Za-z])'([^']+?)'(?![A-Za-z])"),
