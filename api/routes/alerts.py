@@ -263,6 +263,8 @@ async def list_alert_subscriptions(
     ``?station=`` filters)."""
     caller = await _caller(request, registry, creds, station)
     subs = await run_in_threadpool(store.list, station if station or not caller.admin else None)
+    if not caller.admin:  # a station's token sees what was made with it, not the council's
+        subs = [s for s in subs if s.owner == "station"]
     return [_public(s) for s in subs]
 
 

@@ -68,8 +68,17 @@ def test_resident_subscribes_lists_and_unsubscribes_with_the_station_token(
                      "station": "lens-01", "qpv": "QP059083"}, headers=ADMIN)  # fmt: skip
         assert r.status_code == 400
 
+        council = {"station": "lens-01", "kind": "silent", "silent_after": "1h", "notify": HOOK}
+        r = api.post("/v1/alerts/subscriptions", json=council, headers=ADMIN)
+        assert r.status_code == 201 and r.json()["owner"] == "admin"
+        council_id = r.json()["id"]
         mine = api.get("/v1/alerts/subscriptions?station=lens-01", headers=own).json()
-        assert [s["id"] for s in mine] == [sub["id"]]
+        assert [s["id"] for s in mine] == [sub["id"]]  # not the council's on the same station
+        r = api.delete(f"/v1/alerts/subscriptions/{council_id}?station=lens-01", headers=own)
+        assert r.status_code == 403
+        assert (
+            api.delete(f"/v1/alerts/subscriptions/{council_id}", headers=ADMIN).status_code == 200
+        )
         assert len(api.get("/v1/alerts/subscriptions", headers=ADMIN).json()) == 2
         r = api.delete(f"/v1/alerts/subscriptions/{fleet_id}?station=lens-01", headers=own)
         assert r.status_code == 403
