@@ -153,6 +153,8 @@ def _public(sub: Subscription) -> dict[str, Any]:
     return sub.public()
 
 
+WEBHOOK_SCHEMES = frozenset({"json", "jsons", "xml", "xmls", "form", "forms"})
+
 _AUTH_PROBLEMS = {401: "token missing or wrong", 403: "not allowed with a station's token"}
 
 
@@ -175,6 +177,12 @@ async def create_alert_subscription(
     area = body.stations is not None or body.qpv is not None or body.fleet
     if not caller.admin and area:
         raise HTTPException(403, "a station's token subscribes to that station only")
+    scheme = body.notify.partition("://")[0].lower()
+    if not caller.admin and scheme in WEBHOOK_SCHEMES:
+        # the server would post wherever a resident points it, inside its own network too
+        raise HTTPException(
+            403, "webhook targets (json://, xml://, form://) are for the admin token only"
+        )
     if sum((body.station is not None, body.stations is not None, body.qpv is not None,
             body.fleet)) != 1:  # fmt: skip
         raise HTTPException(400, "give exactly one of station, stations, qpv or fleet")

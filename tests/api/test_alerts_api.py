@@ -55,6 +55,8 @@ def test_resident_subscribes_lists_and_unsubscribes_with_the_station_token(
         r = api.post("/v1/alerts/subscriptions", json={**rule, "window": "soon"}, headers=own)
         assert r.status_code == 400 and "window" in r.json()["detail"]
         assert api.post("/v1/alerts/subscriptions", json=rule).status_code == 401
+        r = api.post("/v1/alerts/subscriptions", json={**rule, "notify": HOOK}, headers=own)
+        assert r.status_code == 403 and "webhook" in r.json()["detail"]
 
         # the admin: the fleet's silent stations, in English
         fleet = {"fleet": True, "kind": "silent", "silent_after": "30m", "lang": "en",
