@@ -307,6 +307,46 @@ MESSAGES: dict[str, dict[str, str]] = {
         "on airrohr, if it knows no Wi-Fi, its 'airRohr-…' Wi-Fi (password {password}) "
         "appears about 20 s later",
     },
+    "board_has_config": {
+        "fr": "la carte contient déjà une configuration airrohr (Wi-Fi, mot de passe de la page, "
+        "réglages « Envoyer les données vers l'API personnelle ») : elle la garderait et son "
+        "Wi-Fi « airRohr-… » n'apparaîtrait pas. Choisissez : --erase pour tout effacer "
+        "(carte réutilisée, nouvelle station) ou --keep-config pour la garder (simple mise à "
+        "jour). Rien n'a été écrit",
+        "en": "the board already holds an airrohr configuration (Wi-Fi, page password, 'Send "
+        "data to custom API' settings): it would keep it and its 'airRohr-…' Wi-Fi would not "
+        "appear. Choose: --erase to erase everything (reused board, new station) or "
+        "--keep-config to keep it (plain update). Nothing was written",
+    },
+    "esp32_app_only": {
+        "fr": "{file} est une application ESP32 seule (à écrire à 0x10000) : une ESP32 vierge "
+        "ne démarre pas sans son chargeur de démarrage (0x1000), sa table de partitions "
+        "(0x8000) et boot_app0 (0xE000). Le firmware sensor.community ne publie aucune version "
+        "ESP32 (ses cibles ESP32 sont désactivées) : pour un capteur airrohr, prenez une carte "
+        "ESP8266 (NodeMCU v2/v3) et son firmware (ex. latest_fr.bin) ; pour une ESP32, prenez "
+        "une image complète fusionnée (esptool merge-bin), écrite à 0x0. Si cette carte a déjà "
+        "chargeur et partitions (mise à jour), donnez --address 0x10000. Rien n'a été écrit",
+        "en": "{file} is an ESP32 application alone (to write at 0x10000): a blank ESP32 does "
+        "not boot without its bootloader (0x1000), partition table (0x8000) and boot_app0 "
+        "(0xE000). The sensor.community firmware publishes no ESP32 release (its ESP32 targets "
+        "are disabled): for an airrohr sensor, take an ESP8266 board (NodeMCU v2/v3) and its "
+        "firmware (e.g. latest_en.bin); for an ESP32, take a complete merged image (esptool "
+        "merge-bin), written at 0x0. If this board already has bootloader and partitions (an "
+        "update), give --address 0x10000. Nothing was written",
+    },
+    "esp32_app_erase": {
+        "fr": "--erase effacerait aussi le chargeur de démarrage et les partitions : avec "
+        "{file}, une application seule, l'ESP32 ne démarrerait plus. Prenez une image complète "
+        "(écrite à 0x0). Rien n'a été écrit",
+        "en": "--erase would also erase the bootloader and partitions: with {file}, an "
+        "application alone, the ESP32 would no longer boot. Take a complete image (written at "
+        "0x0). Nothing was written",
+    },
+    "flash_erased": {
+        "fr": "Mémoire de la carte effacée : l'ancienne configuration (Wi-Fi, mot de passe, "
+        "réglages) a disparu.",
+        "en": "Board memory erased: the old configuration (Wi-Fi, password, settings) is gone.",
+    },
     "firmware_unreadable": {
         "fr": "impossible de lire le firmware {path} : {why}",
         "en": "cannot read firmware {path}: {why}",

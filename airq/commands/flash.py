@@ -85,6 +85,10 @@ def run(args: argparse.Namespace) -> int:
         info = inspect_image(data, path.name)
         if args.chip != "auto":
             check_image_matches(info, args.chip, path.name)
+        if info.kind == "app" and args.erase:
+            raise WorkshopError("esp32_app_erase", file=path.name)
+        if info.kind == "app" and args.address is None:
+            raise WorkshopError("esp32_app_only", file=path.name)
         address = args.address if args.address is not None else info.address
         if address is None:
             raise WorkshopError("image_address_unknown", file=path.name)
@@ -118,7 +122,11 @@ def run(args: argparse.Namespace) -> int:
             on_retry=lambda b, lower, why: print(
                 "\n" + t("flash_retry", baud=b, lower=lower, why=why), file=sys.stderr
             ),
+            erase=args.erase,
+            keep_config=args.keep_config,
         )
+        if report.erased:
+            print(t("flash_erased"))
         print(
             t(
                 "flash_done",
@@ -164,6 +172,19 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         default="default-reset",
         choices=["default-reset", "usb-reset", "no-reset", "no-reset-no-sync"],
         help="comment mettre la carte en mode programmation (esptool --before)",
+    )
+    choice = f.add_mutually_exclusive_group()
+    choice.add_argument(
+        "--erase",
+        action="store_true",
+        help="effacer toute la mémoire avant d'écrire (carte réutilisée : ancien Wi-Fi, mot de "
+        "passe et réglages supprimés) / erase the whole flash first",
+    )
+    choice.add_argument(
+        "--keep-config",
+        action="store_true",
+        help="garder la configuration déjà sur la carte (mise à jour) / keep the board's "
+        "configuration",
     )
     f.add_argument(
         "--check-only",

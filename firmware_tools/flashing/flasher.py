@@ -16,7 +16,14 @@ from typing import Any
 from firmware_tools.errors import WorkshopError
 from firmware_tools.flashing.image import ImageInfo, check_image_matches, chip_key
 
-__all__ = ["FALLBACK_BAUDS", "FlashReport", "detect_board", "flash_image"]
+__all__ = [
+    "FALLBACK_BAUDS",
+    "FlashReport",
+    "config_action",
+    "detect_board",
+    "flash_image",
+    "holds_configuration",
+]
 
 log = logging.getLogger(__name__)
 
@@ -24,6 +31,31 @@ ROM_BAUD = 115200
 FALLBACK_BAUDS = (460800, 230400, 115200)
 
 ProgressFn = Callable[[int, int], None]  # (bytes done, bytes total)
+
+# Where the airrohr firmware keeps its configuration on an ESP8266: config.json in a SPIFFS
+# file system that starts at 0x100000 (platformio.ini: board_build.ldscript = eagle.flash.4m3m.ld,
+# board_build.filesystem = spiffs). Writing the firmware at 0x0 leaves it in place: the board
+# keeps its Wi-Fi, page password and "own API" settings, so no set-up Wi-Fi appears.
+AIRROHR_FS_OFFSET = 0x100000
+FS_PROBE_SIZE = 0x10000
+
+
+def holds_configuration(fs_head: bytes) -> bool:
+    """Whether the start of the board's file system holds an airrohr configuration (the name
+    of ``/config.json`` in a SPIFFS object header, or a configuration key in its data)."""
+    return b"/config.json" in fs_head or b'"wlanssid"' in fs_head or b'"fs_ssid"' in fs_head
+
+
+def config_action(fs_head: bytes | None, erase: bool, keep_config: bool) -> str:
+    """``"erase"``, ``"keep"`` or ``"write"`` (nothing to keep); raises WorkshopError when the
+    board holds a configuration and neither ``--erase`` nor ``--keep-config`` was chosen."""
+    if erase:
+        return "erase"
+    if keep_config:
+        return "keep"
+    if fs_head is not None and holds_configuration(fs_head):
+        raise WorkshopError("board_has_config")
+    return "write"
 
 
 def _esptool_logger(progress: ProgressFn | None) -> Any:
@@ -115,6 +147,7 @@ def detect_board(port: str, connect_attempts: int = 4, before: str = "default-re
 class FlashReport:
     chip: str
     baud: int
+    erased: bool = False
     attempts: list[tuple[int, str]] = field(default_factory=list)  # (baud, why it failed)
 
 
@@ -129,14 +162,28 @@ def flash_image(
     before: str = "default-reset",
     progress: ProgressFn | None = None,
     on_retry: Callable[[int, int, str], None] | None = None,
+    erase: bool = False,
+    keep_config: bool = False,
 ) -> FlashReport:
     """Write ``data`` at ``address`` and verify it; retry at lower baud rates on link errors.
 
-    Raises WorkshopError: no chip answered, wrong boot mode, image for another chip, or every
-    baud rate failed.
+    ``erase``: erase the whole flash first (old Wi-Fi, page password, settings go). Otherwise,
+    on an ESP8266, the airrohr file system is read first and a board that holds a configuration
+    is refused unless ``keep_config``.
+
+    Raises WorkshopError: no chip answered, wrong boot mode, image for another chip, a board
+    holding a configuration without a choice, or every baud rate failed.
     """
     import serial
-    from esptool.cmds import attach_flash, reset_chip, run_stub, verify_flash, write_flash
+    from esptool.cmds import (
+        attach_flash,
+        erase_flash,
+        read_flash,
+        reset_chip,
+        run_stub,
+        verify_flash,
+        write_flash,
+    )
     from esptool.util import FatalError
 
     bauds = [baud] + [b for b in FALLBACK_BAUDS if b < baud]
@@ -151,6 +198,13 @@ def flash_image(
                 if rate != ROM_BAUD:
                     esp.change_baud(rate)
                 attach_flash(esp)
+                head = None
+                if not erase and not keep_config and report.chip == "esp8266":
+                    got = read_flash(esp, AIRROHR_FS_OFFSET, FS_PROBE_SIZE, no_progress=True)
+                    head = bytes(got or b"")
+                if config_action(head, erase, keep_config) == "erase":
+                    erase_flash(esp)
+                    report.erased = True
                 write_flash(esp, [(address, data)])
                 verify_flash(esp, [(address, data)])
                 reset_chip(esp, "hard-reset")
