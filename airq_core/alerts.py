@@ -24,8 +24,11 @@ __all__ = [
     "validate_rule",
 ]
 
-KINDS = ("threshold", "silent")
-"""``threshold``: a quantity above a value for a window; ``silent``: no reading for a time."""
+KINDS = ("threshold", "silent", "stuck")
+"""``threshold``: a quantity above a value for a window; ``silent``: no reading for a time;
+``stuck``: the same value of a quantity for a number of readings in a row."""
+
+MIN_STUCK_READINGS = 3
 
 DEFAULT_HYSTERESIS = 0.1
 """Without an explicit clear level, an alert ends below ``above × (1 − 0.1)``."""
@@ -110,6 +113,7 @@ def validate_rule(
     for_s: float,
     silent_after_s: float | None,
     mode: str = "all",
+    stuck_readings: int | None = None,
 ) -> None:
     """Raises AlertRuleError when the fields do not make one rule."""
     if kind not in KINDS:
@@ -120,11 +124,17 @@ def validate_rule(
         if silent_after_s is None or silent_after_s < 60:
             raise AlertRuleError("silent_after: give at least 60 s (e.g. 30m)")
         return
+    if kind == "stuck" and (stuck_readings is None or stuck_readings < MIN_STUCK_READINGS):
+        raise AlertRuleError(
+            f"stuck_readings: give at least {MIN_STUCK_READINGS} readings in a row (e.g. 20)"
+        )
     if quantity is None or quantity not in QUANTITIES:
         raise AlertRuleError(
             f"quantity: {str(quantity)[:30]!r} is not a quantity of the vocabulary "
             "(pm2_5, pm10, no2, co2, radon…)"
         )
+    if kind == "stuck":
+        return
     if above is None or above != above or abs(above) > 1e9:
         raise AlertRuleError("above: give the threshold as a number (e.g. --above 50)")
     if clear is not None and (clear != clear or clear > above):

@@ -65,6 +65,14 @@ SILENT_ADVICE = {
 }
 
 
+STUCK_ADVICE = {
+    "fr": "Que faire : débranchez la station puis rebranchez-la. Si la valeur reste figée, le "
+    "capteur est peut-être encrassé ou en panne : contactez l'équipe AirQuartiers.",
+    "en": "What to do: unplug the station and plug it back in. If the value stays frozen, the "
+    "sensor may be clogged or broken: contact the AirQuartiers team.",
+}
+
+
 @dataclass(frozen=True, slots=True)
 class Links:
     """The addresses a message carries."""
@@ -132,6 +140,28 @@ def render(rule: Rule, event: Event, links: Links, lang: str = "fr") -> tuple[st
                 if fr
                 else f"{where[0].upper()}{where[1:]} sends readings again "
                 f"(received {_time(event.at, lang)})."
+            )
+    elif rule.kind == "stuck":
+        q = QUANTITIES.get(rule.quantity or "")
+        label = (q.label_fr if fr else q.label_en) if q else str(rule.quantity)
+        unit = q.unit if q else ""
+        n = rule.stuck_readings or 0
+        if event.kind in ("start", "repeat"):
+            title = f"Capteur bloqué : {where}" if fr else f"Stuck sensor: {where}"
+            lines.append(
+                f"{label} : {where} envoie la même valeur ({_num(event.value, lang)} {unit}) "
+                f"depuis au moins {n} mesures de suite (depuis le {_time(event.since, lang)})."
+                if fr
+                else f"{label}: {where} sends the same value ({_num(event.value, lang)} {unit}) "
+                f"for at least {n} readings in a row (since {_time(event.since, lang)})."
+            )
+            lines.append(STUCK_ADVICE[lang])
+        else:
+            title = f"Capteur de nouveau actif : {where}" if fr else f"Sensor live again: {where}"
+            lines.append(
+                f"{label} : les valeurs de {where} varient de nouveau (le {_time(event.at, lang)})."
+                if fr
+                else f"{label}: the values of {where} change again ({_time(event.at, lang)})."
             )
     else:
         q = QUANTITIES.get(rule.quantity or "")

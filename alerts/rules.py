@@ -19,6 +19,9 @@ A subscription holds one track per station; it *starts* when at least ``min_stat
 are firing (1 for a station, 2 or more for an area, so one faulty sensor cannot raise a
 neighbourhood alert) and *resolves* when fewer are.
 
+Stuck rule: the same value of the quantity ``stuck_readings`` times in a row starts the alert
+(a frozen sensor or a board resending its last frame); another value ends it.
+
 Silent rule: a station whose last reading is older than ``silent_after`` (by the clock) starts
 the alert; its next reading resolves it. Repeat policy: while an alert is on, a reminder
 every ``repeat_s`` (0: none); quiet hours hold messages until they end (:func:`release_at`).
@@ -44,6 +47,7 @@ __all__ = [
     "apply_clock",
     "apply_reading",
     "release_at",
+    "step_stuck",
     "step_track",
 ]
 
@@ -71,6 +75,7 @@ class Rule:
     quiet: tuple[int, int] | None = None
     mode: str = "all"
     created_at: float = 0.0
+    stuck_readings: int | None = None
 
     @property
     def clear_level(self) -> float:
@@ -94,6 +99,7 @@ class Track:
     value: float | None = None
     # mode "mean": bucket index -> [sum, count]
     sums: dict[int, list[float]] = field(default_factory=dict)
+    repeats: int = 0  # stuck rule: readings in a row with ``value``
 
     @property
     def firing(self) -> bool:
@@ -133,6 +139,7 @@ class State:
                     "last_ts": t.last_ts if math.isfinite(t.last_ts) else None,
                     "value": t.value,
                     "sums": {str(k): v for k, v in t.sums.items()},
+                    "repeats": t.repeats,
                 }
                 for s, t in self.tracks.items()
             },
@@ -149,6 +156,7 @@ class State:
                 -math.inf if t.get("last_ts") is None else t["last_ts"],
                 t.get("value"),
                 {int(k): [float(v[0]), float(v[1])] for k, v in t.get("sums", {}).items()},
+                int(t.get("repeats", 0)),
             )
             for s, t in obj.get("tracks", {}).items()
         }
@@ -198,6 +206,20 @@ def _window_mean(rule: Rule, track: Track, ts: float) -> float | None:
     total = sum(v[0] for v in track.sums.values())
     n = sum(v[1] for v in track.sums.values())
     return total / n if n else None
+
+
+def step_stuck(rule: Rule, track: Track, ts: float, value: float) -> Track:
+    """A stuck-sensor track after one reading: ``repeats`` counts the readings in a row with
+    the same value; the track fires at ``stuck_readings`` and ends at the first other value."""
+    if ts <= track.last_ts:
+        return track
+    if value == track.value:
+        t = Track(track.status, track.since, ts, value, {}, track.repeats + 1)
+    else:
+        t = Track("ok", ts, ts, value, {}, 1)
+    if t.status == "ok" and t.repeats >= (rule.stuck_readings or 0):
+        t.status = "firing"
+    return t
 
 
 def step_track(rule: Rule, track: Track, ts: float, value: float) -> Track:
@@ -266,13 +288,18 @@ def apply_reading(
     if rule.quantity is None or rule.quantity not in values:
         return state, []
     track = new.tracks.get(station, Track())
-    new.tracks[station] = step_track(rule, track, ts, values[rule.quantity])
+    step = step_stuck if rule.kind == "stuck" else step_track
+    new.tracks[station] = step(rule, track, ts, values[rule.quantity])
     firing = _firing(new)
     need = max(1, rule.min_stations)
     if not new.active and len(firing) >= need:
         new.active, new.started_at, new.last_sent = True, ts, ts
         value = _mean(new, firing)
-        events.append(Event(rule.id, "start", ts, firing, value, ts))
+        since = ts
+        if rule.kind == "stuck":  # since the first reading of the run
+            since = min(new.tracks[s].since or ts for s in firing)
+            new.started_at = since
+        events.append(Event(rule.id, "start", ts, firing, value, since))
     elif new.active and len(firing) < need:
         new.active, new.last_sent = False, ts
         stations = tuple(sorted(new.tracks))

@@ -110,6 +110,7 @@ def _rule(r: Any) -> Rule:
         quiet=quiet,
         mode=r.mode or "all",
         created_at=created.timestamp(),
+        stuck_readings=r.stuck_readings,
     )
 
 
@@ -133,6 +134,7 @@ class AlertDb:
                     "id", "created_at", "kind", "stations", "min_stations", "quantity",
                     "above", "clear", "for_s", "clear_for_s", "silent_after_s", "repeat_s",
                     "quiet", "mode", "lang", "target", "qpv", "unsubscribe_key",
+                    "stuck_readings",
                 )
             ),
         )  # fmt: skip

@@ -48,6 +48,7 @@ subscriptions_t = sa.Table(
     sa.Column("repeat_s", sa.Float, nullable=False, server_default="0"),
     sa.Column("quiet", sa.String(10), nullable=True),
     sa.Column("mode", sa.String(10), nullable=False, server_default="all"),
+    sa.Column("stuck_readings", sa.Integer, nullable=True),
     sa.Column("lang", sa.String(2), nullable=False, server_default="fr"),
     sa.Column("target", sa.Text, nullable=False),
     sa.Column("unsubscribe_key", sa.String(64), nullable=False),
@@ -82,6 +83,7 @@ class Subscription:
     lang: str
     target: str
     unsubscribe_key: str
+    stuck_readings: int | None = None
 
     def public(self) -> dict[str, Any]:
         """Everything but the secret parts (the target's credentials, the key)."""
@@ -135,6 +137,7 @@ def _row(r: sa.Row) -> Subscription:  # type: ignore[type-arg]
         r.lang,
         r.target,
         r.unsubscribe_key,
+        r.stuck_readings,
     )
 
 
@@ -165,11 +168,12 @@ class AlertStore:
         quiet: str | None = None,
         mode: str = "all",
         lang: str = "fr",
+        stuck_readings: int | None = None,
         check_target: bool = True,
     ) -> Subscription:
         """Store one subscription; AlertStoreError (naming the field) when refused."""
         try:
-            validate_rule(kind, quantity, above, clear, for_s, silent_after_s, mode)
+            validate_rule(kind, quantity, above, clear, for_s, silent_after_s, mode, stuck_readings)
             parse_quiet_hours(quiet)
         except AlertRuleError as exc:
             raise AlertStoreError(str(exc)) from None
@@ -199,7 +203,7 @@ class AlertStore:
             "qpv": qpv,
             "stations": ",".join(ids),
             "min_stations": min_stations,
-            "quantity": quantity if kind == "threshold" else None,
+            "quantity": quantity if kind != "silent" else None,
             "above": above if kind == "threshold" else None,
             "clear": clear if kind == "threshold" else None,
             "for_s": for_s,
@@ -209,6 +213,7 @@ class AlertStore:
             "quiet": quiet or None,
             "mode": mode,
             "lang": lang,
+            "stuck_readings": stuck_readings if kind == "stuck" else None,
             "target": target,
             "unsubscribe_key": secrets.token_urlsafe(24),
         }

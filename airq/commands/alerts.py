@@ -32,6 +32,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "fr": "station muette depuis plus de {after}",
         "en": "station silent for more than {after}",
     },
+    "what_stuck": {
+        "fr": "{quantity} figé {n} mesures de suite",
+        "en": "{quantity} frozen for {n} readings in a row",
+    },
     "none": {"fr": "aucun abonnement", "en": "no subscription"},
     "removed": {"fr": "abonnement {id} supprimé", "en": "subscription {id} removed"},
     "unknown": {
@@ -56,8 +60,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "no station in {what}: nothing to watch",
     },
     "need_rule": {
-        "fr": "donnez --quantity et --above, --preset, ou --silent-after",
-        "en": "give --quantity and --above, --preset, or --silent-after",
+        "fr": "donnez --quantity et --above, --preset, --silent-after, ou --quantity et "
+        "--stuck-after",
+        "en": "give --quantity and --above, --preset, --silent-after, or --quantity and "
+        "--stuck-after",
     },
     "settings_invalid": {
         "fr": "réglages invalides : {why}",
@@ -86,6 +92,8 @@ def _describe(sub: Any) -> str:
 
     if sub.kind == "silent":
         return _t("what_silent", after=format_duration(sub.silent_after_s or 0, lang()))
+    if sub.kind == "stuck":
+        return _t("what_stuck", quantity=sub.quantity, n=sub.stuck_readings)
     return _t(
         "what_threshold",
         quantity=sub.quantity,
@@ -104,10 +112,12 @@ def subscribe(args: argparse.Namespace) -> int:
     targets = [args.station, args.stations, args.qpv, args.fleet or None]
     if sum(t is not None for t in targets) != 1:
         raise UsageError(_t("one_target"))
-    kind = "silent" if args.silent_after else "threshold"
+    kind = "silent" if args.silent_after else "stuck" if args.stuck_after else "threshold"
     preset = PRESETS[args.preset] if args.preset else None
     quantity = args.quantity or (preset.quantity if preset else None)
     above = args.above if args.above is not None else (preset.above if preset else None)
+    if kind == "stuck" and quantity is None:
+        raise UsageError(_t("need_rule"))
     if kind == "threshold" and (quantity is None or above is None):
         raise UsageError(_t("need_rule"))
     try:
@@ -148,7 +158,7 @@ def subscribe(args: argparse.Namespace) -> int:
                 qpv=args.qpv.strip().upper() if args.qpv else None,
                 stations=stations,
                 min_stations=min(args.min_stations or default_min, len(stations)),
-                quantity=quantity if kind == "threshold" else None,
+                quantity=quantity if kind != "silent" else None,
                 above=above if kind == "threshold" else None,
                 clear=args.clear,
                 for_s=window,
@@ -158,6 +168,7 @@ def subscribe(args: argparse.Namespace) -> int:
                 quiet=args.quiet,
                 mode=args.mode or (preset.mode if preset else "all"),
                 lang=args.message_lang or lang(),
+                stuck_readings=args.stuck_after,
                 target=args.notify,
             )
         except AlertStoreError as exc:
@@ -260,6 +271,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     s.add_argument("--mode", choices=["all", "mean"], help="all: chaque mesure; mean: moyenne")
     s.add_argument("--preset", choices=["radon", "co2", "pm2_5_who_24h"], help="règle prête")
     s.add_argument("--silent-after", help="station muette depuis / silent for (30m)")
+    s.add_argument(
+        "--stuck-after", type=int, help="même valeur N fois de suite / same value N times"
+    )
     s.add_argument("--min-stations", type=int, help="stations d'accord / stations that agree")
     s.add_argument("--repeat", help="rappel / reminder every (6h; défaut : aucun / none)")
     s.add_argument("--quiet", help="heures calmes / quiet hours (22-7)")

@@ -54,7 +54,7 @@ class SubscriptionCreate(BaseModel):
     min_stations: int | None = Field(
         None, ge=1, description="stations that must agree (default: 2 for a QPV or a list)"
     )
-    kind: Literal["threshold", "silent"] = "threshold"
+    kind: Literal["threshold", "silent", "stuck"] = "threshold"
     preset: Literal["radon", "co2", "pm2_5_who_24h"] | None = Field(
         None, description="a ready-made threshold rule (its fields can be overridden)"
     )
@@ -67,6 +67,9 @@ class SubscriptionCreate(BaseModel):
         None, description="all: every reading above; mean: the window's mean"
     )
     silent_after: Duration | None = Field(None, description="silent rule: no reading for this")
+    stuck_readings: int | None = Field(
+        None, ge=3, le=100_000, description="stuck rule: the same value this many times"
+    )
     repeat: Duration = Field("0s", description="a reminder this often while on (0: none)")
     quiet: str | None = Field(None, max_length=10, description="local hours, e.g. 22-7")
     lang: Literal["fr", "en"] = "fr"
@@ -96,6 +99,7 @@ class SubscriptionPublic(BaseModel):
     quiet: str | None
     mode: str
     lang: str
+    stuck_readings: int | None
     target: str = Field(description="the Apprise URL without credentials")
 
 
@@ -239,6 +243,7 @@ async def create_alert_subscription(
                 quiet=body.quiet,
                 mode=body.mode or (preset.mode if preset else "all"),
                 lang=body.lang,
+                stuck_readings=body.stuck_readings,
                 target=body.notify,
             )
         )

@@ -22,6 +22,10 @@ def test_subscribe_list_unsubscribe(airq, data_dir: Path) -> None:
              "--notify", "json://127.0.0.1:9/hook")  # fmt: skip
     assert r.returncode == 0, r.stderr
     assert "subscription 2 created: station silent for more than 30 min" in r.stdout
+    r = airq("alerts", "subscribe", "--station", "lens-01", "--quantity", "pm2_5",
+             "--stuck-after", "20", "--notify", "ntfy://lens-01-capteur")  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    assert "abonnement 3 créé : pm2_5 figé 20 mesures de suite" in r.stdout
 
     db = AlertDb(registry_url(data_dir))
     try:
@@ -35,7 +39,8 @@ def test_subscribe_list_unsubscribe(airq, data_dir: Path) -> None:
     )  # fmt: skip
 
     listed = json.loads(airq("alerts", "list", "--json").stdout)
-    assert [s["id"] for s in listed] == [1, 2]
+    assert [s["id"] for s in listed] == [1, 2, 3]
+    assert listed[2]["kind"] == "stuck" and listed[2]["stuck_readings"] == 20
     assert listed[0]["target"] == "mailto://example.org/…"
     assert airq("alerts", "unsubscribe", "2").stdout.strip() == "abonnement 2 supprimé"
     r = airq("alerts", "unsubscribe", "2")

@@ -245,3 +245,31 @@ def test_silent_and_co2_messages() -> None:
     _, ev = apply_reading(co2, State(), "s-01", T0, {"co2": 1800})
     _, body = render(co2, ev[0], links)
     assert "aérez la pièce" in body
+
+
+STUCK = Rule(id=7, kind="stuck", stations=("lens-01",), quantity="pm2_5", stuck_readings=4)
+
+
+def test_a_stuck_sensor_starts_after_n_equal_readings_and_ends_at_another_value() -> None:
+    state, events = feed(STUCK, [(0, 12.0), (1, 12.0), (2, 12.0)])
+    assert events == []
+    state, events = feed(STUCK, [(3, 12.0)], state=state)
+    assert [(e.kind, e.value, e.since) for e in events] == [("start", 12.0, T0)]
+    state, events = feed(STUCK, [(4, 12.0), (5, 12.0), (5, 13.0)], state=state)
+    assert events == []  # still stuck; a duplicate time is ignored
+    state, events = feed(STUCK, [(6, 12.5)], state=state)
+    assert [e.kind for e in events] == ["resolve"] and not state.active
+    # a zero repeated is stuck too (a frozen sensor, not clean air for hours)
+    _, events = feed(STUCK, [(10 + i, 0.0) for i in range(4)], state=state)
+    assert [e.kind for e in events] == ["start"]
+    title, body = render(STUCK, events[0], Links(None, "u", {}))
+    assert title == "Capteur bloqué : la station lens-01" and "4 mesures de suite" in body
+    assert "débranchez la station" in body
+
+
+def test_stuck_rule_needs_a_quantity_and_a_count() -> None:
+    with pytest.raises(AlertRuleError, match="stuck_readings"):
+        validate_rule("stuck", "pm2_5", None, None, 0, None, stuck_readings=2)
+    with pytest.raises(AlertRuleError, match="quantity"):
+        validate_rule("stuck", None, None, None, 0, None, stuck_readings=10)
+    validate_rule("stuck", "pm2_5", None, None, 0, None, stuck_readings=10)
