@@ -9,6 +9,7 @@ from fastapi.routing import APIRoute
 
 from api.broker_accounts import BrokerAdminSettings, StartupSync
 from api.influx import InfluxReader
+from api.map_layers import ReadyAnswerMiddleware
 from api.metrics import MetricsMiddleware, RequestCounts, metrics_registry
 from api.problems import install_problem_handlers, problem_openapi, problem_responses
 from api.protection import install_protection
@@ -22,6 +23,7 @@ from api.routes import (
     health,
     indices,
     ingest_http,
+    owner,
     pages,
     qpv,
     series,
@@ -51,6 +53,7 @@ ROUTERS = [
     ingest_http.router,
     airrohr.router,
     pages.router,
+    owner.router,
     calibration_router,
     alerts.router,
 ]
@@ -122,6 +125,8 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     install_problem_handlers(app)  # every error is application/problem+json
     # qpv= filters of /v1/stations and /v1/series: stations inside the QPV polygons
     app.state.qpv_selector = QpvStationSelector()
+    # ready map answers served before routing, inside CORS and the body limit
+    app.add_middleware(ReadyAnswerMiddleware, paths=qpv.MAP_ANSWER_PATHS)
     install_protection(app, settings)  # CORS and the request-body limit
     counts = RequestCounts()
     app.state.metrics_registry = metrics_registry(counts, app.state)

@@ -28,23 +28,29 @@ import logging
 import math
 import time
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Hashable
+from collections.abc import Awaitable, Callable, Hashable, Mapping
 from dataclasses import dataclass
 from email.utils import formatdate
+from urllib.parse import parse_qsl
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from api.protection import rate_wait
 
 __all__ = [
     "AnswerCache",
     "MapLayerSettings",
     "ReadyAnswer",
+    "ReadyAnswerMiddleware",
     "ReadyResponse",
     "accepts_gzip",
     "ready_answer",
     "respond",
+    "respond_to",
 ]
 
 log = logging.getLogger(__name__)
@@ -180,9 +186,14 @@ def accepts_gzip(accept_encoding: str) -> bool:
 def respond(request: Request, answer: ReadyAnswer) -> ReadyResponse:
     """The answer for this request: 304 when its ``If-None-Match`` names it, gzip bytes when
     accepted, else the identity bytes."""
+    return respond_to(request.scope, answer)
+
+
+def respond_to(scope: Scope, answer: ReadyAnswer) -> ReadyResponse:
+    """:func:`respond` from the ASGI scope."""
     inm = ""
     ae = ""
-    for name, value in request.scope["headers"]:
+    for name, value in scope["headers"]:
         if name == b"if-none-match":
             inm = value.decode("latin-1")
         elif name == b"accept-encoding":
@@ -246,6 +257,17 @@ class AnswerCache:
             entry.task = asyncio.create_task(self._run(key, entry))
         return await asyncio.shield(entry.task)
 
+    def peek(self, key: Hashable) -> ReadyAnswer | None:
+        """The answer held for ``key`` (None when there is none yet), starting a background
+        rebuild when it is stale, as :meth:`get` does; synchronous, for the hot path."""
+        entry = self._entries.get(key)
+        if entry is None or entry.answer is None:
+            return None
+        self._entries.move_to_end(key)
+        if entry.task is None and self._clock() - entry.built_at >= self.refresh_s:
+            entry.task = asyncio.create_task(self._run(key, entry))
+        return entry.answer
+
     def _evict(self) -> None:
         while len(self._entries) > self.max_entries:
             for k, e in self._entries.items():
@@ -305,3 +327,55 @@ class AnswerCache:
         for t in tasks:
             t.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+
+
+KeyOf = Callable[[dict[str, str]], Hashable]
+
+
+class ReadyAnswerMiddleware:
+    """ASGI middleware serving the answers an :class:`AnswerCache` already holds (the app
+    state's ``map_answers``) before the routing and the dependencies run: a hit costs the rate
+    limiter's check, a dictionary look-up and the send. ``paths`` maps a path to the function
+    giving the cache key of a query (the route's own); anything else (a miss, a query with
+    unknown, repeated or empty parameters, a client over its rate) goes on to the app, whose
+    route builds, validates and answers errors (the 429 included) as usual."""
+
+    def __init__(self, app: ASGIApp, paths: Mapping[str, tuple[frozenset[str], KeyOf]]) -> None:
+        self.app = app
+        self.paths = paths
+        self._routes: dict[str, object] = {}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] == "GET":
+            path = scope["path"]
+            found = self.paths.get(path)
+            if found is not None:
+                answer = self._answer(scope, *found)
+                if answer is not None:
+                    await respond_to(scope, answer)(scope, receive, send)
+                    return
+                await self.app(scope, receive, send)
+                # the route the router matched, for the metrics of the answers served here
+                if path not in self._routes and scope.get("route") is not None:
+                    self._routes[path] = scope["route"]
+                return
+        await self.app(scope, receive, send)
+
+    def _answer(self, scope: Scope, allowed: frozenset[str], key_of: KeyOf) -> ReadyAnswer | None:
+        app = scope.get("app")
+        cache: AnswerCache | None = getattr(getattr(app, "state", None), "map_answers", None)
+        if cache is None:
+            return None
+        params: dict[str, str] = {}
+        qs = scope.get("query_string", b"")
+        if qs:
+            for k, v in parse_qsl(qs.decode("latin-1"), keep_blank_values=True):
+                if k not in allowed or k in params or not v:
+                    return None
+                params[k] = v
+        answer = cache.peek(key_of(params))
+        if answer is None or rate_wait(Request(scope)) > 0:
+            return None
+        # the request counts under its route in the metrics (api/metrics.py reads it)
+        scope["route"] = self._routes.get(scope["path"])
+        return answer

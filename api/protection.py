@@ -29,6 +29,7 @@ __all__ = [
     "RateLimitDep",
     "TokenBuckets",
     "install_protection",
+    "rate_wait",
     "read_body_limited",
 ]
 
@@ -109,13 +110,19 @@ def _buckets(request: Request) -> TokenBuckets:
     return buckets
 
 
+def rate_wait(request: Request) -> float:
+    """Spend one token of the request's client: 0.0 when allowed, else the seconds to wait
+    (the check alone, for a caller that answers the 429 its own way or lets the route do it)."""
+    proxies = getattr(request.app.state, "trusted_proxies", None)
+    if proxies is None:
+        proxies = request.app.state.trusted_proxies = _networks(request.app.state.settings)
+    return _buckets(request).take(client_key(request, proxies))
+
+
 async def rate_limit(request: Request) -> None:
     """Async (no thread hop): the token buckets never block."""
     settings: ApiSettings = request.app.state.settings
-    proxies = getattr(request.app.state, "trusted_proxies", None)
-    if proxies is None:
-        proxies = request.app.state.trusted_proxies = _networks(settings)
-    wait = _buckets(request).take(client_key(request, proxies))
+    wait = rate_wait(request)
     if wait > 0:
         raise HTTPException(
             429,

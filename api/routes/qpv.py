@@ -8,7 +8,7 @@ import math
 import re
 import threading
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Hashable, Mapping
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
@@ -179,6 +179,9 @@ async def placed_area(
     return area, await run_in_threadpool(svc.placements, stations)
 
 
+HOURLY_CHUNK = 100
+
+
 def _bound(t: float) -> str | None:
     return None if math.isinf(t) else format_time(t)
 
@@ -195,7 +198,7 @@ async def fetch_placed_hourly(
     the hours it spent at that placement."""
     stations = sorted({r.station for r in refs})
     series = await fetch_hourly(influx, quantity, stations, start, end, min_coverage)
-    return clip_to_placements(series, refs)
+    return await run_in_threadpool(clip_to_placements, series, refs)
 
 
 async def fetch_hourly(
@@ -206,14 +209,17 @@ async def fetch_hourly(
     end: float,
     min_coverage: float,
 ) -> dict[str, dict[int, float]]:
-    """Hourly means per station (windows under ``min_coverage`` left out, see parse_hourly)."""
+    """Hourly means per station (windows under ``min_coverage`` left out, see parse_hourly).
+    Read in statements of ``HOURLY_CHUNK`` stations (a short regex, and a short decoding on
+    the event loop, which keeps serving the map meanwhile), parsed in a worker thread."""
     if not stations:
         return {}
     t0, t1 = hour_bounds(start, end)
     out: dict[str, dict[int, float]] = {}
-    for i in range(0, len(stations), 200):  # keep the regex of one statement short
-        q = build_hourly_query(quantity, stations[i : i + 200], t0, t1)
-        out.update(parse_hourly(await influx.query(q), min_coverage))
+    for i in range(0, len(stations), HOURLY_CHUNK):
+        q = build_hourly_query(quantity, stations[i : i + HOURLY_CHUNK], t0, t1)
+        results = await influx.query(q)
+        out.update(await run_in_threadpool(parse_hourly, results, min_coverage))
     return out
 
 
@@ -292,6 +298,33 @@ MAP_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
+def exposure_key(p: Mapping[str, str | None]) -> Hashable:
+    """The answer key of an exposure.geojson query (the route's and the hot path's)."""
+    return (
+        "exposure.geojson",
+        p.get("quantity", PAGE_QUANTITY),
+        p.get("start"),
+        p.get("end"),
+        p.get("departement"),
+    )
+
+
+def stations_key(p: Mapping[str, str | None]) -> Hashable:
+    """The answer key of a stations.geojson query."""
+    return ("stations.geojson", p.get("quantity", PAGE_QUANTITY))
+
+
+# path -> (its query parameters, its key): ReadyAnswerMiddleware serves the answers held
+# before routing (create_app installs it)
+MAP_ANSWER_PATHS: dict[str, tuple[frozenset[str], Callable[[dict[str, str]], Hashable]]] = {
+    "/v1/qpv/exposure.geojson": (
+        frozenset({"quantity", "start", "end", "departement"}),
+        exposure_key,
+    ),
+    "/v1/qpv/stations.geojson": (frozenset({"quantity"}), stations_key),
+}
+
+
 @router.get("/v1/qpv/exposure.geojson", response_model=None, responses=MAP_RESPONSES)
 async def exposure_geojson(
     request: Request,
@@ -307,8 +340,10 @@ async def exposure_geojson(
     most every ``AIRQ_MAP_REFRESH_S`` seconds, with ``ETag`` (``If-None-Match`` gets 304) and
     gzip."""
     state = request.app.state
-    key = ("exposure.geojson", quantity, start, end, departement)
-    pinned = quantity == PAGE_QUANTITY and start is None and end is None and departement is None
+    key = exposure_key(
+        {"quantity": quantity, "start": start, "end": end, "departement": departement}
+    )
+    pinned = key == exposure_key({})  # the page's
     answer = await _answers(state).get(
         key, lambda: build_exposure(state, quantity, start, end, departement), pinned
     )
@@ -427,10 +462,9 @@ async def stations_geojson(request: Request, quantity: QuantityQ = PAGE_QUANTITY
     index).* Answers rebuilt at most every ``AIRQ_MAP_REFRESH_S`` seconds, with ``ETag``
     (``If-None-Match`` gets 304) and gzip."""
     state = request.app.state
+    key = stations_key({"quantity": quantity})
     answer = await _answers(state).get(
-        ("stations.geojson", quantity),
-        lambda: build_stations(state, quantity),
-        quantity == PAGE_QUANTITY,
+        key, lambda: build_stations(state, quantity), key == stations_key({})
     )
     return respond(request, answer)
 

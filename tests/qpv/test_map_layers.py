@@ -101,6 +101,9 @@ def test_a_matching_if_none_match_gets_304(client: httpx.Client) -> None:
     assert again.headers["etag"] == tag
     other = client.get(EXPOSURE, params=PERIOD, headers={"If-None-Match": '"not-it"'})
     assert other.status_code == 200 and other.content == r.content
+    # answers served before the routing still count under their route
+    metrics = client.get("/metrics").text
+    assert 'route="/v1/qpv/exposure.geojson",status="304"' in metrics
 
 
 def test_gzip_bytes_decode_to_the_identity_bytes(client: httpx.Client) -> None:
