@@ -112,6 +112,18 @@ class ApiSettings(BaseSettings):
     )
     api_stations_cache_s: float = Field(default=30, ge=0, description="last-seen cache")
 
+    map_tiles_url: str = Field(
+        default="https://tile.openstreetmap.org/{z}/{x}/{y}.png",
+        description="tile template of the public map ({z}, {x}, {y}; {s} for subdomains), "
+        "e.g. IGN's Plan IGN (docs/map.md)",
+    )
+    map_tiles_attribution: str = Field(
+        default="© les contributeurs d'OpenStreetMap",
+        description="plain text the tile source requires under the map",
+    )
+    map_tiles_attribution_url: str = "https://www.openstreetmap.org/copyright"
+    map_tiles_max_zoom: int = Field(default=19, ge=1, le=22)
+
     @field_validator("trusted_proxies")
     @classmethod
     def _check_proxies(cls, v: list[str]) -> list[str]:
@@ -133,6 +145,25 @@ class ApiSettings(BaseSettings):
                 '["127.0.0.1"], and remove AIRQ_TRUST_FORWARDED_FOR'
             )
         return self
+
+    @field_validator("map_tiles_url")
+    @classmethod
+    def _check_tiles_url(cls, v: str) -> str:
+        if not v.startswith(("https://", "http://")) or not all(
+            k in v for k in ("{z}", "{x}", "{y}")
+        ):
+            raise ValueError(
+                "AIRQ_MAP_TILES_URL must be an http(s) tile template with {z}, {x} and {y}, "
+                "e.g. https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+            )
+        return v
+
+    @field_validator("map_tiles_attribution_url")
+    @classmethod
+    def _check_attribution_url(cls, v: str) -> str:
+        if v and not v.startswith(("https://", "http://")):
+            raise ValueError("AIRQ_MAP_TILES_ATTRIBUTION_URL must start with https:// or http://")
+        return v
 
     @field_validator("admin_token")
     @classmethod
