@@ -25,6 +25,7 @@ from api import bulk_stations as bulk
 from api.broker_accounts import BrokerError
 from api.bulk_stations import MAX_ROWS
 from api.deps import RegistryDep, SettingsDep
+from api.hardware import book_for
 from api.paging import LINK_HEADER, MAX_PAGE, PAGE, next_page
 from api.problems import problem_responses
 from api.protection import RateLimitDep, read_body_limited
@@ -104,6 +105,15 @@ class StationAdmin(BaseModel):
     retired_at: AwareDatetime | None = Field(description="RFC 3339, UTC; null while active")
 
 
+class StationListed(StationAdmin):
+    hardware: dict[str, Any] | None = Field(
+        default=None,
+        description="airrohr boards only: the current chip id (X-Sensor), since when, the "
+        "number of hardware changes, and `foreign`: pushes from the chip of another station "
+        "(flagged); null before the first push with a chip id",
+    )
+
+
 class StationWithToken(StationAdmin):
     token: str = Field(description="the station's secret, shown once: write it down")
 
@@ -139,7 +149,7 @@ async def _existing(registry: Registry, station_id: str) -> Station:
 
 @router.get(
     "/stations",
-    response_model=list[StationAdmin],
+    response_model=list[StationListed],
     responses={200: {"description": "stations ordered by id", "headers": LINK_HEADER}},
 )
 async def admin_list(
@@ -159,7 +169,10 @@ async def admin_list(
     if len(found) > limit:
         found = found[:limit]
         headers["Link"] = f'<{next_page(request, found[-1].id, limit)}>; rel="next"'
-    body = orjson.dumps([_out(s) for s in found], option=orjson.OPT_UTC_Z)
+    # which board sends for each station: chip, hardware changes, foreign pushes (api/hardware.py)
+    hardware = await run_in_threadpool(book_for(registry).summaries, [s.id for s in found])
+    listing = [_out(s) | {"hardware": hardware.get(s.id)} for s in found]
+    body = orjson.dumps(listing, option=orjson.OPT_UTC_Z)
     return Response(body, media_type="application/json", headers=headers)
 
 

@@ -10,17 +10,19 @@ import time
 from collections import Counter
 from typing import Annotated
 
+import orjson
 from fastapi import APIRouter, Depends, Header, HTTPException, Request
 from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel, Field
+from pydantic import AwareDatetime, BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from airq_core import wire
 from airq_core.airrohr import MAX_VALUES, decode_body, parse_body
 from airq_core.errors import WireFormatError
 from airq_core.readings import Reading
-from airq_core.wire import reading_to_obj
-from api.deps import PublisherDep
+from airq_core.wire import STATION_ID_RE, reading_to_obj
+from api.deps import PublisherDep, RegistryDep
+from api.hardware import FOREIGN, book_for, chip_from_header, mask_chip
 from api.problems import problem_responses
 from api.protection import RateLimitDep, read_body_limited
 from api.publish import PublishError
@@ -37,6 +39,12 @@ class AirrohrAnswer(BaseModel):
     accepted: dict[str, int] = Field(description="values accepted, per sensor")
     rejected: dict[str, int] = Field(description="values rejected, by reason")
     ignored: list[str] = Field(description="value types this platform does not store")
+    hardware: str | None = Field(
+        default=None,
+        description="the board's chip (X-Sensor) for this station: first (bound now), same, "
+        "changed (a hardware change, recorded), foreign (the chip of another station: "
+        "flagged); null without an X-Sensor header",
+    )
 
 
 @router.post(
@@ -91,6 +99,7 @@ async def ingest_airrohr(
     request: Request,
     station_id: Annotated[str, Depends(authenticated_station)],
     publisher: PublisherDep,
+    registry: RegistryDep,
     x_pin: Annotated[str | None, Header(max_length=4)] = None,
     x_sensor: Annotated[str | None, Header(max_length=64)] = None,
 ) -> Response:
@@ -115,6 +124,14 @@ async def ingest_airrohr(
             await run_in_threadpool(publisher.publish, station_id, readings)
         except PublishError as exc:
             raise HTTPException(503, str(exc), headers={"Retry-After": "30"}) from None
+    hardware = None
+    chip = chip_from_header(x_sensor)
+    if chip is not None:
+        hardware = await run_in_threadpool(book_for(registry).record, station_id, chip, now)
+        if hardware == FOREIGN:
+            log.warning("airrohr %s: pushed from %s, the chip of another station", station_id, chip)
+        elif hardware != "same":
+            log.info("airrohr %s: chip %s (%s)", station_id, chip, hardware)
     log.debug(
         "airrohr %s (%s, %s): %d readings",
         station_id,
@@ -129,5 +146,46 @@ async def ingest_airrohr(
             "rejected": dict(Counter(e.reason for e in errors))
             | ({"not_number": len(result.rejected)} if result.rejected else {}),
             "ignored": sorted(set(result.ignored)),
+            "hardware": hardware,
         }
     )
+
+
+class HardwareEvent(BaseModel):
+    chip: str = Field(description="the chip id, masked to its last 4 characters")
+    kind: str = Field(description="first, changed or foreign (the chip of another station)")
+    first_seen: AwareDatetime
+    last_seen: AwareDatetime
+
+
+class StationHardware(BaseModel):
+    station: str
+    chip: str | None = Field(description="the current chip (masked), null before any push")
+    since: AwareDatetime | None
+    events: list[HardwareEvent] = Field(description="oldest first")
+
+
+@router.get(
+    "/v1/stations/{station_id}/hardware",
+    tags=["stations"],
+    response_model=StationHardware,
+    responses=problem_responses(404, what={404: "unknown station"}),
+)
+async def station_hardware(station_id: str, registry: RegistryDep) -> Response:
+    """The boards that have sent for this station (airrohr chip ids, from ``X-Sensor``):
+    when the first was bound, hardware changes, and pushes from another station's chip
+    (flagged). Chip ids are masked here; the admin listing shows them whole."""
+    station = None
+    if STATION_ID_RE.fullmatch(station_id):
+        station = await run_in_threadpool(registry.get, station_id)
+    if station is None:
+        raise HTTPException(404, f"unknown station {station_id[:64]!r}")
+    events = await run_in_threadpool(book_for(registry).history, station_id)
+    current = [e for e in events if e.kind != FOREIGN]
+    body = {
+        "station": station_id,
+        "chip": mask_chip(current[-1].chip_id) if current else None,
+        "since": current[-1].first_seen if current else None,
+        "events": [e.as_json(full_chip=False) for e in events],
+    }
+    return Response(orjson.dumps(body, option=orjson.OPT_UTC_Z), media_type="application/json")
