@@ -2,7 +2,9 @@
 
 Polls ``GET /v1/stations/{id}`` (which quantities the station sends) and
 ``GET /v1/stations/{id}/series?quantity=…&start=…`` (new points since the last poll), and hands
-each new set of values, grouped by time, to ``emit``. Transport errors are reported once when
+each new set of values, grouped by time, to ``emit``; ``GET /v1/stations/{id}/hardware`` gives
+the board's chip and each new hardware event (a changed board, a push from another station's
+board) to ``on_hardware``. Transport errors are reported once when
 the API becomes unreachable and once when it is back; the loop keeps polling.
 """
 
@@ -55,6 +57,7 @@ class Follower:
         self._seen: dict[str, float] = {}
         self.reachable = True
         self.last_seen: str | None = None
+        self._hardware_seen: set[tuple[str, str, str]] = set()
 
     def close(self) -> None:
         self._client.close()
@@ -85,6 +88,33 @@ class Follower:
                 names += SENSORS[sensor].quantities
         return tuple(q for q in dict.fromkeys(names) if _main(q)) or DEFAULT_QUANTITIES
 
+    def hardware(self) -> dict[str, Any] | None:
+        """The station's boards (chip, since, events); None when the API has no such route."""
+        import httpx
+
+        try:
+            r = self._client.get(f"/v1/stations/{self.station}/hardware")
+        except httpx.TransportError as exc:
+            raise ConnectionError(str(exc)) from None
+        if r.status_code != 200:
+            return None
+        body = r.json()
+        return body if isinstance(body, dict) else None
+
+    def new_hardware_events(self, body: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+        """Hardware events (first, changed, foreign) not returned before, oldest first, from
+        ``body`` (an answer of :meth:`hardware`) or asked now."""
+        body = (self.hardware() if body is None else body) or {}
+        fresh = []
+        for event in body.get("events") or []:
+            if not isinstance(event, dict):
+                continue
+            key = (str(event.get("kind")), str(event.get("chip")), str(event.get("first_seen")))
+            if key not in self._hardware_seen:
+                self._hardware_seen.add(key)
+                fresh.append(event)
+        return fresh
+
     def poll(self) -> list[Update]:
         """New values since the previous poll, oldest first."""
         by_time: dict[float, Update] = {}
@@ -109,11 +139,14 @@ class Follower:
         on_state: Callable[[bool, str], None],
         stop: threading.Event,
         interval: float = 10,
+        on_hardware: Callable[[dict[str, Any]], None] | None = None,
     ) -> None:
-        """Poll until ``stop`` is set; ``on_state(reachable, why)`` on each change of state."""
+        """Poll until ``stop`` is set; ``on_state(reachable, why)`` on each change of state,
+        ``on_hardware(event)`` for each new hardware event."""
         while not stop.is_set():
             try:
                 updates = self.poll()
+                events = self.new_hardware_events() if on_hardware is not None else []
             except ConnectionError as exc:
                 if self.reachable:
                     self.reachable = False
@@ -124,4 +157,7 @@ class Follower:
                     on_state(True, "")
                 for u in updates:
                     emit(u)
+                for event in events:
+                    if on_hardware is not None:
+                        on_hardware(event)
             stop.wait(interval)

@@ -639,6 +639,30 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "Following station {station} on {api} (Ctrl-C to stop). Last reading received: "
         "{last}",
     },
+    "follow_board": {
+        "fr": "Carte : {chip} (depuis le {since})",
+        "en": "Board: {chip} (since {since})",
+    },
+    "follow_no_board": {
+        "fr": "Carte : aucune carte airrohr n'a encore envoyé pour cette station",
+        "en": "Board: no airrohr board has sent for this station yet",
+    },
+    "follow_hw_changed": {
+        "fr": "CHANGEMENT DE CARTE ({when}) : la station {station} envoie maintenant depuis la "
+        "carte {chip}. C'est enregistré et l'historique reste à la station ; si personne n'a "
+        "changé de carte, vérifiez où est utilisé le jeton de {station}",
+        "en": "BOARD CHANGED ({when}): station {station} now sends from board {chip}. This is "
+        "recorded and the history stays with the station; if nobody changed the board, check "
+        "where the token of {station} is used",
+    },
+    "follow_hw_foreign": {
+        "fr": "ALERTE ({when}) : la station {station} reçoit des mesures de la carte {chip}, "
+        "qui est celle d'une autre station : cette carte a été réglée avec le jeton de "
+        "{station}. Reconfigurez-la avec le bon identifiant (airq airrohr config)",
+        "en": "WARNING ({when}): station {station} receives readings from board {chip}, which "
+        "is another station's board: it was set up with the token of {station}. Configure it "
+        "again with the right id (airq airrohr config)",
+    },
     "follow_never": {"fr": "aucune pour l'instant", "en": "none yet"},
     "follow_waiting": {
         "fr": "En attente des mesures… (une station airrohr envoie toutes les 2 min 25 s ; la "

@@ -25,7 +25,7 @@ from airq.errors import CliError, UsageError
 
 if TYPE_CHECKING:  # imported where used: `airq` starts without the apps' dependencies
     from api.registry import Registry
-    from firmware_tools.follow import Update
+    from firmware_tools.follow import Follower, Update
     from firmware_tools.roster import CreateFn, Registered, RosterResult, RowProblem
 
 
@@ -174,6 +174,41 @@ def _write_private(path: Path, text: str) -> None:
         f.write(text)
 
 
+def _when(stamp: object) -> str:
+    from airq_core.readings import parse_time
+
+    try:
+        return datetime.fromtimestamp(parse_time(str(stamp))).strftime("%d/%m %H:%M")
+    except (ValueError, TypeError, OverflowError):
+        return "?"
+
+
+def _show_hardware_event(event: dict[str, object], station: str) -> None:
+    """A hardware change or a push from another station's board, for the facilitator."""
+    from firmware_tools.i18n import t
+
+    key = {"changed": "follow_hw_changed", "foreign": "follow_hw_foreign"}.get(str(event["kind"]))
+    if key is not None:
+        when = _when(event.get("first_seen"))
+        print(t(key, when=when, station=station, chip=event.get("chip")), flush=True)
+
+
+def _show_board(follower: Follower, station: str) -> None:
+    """The board sending for the station, and its past hardware events."""
+    from firmware_tools.i18n import t
+
+    hardware = follower.hardware()
+    if hardware is None:
+        return
+    events = follower.new_hardware_events(hardware)
+    if hardware.get("chip"):
+        print(t("follow_board", chip=hardware["chip"], since=_when(hardware.get("since"))))
+    else:
+        print(t("follow_no_board"))
+    for event in events:
+        _show_hardware_event(event, station)
+
+
 def follow_cmd(args: argparse.Namespace) -> int:
     import threading
 
@@ -204,6 +239,7 @@ def follow_cmd(args: argparse.Namespace) -> int:
             raise CliError(t("follow_lost", why=str(exc)[:120], interval=args.interval)) from None
         last = follower.last_seen or t("follow_never")
         print(t("follow_start", station=args.station, api=api, last=last), flush=True)
+        _show_board(follower, args.station)
         if args.once:
             for update in follower.poll():
                 emit(update)
@@ -214,7 +250,13 @@ def follow_cmd(args: argparse.Namespace) -> int:
         if args.timeout:
             threading.Timer(args.timeout, stop.set).start()
         try:
-            follower.run(emit, on_state, stop, interval=args.interval)
+            follower.run(
+                emit,
+                on_state,
+                stop,
+                interval=args.interval,
+                on_hardware=lambda e: _show_hardware_event(e, args.station),
+            )
         except KeyboardInterrupt:
             stop.set()
     except WorkshopError as exc:

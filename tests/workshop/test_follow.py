@@ -113,3 +113,50 @@ def test_follow_unknown_station_and_unreachable_api(
         main(["station", "follow", "lens-01", "--api", f"http://127.0.0.1:{port}", "--once"]) == 1
     )
     assert "API injoignable" in capsys.readouterr().err
+
+
+def test_follow_shows_the_board_and_its_hardware_changes(
+    registry,
+    api: str,
+    writer: InfluxWriter,
+    capsys: pytest.CaptureFixture[str],  # type: ignore[no-untyped-def]
+) -> None:
+    from api.hardware import HardwareBook
+
+    registry.add("lens-03", 50.45, 2.84)
+    registry.add("lens-04", 50.46, 2.85)
+    book = HardwareBook(registry.engine)  # the pushes' records, in the API's database
+    now = time.time()
+    book.record("lens-03", "esp8266-3122405", now - 900)
+    book.record("lens-04", "esp8266-7654321", now - 900)
+    main(["station", "follow", "lens-03", "--api", api, "--once"])
+    out = capsys.readouterr().out
+    assert "Carte : esp8266-…2405" in out and "CHANGEMENT" not in out
+
+    follower = Follower(api, "lens-03")
+    try:
+        assert [e["kind"] for e in follower.new_hardware_events()] == ["first"]
+        book.record("lens-03", "esp8266-7654321", now - 60)  # lens-04's board
+        book.record("lens-03", "esp8266-4444444", now - 30)  # a replaced Wi-Fi module
+        shown: list[dict[str, object]] = []
+        runner = ThreadRunner(
+            lambda stop: follower.run(
+                lambda u: None, lambda *a: None, stop, interval=0.2, on_hardware=shown.append
+            ),
+            "follow-hw",
+        )
+        try:
+            wait_until(lambda: len(shown) >= 2, what="the hardware events")
+        finally:
+            runner.stop()
+        assert [(e["kind"], e["chip"]) for e in shown] == [
+            ("foreign", "esp8266-…4321"),
+            ("changed", "esp8266-…4444"),
+        ]
+    finally:
+        follower.close()
+    main(["station", "follow", "lens-03", "--api", api, "--once"])
+    out = " ".join(capsys.readouterr().out.split())
+    assert "Carte : esp8266-…4444" in out
+    assert "ALERTE" in out and "celle d'une autre station" in out
+    assert "CHANGEMENT DE CARTE" in out and "l'historique reste à la station" in out
