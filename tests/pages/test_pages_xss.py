@@ -11,13 +11,13 @@ from pathlib import Path
 
 import pytest
 
-from api.routes.pages import csp_for
+from api.routes.pages import VENDOR, csp_for, read_asset
 from tests.api.api_server import running, settings_for
 from tests.browser import open_browser
 from tests.helpers import wait_until
 
 STATIC = Path(__file__).resolve().parents[2] / "api" / "static"
-PAGES = ("carte.html", "station.html")
+PAGES = ("carte.html", "station.html", "prive.html")
 HOSTILE = "<img src=x onerror=\"document.title='pwned';window.pwned=1\">"
 # what would parse text as HTML or run text as code
 SINKS = re.compile(
@@ -42,7 +42,12 @@ def test_page_scripts_never_parse_text_as_html(page: str) -> None:
 
 def test_csp_of_the_pages_allows_their_own_script_only(tmp_path: Path) -> None:
     with running(settings_for("http://127.0.0.1:9", "x", f"sqlite:///{tmp_path / 'r.db'}")) as c:
-        for url, page in (("/carte", "carte.html"), ("/stations/lens-01", "station.html")):
+        pages = (
+            ("/carte", "carte.html"),
+            ("/stations/lens-01", "station.html"),
+            ("/stations/lens-01/prive", "prive.html"),
+        )
+        for url, page in pages:
             r = c.get(url)
             assert r.status_code == 200
             csp = r.headers["content-security-policy"]
@@ -52,7 +57,20 @@ def test_csp_of_the_pages_allows_their_own_script_only(tmp_path: Path) -> None:
             assert "*" not in script_src and "'self'" not in script_src
             (code,) = scripts(page)
             digest = base64.b64encode(hashlib.sha256(code.encode()).digest()).decode()
-            assert script_src == [f"'sha256-{digest}'"]  # the page's own script, exactly
+            # the page's own script, and the library files it loads with their integrity
+            loaded = re.findall(
+                r'<script src="/vendor/([\w.-]+)\?v=[\w-]+" integrity="([^"]+)"', r.text
+            )
+            libs = []
+            for name, integrity in loaded:
+                asset = read_asset(name)
+                assert asset is not None and integrity == f"sha256-{asset.sha256}", name
+                assert c.get(f"/vendor/{name}").content == asset.body
+                libs.append(f"'{integrity}'")
+            assert script_src == [f"'sha256-{digest}'", *libs]
+            assert len(loaded) == len(re.findall(r"<script src=", r.text))
+            if page == "carte.html":
+                assert {n for n, _ in loaded} == {n for n in VENDOR if n.endswith(".js")}
             assert directives["object-src"] == "'none'" and directives["base-uri"] == "'none'"
             assert r.headers["x-content-type-options"] == "nosniff"
 
@@ -82,13 +100,16 @@ def test_a_hostile_station_name_runs_no_script_in_a_browser(
                 what="the station in the list of /carte",
             )
             assert link[0].text == HOSTILE  # shown as the characters it is made of
-            # the tooltip of the marker shows the name too
-            circle = driver.find_element(By.CSS_SELECTOR, "svg circle.station")
-            ActionChains(driver).move_to_element(circle).perform()
-            wait_until(
-                lambda: driver.find_element(By.ID, "tip").is_displayed(), what="the tooltip"
+            # the marker's popup shows the name too
+            marker = driver.find_element(By.CSS_SELECTOR, ".station-marker")
+            ActionChains(driver).click(marker).perform()
+            popup = wait_until(
+                lambda: "".join(
+                    e.text for e in driver.find_elements(By.CSS_SELECTOR, ".leaflet-popup-content")
+                ),
+                what="the popup",
             )
-            assert HOSTILE in driver.find_element(By.ID, "tip").text
+            assert HOSTILE in popup
             assert driver.title.startswith("AirQuartiers")
             assert driver.execute_script("return document.querySelectorAll('img').length") == 0
             assert driver.execute_script("return window.pwned") is None
