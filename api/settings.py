@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from airq_core.flags import MIN_WINDOW_COVERAGE
@@ -145,6 +145,16 @@ class ApiSettings(BaseSettings):
                 '["127.0.0.1"], and remove AIRQ_TRUST_FORWARDED_FOR'
             )
         return self
+
+    @field_validator(
+        "map_tiles_url", "map_tiles_attribution", "map_tiles_attribution_url", mode="before"
+    )
+    @classmethod
+    def _empty_tiles_setting_is_the_default(cls, v: object, info: ValidationInfo) -> object:
+        # docker-compose passes an unset variable as "" (its defaults cannot hold "{z}")
+        if v == "":
+            return cls.model_fields[info.field_name or ""].default
+        return v
 
     @field_validator("map_tiles_url")
     @classmethod

@@ -99,6 +99,10 @@ def test_tile_settings_are_checked_and_reach_the_map(tmp_path: Path) -> None:
         ApiSettings(map_tiles_url="ftp://tiles/{z}/{x}/{y}.png")
     with pytest.raises(ValidationError, match="AIRQ_MAP_TILES_URL"):
         ApiSettings(map_tiles_url="https://tiles.example/{z}.png")
+    # docker-compose passes unset variables as "": the OpenStreetMap defaults
+    empty = ApiSettings(map_tiles_url="", map_tiles_attribution="", map_tiles_attribution_url="")
+    assert empty.map_tiles_url == "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+    assert "OpenStreetMap" in empty.map_tiles_attribution and empty.map_tiles_attribution_url
     assert tile_source("https://{s}.tile.example.org/{z}/{x}/{y}.png") == (
         "https://*.tile.example.org"
     )
