@@ -427,6 +427,13 @@ class Registry:
         with self.engine.connect() as conn:
             return [_row(r) for r in conn.execute(q)]
 
+    def count(self, include_retired: bool = False) -> int:
+        q = sa.select(sa.func.count()).select_from(stations)
+        if not include_retired:
+            q = q.where(stations.c.retired_at.is_(None))
+        with self.engine.connect() as conn:
+            return int(conn.execute(q).scalar_one())
+
     def get(self, station_id: str) -> Station | None:
         if self._memo is None:
             return self._select(station_id)

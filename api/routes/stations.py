@@ -201,27 +201,36 @@ async def list_stations(
         if q not in QUANTITIES:
             raise HTTPException(400, f"unknown quantity {q[:40]!r}")
     box = parse_bbox(bbox) if bbox is not None else None
-    stations = await run_in_threadpool(registry.list, include_retired)
     act = await cached_activity(request, influx, settings.api_stations_cache_s)
-    d = settings.public_location_decimals
-    if box is not None:
-        stations = [s for s in stations if box.contains(*public_location(s, d))]
-    if names:
-        stations = [s for s in stations if act.quantities.get(s.id, set()) & set(names)]
-    if qpv is not None:
-        inside = await select_by_qpv(request, qpv, stations)
-        stations = [s for s in stations if s.id in inside]
-    if active is not None:
-        within_ms = settings.api_active_within_h * 3_600_000
-        now_ms = time.time() * 1000
-        stations = [s for s in stations if _seen_within(act, s.id, now_ms, within_ms) is active]
-    matched = len(stations)
-    if after is not None:
-        stations = [s for s in stations if s.id > after]  # registry.list is ordered by id
-    page = stations[:limit]
+    if box is None and not names and qpv is None and active is None:
+        # no filter: the page is read from the registry, not the whole fleet (~1000 rows
+        # instead of 13 000: reading a station costs ~50 µs)
+        page = await run_in_threadpool(registry.list_page, after, limit + 1, include_retired)
+        matched = await run_in_threadpool(registry.count, include_retired)
+        more = len(page) > limit
+        page = page[:limit]
+    else:
+        stations = await run_in_threadpool(registry.list, include_retired)
+        d = settings.public_location_decimals
+        if box is not None:
+            stations = [s for s in stations if box.contains(*public_location(s, d))]
+        if names:
+            stations = [s for s in stations if act.quantities.get(s.id, set()) & set(names)]
+        if qpv is not None:
+            inside = await select_by_qpv(request, qpv, stations)
+            stations = [s for s in stations if s.id in inside]
+        if active is not None:
+            within_ms = settings.api_active_within_h * 3_600_000
+            now_ms = time.time() * 1000
+            stations = [s for s in stations if _seen_within(act, s.id, now_ms, within_ms) is active]
+        matched = len(stations)
+        if after is not None:
+            stations = [s for s in stations if s.id > after]  # registry.list is ordered by id
+        more = len(stations) > limit
+        page = stations[:limit]
     features = [station_feature(s, act, settings) for s in page]
     links, headers = [], {}
-    if len(stations) > limit:
+    if more:
         href = next_page(request, page[-1].id, limit)
         links.append({"href": href, "rel": "next", "type": "application/geo+json"})
         headers["Link"] = f'<{href}>; rel="next"'

@@ -182,6 +182,8 @@ def test_add_many_creates_every_station_with_its_placement_in_one_step(reg: Regi
     assert reg.existing_ids(["sc-00001", "lens-01", "nope-01"]) == {"sc-00001", "lens-01"}
     assert [s.id for s in reg.list_page(limit=3)] == ["lens-01", "sc-00000", "sc-00001"]
     assert [s.id for s in reg.list_page(after="sc-02497", limit=5)] == ["sc-02498", "sc-02499"]
+    reg.retire("sc-00000")
+    assert reg.count() == 2500 and reg.count(include_retired=True) == 2501
 
 
 def test_add_many_is_all_or_nothing(reg: Registry) -> None:
