@@ -197,12 +197,24 @@ class AlertDb:
                 )
             }
         empty = json.dumps(State().to_json())
-        for i in (i for i in ids if i not in have):
-            row = {"subscription_id": i, "version": 0, "state": empty, "updated_at": now}
+        rows = [
+            {"subscription_id": i, "version": 0, "state": empty, "updated_at": now}
+            for i in ids
+            if i not in have
+        ]
+        if not rows:
+            return
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(state_t.insert(), rows)
+            return
+        except sa.exc.IntegrityError:  # another replica inserted some first: one by one
+            pass
+        for row in rows:
             try:
                 with self.engine.begin() as conn:
                     conn.execute(state_t.insert().values(**row))
-            except sa.exc.IntegrityError:  # another replica inserted it first
+            except sa.exc.IntegrityError:
                 continue
 
     def drop_states(self, keep: set[int]) -> None:
