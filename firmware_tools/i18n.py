@@ -681,6 +681,47 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "New token of station {station} (the old one no longer works: configure the board "
         "again with airq airrohr config or airq station gateway-config):",
     },
+    # --- rehearsal ----------------------------------------------------------------------
+    "rehearse_start": {
+        "fr": "Répétition de l'atelier : {n} participant(s), plateforme {api}, cartes simulées "
+        "(firmware sensor.community : Wi-Fi de réglage protégé, réponse coupée par le "
+        "redémarrage). Ce que voit le premier participant :",
+        "en": "Workshop rehearsal: {n} participant(s), platform {api}, stand-in boards "
+        "(sensor.community firmware: protected set-up Wi-Fi, reply cut by the restart). What "
+        "the first participant sees:",
+    },
+    "rehearse_participant": {
+        "fr": "=== Participant {station} ===",
+        "en": "=== Participant {station} ===",
+    },
+    "rehearse_label": {"fr": "Étiquette (Mise en route) :", "en": "Label (Getting started):"},
+    "rehearse_flash_dry": {
+        "fr": "Flash (essai à blanc, rien n'est écrit) ; message affiché après l'écriture :",
+        "en": "Flash (dry run, nothing is written); message shown after writing:",
+    },
+    "rehearse_join": {
+        "fr": "Wi-Fi « {ssid} », mot de passe {password} : {ok}",
+        "en": "Wi-Fi '{ssid}', password {password}: {ok}",
+    },
+    "rehearse_reading": {
+        "fr": "Première mesure sur la plateforme après {seconds} s : {values}",
+        "en": "First reading on the platform after {seconds} s: {values}",
+    },
+    "rehearse_no_reading": {
+        "fr": "AUCUNE MESURE de {station} sur la plateforme après {seconds} s : vérifiez que "
+        "l'API, le broker et l'ingestion tournent (airq stack status)",
+        "en": "NO READING of {station} on the platform after {seconds} s: check that the API, "
+        "broker and ingest run (airq stack status)",
+    },
+    "rehearse_summary": {"fr": "Bilan par participant :", "en": "Per participant:"},
+    "rehearse_total": {
+        "fr": "{good}/{n} participant(s) sans accroc.",
+        "en": "{good}/{n} participant(s) without a hitch.",
+    },
+    "rehearse_retired": {
+        "fr": "{n} station(s) de répétition retirée(s) (--keep pour les garder).",
+        "en": "{n} rehearsal station(s) retired (--keep to keep them).",
+    },
     # (end of messages)
 }
 

@@ -16,6 +16,7 @@ MODULES = [
     "flash",
     "sensor",
     "airrohr",
+    "workshop",
     "importer",
     "pull",
     "dashboards",

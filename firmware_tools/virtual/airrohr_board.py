@@ -173,6 +173,25 @@ class AirrohrBoard:
         if self._server is not None and self._server is self._down:  # not stopped meanwhile
             self.start()
 
+    def join(self, ssid: str, password: str) -> bool:
+        """Whether a phone joining the set-up Wi-Fi ``ssid`` with ``password`` gets in (WPA2:
+        the board's access point accepts only its own name and password)."""
+        return ssid == self.ap_ssid and password == self.ap_password
+
+    def push(self, values: dict[str, float], timeout: float = 10.0) -> int:
+        """Send one measurement cycle to the "own API" its stored configuration names, as the
+        firmware does (``firmware_request``); returns the HTTP status."""
+        import httpx
+
+        from firmware_tools.airrohr import firmware_request
+
+        with self._lock:
+            config = dict(self.config)
+        if config.get("send2custom") != "1":
+            raise RuntimeError("the board is not configured to send to its own API")
+        url, headers, body = firmware_request(config, values, chip_id=self.chip_id)
+        return httpx.post(url, headers=headers, content=body, timeout=timeout).status_code
+
     def wait_up(self, timeout: float = 10.0) -> bool:
         """Whether the board answers again within ``timeout`` seconds."""
         return self._up.wait(timeout)
