@@ -122,9 +122,11 @@ class AlertsService:
             for st in info.rule.stations:
                 by_station.setdefault(st, []).append(sid)
         self.by_station = by_station
-        for gone in [i for i in self.states if i not in subs]:
-            del self.states[gone]
-            self.dirty.discard(gone)
+        gone = [i for i in self.states if i not in subs]
+        for i in gone:
+            del self.states[i]
+            self.dirty.discard(i)
+        self.db.drop_states(gone)
         if new_ids:
             self.db.ensure_states(new_ids, self.clock())
             self.states.update(self.db.read_states(new_ids))

@@ -217,12 +217,11 @@ class AlertDb:
             except sa.exc.IntegrityError:
                 continue
 
-    def drop_states(self, keep: set[int]) -> None:
-        """Forget the states and pending messages of ended subscriptions."""
-        with self.engine.begin() as conn:
-            ids = [r[0] for r in conn.execute(sa.select(state_t.c.subscription_id))]
-            gone = [i for i in ids if i not in keep]
-            if gone:
+    def drop_states(self, gone: list[int]) -> None:
+        """Forget the states of ended subscriptions (their undelivered messages are dropped
+        at delivery)."""
+        if gone:
+            with self.engine.begin() as conn:
                 conn.execute(state_t.delete().where(state_t.c.subscription_id.in_(gone)))
 
     def write_state(

@@ -180,3 +180,25 @@ def test_a_failed_delivery_is_retried_then_sent_once(
     assert "aérez la pièce" in receiver.bodies[0]["message"]
     time.sleep(0.5)
     assert len(receiver.bodies) == 1 and receiver.fail_next == 0
+
+
+def test_an_ended_subscription_is_forgotten_and_its_pending_message_dropped(
+    registry: Registry, store: AlertStore, receiver: Receiver, publisher: Publisher,
+    start_service,
+) -> None:  # fmt: skip
+    registry.add("arras-02", 50.29, 2.78)
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    hour = datetime.now(ZoneInfo("Europe/Paris")).hour  # quiet now and for two hours
+    sub = store.add(kind="threshold", owner="station", station_id="arras-02",
+                    stations=["arras-02"], quantity="co2", above=1500, for_s=0,
+                    quiet=f"{hour}-{(hour + 2) % 24}", target=receiver.url())  # fmt: skip
+    service, _ = start_service()
+    publisher.publish("arras-02", time.time() - 1, {"co2": 2100.0})
+    settle(service, 1)
+    outbox = service.db.outbox()
+    assert [m["kind"] for m in outbox] == ["start"] and outbox[0]["due_at"] > time.time()
+    store.remove(sub.id)  # held by the quiet hours, then unsubscribed
+    wait_until(lambda: not service.db.read_states([sub.id]), timeout=10, what="state dropped")
+    assert sub.id not in service.states and receiver.bodies == []
