@@ -6,6 +6,8 @@ by a local HTTP receiver; restarts and duplicate deliveries. Reading times are b
 from __future__ import annotations
 
 import time
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -187,9 +189,6 @@ def test_an_ended_subscription_is_forgotten_and_its_pending_message_dropped(
     start_service,
 ) -> None:  # fmt: skip
     registry.add("arras-02", 50.29, 2.78)
-    from datetime import datetime
-    from zoneinfo import ZoneInfo
-
     hour = datetime.now(ZoneInfo("Europe/Paris")).hour  # quiet now and for two hours
     sub = store.add(kind="threshold", owner="station", station_id="arras-02",
                     stations=["arras-02"], quantity="co2", above=1500, for_s=0,
