@@ -4,12 +4,18 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from firmware_tools.virtual import PtySensor
+from airq.services import INGEST_USER, Mosquitto
+from firmware_tools.virtual import PtySensor, make_emulator
 from firmware_tools.virtual.sds011 import VirtualSDS011
+from gateway.config import load_config
+from gateway.service import Gateway
+from tests.helpers import INGEST_PASSWORD, MqttCollector, ThreadRunner
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -78,3 +84,57 @@ def start_gateway_process(config: Path, log: Path) -> subprocess.Popen[bytes]:
             stderr=subprocess.STDOUT,
             cwd=ROOT,
         )
+
+
+class GatewayOnPtys:
+    """A whole gateway in a thread reading virtual sensors on ptys, publishing to a real
+    Mosquitto, and an ingest-side subscriber recording what arrives."""
+
+    def __init__(self, ptys: dict[str, PtySensor], gateway: Gateway, collector: MqttCollector):
+        self.ptys = ptys
+        self.gateway = gateway
+        self.collector = collector
+
+    def received(self, sensor: str) -> list[dict[str, Any]]:
+        """The readings that arrived from ``sensor``, in order."""
+        return [r for r in self.collector.readings() if r["sensor"] == sensor]
+
+
+@contextmanager
+def gateway_on_ptys(
+    tmp_path: Path,
+    mosquitto: Mosquitto,
+    station: str,
+    token: str,
+    emulators: dict[str, dict[str, Any]],
+) -> Iterator[GatewayOnPtys]:
+    """One pty per entry of ``emulators`` (sensor type -> options of its virtual sensor), a
+    gateway config with one ``[[sensors]]`` section each (interval 0.3 s, no warm-up skip), the
+    gateway running as ``station`` with ``token``. On leaving: the gateway stopped, the
+    subscriber closed, the ptys closed; what arrived stays readable."""
+    ptys = {
+        name: PtySensor(make_emulator(name, **opts)).start() for name, opts in emulators.items()
+    }
+    try:
+        sections = "".join(
+            f'[[sensors]]\ntype = "{name}"\nport = "{pty.port}"\ninterval = 0.3\nwarmup = 0\n'
+            for name, pty in ptys.items()
+        )
+        config = tmp_path / "gw.toml"
+        config.write_text(
+            f'station = "{station}"\nstate_dir = "{tmp_path / "state"}"\n'
+            f'[mqtt]\nurl = "{mosquitto.url(station, token)}"\nkeepalive = 5\n' + sections
+        )
+        collector = MqttCollector(mosquitto.url(INGEST_USER, INGEST_PASSWORD))
+        try:
+            gw = Gateway(load_config(config))
+            runner = ThreadRunner(gw.run, "gateway")
+            try:
+                yield GatewayOnPtys(ptys, gw, collector)
+            finally:
+                runner.stop()
+        finally:
+            collector.close()
+    finally:
+        for pty in ptys.values():
+            pty.close()

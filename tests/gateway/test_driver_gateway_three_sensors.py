@@ -8,11 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from airq.services import INGEST_USER
-from firmware_tools.virtual import PtySensor, make_emulator
-from gateway.config import load_config
-from gateway.service import Gateway
-from tests.helpers import INGEST_PASSWORD, MqttCollector, ThreadRunner, wait_until
+from tests.gateway.conftest import gateway_on_ptys
+from tests.helpers import wait_until
 
 pytestmark = pytest.mark.services
 
@@ -33,37 +30,15 @@ def test_three_sensors_on_three_ports_arrive_under_their_names(
 ) -> None:
     token = registry.add("roubaix-02", 50.690, 3.181)
     mosquitto.sync()
-    ptys = {name: PtySensor(make_emulator(name, **opts)).start() for name, opts in SENSORS.items()}
-    try:
-        sections = "".join(
-            f'[[sensors]]\ntype = "{name}"\nport = "{pty.port}"\ninterval = 0.3\nwarmup = 0\n'
-            for name, pty in ptys.items()
-        )
-        config = tmp_path / "gw.toml"
-        config.write_text(
-            f'station = "roubaix-02"\nstate_dir = "{tmp_path / "state"}"\n'
-            f'[mqtt]\nurl = "{mosquitto.url("roubaix-02", token)}"\nkeepalive = 5\n' + sections
-        )
-        collector = MqttCollector(mosquitto.url(INGEST_USER, INGEST_PASSWORD))
-        gw = Gateway(load_config(config))
-        runner = ThreadRunner(gw.run, "gateway")
-
-        def received(name: str) -> list[dict]:
-            return [r for r in collector.readings() if r["sensor"] == name]
-
+    with gateway_on_ptys(tmp_path, mosquitto, "roubaix-02", token, SENSORS) as rig:
         wait_until(
-            lambda: all(len(received(name)) >= 3 for name in SENSORS),
+            lambda: all(len(rig.received(name)) >= 3 for name in SENSORS),
             what="three readings from each sensor",
         )
-        runner.stop()
-        collector.close()
-    finally:
-        for pty in ptys.values():
-            pty.close()
-    assert {r["sensor"] for r in collector.readings()} == set(SENSORS)
-    for name, pty in ptys.items():
-        got = [r["values"] for r in received(name)]
+    assert {r["sensor"] for r in rig.collector.readings()} == set(SENSORS)
+    for name, pty in rig.ptys.items():
+        got = [r["values"] for r in rig.received(name)]
         sent = [s.values for _, s in pty.emulator.emitted]
         assert _is_subsequence(got, sent), name  # what each sensor sent, in order
-    assert set(received("pms5003")[0]["values"]) >= {"pm2_5", "pm2_5_cf1", "n0_3"}
-    assert [r.state for r in gw.runners] == ["ok"] * 3
+    assert set(rig.received("pms5003")[0]["values"]) >= {"pm2_5", "pm2_5_cf1", "n0_3"}
+    assert [r.state for r in rig.gateway.runners] == ["ok"] * 3

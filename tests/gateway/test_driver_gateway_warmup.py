@@ -9,11 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from airq.services import INGEST_USER
-from firmware_tools.virtual import PtySensor, make_emulator
-from gateway.config import load_config
-from gateway.service import Gateway
-from tests.helpers import INGEST_PASSWORD, MqttCollector, ThreadRunner, wait_until
+from tests.gateway.conftest import gateway_on_ptys
+from tests.helpers import wait_until
 
 pytestmark = pytest.mark.services
 
@@ -28,39 +25,17 @@ def test_warmup_frames_arrive_flagged_and_pms5003t_keeps_its_layout(
 ) -> None:
     token = registry.add("lille-warmup", 50.63, 3.06)
     mosquitto.sync()
-    ptys = {name: PtySensor(make_emulator(name, **opts)).start() for name, opts in SENSORS.items()}
-    try:
-        sections = "".join(
-            f'[[sensors]]\ntype = "{name}"\nport = "{pty.port}"\ninterval = 0.3\nwarmup = 0\n'
-            for name, pty in ptys.items()
-        )
-        config = tmp_path / "gw.toml"
-        config.write_text(
-            f'station = "lille-warmup"\nstate_dir = "{tmp_path / "state"}"\n'
-            f'[mqtt]\nurl = "{mosquitto.url("lille-warmup", token)}"\nkeepalive = 5\n' + sections
-        )
-        collector = MqttCollector(mosquitto.url(INGEST_USER, INGEST_PASSWORD))
-        gw = Gateway(load_config(config))
-        runner = ThreadRunner(gw.run, "gateway")
-
-        def received(name: str) -> list[dict]:
-            return [r for r in collector.readings() if r["sensor"] == name]
-
+    with gateway_on_ptys(tmp_path, mosquitto, "lille-warmup", token, SENSORS) as rig:
         wait_until(
             lambda: (
-                sum(1 for r in received("sds011") if not r.get("flags"))
+                sum(1 for r in rig.received("sds011") if not r.get("flags"))
                 >= 2
-                <= len(received("pms5003t"))
+                <= len(rig.received("pms5003t"))
             ),
             what="readings after the SDS011 warm-up, and PMS5003T readings",
             timeout=20,
         )
-        runner.stop()
-        collector.close()
-    finally:
-        for pty in ptys.values():
-            pty.close()
-    sds = received("sds011")
+    sds = rig.received("sds011")
     first = sds[0]
     assert first["values"] == {"pm2_5": 0.0, "pm10": 0.0}
     assert first.get("flags") == ["warmup"]  # the first frames arrive flagged, not as zeros
@@ -69,6 +44,6 @@ def test_warmup_frames_arrive_flagged_and_pms5003t_keeps_its_layout(
     after = [r for r in sds if not r.get("flags")]
     assert after and all(r["values"]["pm10"] > 0 for r in after)
     assert sds.index(after[0]) == len(zeros)  # warm-up first, then data
-    pms = received("pms5003t")[0]["values"]
+    pms = rig.received("pms5003t")[0]["values"]
     assert (pms["temperature"], pms["humidity"]) == (18.5, 63.0)
     assert "n5" not in pms and "n10" not in pms
