@@ -147,7 +147,8 @@ def subscribe(args: argparse.Namespace) -> int:
         if not stations:
             raise CliError(_t("empty_area", what=args.qpv or "fleet"))
         for sid in stations:
-            if registry.get(sid) is None:
+            found = registry.get(sid)
+            if found is None or found.retired_at is not None:
                 raise CliError(_t("unknown_station", id=sid))
         default_min = 2 if area and kind == "threshold" and len(stations) > 1 else 1
         try:

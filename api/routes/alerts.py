@@ -31,6 +31,7 @@ from api.alerts_store import AlertStore, AlertStoreError, Subscription
 from api.deps import RegistryDep
 from api.problems import problem_responses
 from api.protection import RateLimitDep
+from api.registry import Registry
 
 _bearer = HTTPBearer(
     auto_error=False, description="the station's token (with its id) or AIRQ_ADMIN_TOKEN"
@@ -153,6 +154,11 @@ async def _caller(
     raise HTTPException(401, "wrong token for this station (or not the admin token)", auth)
 
 
+def _active(registry: Registry, station_id: str) -> bool:
+    st = registry.get(station_id)
+    return st is not None and st.retired_at is None
+
+
 def _public(sub: Subscription) -> dict[str, Any]:
     return sub.public()
 
@@ -191,12 +197,12 @@ async def create_alert_subscription(
             body.fleet)) != 1:  # fmt: skip
         raise HTTPException(400, "give exactly one of station, stations, qpv or fleet")
     if body.station is not None:
-        if registry.get(body.station) is None:
+        if not _active(registry, body.station):
             raise HTTPException(404, f"unknown station {body.station!r}")
         stations = [body.station]
     elif body.stations is not None:
         stations = list(body.stations)
-        unknown = [s for s in stations if registry.get(s) is None]
+        unknown = [s for s in stations if not _active(registry, s)]
         if unknown:
             raise HTTPException(404, f"unknown station {unknown[0]!r}")
     else:

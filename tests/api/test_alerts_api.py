@@ -55,6 +55,11 @@ def test_resident_subscribes_lists_and_unsubscribes_with_the_station_token(
         r = api.post("/v1/alerts/subscriptions", json={**rule, "window": "soon"}, headers=own)
         assert r.status_code == 400 and "window" in r.json()["detail"]
         assert api.post("/v1/alerts/subscriptions", json=rule).status_code == 401
+        _station(api, "lens-09")
+        assert api.post("/v1/admin/stations/lens-09/retire", headers=ADMIN).status_code == 200
+        r = api.post("/v1/alerts/subscriptions", json={**rule, "station": "lens-09"},
+                     headers=ADMIN)  # fmt: skip
+        assert r.status_code == 404, r.text
         r = api.post("/v1/alerts/subscriptions", json={**rule, "notify": HOOK}, headers=own)
         assert r.status_code == 403 and "webhook" in r.json()["detail"]
 
