@@ -60,7 +60,9 @@ log = logging.getLogger(__name__)
 SETUP_URL = "http://192.168.4.1"
 SETUP_WIFI_PASSWORD = "airrohrcfg"  # the firmware's FS_PWD: password of its set-up access point
 
-# our sensor name -> (airrohr config key, label on the airrohr page, value types it sends)
+# our sensor name -> (airrohr config key, its name as the board's page starts it (intl_fr.h:
+# INTL_SDS011, INTL_PMS, INTL_SPS30, INTL_BMX280, INTL_DHT22, INTL_SHT3X, INTL_SCD30), value
+# types it sends)
 AIRROHR_SENSORS: dict[str, tuple[str, str, tuple[str, ...]]] = {
     "sds011": ("sds_read", "SDS011", ("SDS_P1", "SDS_P2")),
     "pms5003": ("pms_read", "Plantower PMS(1,3,5,6,7)003", ("PMS_P0", "PMS_P1", "PMS_P2")),
@@ -68,12 +70,12 @@ AIRROHR_SENSORS: dict[str, tuple[str, str, tuple[str, ...]]] = {
     "sps30": ("sps30_read", "Sensirion SPS30", ("SPS30_P0", "SPS30_P2", "SPS30_P4", "SPS30_P1")),
     "bme280": (
         "bmx280_read",
-        "BMP280/BME280",
+        "BME280 / BMP280",
         ("BME280_temperature", "BME280_pressure", "BME280_humidity"),
     ),
-    "bmp280": ("bmx280_read", "BMP280/BME280", ("BMP280_pressure", "BMP280_temperature")),
+    "bmp280": ("bmx280_read", "BME280 / BMP280", ("BMP280_pressure", "BMP280_temperature")),
     "dht22": ("dht_read", "DHT22", ("temperature", "humidity")),
-    "sht3x": ("sht3x_read", "SHT3x", ("SHT3X_temperature", "SHT3X_humidity")),
+    "sht3x": ("sht3x_read", "SHT3X", ("SHT3X_temperature", "SHT3X_humidity")),
     "scd30": ("scd30_read", "SCD30", ("SCD30_temperature", "SCD30_humidity", "SCD30_co2_ppm")),
 }
 # every sensor switch we set, so that a board's factory defaults (SDS011 + BME280) are replaced

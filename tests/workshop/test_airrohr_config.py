@@ -114,7 +114,7 @@ def test_steps_in_french_from_the_recap(
     assert main(["airrohr", "config", "lens-01", "--recap", str(recap)]) == 0
     out = capsys.readouterr().out
     assert "Ouvrez http://192.168.4.1/config" in out
-    assert "cochez uniquement BMP280/BME280, SDS011" in out
+    assert "cochez uniquement BME280 / BMP280, SDS011" in out
     assert "« Envoyer les données vers l'API personnelle »" in out
     assert f"« Utilisateur » = lens-01 ; « Mot de passe » = {TOKEN}" in out
     assert "« Serveur » = data.airquartiers.fr ; « Chemin » = /v1/ingest/airrohr" in out
