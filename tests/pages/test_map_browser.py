@@ -213,6 +213,29 @@ def test_the_map_opens_on_a_new_station_with_its_first_value(
         artefact(driver, "carte-en")
         assert script_errors(driver) == []
 
+        # on a phone: the map on top, full width, nothing wider than the screen
+        driver.set_window_size(390, 844)
+        driver.get(f"{base}/carte?station=lens-01")
+        wait_until(
+            lambda: driver.find_elements(By.CSS_SELECTOR, ".mk.focus"), timeout=30, what="marker"
+        )
+        box = driver.execute_script(
+            "const r = document.getElementById('map').getBoundingClientRect();"
+            "const d = document.documentElement;"
+            "return [r.width, r.height, d.scrollWidth, d.clientWidth]"
+        )
+        assert box[0] == box[3] and box[1] >= 300 and box[2] <= box[3], box
+        artefact(driver, "carte-telephone")
+        assert script_errors(driver) == []
+
+
+def text_of(driver: Any, css: str) -> str:
+    """The text of the first element matching ``css`` now (read in the page: the page may
+    replace the element between a lookup and a read)."""
+    return driver.execute_script(  # type: ignore[no-any-return]
+        "const e = document.querySelector(arguments[0]); return e ? e.textContent : ''", css
+    )
+
 
 def focus_of(driver: Any, css: str) -> str | None:
     return driver.execute_script(  # type: ignore[no-any-return]
@@ -251,11 +274,11 @@ def test_the_station_page_is_live_with_class_advice_and_sensor_state(
     with api_and_browser(registry, influxd, influx_db) as (base, driver):
         driver.get(f"{base}/stations/lens-01")
         card = wait_until(
-            lambda: driver.find_elements(By.CSS_SELECTOR, '.card[data-quantity="pm2_5"]'),
+            lambda: text_of(driver, '.card[data-quantity="pm2_5"]'),
             timeout=30,
             what="the PM2.5 card",
-        )[0]
-        assert "12,3" in card.text  # the valid value, not the warm-up 880
+        )
+        assert "12,3" in str(card)  # the valid value, not the warm-up 880
         assert driver.find_element(By.ID, "class-badge").text == "Moyen"
         assert "Pas de précaution particulière" in driver.find_element(By.ID, "class").text
         sensors = driver.find_element(By.ID, "sensors").text
@@ -265,6 +288,16 @@ def test_the_station_page_is_live_with_class_advice_and_sensor_state(
         back = driver.find_element(By.ID, "back").get_attribute("href")
         assert back.endswith("/carte?station=lens-01")
         artefact(driver, "station-fr")
+        # a reading that arrives while the page is open shows within one poll (15 s)
+        w = InfluxWriter(influxd.url, influx_db)
+        now = int(time.time() * 1000)
+        w.write_lines(f"readings,sensor=sds011,station=lens-01 pm2_5=27.4,pm10=30.0 {now}".encode())
+        w.close()
+        wait_until(
+            lambda: "27,4" in text_of(driver, '.card[data-quantity="pm2_5"]'),
+            timeout=40,
+            what="the new reading on the open page",
+        )
         assert script_errors(driver) == []
 
         driver.get(f"{base}/stations/lens-01?lang=en")
