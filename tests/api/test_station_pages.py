@@ -16,12 +16,13 @@ AUTH = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 
 
 def _register(api, n: int) -> list[str]:  # type: ignore[no-untyped-def]
+    ids = [f"sc-{i:03d}" for i in range(n)]
     items = [
-        {"id": f"sc-{i:03d}", "lat": 50.0 + i / 100, "lon": 3.0, "indoor": i % 3 == 0}
-        for i in range(n)
+        {"id": sid, "lat": 50.0 + i / 100, "lon": 3.0, "indoor": i % 3 == 0}
+        for i, sid in enumerate(ids)
     ]
     assert api.post("/v1/admin/stations/bulk", json=items, headers=AUTH).status_code == 201
-    return [i["id"] for i in items]
+    return ids
 
 
 def test_pages_follow_next_links_with_the_filters(make_client) -> None:  # type: ignore[no-untyped-def]
