@@ -16,8 +16,11 @@ from api.calibration_store import CalibrationStore
 from ingest.influx import InfluxWriter
 from ingest.reference_import import (
     REFERENCE_MEASUREMENT,
+    ImportReport,
+    ReferenceValue,
     SitesError,
     import_reference,
+    parse_rows,
     read_sites,
 )
 
@@ -100,6 +103,87 @@ def test_malformed_rows_are_counted_per_reason_never_a_crash(influxd, influx_db,
     assert report.refused_rows["no_site"] == [8, 10]
     rows = _query(influxd.url, influx_db, f'SELECT "value" FROM "agg"."{REFERENCE_MEASUREMENT}"')
     assert [r[1] for r in rows] == [12.5, 13.5]  # the decimal comma read as a decimal point
+
+
+def test_eea_rows_are_refused_per_reason_in_the_order_of_the_checks() -> None:
+    """Each EEA refusal reason, the first failing check naming the row when several fail;
+    Validity below 1 is skipped as the producer's verdict; Verification gives ``verified``."""
+    good = {
+        "Samplingpoint": "FR/SPO-1",
+        "Pollutant": "http://dd.eionet.europa.eu/vocabulary/aq/pollutant/6001",
+        "Start": "2026-01-12 00:00:00",
+        "Value": "4.5",
+        "Unit": "ug.m-3",
+        "AggType": "hour",
+        "Validity": "1",
+        "Verification": "3",
+    }
+    rows = [
+        good,
+        {**good, "Samplingpoint": " "},
+        {**good, "Pollutant": "10", "AggType": "day"},  # unknown pollutant, and daily
+        {**good, "AggType": "day", "Start": "yesterday"},  # daily, and a bad time
+        {**good, "Start": "yesterday", "Validity": "-1"},  # a bad time, and not valid
+        {**good, "Validity": "-1", "Unit": "mg.m-3"},  # not valid, and another unit
+        {**good, "Unit": "mg.m-3", "Value": "x"},
+        {**good, "Value": "x"},
+        {**good, "Value": "5001"},
+        {**good, "Start": "2026-01-12T00:00:00+01:00", "Verification": "1", "Validity": None},
+    ]
+    report = ImportReport()
+    values = list(parse_rows("eea", rows, report, utc_offset_h=1))
+    assert (report.rows, report.imported, report.skipped_invalid) == (10, 2, 1)
+    assert report.refused_rows == {
+        "no_site": [3],
+        "unknown_pollutant": [4],
+        "not_hourly": [5],
+        "bad_time": [6],
+        "unit": [8],
+        "bad_value": [9],
+        "out_of_range": [10],
+    }
+    t0 = 1768172400000  # 2026-01-12T00:00 at UTC+1
+    assert values == [
+        ReferenceValue("FR/SPO-1", "pm2_5", t0, 4.5, False),
+        ReferenceValue("FR/SPO-1", "pm2_5", t0, 4.5, True),
+    ]
+
+
+def test_fr_rows_are_refused_in_the_order_of_the_checks() -> None:
+    good = {
+        "Date de début": "2026/01/12 00:00:00",
+        "code site": "FR99901",
+        "Polluant": "NO2",
+        "valeur": "21,5",
+        "unité de mesure": "µg-m3",
+        "validité": "1",
+        "code qualité": "",
+    }
+    rows = [
+        good,
+        {**good, "code site": "", "Polluant": "CO"},
+        {**good, "Polluant": "CO", "Date de début": "?"},
+        {**good, "Date de début": "?", "validité": "0"},
+        {**good, "validité": "0", "unité de mesure": "ppb"},
+        {**good, "unité de mesure": "ppb", "valeur": ""},
+        {**good, "valeur": "-6"},
+        {**good, "code qualité": "A"},
+    ]
+    report = ImportReport()
+    values = list(parse_rows("fr", rows, report, first_row=1))
+    assert (report.rows, report.imported, report.skipped_invalid) == (8, 2, 1)
+    assert report.refused_rows == {
+        "no_site": [2],
+        "unknown_pollutant": [3],
+        "bad_time": [4],
+        "unit": [6],
+        "out_of_range": [7],
+    }
+    t0 = 1768176000000
+    assert values == [
+        ReferenceValue("FR99901", "no2", t0, 21.5, None),
+        ReferenceValue("FR99901", "no2", t0, 21.5, True),
+    ]
 
 
 def test_file_without_the_layouts_columns_is_refused_as_a_whole(tmp_path, writer) -> None:
