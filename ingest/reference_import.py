@@ -22,7 +22,7 @@ import csv
 import io
 import logging
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -46,7 +46,6 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 REFERENCE_RP = AGG_RP
-FORMATS = ("fr", "eea")
 MAX_ROW_NUMBERS = 20  # row numbers kept per refusal reason
 
 # FR "Polluant" labels and EEA pollutant codes -> vocabulary names
@@ -140,10 +139,87 @@ def _time(text: Any, offset: timedelta) -> datetime | None:
     return t.astimezone(UTC)
 
 
-def _eea_pollutant(text: Any) -> str | None:
-    s = str(text or "").strip().rstrip("/")
-    code = s.rsplit("/", 1)[-1]
+class _Refused(Exception):
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+
+
+@dataclass(frozen=True, slots=True)
+class _Layout:
+    """Where one file layout keeps each fact of a row, and the checks that differ by layout;
+    :func:`_parse` runs the checks in one order for every layout."""
+
+    columns: tuple[str, ...]  # a file without them is refused as a whole
+    site: str
+    start: str
+    unit: str
+    value: str
+    pollutant: Callable[[dict[str, Any]], str | None]  # vocabulary name, None if unknown
+    valid: Callable[[dict[str, Any]], bool]  # the producer's own validity verdict
+    verified: Callable[[dict[str, Any]], bool | None]  # None when the file does not say
+    hourly: Callable[[dict[str, Any]], bool] = lambda row: True
+
+
+def _fr_valid(row: dict[str, Any]) -> bool:
+    return str(row.get("validité") or "1").strip() == "1"
+
+
+def _fr_verified(row: dict[str, Any]) -> bool | None:
+    quality = str(row.get("code qualité") or "").strip()
+    return None if not quality else quality == "A"
+
+
+def _eea_pollutant(row: dict[str, Any]) -> str | None:
+    """``Pollutant`` is a code (6001) or its vocabulary URI (…/pollutant/6001)."""
+    code = str(row.get("Pollutant") or "").strip().rstrip("/").rsplit("/", 1)[-1]
     return EEA_POLLUTANTS.get(code)
+
+
+def _eea_hourly(row: dict[str, Any]) -> bool:
+    return str(row.get("AggType") or "hour").strip().lower() in ("hour", "var")
+
+
+def _eea_valid(row: dict[str, Any]) -> bool:
+    validity = _number(row.get("Validity"))
+    return validity is None or validity >= 1
+
+
+def _eea_verified(row: dict[str, Any]) -> bool | None:
+    verification = _number(row.get("Verification"))
+    return None if verification is None else verification == 1
+
+
+_LAYOUTS = {
+    "fr": _Layout(
+        columns=FR_COLUMNS,
+        site="code site",
+        start="Date de début",
+        unit="unité de mesure",
+        value="valeur",
+        pollutant=lambda row: FR_POLLUTANTS.get(str(row.get("Polluant") or "").strip()),
+        valid=_fr_valid,
+        verified=_fr_verified,
+    ),
+    "eea": _Layout(
+        columns=EEA_COLUMNS,
+        site="Samplingpoint",
+        start="Start",
+        unit="Unit",
+        value="Value",
+        pollutant=_eea_pollutant,
+        valid=_eea_valid,
+        verified=_eea_verified,
+        hourly=_eea_hourly,
+    ),
+}
+FORMATS = tuple(_LAYOUTS)
+
+
+def _layout(fmt: str) -> _Layout:
+    try:
+        return _LAYOUTS[fmt]
+    except KeyError:
+        raise ValueError(f"unknown format {fmt!r}: fr or eea") from None
 
 
 def parse_rows(
@@ -155,12 +231,14 @@ def parse_rows(
 ) -> Iterator[ReferenceValue]:
     """Values of the rows (dicts keyed by the file's column names), counting refusals in
     ``report``. ``first_row`` is the number of the first data row in the file (2 after a
-    header line), so that refusals name lines a person can open."""
+    header line), so that refusals name lines a person can open. Raises ``ValueError`` for a
+    format other than :data:`FORMATS`."""
+    layout = _layout(fmt)
     offset = timedelta(hours=utc_offset_h)
     for i, row in enumerate(rows, start=first_row):
         report.rows += 1
         try:
-            v = _parse_fr(row, offset) if fmt == "fr" else _parse_eea(row, offset)
+            v = _parse(layout, row, offset)
         except _Refused as r:
             if r.reason == "not_valid":
                 report.skipped_invalid += 1
@@ -171,72 +249,35 @@ def parse_rows(
         yield v
 
 
-class _Refused(Exception):
-    def __init__(self, reason: str) -> None:
-        self.reason = reason
-
-
-def _parse_fr(row: dict[str, Any], offset: timedelta) -> ReferenceValue:
-    site = str(row.get("code site") or "").strip()
+def _parse(layout: _Layout, row: dict[str, Any], offset: timedelta) -> ReferenceValue:
+    site = str(row.get(layout.site) or "").strip()
     if not site:
         raise _Refused("no_site")
-    pollutant = FR_POLLUTANTS.get(str(row.get("Polluant") or "").strip())
+    pollutant = layout.pollutant(row)
     if pollutant is None:
         raise _Refused("unknown_pollutant")
-    t = _time(row.get("Date de début"), offset)
-    if t is None:
-        raise _Refused("bad_time")
-    validity = str(row.get("validité") or "1").strip()
-    if validity not in ("1",):
-        raise _Refused("not_valid")
-    unit = str(row.get("unité de mesure") or "").strip()
-    if unit not in UNITS_UG_M3:
-        raise _Refused("unit")
-    value = _number(row.get("valeur"))
-    if value is None:
-        raise _Refused("bad_value")
-    if not -5.0 <= value <= 5000.0:
-        raise _Refused("out_of_range")
-    quality = str(row.get("code qualité") or "").strip()
-    verified = None if not quality else quality == "A"
-    return ReferenceValue(site, pollutant, int(t.timestamp() * 1000), value, verified)
-
-
-def _parse_eea(row: dict[str, Any], offset: timedelta) -> ReferenceValue:
-    site = str(row.get("Samplingpoint") or "").strip()
-    if not site:
-        raise _Refused("no_site")
-    pollutant = _eea_pollutant(row.get("Pollutant"))
-    if pollutant is None:
-        raise _Refused("unknown_pollutant")
-    agg = str(row.get("AggType") or "hour").strip().lower()
-    if agg not in ("hour", "var"):
+    if not layout.hourly(row):
         raise _Refused("not_hourly")
-    t = _time(row.get("Start"), offset)
+    t = _time(row.get(layout.start), offset)
     if t is None:
         raise _Refused("bad_time")
-    validity = _number(row.get("Validity"))
-    if validity is not None and validity < 1:
+    if not layout.valid(row):
         raise _Refused("not_valid")
-    unit = str(row.get("Unit") or "").strip()
+    unit = str(row.get(layout.unit) or "").strip()
     if unit not in UNITS_UG_M3:
         raise _Refused("unit")
-    value = _number(row.get("Value"))
+    value = _number(row.get(layout.value))
     if value is None:
         raise _Refused("bad_value")
     if not -5.0 <= value <= 5000.0:
         raise _Refused("out_of_range")
-    verification = _number(row.get("Verification"))
-    verified = None if verification is None else verification == 1
-    return ReferenceValue(site, pollutant, int(t.timestamp() * 1000), value, verified)
+    return ReferenceValue(site, pollutant, int(t.timestamp() * 1000), value, layout.verified(row))
 
 
 def read_rows(fmt: str, path: Path) -> Iterator[dict[str, Any]]:
     """The rows of a file as dicts. Raises ``ValueError`` naming what is wrong with the file
     as a whole (missing columns, unreadable encoding)."""
-    if fmt not in FORMATS:
-        raise ValueError(f"unknown format {fmt!r}: fr or eea")
-    want = FR_COLUMNS if fmt == "fr" else EEA_COLUMNS
+    want = _layout(fmt).columns
     if path.suffix == ".parquet":
         try:
             import pyarrow.parquet as pq
