@@ -121,3 +121,19 @@ def test_unreachable_board_advice_gives_the_password_and_what_to_do(
     assert rc == 1
     err = " ".join(capsys.readouterr().err.split())
     assert "airrohrcfg" in err and "10 min" in err and "--erase" in err
+
+
+@pytest.mark.parametrize("lang", ["fr", "en"])
+def test_the_six_label_steps_fit_the_label(lang: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from reportlab.lib.units import mm
+
+    from firmware_tools.printouts import _fit_steps
+
+    monkeypatch.setenv("AIRQ_LANG", lang)
+    steps = label_steps("https://carte.airquartiers-hauts-de-france.fr")
+    # the space write_labels_pdf leaves for the steps on a 105 × 99 mm label
+    width, height = 105 * mm - 12 * mm - 10, 99 * mm - 12 * mm - 34 * mm - 39
+    size, wrapped = _fit_steps(steps, width, height)
+    assert size >= 6  # still readable
+    assert sum(len(lines) for lines in wrapped) * (size + 1.5) <= height
+    assert " ".join(" ".join(lines) for lines in wrapped) == " ".join(" ".join(steps).split())
