@@ -79,3 +79,72 @@ def test_erasing_under_an_esp32_application_alone_is_refused(
     args = ["flash", "--firmware", str(images["esp32-app"]), "--address", "0x10000", "--erase"]
     assert main([*args, "--check-only"]) == 1
     assert "ne démarrerait plus" in capsys.readouterr().err
+
+
+class _Chip:
+    """What esptool's functions see of an ESP8266 whose flash holds ``fs_head`` at 0x100000.
+
+    No ESP chip can answer here (the other tests use ptys where none does): esptool's command
+    functions are replaced by this recorder, to check the order the flasher calls them in."""
+
+    CHIP_NAME = "ESP8266"
+
+    def __init__(self, fs_head: bytes) -> None:
+        self.fs_head = fs_head
+        self.calls: list[str] = []
+
+    def install(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        import esptool.cmds as cmds
+
+        def record(name: str, result: object = None):  # type: ignore[no-untyped-def]
+            def call(*args: object, **kwargs: object) -> object:
+                self.calls.append(name)
+                return result
+
+            return call
+
+        monkeypatch.setattr(cmds, "detect_chip", record("detect", self))
+        monkeypatch.setattr(cmds, "run_stub", record("stub", self))
+        monkeypatch.setattr(cmds, "attach_flash", record("attach"))
+        monkeypatch.setattr(cmds, "read_flash", record("read", self.fs_head))
+        monkeypatch.setattr(cmds, "erase_flash", record("erase"))
+        monkeypatch.setattr(cmds, "write_flash", record("write"))
+        monkeypatch.setattr(cmds, "verify_flash", record("verify"))
+        monkeypatch.setattr(cmds, "reset_chip", record("reset"))
+
+    def change_baud(self, baud: int) -> None:
+        self.calls.append("baud")
+
+
+@pytest.mark.parametrize(
+    ("fs_head", "options", "expected"),
+    [
+        (ERASED, {}, ["read", "write", "verify"]),
+        (FS_WITH_CONFIG, {"erase": True}, ["erase", "write", "verify"]),
+        (FS_WITH_CONFIG, {"keep_config": True}, ["write", "verify"]),
+        (FS_WITH_CONFIG, {}, ["read"]),  # refused: nothing written
+    ],
+)
+def test_flasher_reads_then_erases_or_refuses_before_writing(
+    images: dict[str, Path],
+    monkeypatch: pytest.MonkeyPatch,
+    fs_head: bytes,
+    options: dict[str, bool],
+    expected: list[str],
+) -> None:
+    from firmware_tools.flashing.flasher import flash_image
+    from firmware_tools.flashing.image import inspect_image
+
+    chip = _Chip(fs_head)
+    chip.install(monkeypatch)
+    data = images["esp8266"].read_bytes()
+    info = inspect_image(data)
+    if expected == ["read"]:
+        with pytest.raises(WorkshopError) as err:
+            flash_image("/dev/null", data, info, 0x0, **options)
+        assert "contient déjà une configuration" in str(err.value)
+    else:
+        report = flash_image("/dev/null", data, info, 0x0, **options)
+        assert report.erased is bool(options.get("erase"))
+    steps = [c for c in chip.calls if c in ("read", "erase", "write", "verify")]
+    assert steps == expected
