@@ -139,12 +139,13 @@ def test_flasher_reads_then_erases_or_refuses_before_writing(
     chip.install(monkeypatch)
     data = images["esp8266"].read_bytes()
     info = inspect_image(data)
+    erase, keep = options.get("erase", False), options.get("keep_config", False)
     if expected == ["read"]:
         with pytest.raises(WorkshopError) as err:
-            flash_image("/dev/null", data, info, 0x0, **options)
+            flash_image("/dev/null", data, info, 0x0, erase=erase, keep_config=keep)
         assert "contient déjà une configuration" in str(err.value)
     else:
-        report = flash_image("/dev/null", data, info, 0x0, **options)
+        report = flash_image("/dev/null", data, info, 0x0, erase=erase, keep_config=keep)
         assert report.erased is bool(options.get("erase"))
     steps = [c for c in chip.calls if c in ("read", "erase", "write", "verify")]
     assert steps == expected
