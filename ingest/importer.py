@@ -11,6 +11,16 @@ Values: parsed by column/value-type name (``P1`` is PM10, ``P2`` PM2.5, ``P0`` P
 reading goes through the wire-format validation (plausible ranges, known sensors) with no age
 limit. Timestamps are UTC (the archive writes them without a zone).
 
+Quality control, as on the live path, so that an archive imported and the same readings
+received live carry the same flags and the same aggregates: a row gets the flags the sensor's
+protocol module gives that measurement (``ROW_FLAGS``: an SDS011 row with PM2.5 and PM10 both
+0 is ``warmup``, left out of the aggregates), then the ingest's humidity QC
+(``ingest.qc.HumidityQC``: ``<pm>_hcorr``, ``qc_rh``, the ``humid`` flag) over the station's
+readings of every file given, in time order, the readings of one instant together, as a
+station's messages reach the live ingest. Files are read one archive day at a time (the date
+in the name; other files one by one, after), so that PM and humidity rows of the same board,
+which sit in separate files, meet.
+
 Storage: raw readings are written in the ``raw`` retention policy (a second import of the same
 station, sensor and time overwrites the point: importing twice changes nothing), then the
 aggregates of the periods touched are rebuilt from raw (``ingest.rebuild``). Readings older than
@@ -25,6 +35,7 @@ from __future__ import annotations
 import csv
 import gzip
 import io
+import itertools
 import json
 import logging
 import math
@@ -40,10 +51,12 @@ from typing import Any
 import numpy as np
 
 from airq_core import wire
+from airq_core.protocols import sds011
 from airq_core.readings import Reading
 from airq_core.storage import RAW_RP, excludes_from_aggregates
 from ingest.influx import InfluxWriter
 from ingest.lineproto import encode_lines
+from ingest.qc import HumidityQC
 from ingest.rebuild import ChunkFetch, rebuild
 from ingest.recompute import AGGREGATED, RawSeries, query_chunk
 from ingest.windows import DAY_MS
@@ -51,6 +64,7 @@ from ingest.windows import DAY_MS
 log = logging.getLogger(__name__)
 
 __all__ = [
+    "ROW_FLAGS",
     "SENSOR_TYPES",
     "VALUE_TYPES",
     "ImportFileError",
@@ -58,8 +72,10 @@ __all__ = [
     "ParsedRow",
     "ScStation",
     "SensorCommunityImporter",
+    "archive_days",
     "parse_archive_csv",
     "parse_data_json",
+    "quality_control",
     "station_id_for",
 ]
 
@@ -95,6 +111,12 @@ VALUE_TYPES: dict[str, tuple[str, float]] = {
     "temperature": ("temperature", 1.0),
     "humidity": ("humidity", 1.0),
     "pressure": ("pressure", 0.01),  # Pa -> hPa
+}
+
+# sensor model -> the flags its protocol module gives a measurement of these values (the live
+# path sets them when it decodes the sensor's frame; an archive row is that measurement)
+ROW_FLAGS: dict[str, Callable[[dict[str, float]], tuple[str, ...]]] = {
+    "sds011": lambda v: sds011.sample_flags(v.get("pm2_5"), v.get("pm10")),
 }
 
 IMPORT_LIMITS = wire.Limits(
@@ -264,6 +286,32 @@ def read_file(path: Path, rejected: Counter[str]) -> Iterator[ParsedRow]:
         raise ImportFileError(f"{path}: {exc}") from None
 
 
+def archive_days(paths: Sequence[Path]) -> list[list[Path]]:
+    """``paths`` in groups read together: archive files by the date in their name (``2018-01-15_
+    sds011_sensor_5331.csv``), in date order; every other file alone, after them, as given."""
+    dated: dict[str, list[Path]] = {}
+    others: list[list[Path]] = []
+    for p in paths:
+        m = ARCHIVE_NAME_RE.match(p.name.lower())
+        if m:
+            dated.setdefault(m.group(1), []).append(p)
+        else:
+            others.append([p])
+    return [dated[d] for d in sorted(dated)] + others
+
+
+def _reading_time(r: Reading) -> float:
+    return r.ts
+
+
+def quality_control(readings: list[Reading], qc: HumidityQC) -> Iterator[Reading]:
+    """``readings`` (in time order) through the ingest's humidity QC, the readings of one
+    instant as one batch: what the live ingest does with a station's messages as they come (a
+    PM reading takes the humidity of the same instant, else the latest before)."""
+    for _, batch in itertools.groupby(readings, key=_reading_time):
+        yield from qc.apply(batch)
+
+
 def _go_duration_ms(text: str) -> int:
     """InfluxDB durations as SHOW RETENTION POLICIES prints them (``9600h0m0s``); 0 = INF."""
     total = 0.0
@@ -278,6 +326,8 @@ class SensorCommunityImporter:
     ``station_ok(station)`` is asked once per station id met: it creates the station in the
     registry or says whether it exists (the registry belongs to the API; the CLI wires it). Rows
     of stations it refuses are counted in ``unknown_stations`` and skipped.
+    ``humidity_threshold`` and ``humidity_max_age_s``: the ingest's humidity QC settings
+    (``AIRQ_INGEST_HUMIDITY_THRESHOLD``, ``AIRQ_INGEST_HUMIDITY_MAX_AGE_S``).
     """
 
     def __init__(
@@ -287,12 +337,16 @@ class SensorCommunityImporter:
         raw_retention: str = "400d",
         batch_lines: int = 5000,
         clock: Callable[[], float] = time.time,
+        humidity_threshold: float = 75.0,
+        humidity_max_age_s: float = 300.0,
     ) -> None:
         self.writer = writer
         self.station_ok = station_ok
         self.raw_retention = raw_retention
         self.batch_lines = batch_lines
         self.clock = clock
+        self.humidity_threshold = humidity_threshold
+        self.humidity_max_age_s = humidity_max_age_s
         self._known: dict[str, bool] = {}
 
     def _raw_cutoff_ms(self) -> int:
@@ -320,30 +374,39 @@ class SensorCommunityImporter:
         days: dict[int, set[str]] = {}  # UTC day start -> stations written raw that day
         old: list[Reading] = []
         pending: list[Reading] = []
-        for path in paths:
-            try:
-                self._import_file(path, report, cutoff, days, old, pending)
-            except ImportFileError as exc:
-                report.failed_files[str(path)] = str(exc)
-                log.warning("cannot import %s", exc)
+        qc = HumidityQC(self.humidity_threshold, self.humidity_max_age_s)
+        qc_until = -math.inf  # the latest reading time the QC has seen
+        for group in archive_days(paths):
+            readings: list[Reading] = []
+            for path in group:
+                try:
+                    readings += self._read_file(path, report)
+                except ImportFileError as exc:
+                    report.failed_files[str(path)] = str(exc)
+                    log.warning("cannot import %s", exc)
+                if progress:
+                    progress(path.stat().st_size if path.exists() else 0)
+            if not readings:
+                continue
+            readings.sort(key=_reading_time)  # stable: files keep their order at one instant
+            if readings[0].ts < qc_until:  # back in time: the QC's history would drop it
+                qc = HumidityQC(self.humidity_threshold, self.humidity_max_age_s)
+            qc_until = max(qc_until, readings[-1].ts)
+            for r in quality_control(readings, qc):
+                if r.ts_ms < cutoff:
+                    old.append(r)
+                else:
+                    pending.append(r)
+                    days.setdefault(r.ts_ms - r.ts_ms % DAY_MS, set()).add(r.station)
             if len(pending) >= self.batch_lines:
                 self._write_raw(pending, report)
-            if progress:
-                progress(path.stat().st_size if path.exists() else 0)
         self._write_raw(pending, report)
         self._rebuild(days, report)
         self._aggregate_old(old, report)
         return report
 
-    def _import_file(
-        self,
-        path: Path,
-        report: ImportReport,
-        cutoff: int,
-        days: dict[int, set[str]],
-        old: list[Reading],
-        pending: list[Reading],
-    ) -> None:
+    def _read_file(self, path: Path, report: ImportReport) -> list[Reading]:
+        """The valid readings of one file, with the flags of their sensor's protocol."""
         by_station: dict[str, list[dict[str, Any]]] = {}
         stations: dict[str, ScStation] = {}
         for row in read_file(path, report.rejected):
@@ -362,22 +425,21 @@ class SensorCommunityImporter:
                 report.unknown_stations.add(st.id)
                 continue
             stations[st.id] = st
-            by_station.setdefault(st.id, []).append(
-                {"ts": row.ts, "sensor": model, "values": row.values}
-            )
+            obj: dict[str, Any] = {"ts": row.ts, "sensor": model, "values": row.values}
+            flags_of = ROW_FLAGS.get(model)
+            if flags_of is not None and (flags := flags_of(row.values)):
+                obj["flags"] = flags
+            by_station.setdefault(st.id, []).append(obj)
         report.files += 1
         now = self.clock()
+        out: list[Reading] = []
         for sid, objs in by_station.items():
             readings, errors = wire.decode_readings(sid, objs, now, IMPORT_LIMITS)
             report.rejected.update(e.reason for e in errors)
             report.readings += len(readings)
             report.stations.add(sid)
-            for r in readings:
-                if r.ts_ms < cutoff:
-                    old.append(r)
-                else:
-                    pending.append(r)
-                    days.setdefault(r.ts_ms - r.ts_ms % DAY_MS, set()).add(sid)
+            out += readings
+        return out
 
     def _write_raw(self, pending: list[Reading], report: ImportReport) -> None:
         for i in range(0, len(pending), self.batch_lines):

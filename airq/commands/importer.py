@@ -60,7 +60,11 @@ def import_sensor_community(args: argparse.Namespace) -> int:
         disable=None if args.progress is None else not args.progress,
     )
     importer = SensorCommunityImporter(
-        writer, station_ok, raw_retention=settings.influx_raw_retention
+        writer,
+        station_ok,
+        raw_retention=settings.influx_raw_retention,
+        humidity_threshold=settings.ingest_humidity_threshold,
+        humidity_max_age_s=settings.ingest_humidity_max_age_s,
     )
     try:
         report = importer.run(paths, progress=bar.update)

@@ -5,7 +5,8 @@ Data frame (sensor -> host): ``AA C0 pm25_lo pm25_hi pm10_lo pm10_hi id id cs AB
 
 A data frame with PM2.5 and PM10 both 0.0 is what the sensor sends while its fan spins up
 after power-on or wake (the first frames after "work"; sds011lib docs, airrohr discards the
-first 15 s): its sample carries the flag ``"warmup"``, never a plain zero reading.
+first 15 s): its sample carries the flag ``"warmup"``, never a plain zero reading
+(``sample_flags``, which the sensor.community archive importer applies to archive rows too).
 Reply frame: ``AA C5 cmd d1 d2 d3 id id cs AB``.
 Command frame (host -> sensor), 19 bytes: ``AA B4 cmd d1 d2 00×10 id_hi id_lo cs AB``
 (cs = sum of bytes 2..16 mod 256; id ``FF FF`` addresses every sensor).
@@ -75,8 +76,19 @@ def decode(frame: bytes) -> Sample:
         )
     pm25 = int.from_bytes(frame[2:4], "little") / 10
     pm10 = int.from_bytes(frame[4:6], "little") / 10
-    flags = ("warmup",) if pm25 == pm10 == 0 else ()
-    return Sample(NAME, {"pm2_5": pm25, "pm10": pm10}, flags, {"device_id": frame[6:8].hex()})
+    return Sample(
+        NAME,
+        {"pm2_5": pm25, "pm10": pm10},
+        sample_flags(pm25, pm10),
+        {"device_id": frame[6:8].hex()},
+    )
+
+
+def sample_flags(pm2_5: float | None, pm10: float | None) -> tuple[str, ...]:
+    """Flags of an SDS011 measurement: ``("warmup",)`` when PM2.5 and PM10 are both 0.0 (the
+    sensor's output while its fan spins up, or with no data), else none. A missing value
+    (``None``) is not a zero: nothing to flag."""
+    return ("warmup",) if pm2_5 == 0 and pm10 == 0 else ()
 
 
 @dataclass(frozen=True, slots=True)
