@@ -86,7 +86,8 @@ def percentile(values: list[float], q: float) -> float:
     return xs[lo] + (xs[hi] - xs[lo]) * (pos - lo)
 
 
-def _local_day(t: int) -> str:
+@functools.lru_cache(maxsize=16_384)  # hours repeat across stations: a map rebuild asks the
+def _local_day(t: int) -> str:  # same few hundred for each of 13 000 stations
     return datetime.fromtimestamp(t, PARIS).date().isoformat()
 
 
