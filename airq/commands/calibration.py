@@ -5,23 +5,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-from pathlib import Path
 from typing import Any
 
-from airq.commands.common import with_default_registry
+from airq.commands.common import existing_files, import_writer, ingest_settings
 from airq.errors import CliError
 from airq.i18n import t
-
-
-def _settings() -> Any:
-    from pydantic import ValidationError
-
-    from ingest.settings import IngestSettings
-
-    try:
-        return with_default_registry(IngestSettings())
-    except ValidationError as exc:
-        raise CliError(t("config_error", why=exc)) from None
 
 
 def _time_ms(name: str, text: str) -> int:
@@ -43,26 +31,17 @@ def _signed(value: float, digits: int) -> str:
 
 def import_reference(args: argparse.Namespace) -> int:
     from api.calibration_store import CalibrationStore, ReferenceSite
-    from ingest.influx import InfluxWriteError, InfluxWriter
+    from ingest.influx import InfluxWriteError
     from ingest.reference_import import SitesError, import_reference, read_sites
 
-    path, sites_path = Path(args.file), Path(args.sites)
-    for p in (path, sites_path):
-        if not p.is_file():
-            raise CliError(t("import_no_file", path=p))
+    path, sites_path = existing_files([args.file, args.sites])
     try:
         sites = read_sites(sites_path)
     except SitesError as exc:
         raise CliError(t("calibration_bad_sites", why=exc)) from None
-    settings = _settings()
+    settings = ingest_settings()
     store = CalibrationStore.from_url(settings.database_url)
-    writer = InfluxWriter(
-        settings.influx_url,
-        settings.influx_db,
-        settings.influx_username,
-        settings.influx_password,
-        timeout=600,
-    )
+    writer = import_writer(settings)
     try:
         store.upsert_sites([ReferenceSite(c, n, lat, lon, args.format) for c, n, lat, lon in sites])
         writer.ensure_database(settings.influx_raw_retention, settings.influx_agg_retention)
@@ -103,7 +82,7 @@ def fit(args: argparse.Namespace) -> int:
     start_ms, end_ms = _time_ms("--start", args.start), _time_ms("--end", args.end)
     if end_ms <= start_ms:
         raise CliError(t("calibration_bad_time", name="--start", why="--start >= --end"))
-    settings = _settings()
+    settings = ingest_settings()
     registry = Registry(settings.database_url)
     store = CalibrationStore(registry.engine)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import threading
+from collections.abc import Iterable
 from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, TypeVar
@@ -15,6 +16,8 @@ if TYPE_CHECKING:  # imported where used: `airq` starts without the apps' depend
     from api.broker_accounts import BrokerAccounts
     from api.registry import Registry
     from api.settings import ApiSettings
+    from ingest.influx import InfluxWriter
+    from ingest.settings import IngestSettings
 
 DATA_DIR_ENV = "AIRQ_DATA_DIR"
 """Overrides the data folder of the local stack (and of the default registry)."""
@@ -104,6 +107,49 @@ def registry_settings() -> ApiSettings:
         return with_default_registry(ApiSettings())
     except ValidationError as exc:
         raise CliError(t("settings_invalid", why=exc)) from None
+
+
+def ingest_settings() -> IngestSettings:
+    """The ingest's settings (InfluxDB, retention, quality control) for the import commands,
+    with the default registry when ``AIRQ_DATABASE_URL`` is unset; bad settings are a
+    :class:`CliError` quoting pydantic's message."""
+    from pydantic import ValidationError
+
+    from airq.errors import CliError
+    from airq.i18n import t
+    from ingest.settings import IngestSettings
+
+    try:
+        return with_default_registry(IngestSettings())
+    except ValidationError as exc:
+        raise CliError(t("config_error", why=exc)) from None
+
+
+def existing_files(names: Iterable[str]) -> list[Path]:
+    """The files named on the command line, in order; the first that is not a file is a
+    :class:`CliError` naming it."""
+    from airq.errors import CliError
+    from airq.i18n import t
+
+    paths = [Path(n) for n in names]
+    for p in paths:
+        if not p.is_file():
+            raise CliError(t("import_no_file", path=p))
+    return paths
+
+
+def import_writer(settings: IngestSettings) -> InfluxWriter:
+    """An InfluxDB writer for a bulk import: the ingest's server and credentials, and a long
+    timeout (600 s) for the large batches an import writes."""
+    from ingest.influx import InfluxWriter
+
+    return InfluxWriter(
+        settings.influx_url,
+        settings.influx_db,
+        settings.influx_username,
+        settings.influx_password,
+        timeout=600,
+    )
 
 
 def _warn_old_registry(url: str) -> None:

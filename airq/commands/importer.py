@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
-from airq.commands.common import with_default_registry
+from airq.commands.common import existing_files, import_writer, ingest_settings
 from airq.errors import CliError
 from airq.i18n import t
 
@@ -16,29 +15,14 @@ def _detail(counter: dict[str, int]) -> str:
 
 
 def import_sensor_community(args: argparse.Namespace) -> int:
-    from pydantic import ValidationError
-
     from api.registry import SOURCE_SENSOR_COMMUNITY, Registry
     from ingest.importer import ScStation, SensorCommunityImporter
-    from ingest.influx import InfluxWriteError, InfluxWriter
-    from ingest.settings import IngestSettings
+    from ingest.influx import InfluxWriteError
 
-    paths = [Path(p) for p in args.files]
-    for p in paths:
-        if not p.is_file():
-            raise CliError(t("import_no_file", path=p))
-    try:
-        settings = with_default_registry(IngestSettings())
-    except ValidationError as exc:
-        raise CliError(t("config_error", why=exc)) from None
+    paths = existing_files(args.files)
+    settings = ingest_settings()
     registry = Registry(settings.database_url)
-    writer = InfluxWriter(
-        settings.influx_url,
-        settings.influx_db,
-        settings.influx_username,
-        settings.influx_password,
-        timeout=600,
-    )
+    writer = import_writer(settings)
 
     def station_ok(st: ScStation) -> bool:
         if args.create_stations:
