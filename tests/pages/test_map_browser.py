@@ -154,6 +154,7 @@ def test_the_map_opens_on_a_new_station_with_its_first_value(
     stations, registry, influxd, influx_db
 ) -> None:  # type: ignore[no-untyped-def]
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
 
     with (
         tile_server() as (tiles, asked),
@@ -208,8 +209,20 @@ def test_the_map_opens_on_a_new_station_with_its_first_value(
         assert "12.3 µg/m³" in text and "Fair" in text
         assert driver.find_element(By.TAG_NAME, "html").get_attribute("lang") == "en"
         assert "What the colours mean" in driver.find_element(By.TAG_NAME, "aside").text
-        # the marker is reachable with the keyboard
+        # the marker is reachable with the keyboard, and Enter opens its popup
         assert focus_of(driver, ".station-marker") == "0"
+        driver.find_element(By.CSS_SELECTOR, ".leaflet-popup-close-button").click()
+        wait_until(
+            lambda: not driver.find_elements(By.CSS_SELECTOR, ".leaflet-popup-content"),
+            what="the popup closed",
+        )
+        marker = driver.find_element(By.CSS_SELECTOR, ".station-marker:has(.mk.focus)")
+        driver.execute_script("arguments[0].focus()", marker)
+        marker.send_keys(Keys.ENTER)
+        wait_until(
+            lambda: "12.3 µg/m³" in text_of(driver, ".leaflet-popup-content"),
+            what="the popup opened from the keyboard",
+        )
         artefact(driver, "carte-en")
         assert script_errors(driver) == []
 
