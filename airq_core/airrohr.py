@@ -15,7 +15,9 @@ DHT22, HTU21D and SHT3x; 3 is BMP180 and BMP280. In that form the model is resol
 by the station's registered hardware (``hardware``), then by the value types present (each
 model sends a fixed set), else the values are kept under a generic sensor name
 (``pm_generic``, ``temp_humidity_generic``, ``temp_pressure_generic``) with the flag
-``model_unknown``: never under another model's name. See docs/airrohr.md.
+``model_unknown``: never under another model's name. An SDS011 sample with PM10 and PM2.5
+both exactly 0 carries ``warmup`` (``sds011.sample_flags``, as a zero frame decoded by the
+gateway). See docs/airrohr.md.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from typing import Any
 
 from airq_core.errors import WireFormatError
 from airq_core.flags import MODEL_UNKNOWN
+from airq_core.protocols import sds011
 from airq_core.readings import Sample
 
 __all__ = [
@@ -294,6 +297,15 @@ def decode_body(
     if pin is not None:
         meta["pin"] = pin
     result.samples = [
-        Sample(name, vals, flags, meta=dict(meta)) for name, vals in per_sensor.items()
+        Sample(name, vals, flags + _sensor_flags(name, vals), meta=dict(meta))
+        for name, vals in per_sensor.items()
     ]
     return result
+
+
+def _sensor_flags(name: str, values: dict[str, float]) -> tuple[str, ...]:
+    """The flags the sensor's protocol module gives a measurement of these values (an SDS011
+    at 0/0 is warming up or has no data: ``warmup``), as when the gateway decodes its frame."""
+    if name == "sds011":
+        return sds011.sample_flags(values.get("pm2_5"), values.get("pm10"))
+    return ()

@@ -85,6 +85,28 @@ def test_per_sensor_form_with_pin() -> None:
     assert s.sensor == "sds011" and s.values == {"pm10": 3.0} and s.flags == ()
 
 
+def test_sds011_zeros_are_flagged_warmup_in_both_forms() -> None:
+    # both PM values at exactly 0: the SDS011's warm-up / no-data output, flagged as the
+    # gateway's decode flags a zero frame (and the archive importer an archive row)
+    custom = {
+        "sensordatavalues": [
+            {"value_type": "SDS_P1", "value": "0.00"},
+            {"value_type": "SDS_P2", "value": "0.00"},
+            {"value_type": "BME280_humidity", "value": "80.10"},
+        ]
+    }
+    by = {s.sensor: s for s in decode_body(custom).samples}
+    assert by["sds011"].values == {"pm10": 0.0, "pm2_5": 0.0}
+    assert by["sds011"].flags == ("warmup",) and by["bme280"].flags == ()
+    per_sensor = {"sensordatavalues": [{"value_type": v, "value": "0.00"} for v in ("P1", "P2")]}
+    (s,) = decode_body(per_sensor, pin="1", hardware=["sds011"]).samples
+    assert s.sensor == "sds011" and s.flags == ("warmup",)
+    # one zero is a value
+    custom["sensordatavalues"][0]["value"] = "0.03"
+    by = {s.sensor: s for s in decode_body(custom).samples}
+    assert by["sds011"].flags == ()
+
+
 def test_nan_and_unknown_types_are_counted_not_stored() -> None:
     body = {
         "sensordatavalues": [
