@@ -19,6 +19,7 @@ coverage and the flagged values beside them.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from airq_core.reference_values import (
@@ -48,7 +49,7 @@ from dashboards.grafana import (
     series_config,
     thresholds,
 )
-from dashboards.territory import Territory
+from dashboards.territory import QpvEntry, Territory
 
 UG = "suffix: µg/m³"
 H1 = f'"{AGG_RP}"."{TIERS["1h"][0]}"'
@@ -550,6 +551,36 @@ def _zone_hourly(ids: tuple[str, ...], quantity: str, min_cov: float) -> str:
     )
 
 
+def _zone_targets(
+    monitored: list[QpvEntry],
+    zones: list[str],
+    query: Callable[[tuple[str, ...]], str],
+    columns: tuple[str, ...],
+) -> list[Target]:
+    """One target per zone (in the order of ``zones``) of each monitored QPV that holds
+    stations, ``query`` built from the zone's station ids, named "QPV (code) — zone"."""
+    return [
+        Target(query(ids), columns, alias=f"{q.name} ({q.code}) — {_zone_label(z)}")
+        for q in monitored
+        for z in zones
+        if (ids := q.zones.get(z, ()))
+    ]
+
+
+def _series_to_rows(
+    reducers: list[str], rename: dict[str, str], **reduce_options: Any
+) -> list[dict[str, Any]]:
+    """Table transformations: one row per series with its ``reducers`` (Grafana's reduce,
+    ``reduce_options`` added after them), columns renamed by ``rename``."""
+    return [
+        {
+            "id": "reduce",
+            "options": {"mode": "seriesToRows", "reducers": reducers, **reduce_options},
+        },
+        {"id": "organize", "options": {"renameByName": rename}},
+    ]
+
+
 def qpv_comparison(
     territory: Territory,
     api_url: str,
@@ -605,18 +636,9 @@ def qpv_comparison(
         f"Inspect → Data → Download CSV.*\n\n{coverage_note(min_cov)}",
         h=6,
     )
-    targets = []
-    for q in monitored:
-        for z in zones:
-            ids = q.zones.get(z, ())
-            if ids:
-                targets.append(
-                    Target(
-                        _zone_hourly(ids, "${quantity}", min_cov),
-                        ("time", "valeur"),
-                        alias=f"{q.name} ({q.code}) — {_zone_label(z)}",
-                    )
-                )
+    targets = _zone_targets(
+        monitored, zones, lambda ids: _zone_hourly(ids, "${quantity}", min_cov), ("time", "valeur")
+    )
     b.panel(
         "table",
         "Dans / hors QPV — moyennes horaires sur la période ($quantity)",
@@ -625,48 +647,31 @@ def qpv_comparison(
         w=24,
         h=max(6, 2 + len(targets)),
         targets=targets,
-        transformations=[
+        transformations=_series_to_rows(
+            ["mean", "max", "count"],
             {
-                "id": "reduce",
-                "options": {
-                    "mode": "seriesToRows",
-                    "reducers": ["mean", "max", "count"],
-                    "includeTimeField": False,
-                },
+                "Field": "Zone",
+                "Mean": "Moyenne (µg/m³)",
+                "Max": "Maximum horaire",
+                "Count": "Heures avec données",
             },
-            {
-                "id": "organize",
-                "options": {
-                    "renameByName": {
-                        "Field": "Zone",
-                        "Mean": "Moyenne (µg/m³)",
-                        "Max": "Maximum horaire",
-                        "Count": "Heures avec données",
-                    }
-                },
-            },
-        ],
+            includeTimeField=False,
+        ),
         field_config={"defaults": {"decimals": 1}, "overrides": []},
         options={"showHeader": True, "footer": {"show": False}},
     )
     for label, qty in POLLUTANTS:
         limit = WHO_24H[qty]
-        day_targets = []
-        for q in monitored:
-            for z in zones:
-                ids = q.zones.get(z, ())
-                if not ids:
-                    continue
-                day_targets.append(
-                    Target(
-                        f'SELECT count("jour") AS "jours" FROM (SELECT mean("valeur") AS "jour", '
-                        f'count("valeur") AS "heures" FROM ({_zone_hourly(ids, qty, min_cov)}) '
-                        f"WHERE $timeFilter GROUP BY time(1d) {TZ}) "
-                        f'WHERE "heures" >= 18 AND "jour" > {limit:g}',
-                        ("time", "jours"),
-                        alias=f"{q.name} ({q.code}) — {_zone_label(z)}",
-                    )
-                )
+
+        def days_above(ids: tuple[str, ...], qty: str = qty, limit: float = limit) -> str:
+            return (
+                f'SELECT count("jour") AS "jours" FROM (SELECT mean("valeur") AS "jour", '
+                f'count("valeur") AS "heures" FROM ({_zone_hourly(ids, qty, min_cov)}) '
+                f"WHERE $timeFilter GROUP BY time(1d) {TZ}) "
+                f'WHERE "heures" >= 18 AND "jour" > {limit:g}'
+            )
+
+        day_targets = _zone_targets(monitored, zones, days_above, ("time", "jours"))
         b.panel(
             "table",
             f"Jours au-dessus de la valeur guide OMS — {label} (> {limit:g} µg/m³)",
@@ -676,16 +681,7 @@ def qpv_comparison(
             w=8,
             h=max(6, 2 + len(day_targets)),
             targets=day_targets,
-            transformations=[
-                {
-                    "id": "reduce",
-                    "options": {"mode": "seriesToRows", "reducers": ["sum"]},
-                },
-                {
-                    "id": "organize",
-                    "options": {"renameByName": {"Field": "Zone", "Total": "Jours"}},
-                },
-            ],
+            transformations=_series_to_rows(["sum"], {"Field": "Zone", "Total": "Jours"}),
             options={"showHeader": True},
         )
     _atmo_index_panels(b, monitored, base, min_cov)
@@ -785,22 +781,10 @@ def _atmo_index_panels(b: Board, monitored: list[Any], base: str, min_cov: float
                 )
                 for q in inside
             ],
-            transformations=[
-                {
-                    "id": "reduce",
-                    "options": {"mode": "seriesToRows", "reducers": ["mean", "count"]},
-                },
-                {
-                    "id": "organize",
-                    "options": {
-                        "renameByName": {
-                            "Field": "QPV",
-                            "Mean": "Moyenne (µg/m³)",
-                            "Count": "Jours valides",
-                        }
-                    },
-                },
-            ],
+            transformations=_series_to_rows(
+                ["mean", "count"],
+                {"Field": "QPV", "Mean": "Moyenne (µg/m³)", "Count": "Jours valides"},
+            ),
             field_config={
                 "defaults": {"decimals": 1},
                 "overrides": [
