@@ -262,6 +262,12 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "{n} reading(s) older than the raw retention: kept as aggregates only "
         "(1 min, 1 h, 1 day)",
     },
+    "import_flagged": {
+        "fr": "mesures signalées, gardées dans les données brutes : {detail} ; dont {excluded} "
+        "hors des moyennes (préchauffage…)",
+        "en": "flagged readings, kept in the raw data: {detail}; {excluded} of them left out "
+        "of the means (warm-up…)",
+    },
     "import_rejected": {
         "fr": "écartées : {detail}",
         "en": "rejected: {detail}",

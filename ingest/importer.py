@@ -167,6 +167,8 @@ class ImportReport:
     history_only: int = 0
     aggregate_points: int = 0
     rejected: Counter[str] = field(default_factory=Counter)
+    flagged: Counter[str] = field(default_factory=Counter)  # flag -> readings carrying it
+    excluded: int = 0  # readings whose flags leave them out of the aggregates
     unsupported_types: Counter[str] = field(default_factory=Counter)
     unknown_stations: set[str] = field(default_factory=set)
     stations: set[str] = field(default_factory=set)
@@ -393,6 +395,9 @@ class SensorCommunityImporter:
                 qc = HumidityQC(self.humidity_threshold, self.humidity_max_age_s)
             qc_until = max(qc_until, readings[-1].ts)
             for r in quality_control(readings, qc):
+                if r.flags:
+                    report.flagged.update(r.flags)
+                    report.excluded += excludes_from_aggregates(r.flags)
                 if r.ts_ms < cutoff:
                     old.append(r)
                 else:

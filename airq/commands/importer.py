@@ -71,6 +71,8 @@ def import_sensor_community(args: argparse.Namespace) -> int:
     )
     if report.history_only:
         print(t("import_history_only", n=report.history_only))
+    if report.flagged:
+        print(t("import_flagged", detail=_detail(report.flagged), excluded=report.excluded))
     if report.rejected:
         print(t("import_rejected", detail=_detail(report.rejected)))
     if report.unsupported_types:

@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from airq.cli import main
 from airq.services import InfluxDB
 from airq_core import wire
 from airq_core.protocols import sds011
@@ -159,6 +160,8 @@ def test_an_imported_day_has_the_flags_and_aggregates_of_the_live_path(
     assert report.rejected == live_rejected == Counter({"out_of_range": 1})
     assert report.readings == len(live) == 583 + 584 + 1
     assert reports[history_db].history_only == len(live)
+    n_humid = sum("humid" in r.flags for r in live)
+    assert report.flagged == Counter({"warmup": 40, "humid": n_humid}) and report.excluded == 40
 
     # raw: every field and flag as the live path stores it
     got, want = raw_points(influxd, influx_db), raw_points(influxd, live_db)
@@ -193,3 +196,25 @@ def test_an_imported_day_has_the_flags_and_aggregates_of_the_live_path(
         if kept:
             assert fields["pm2_5_mean"] == pytest.approx(math.fsum(kept) / len(kept), rel=1e-9)
     assert any("pm2_5_hcorr_mean" in v for v in hourly.values())
+
+
+def test_the_command_says_how_many_readings_were_flagged(
+    influxd: InfluxDB,
+    influx_db: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("AIRQ_INFLUX_URL", influxd.url)
+    monkeypatch.setenv("AIRQ_INFLUX_DB", influx_db)
+    monkeypatch.setenv("AIRQ_DATABASE_URL", f"sqlite:///{tmp_path / 'registry.sqlite'}")
+    monkeypatch.setenv("AIRQ_INFLUX_RAW_RETENTION", "INF")
+    monkeypatch.setenv("AIRQ_INGEST_HUMIDITY_THRESHOLD", "100")  # no humid flag at all
+    monkeypatch.setenv("AIRQ_LANG", "fr")
+    args = ["import", "sensor-community", str(SDS011), str(BME280), "--create-stations"]
+    assert main([*args, "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    assert "mesures signalées, gardées dans les données brutes : warmup 40 ; dont 40 " in out
+    points = raw_points(influxd, influx_db)
+    assert not any("humid" in v.get("flags", "") for v in points.values())
+    assert sum("qc_rh" in v for v in points.values()) >= 582  # corrected all the same
