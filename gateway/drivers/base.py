@@ -85,6 +85,25 @@ class Driver:
         self.dropped += 1
         log.debug("%s: sample dropped (%s): %s", self.label, why, sample.values)
 
+    def read_and_emit(
+        self,
+        command: bytes,
+        want: Callable[[bytes], bool],
+        decode: Callable[[bytes], Sample],
+        warmup_name: str = "warm-up",
+    ) -> None:
+        """One read of a request/reply sensor: send ``command``, decode the reply ``want``
+        picks and emit the sample, or withhold it while :meth:`preheating` (``warmup_name``
+        in the debug log). Raises :class:`SilentSensorError` when the sensor does not answer."""
+        frame = self.request(command, want)
+        if frame is None:
+            raise self.silent("does not answer reads")
+        sample = decode(frame)
+        if self.preheating():
+            self.drop(sample, warmup_name)
+            return
+        self.emit(sample)
+
     def setup(self) -> None:
         """Called each time the port (re)opens."""
 

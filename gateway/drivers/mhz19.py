@@ -43,11 +43,4 @@ class Mhz19bDriver(Driver):
 
     def cycle(self) -> None:
         self.drain()
-        frame = self.request(cmd.read(), _reply_to(proto.CMD_READ))
-        if frame is None:
-            raise self.silent("does not answer reads")
-        sample = proto.decode(frame)
-        if self.preheating():
-            self.drop(sample, "pre-heat")
-            return
-        self.emit(sample)
+        self.read_and_emit(cmd.read(), _reply_to(proto.CMD_READ), proto.decode, "pre-heat")

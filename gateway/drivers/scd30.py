@@ -82,11 +82,4 @@ class Scd30Driver(Driver):
                 return
             if self.wait(self.poll_delay):
                 return
-        frame = self.request(cmd.read(), modbus_reply(modbus.READ_HOLDING, nbytes=12))
-        if frame is None:
-            raise self.silent("does not answer reads")
-        sample = proto.decode(frame)
-        if self.preheating():
-            self.drop(sample, "warm-up")
-            return
-        self.emit(sample)
+        self.read_and_emit(cmd.read(), modbus_reply(modbus.READ_HOLDING, nbytes=12), proto.decode)

@@ -59,11 +59,4 @@ class SenseairS8Driver(Driver):
 
     def cycle(self) -> None:
         self.drain()
-        frame = self.request(cmd.read_status(), modbus_reply(modbus.READ_INPUT))
-        if frame is None:
-            raise self.silent("does not answer reads")
-        sample = proto.decode(frame)
-        if self.preheating():
-            self.drop(sample, "warm-up")
-            return
-        self.emit(sample)
+        self.read_and_emit(cmd.read_status(), modbus_reply(modbus.READ_INPUT), proto.decode)

@@ -21,11 +21,5 @@ class Zphs01bDriver(Driver):
 
     def cycle(self) -> None:
         self.drain()
-        frame = self.request(cmd.read(), lambda _frame: True)  # only replies split
-        if frame is None:
-            raise self.silent("does not answer reads")
-        sample = proto.decode(frame)
-        if self.preheating():
-            self.drop(sample, "pre-heat")
-            return
-        self.emit(sample)
+        # only replies split
+        self.read_and_emit(cmd.read(), lambda _frame: True, proto.decode, "pre-heat")
