@@ -5,7 +5,8 @@ minimal Starlette app serving the same bytes in the same run (the reference).
     .venv/bin/python bench/public_crowd.py [--stations 8,13000] [--duration 20] [--days 3]
 
 For each N: a throwaway influxd holding ``days`` of hourly aggregates for every station, a
-SQLite registry with the N stations (placed around the QPV of Hauts-de-France), ``airq api`` in
+SQLite registry with the N stations (``--near-qpv`` of them around the QPV of Hauts-de-France,
+the others spread over Europe), ``airq api`` in
 its own process as deployed (the rate limiter on, with a limit no client of the run reaches),
 and ``bench/crowd_reference.py`` under the same uvicorn. Prints per route req/s, p50/p99 and
 the ratio to the reference; the time of a cold build of each map layer; how long a new hourly
