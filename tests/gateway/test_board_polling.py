@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -17,14 +18,14 @@ from tests.helpers import INGEST_PASSWORD, MqttCollector, ThreadRunner, wait_unt
 
 pytestmark = pytest.mark.services
 BODY = json.loads(
-    (Path(__file__).resolve().parents[1] / "data/airrohr/sds011_bme280.json").read_text())
+    (Path(__file__).resolve().parents[1] / "data/airrohr/sds011_bme280.json").read_text()
+)
 
 
 class Board(BaseHTTPRequestHandler):
     """A board's web server: /data.json is the last measurement with its age."""
 
-    doc: ClassVar[dict] = {"software_version": "NRZ-2024-135", "age": "-1",
-                           "sensordatavalues": []}
+    doc: ClassVar[dict] = {"software_version": "NRZ-2024-135", "age": "-1", "sensordatavalues": []}
     hits: ClassVar[int] = 0
 
     def do_GET(self) -> None:  # noqa: N802
@@ -59,11 +60,14 @@ def test_each_measurement_is_recorded_once(tmp_path, board, registry, mosquitto)
     token = registry.add("maison-1", 50.45, 2.84)
     mosquitto.sync()
     collector = MqttCollector(mosquitto.url(INGEST_USER, INGEST_PASSWORD))
-    cfg = GatewayConfig.from_dict({
-        "station": "maison-1", "state_dir": str(tmp_path / "state"),
-        "mqtt": {"url": mosquitto.url("maison-1", token)},
-        "boards": [{"url": board, "interval": 0.1}],
-    })
+    cfg = GatewayConfig.from_dict(
+        {
+            "station": "maison-1",
+            "state_dir": str(tmp_path / "state"),
+            "mqtt": {"url": mosquitto.url("maison-1", token)},
+            "boards": [{"url": board, "interval": 0.1}],
+        }
+    )
     gw = Gateway(cfg)
     runner = ThreadRunner(gw.run, "gateway")
     wait_until(lambda: Board.hits >= 3, what="polls before the first measurement")
@@ -84,16 +88,23 @@ def test_each_measurement_is_recorded_once(tmp_path, board, registry, mosquitto)
     assert bme[0]["values"]["pressure"] == pytest.approx(986.8028)
 
 
-def test_unreachable_board_is_reported(tmp_path, registry, mosquitto):
+def test_unreachable_board_is_reported_once(tmp_path, registry, mosquitto, caplog):
     token = registry.add("maison-2", 50.45, 2.84)
-    cfg = GatewayConfig.from_dict({
-        "station": "maison-2", "state_dir": str(tmp_path / "state"),
-        "mqtt": {"url": mosquitto.url("maison-2", token)},
-        "boards": [{"url": "http://127.0.0.1:9/data.json", "timeout": 1}],
-    })
+    cfg = GatewayConfig.from_dict(
+        {
+            "station": "maison-2",
+            "state_dir": str(tmp_path / "state"),
+            "mqtt": {"url": mosquitto.url("maison-2", token)},
+            "boards": [{"url": "http://127.0.0.1:9/data.json", "timeout": 1}],
+        }
+    )
     gw = Gateway(cfg)
     poller = BoardPoller(gw, cfg.boards[0])
-    assert poller.poll_once() == 0
+    with caplog.at_level(logging.WARNING, logger="gateway.service"):
+        assert poller.poll_once() == 0
+        assert poller.poll_once() == 0
     assert poller.state == "unreachable" and "cannot reach" in poller.problem
+    warned = [r.getMessage() for r in caplog.records if r.name == "gateway.service"]
+    assert warned == [f"board http://127.0.0.1:9/data.json: {poller.problem}"]  # once
     gw.publisher.stop()
     gw.store.close()

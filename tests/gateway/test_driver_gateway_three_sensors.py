@@ -4,6 +4,7 @@ values its virtual sensor sent."""
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import pytest
@@ -26,10 +27,11 @@ def _is_subsequence(values: list, of: list) -> bool:
 
 
 def test_three_sensors_on_three_ports_arrive_under_their_names(
-    tmp_path: Path, registry, mosquitto
+    tmp_path: Path, registry, mosquitto, caplog
 ) -> None:
     token = registry.add("roubaix-02", 50.690, 3.181)
     mosquitto.sync()
+    caplog.set_level(logging.INFO, logger="gateway.service")
     with gateway_on_ptys(tmp_path, mosquitto, "roubaix-02", token, SENSORS) as rig:
         wait_until(
             lambda: all(len(rig.received(name)) >= 3 for name in SENSORS),
@@ -42,3 +44,7 @@ def test_three_sensors_on_three_ports_arrive_under_their_names(
         assert _is_subsequence(got, sent), name  # what each sensor sent, in order
     assert set(rig.received("pms5003")[0]["values"]) >= {"pm2_5", "pm2_5_cf1", "n0_3"}
     assert [r.state for r in rig.gateway.runners] == ["ok"] * 3
+    receiving = [m for m in caplog.messages if m.endswith("receiving data")]
+    assert sorted(receiving) == sorted(  # once each, on the first reading
+        f"{name} on {pty.port}: receiving data" for name, pty in rig.ptys.items()
+    )

@@ -3,6 +3,7 @@ simulations of the chips (no I2C bus exists in CI), and the gateway's I2C runner
 
 from __future__ import annotations
 
+import logging
 import struct
 
 import pytest
@@ -173,7 +174,9 @@ def test_bad_i2c_config_names_the_key() -> None:
 
 
 @pytest.mark.services
-def test_gateway_reads_i2c_sensors_and_corrects_no2_with_the_bme280(tmp_path, registry, mosquitto):
+def test_gateway_reads_i2c_sensors_and_corrects_no2_with_the_bme280(
+    tmp_path, registry, mosquitto, caplog
+):
     token = registry.add("lens-i2c", 50.449, 2.839)
     mosquitto.sync()
     cfg = GatewayConfig.from_dict(
@@ -201,9 +204,15 @@ def test_gateway_reads_i2c_sensors_and_corrects_no2_with_the_bme280(tmp_path, re
     bus.devices[0x48] = SimAds1115({0: 230.0, 1: 232.0})
     gw = Gateway(cfg)
     gw.i2c_bus_factory = lambda n: bus
+    caplog.set_level(logging.INFO, logger="gateway.service")
     runner = ThreadRunner(gw.run, "gateway")
     wait_until(lambda: gw.publisher.published >= 6, what="I2C readings published")
     runner.stop()
     assert [c.state for c in gw.i2c] == ["ok", "ok"]
+    receiving = [m for m in caplog.messages if m.endswith("receiving data")]
+    assert sorted(receiving) == [  # once each, on the first reading
+        "b43f on I2C bus 1: receiving data",
+        "bme280 on I2C bus 1: receiving data",
+    ]
     # at 25.08 °C the B43F factor nT is 0.5 (interpolated): WEc = 3 - 0.5*2 = 2 mV -> 10 ppb
     assert gw.i2c[1].last_reading["values"]["no2"] == pytest.approx(19.1, abs=0.3)
