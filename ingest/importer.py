@@ -119,6 +119,10 @@ ROW_FLAGS: dict[str, Callable[[dict[str, float]], tuple[str, ...]]] = {
     "sds011": lambda v: sds011.sample_flags(v.get("pm2_5"), v.get("pm10")),
 }
 
+# how far back the humidity QC keeps a station's humidity (its default): files going further back
+# in time than this start a new QC
+QC_HISTORY_S = 6 * 3600.0
+
 IMPORT_LIMITS = wire.Limits(
     max_payload_bytes=1 << 30, max_readings=1 << 30, max_future_s=300.0, max_age_s=math.inf
 )
@@ -306,12 +310,22 @@ def _reading_time(r: Reading) -> float:
     return r.ts
 
 
-def quality_control(readings: list[Reading], qc: HumidityQC) -> Iterator[Reading]:
+def quality_control(
+    readings: list[Reading], qc: HumidityQC, rejected: Counter[str]
+) -> Iterator[Reading]:
     """``readings`` (in time order) through the ingest's humidity QC, the readings of one
     instant as one batch: what the live ingest does with a station's messages as they come (a
-    PM reading takes the humidity of the same instant, else the latest before)."""
-    for _, batch in itertools.groupby(readings, key=_reading_time):
-        yield from qc.apply(batch)
+    PM reading takes the humidity of the same instant, else the latest before). A batch the
+    QC fails on is dropped and counted (``internal``), as the ingest dead-letters it."""
+    for _, group in itertools.groupby(readings, key=_reading_time):
+        batch = list(group)
+        try:
+            out = qc.apply(batch)
+        except Exception:  # noqa: BLE001 - isolated: one instant, counted
+            rejected["internal"] += len(batch)
+            log.debug("quality control failed on %s", batch[0], exc_info=True)
+            continue
+        yield from out
 
 
 def _go_duration_ms(text: str) -> int:
@@ -376,7 +390,7 @@ class SensorCommunityImporter:
         days: dict[int, set[str]] = {}  # UTC day start -> stations written raw that day
         old: list[Reading] = []
         pending: list[Reading] = []
-        qc = HumidityQC(self.humidity_threshold, self.humidity_max_age_s)
+        qc = self._new_qc()
         qc_until = -math.inf  # the latest reading time the QC has seen
         for group in archive_days(paths):
             readings: list[Reading] = []
@@ -391,10 +405,10 @@ class SensorCommunityImporter:
             if not readings:
                 continue
             readings.sort(key=_reading_time)  # stable: files keep their order at one instant
-            if readings[0].ts < qc_until:  # back in time: the QC's history would drop it
-                qc = HumidityQC(self.humidity_threshold, self.humidity_max_age_s)
+            if readings[0].ts < qc_until - QC_HISTORY_S:  # out of the QC's history: start anew
+                qc = self._new_qc()
             qc_until = max(qc_until, readings[-1].ts)
-            for r in quality_control(readings, qc):
+            for r in quality_control(readings, qc, report.rejected):
                 if r.flags:
                     report.flagged.update(r.flags)
                     report.excluded += excludes_from_aggregates(r.flags)
@@ -409,6 +423,9 @@ class SensorCommunityImporter:
         self._rebuild(days, report)
         self._aggregate_old(old, report)
         return report
+
+    def _new_qc(self) -> HumidityQC:
+        return HumidityQC(self.humidity_threshold, self.humidity_max_age_s, QC_HISTORY_S)
 
     def _read_file(self, path: Path, report: ImportReport) -> list[Reading]:
         """The valid readings of one file, with the flags of their sensor's protocol."""

@@ -9,6 +9,7 @@ import csv
 import math
 import shutil
 from collections import Counter
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,13 @@ from airq.services import InfluxDB
 from airq_core import wire
 from airq_core.protocols import sds011
 from airq_core.readings import Reading
-from ingest.importer import IMPORT_LIMITS, ROW_FLAGS, SensorCommunityImporter, archive_days
+from ingest.importer import (
+    IMPORT_LIMITS,
+    ROW_FLAGS,
+    SensorCommunityImporter,
+    archive_days,
+    quality_control,
+)
 from ingest.influx import InfluxWriter
 from ingest.lineproto import encode_lines
 from ingest.qc import HumidityQC
@@ -119,6 +126,36 @@ def test_archive_files_are_read_by_day_in_date_order(tmp_path: Path) -> None:
         ["2018-11-15_sds011_sensor_15092.csv", "2018-11-15_bme280_sensor_15093.csv"],
         ["data.json"],
     ]
+
+
+class _FailingQC(HumidityQC):
+    """The ingest's QC, raising on the readings of one instant (a bug in our code)."""
+
+    def __init__(self, bad_ts: float) -> None:
+        super().__init__()
+        self.bad_ts = bad_ts
+
+    def apply(self, readings: Iterable[Reading]) -> list[Reading]:
+        readings = list(readings)
+        if readings[0].ts == self.bad_ts:
+            raise ValueError("boom")
+        return super().apply(readings)
+
+
+def test_a_batch_the_qc_fails_on_is_counted_and_the_others_go_on() -> None:
+    readings, _ = live_readings([SDS011, BME280])
+    added = {"pm2_5_hcorr", "pm10_hcorr", "qc_rh"}
+    plain = [  # as decoded, before the QC
+        Reading(r.station, r.sensor, r.ts, {k: v for k, v in r.values.items() if k not in added})
+        for r in readings
+    ]
+    assert not any("qc_rh" in r.values for r in plain)
+    bad_ts = plain[100].ts
+    n_bad = sum(r.ts == bad_ts for r in plain)
+    rejected: Counter[str] = Counter()
+    out = list(quality_control(plain, _FailingQC(bad_ts), rejected))
+    assert rejected == Counter({"internal": n_bad}) and len(out) == len(plain) - n_bad
+    assert sum("qc_rh" in r.values for r in out) > 500
 
 
 def test_an_imported_day_has_the_flags_and_aggregates_of_the_live_path(
