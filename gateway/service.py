@@ -64,28 +64,41 @@ class ClockWatch:
         return self.suspect
 
 
-class SensorRunner(threading.Thread):
-    def __init__(self, gw: Gateway, cfg: SensorConfig) -> None:
-        super().__init__(name=f"sensor-{cfg.type}-{Path(cfg.port).name}", daemon=True)
+class _SourceThread(threading.Thread):
+    """A gateway thread reading one source (a serial sensor, an I2C sensor, a LAN board), with
+    what the status file shows of it: ``state`` (starting, ok, …), the ``problem`` in words,
+    the readings counted and the last one."""
+
+    def __init__(self, gw: Gateway, name: str, label: str) -> None:
+        super().__init__(name=name, daemon=True)
         self.gw = gw
+        self.label = label  # the source in log lines: "sds011 on /dev/ttyUSB0"
+        self.state = "starting"
+        self.problem = ""
+        self.readings = 0
+        self.last_reading: dict[str, Any] | None = None
+
+    def _set_state(self, state: str, problem: str = "") -> None:
+        """Logged once per change: data arriving again, or the new problem."""
+        if (state, problem) != (self.state, self.problem):
+            if state == "ok":
+                log.info("%s: receiving data", self.label)
+            elif problem:
+                log.warning("%s: %s", self.label, problem)
+        self.state, self.problem = state, problem
+
+
+class SensorRunner(_SourceThread):
+    def __init__(self, gw: Gateway, cfg: SensorConfig) -> None:
+        super().__init__(
+            gw, f"sensor-{cfg.type}-{Path(cfg.port).name}", f"{cfg.type} on {cfg.port}"
+        )
         self.cfg = cfg
         model = SENSORS[cfg.type]
         assert model.protocol is not None
         self.link = SerialLink(cfg.port, cfg.baudrate or model.protocol.BAUDRATE, model.protocol)
-        self.state = "starting"
-        self.problem = ""
-        self.last_reading: dict[str, Any] | None = None
-        self.readings = 0
         self.decode_errors = 0
         self.driver: Driver | None = None
-
-    def _set_state(self, state: str, problem: str = "") -> None:
-        if state != self.state or problem != self.problem:
-            if state == "ok":
-                log.info("%s on %s: receiving data", self.cfg.type, self.cfg.port)
-            elif problem:
-                log.warning("%s on %s: %s", self.cfg.type, self.cfg.port, problem)
-        self.state, self.problem = state, problem
 
     def _emit(self, sample: Sample) -> None:
         self.readings += 1
@@ -151,28 +164,15 @@ class SensorRunner(threading.Thread):
             backoff = min(backoff * 2, 30)
 
 
-class BoardPoller(threading.Thread):
+class BoardPoller(_SourceThread):
     """Polls a sensor.community (airrohr) board's local /data.json on the LAN, for boards that
     cannot reach the server. The document holds the last measurement and its ``age`` (seconds):
     each measurement is recorded once, stamped at ``now - age``."""
 
     def __init__(self, gw: Gateway, cfg: BoardConfig) -> None:
-        super().__init__(name=f"board-{cfg.url}", daemon=True)
-        self.gw = gw
+        super().__init__(gw, f"board-{cfg.url}", f"board {cfg.url}")
         self.cfg = cfg
-        self.state = "starting"
-        self.problem = ""
-        self.readings = 0
-        self.last_reading: dict[str, Any] | None = None
         self._last_measured: float | None = None
-
-    def _set_state(self, state: str, problem: str = "") -> None:
-        if (state, problem) != (self.state, self.problem):
-            if state == "ok":
-                log.info("board %s: receiving data", self.cfg.url)
-            elif problem:
-                log.warning("board %s: %s", self.cfg.url, problem)
-        self.state, self.problem = state, problem
 
     def poll_once(self) -> int:
         """Fetch and record one document; returns the number of samples recorded."""
@@ -216,28 +216,15 @@ class BoardPoller(threading.Thread):
                 break
 
 
-class I2CRunner(threading.Thread):
+class I2CRunner(_SourceThread):
     """Reads one I2C sensor every ``interval`` seconds (BME280/BMP280, or a NO2-B43F through its
     ADS1115, corrected with the latest temperature the station measured)."""
 
     TEMPERATURE_MAX_AGE_S = 600.0
 
     def __init__(self, gw: Gateway, cfg: I2CConfig) -> None:
-        super().__init__(name=f"i2c-{cfg.type}", daemon=True)
-        self.gw = gw
+        super().__init__(gw, f"i2c-{cfg.type}", f"{cfg.type} on I2C bus {cfg.bus}")
         self.cfg = cfg
-        self.state = "starting"
-        self.problem = ""
-        self.readings = 0
-        self.last_reading: dict[str, Any] | None = None
-
-    def _set_state(self, state: str, problem: str = "") -> None:
-        if (state, problem) != (self.state, self.problem):
-            if state == "ok":
-                log.info("%s on I2C bus %d: receiving data", self.cfg.type, self.cfg.bus)
-            elif problem:
-                log.warning("%s on I2C bus %d: %s", self.cfg.type, self.cfg.bus, problem)
-        self.state, self.problem = state, problem
 
     def _device(self, bus: i2c.Bus) -> Callable[[], Sample | None]:
         cfg = self.cfg
