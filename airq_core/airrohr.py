@@ -16,8 +16,8 @@ by the station's registered hardware (``hardware``), then by the value types pre
 model sends a fixed set), else the values are kept under a generic sensor name
 (``pm_generic``, ``temp_humidity_generic``, ``temp_pressure_generic``) with the flag
 ``model_unknown``: never under another model's name. An SDS011 sample with PM10 and PM2.5
-both exactly 0 carries ``warmup`` (``sds011.sample_flags``, as a zero frame decoded by the
-gateway). See docs/airrohr.md.
+both exactly 0, an SPS30 one with its ten values 0, carries ``warmup`` (``sample_flags`` of
+their protocol modules, as when the gateway decodes a zero frame). See docs/airrohr.md.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from typing import Any
 
 from airq_core.errors import WireFormatError
 from airq_core.flags import MODEL_UNKNOWN
-from airq_core.protocols import sds011
+from airq_core.protocols import sds011, sps30
 from airq_core.readings import Sample
 
 __all__ = [
@@ -305,7 +305,10 @@ def decode_body(
 
 def _sensor_flags(name: str, values: dict[str, float]) -> tuple[str, ...]:
     """The flags the sensor's protocol module gives a measurement of these values (an SDS011
-    at 0/0 is warming up or has no data: ``warmup``), as when the gateway decodes its frame."""
+    at 0/0, an SPS30 all zero, is warming up or has no data: ``warmup``), as when the gateway
+    decodes its frame."""
     if name == "sds011":
         return sds011.sample_flags(values.get("pm2_5"), values.get("pm10"))
+    if name == "sps30":
+        return sps30.sample_flags(values)
     return ()

@@ -14,12 +14,12 @@ limit. Timestamps are UTC (the archive writes them without a zone).
 Quality control, as on the live path, so that an archive imported and the same readings
 received live carry the same flags and the same aggregates: a row gets the flags the sensor's
 protocol module gives that measurement (``ROW_FLAGS``: an SDS011 row with PM2.5 and PM10 both
-0 is ``warmup``, left out of the aggregates), then the ingest's humidity QC
-(``ingest.qc.HumidityQC``: ``<pm>_hcorr``, ``qc_rh``, the ``humid`` flag) over the station's
-readings of every file given, in time order, the readings of one instant together, as a
-station's messages reach the live ingest. Files are read one archive day at a time (the date
-in the name; other files one by one, after), so that PM and humidity rows of the same board,
-which sit in separate files, meet.
+0, an SPS30 row with its ten values 0, is ``warmup``, left out of the aggregates), then the
+ingest's humidity QC (``ingest.qc.HumidityQC``: ``<pm>_hcorr``, ``qc_rh``, the ``humid``
+flag) over the station's readings of every file given, in time order, the readings of one
+instant together, as a station's messages reach the live ingest. Files are read one archive
+day at a time (the date in the name; other files one by one, after), so that PM and humidity
+rows of the same board, which sit in separate files, meet.
 
 Storage: raw readings are written in the ``raw`` retention policy (a second import of the same
 station, sensor and time overwrites the point: importing twice changes nothing), then the
@@ -51,7 +51,7 @@ from typing import Any
 import numpy as np
 
 from airq_core import wire
-from airq_core.protocols import sds011
+from airq_core.protocols import sds011, sps30
 from airq_core.readings import Reading
 from airq_core.storage import RAW_RP, excludes_from_aggregates
 from ingest.influx import InfluxWriter
@@ -114,9 +114,11 @@ VALUE_TYPES: dict[str, tuple[str, float]] = {
 }
 
 # sensor model -> the flags its protocol module gives a measurement of these values (the live
-# path sets them when it decodes the sensor's frame; an archive row is that measurement)
+# path sets them when it decodes the sensor's frame; an archive row is that measurement). Not
+# the Plantower rule: it needs the particle counts, which the archive does not hold for PMS.
 ROW_FLAGS: dict[str, Callable[[dict[str, float]], tuple[str, ...]]] = {
     "sds011": lambda v: sds011.sample_flags(v.get("pm2_5"), v.get("pm10")),
+    "sps30": sps30.sample_flags,
 }
 
 # how far back the humidity QC keeps a station's humidity (its default): files going further back

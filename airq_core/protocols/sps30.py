@@ -18,7 +18,8 @@ subclasses, so a gateway that drops every DecodeError stays correct:
 
 A read reply whose ten values are all zero is what the sensor returns in the first seconds
 after "start measurement" (Sensirion gives 8–30 s of start-up time; issue 15's third-party
-captures): its sample carries the flag ``"warmup"``, never a plain zero reading.
+captures): its sample carries the flag ``"warmup"``, never a plain zero reading
+(``sample_flags``, which the sensor.community importer and airrohr bodies apply too).
 
 Bit 7 of STATE is the device-error flag (fan or laser problem; read the device status
 register): [UNVERIFIED] beyond the SHDLC driver. A read reply with only that bit set is still
@@ -29,6 +30,7 @@ from __future__ import annotations
 
 import math
 import struct
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from airq_core.errors import ChecksumError, DecodeError, FrameFormatError, IncompleteFrameError
@@ -45,6 +47,7 @@ __all__ = [
     "encode_reply",
     "parse_command",
     "parse_reply",
+    "sample_flags",
     "split_command",
     "split_frame",
     "stuff",
@@ -280,10 +283,18 @@ def decode(frame: bytes) -> Sample:
     for name, v in zip(FIELDS, numbers, strict=True):
         if not math.isfinite(v):
             raise FrameFormatError(f"SPS30 {name} is not a finite number ({v})")
+    values = dict(zip(FIELDS, numbers, strict=True))
     flags = ("device_error",) if reply.state & DEVICE_ERROR_BIT else ()
-    if not any(numbers):  # every mass and count zero: the fan is still starting
-        flags = ("warmup", *flags)
-    return Sample(NAME, dict(zip(FIELDS, numbers, strict=True)), flags)
+    return Sample(NAME, values, (*sample_flags(values), *flags))
+
+
+def sample_flags(values: Mapping[str, float]) -> tuple[str, ...]:
+    """Flags of an SPS30 measurement: ``("warmup",)`` when its ten values (masses, counts and
+    typical size) are all 0, the fan still starting; else none. With any of them missing
+    nothing is flagged (a missing value is not a zero)."""
+    if all(values.get(f) == 0 for f in FIELDS):
+        return ("warmup",)
+    return ()
 
 
 def encode_measurement(values: dict[str, float]) -> bytes:

@@ -85,7 +85,7 @@ def test_per_sensor_form_with_pin() -> None:
     assert s.sensor == "sds011" and s.values == {"pm10": 3.0} and s.flags == ()
 
 
-def test_sds011_zeros_are_flagged_warmup_in_both_forms() -> None:
+def test_sds011_and_sps30_zeros_are_flagged_warmup() -> None:
     # both PM values at exactly 0: the SDS011's warm-up / no-data output, flagged as the
     # gateway's decode flags a zero frame (and the archive importer an archive row)
     custom = {
@@ -105,6 +105,14 @@ def test_sds011_zeros_are_flagged_warmup_in_both_forms() -> None:
     custom["sensordatavalues"][0]["value"] = "0.03"
     by = {s.sensor: s for s in decode_body(custom).samples}
     assert by["sds011"].flags == ()
+    # an SPS30 with its ten values at 0 (the firmware's SPS30 types, per-sensor form)
+    types = ("P0", "P1", "P2", "P4", "N05", "N1", "N25", "N4", "N10", "TS")
+    sps = {"sensordatavalues": [{"value_type": v, "value": "0.00"} for v in types]}
+    (s,) = decode_body(sps, pin="1").samples
+    assert s.sensor == "sps30" and s.flags == ("warmup",)
+    sps["sensordatavalues"][-1]["value"] = "0.48"
+    (s,) = decode_body(sps, pin="1").samples
+    assert s.flags == ()
 
 
 def test_nan_and_unknown_types_are_counted_not_stored() -> None:

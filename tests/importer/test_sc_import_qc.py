@@ -19,11 +19,12 @@ import pytest
 from airq.cli import main
 from airq.services import InfluxDB
 from airq_core import wire
-from airq_core.protocols import sds011
+from airq_core.protocols import sds011, sps30
 from airq_core.readings import Reading
 from ingest.importer import (
     IMPORT_LIMITS,
     ROW_FLAGS,
+    ImportReport,
     SensorCommunityImporter,
     archive_days,
     quality_control,
@@ -110,6 +111,27 @@ def test_warmup_zeros_are_flagged_by_the_sds011_rule() -> None:
     assert rule({"pm2_5": 0.0, "pm10": 0.03}) == ()  # a zero is a value
     assert rule({"pm2_5": 0.0}) == ()  # a missing value is not a zero
     assert "bme280" not in ROW_FLAGS
+
+
+def test_sps30_rows_all_zero_are_flagged_as_its_decode_flags_them(tmp_path: Path) -> None:
+    zeros = dict.fromkeys(sps30.FIELDS, 0.0)
+    assert sps30.decode(sps30.encode_measurement(zeros)).flags == ("warmup",)  # the live decode
+    assert ROW_FLAGS["sps30"](zeros) == ("warmup",)
+    assert ROW_FLAGS["sps30"]({**zeros, "tps": 0.61}) == ()
+    assert ROW_FLAGS["sps30"]({k: v for k, v in zeros.items() if k != "nc10"}) == ()
+    # rows in the archive's SPS30 layout (built here: no real SPS30 archive file is kept)
+    head = "sensor_id;sensor_type;location;lat;lon;timestamp;P1;P4;P2;P0;N10;N4;N25;N1;N05;TS"
+    rows = [
+        "30001;SPS30;9001;50.43;2.83;2025-01-10T08:00:05;0.00;0.00;0.00;0.00;0.00;0.00;0.00;"
+        "0.00;0.00;0.00",
+        "30001;SPS30;9001;50.43;2.83;2025-01-10T08:02:30;0.00;0.00;0.00;0.00;0.00;0.00;0.00;"
+        "0.00;0.00;0.52",
+    ]
+    path = tmp_path / "2025-01-10_sps30_sensor_30001.csv"
+    path.write_text("\n".join([head, *rows]) + "\n", encoding="utf-8")
+    importer = SensorCommunityImporter(None, lambda st: True)  # type: ignore[arg-type]
+    first, second = importer._read_file(path, ImportReport())
+    assert first.flags == ("warmup",) and second.flags == ()
 
 
 def test_archive_files_are_read_by_day_in_date_order(tmp_path: Path) -> None:
