@@ -8,6 +8,7 @@ from datetime import datetime
 
 from airq_core.alerts import format_duration
 from airq_core.quantities import QUANTITIES
+from airq_core.reference_values import ATMO_CLASSES
 from alerts.rules import LOCAL_TZ, Event, Rule
 
 __all__ = ["Links", "render"]
@@ -73,6 +74,17 @@ STUCK_ADVICE = {
 }
 
 
+DRIFT_ADVICE = {
+    "fr": "Que faire : vérifiez que rien ne gêne la station (une source de fumée ou de poussière "
+    "tout près, une entrée d'air bouchée, de la condensation) et qu'elle est bien à l'abri de la "
+    "pluie. Si l'écart reste, le capteur est peut-être encrassé ou déréglé : contactez l'équipe "
+    "AirQuartiers pour le vérifier.",
+    "en": "What to do: check that nothing disturbs the station (smoke or dust right next to it, "
+    "a blocked air inlet, condensation) and that it is sheltered from the rain. If the gap stays, "
+    "the sensor may be clogged or off: contact the AirQuartiers team to check it.",
+}
+
+
 @dataclass(frozen=True, slots=True)
 class Links:
     """The addresses a message carries."""
@@ -81,6 +93,7 @@ class Links:
     unsubscribe: str
     names: dict[str, str]  # station id -> name (id when unnamed)
     area: str | None = None  # QPV code or area name for area rules
+    area_kind: str = "qpv"  # "qpv" (le quartier …) or "bbox" (la zone …)
 
 
 def _advice_key(quantity: str | None) -> str:
@@ -108,11 +121,29 @@ def _time(t: float | None, lang: str) -> str:
 def _where(rule: Rule, event: Event, links: Links, lang: str) -> str:
     names = [links.names.get(s, s) for s in event.stations] or list(rule.stations)
     if links.area:
-        what = "le quartier" if lang == "fr" else "the area"
+        if links.area_kind == "bbox":
+            what = "la zone" if lang == "fr" else "the zone"
+        else:
+            what = "le quartier" if lang == "fr" else "the area"
         count = f"{len(event.stations)} stations" if len(event.stations) > 1 else f"{names[0]}"
         return f"{what} {links.area} ({count})"
     joined = ", ".join(names[:5]) + ("…" if len(names) > 5 else "")
     return ("la station " if lang == "fr" else "station ") + joined
+
+
+def _level(level: str | None, lang: str) -> str | None:
+    """How a message names a named threshold: the WHO guideline, an ATMO class."""
+    if level == "who_24h":
+        return "valeur guide de l'OMS pour 24 h" if lang == "fr" else "the WHO 24-hour guideline"
+    if level and level.startswith("atmo:"):
+        cls = next((c for c in ATMO_CLASSES if c.key == level[5:]), None)
+        if cls is not None:
+            return (
+                f"indice ATMO « {cls.label_fr} » ou pire"
+                if lang == "fr"
+                else f"ATMO class “{cls.label_en}” or worse"
+            )
+    return None
 
 
 def render(rule: Rule, event: Event, links: Links, lang: str = "fr") -> tuple[str, str]:
@@ -163,11 +194,48 @@ def render(rule: Rule, event: Event, links: Links, lang: str = "fr") -> tuple[st
                 if fr
                 else f"{label}: the values of {where} change again ({_time(event.at, lang)})."
             )
+    elif rule.kind == "drift":
+        q = QUANTITIES.get(rule.quantity or "")
+        label = (q.label_fr if fr else q.label_en) if q else str(rule.quantity)
+        unit = q.unit if q else ""
+        own, ref = f"{_num(event.value, lang)} {unit}", f"{_num(event.ref, lang)} {unit}"
+        window = format_duration(rule.for_s, lang)
+        radius = _num(rule.radius_km, lang)
+        if event.kind in ("start", "repeat"):
+            title = f"Station à vérifier : {where}" if fr else f"Station to check: {where}"
+            lines.append(
+                f"{label} : depuis plus de {window}, {where} mesure {own} en moyenne sur la "
+                f"dernière heure, loin de ses voisines à moins de {radius} km ({ref}, valeur "
+                f"médiane). Un tel écart qui dure vient souvent du capteur ou de son "
+                f"emplacement, pas de l'air du quartier."
+                if fr
+                else f"{label}: for more than {window}, {where} measures {own} as a mean over "
+                f"the last hour, far from its neighbours within {radius} km ({ref}, median "
+                f"value). Such a lasting gap usually comes from the sensor or its place, not "
+                f"from the area's air."
+            )
+            lines.append(DRIFT_ADVICE[lang])
+        else:
+            title = (
+                f"Station de nouveau d'accord avec ses voisines : {where}"
+                if fr
+                else f"Station agrees with its neighbours again: {where}"
+            )
+            lines.append(
+                f"{label} : {where} mesure de nouveau comme ses voisines ({own}, médiane des "
+                f"voisines {ref}, le {_time(event.at, lang)})."
+                if fr
+                else f"{label}: {where} measures like its neighbours again ({own}, their "
+                f"median {ref}, {_time(event.at, lang)})."
+            )
     else:
         q = QUANTITIES.get(rule.quantity or "")
         label = (q.label_fr if fr else q.label_en) if q else str(rule.quantity)
         unit = q.unit if q else ""
         above = f"{_num(rule.above, lang)} {unit}"
+        named = _level(rule.level, lang)
+        if named:
+            above = f"{above} ({named})"
         window = format_duration(rule.for_s, lang)
         mean = rule.mode == "mean"
         if event.kind in ("start", "repeat"):

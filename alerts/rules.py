@@ -22,6 +22,12 @@ neighbourhood alert) and *resolves* when fewer are.
 Stuck rule: the same value of the quantity ``stuck_readings`` times in a row starts the alert
 (a frozen sensor or a board resending its last frame); another value ends it.
 
+Drift rule: at each reading of a watched station, the service gives its recent mean and the
+median of its neighbours' recent means (:mod:`alerts.drift`); the station is *apart* when the
+mean is more than ``drift_ratio`` times the median (or less than the median divided by it)
+and/or differs from it by more than ``drift_diff``; apart for ``for`` starts the alert, within
+90 % of those limits for ``clear_for`` ends it (the threshold track on a score: 1 at the limit).
+
 Silent rule: a station whose last reading is older than ``silent_after`` (by the clock) starts
 the alert; its next reading resolves it. Repeat policy: while an alert is on, a reminder
 every ``repeat_s`` (0: none); quiet hours hold messages until they end (:func:`release_at`).
@@ -45,7 +51,9 @@ __all__ = [
     "State",
     "Track",
     "apply_clock",
+    "apply_drift",
     "apply_reading",
+    "drift_score",
     "release_at",
     "step_stuck",
     "step_track",
@@ -76,6 +84,12 @@ class Rule:
     mode: str = "all"
     created_at: float = 0.0
     stuck_readings: int | None = None
+    drift_ratio: float | None = None
+    drift_diff: float | None = None
+    radius_km: float | None = None
+    min_neighbours: int | None = None
+    level: str | None = None  # "who_24h", "atmo:degrade": what the messages name
+    cap_s: float = 0.0  # at most one message per this period (0: no cap)
 
     @property
     def clear_level(self) -> float:
@@ -100,6 +114,7 @@ class Track:
     # mode "mean": bucket index -> [sum, count]
     sums: dict[int, list[float]] = field(default_factory=dict)
     repeats: int = 0  # stuck rule: readings in a row with ``value``
+    ref: float | None = None  # drift rule: the neighbours' median at the last reading
 
     @property
     def firing(self) -> bool:
@@ -140,6 +155,7 @@ class State:
                     "value": t.value,
                     "sums": {str(k): v for k, v in t.sums.items()},
                     "repeats": t.repeats,
+                    "ref": t.ref,
                 }
                 for s, t in self.tracks.items()
             },
@@ -157,6 +173,7 @@ class State:
                 t.get("value"),
                 {int(k): [float(v[0]), float(v[1])] for k, v in t.get("sums", {}).items()},
                 int(t.get("repeats", 0)),
+                t.get("ref"),
             )
             for s, t in obj.get("tracks", {}).items()
         }
@@ -192,6 +209,7 @@ class Event:
     stations: tuple[str, ...]
     value: float | None = None
     since: float | None = None
+    ref: float | None = None  # drift: the neighbours' median
 
 
 def _window_mean(rule: Rule, track: Track, ts: float) -> float | None:
@@ -264,6 +282,38 @@ def step_track(rule: Rule, track: Track, ts: float, value: float) -> Track:
     return t
 
 
+def drift_score(rule: Rule, mean: float, median: float) -> float:
+    """How far ``mean`` is from ``median`` in units of the rule's limits: above 1 when it is
+    past every limit given (the ratio either way, the absolute difference), 0 when equal."""
+    scores = []
+    if rule.drift_ratio is not None:
+        hi, lo = max(mean, median), min(mean, median)
+        ratio = hi / lo if lo > 0 else (math.inf if hi > 0 else 1.0)
+        scores.append((ratio - 1) / (rule.drift_ratio - 1))
+    if rule.drift_diff is not None:
+        scores.append(abs(mean - median) / rule.drift_diff)
+    return min(scores) if scores else 0.0
+
+
+def apply_drift(
+    rule: Rule, state: State, station: str, ts: float, mean: float, median: float
+) -> tuple[State, list[Event]]:
+    """The state after a reading of ``station`` at ``ts`` whose recent mean is ``mean`` while
+    its neighbours' median is ``median`` (both from :mod:`alerts.drift`)."""
+    if station not in rule.stations or rule.kind != "drift":
+        return state, []
+    track = state.tracks.get(station, Track())
+    if ts <= track.last_ts:
+        return state, []
+    as_threshold = Rule(
+        rule.id, "threshold", rule.stations, rule.quantity, 1.0, 1.0 - DEFAULT_HYSTERESIS,
+        rule.for_s, rule.clear_for_s,
+    )  # fmt: skip
+    t = step_track(as_threshold, track, ts, drift_score(rule, mean, median))
+    t.value, t.ref = mean, median
+    return _decide(rule, state, station, t, ts)
+
+
 def _firing(state: State) -> tuple[str, ...]:
     return tuple(sorted(s for s, t in state.tracks.items() if t.firing))
 
@@ -273,7 +323,7 @@ def apply_reading(
 ) -> tuple[State, list[Event]]:
     """The state after one reading of ``station`` measured at ``ts``, and the messages due.
     ``state`` is not changed."""
-    if station not in rule.stations:
+    if station not in rule.stations or rule.kind == "drift":  # drift: see apply_drift
         return state, []
     new = state.copy()
     events: list[Event] = []
@@ -289,7 +339,16 @@ def apply_reading(
         return state, []
     track = new.tracks.get(station, Track())
     step = step_stuck if rule.kind == "stuck" else step_track
-    new.tracks[station] = step(rule, track, ts, values[rule.quantity])
+    return _decide(rule, state, station, step(rule, track, ts, values[rule.quantity]), ts)
+
+
+def _decide(
+    rule: Rule, state: State, station: str, track: Track, ts: float
+) -> tuple[State, list[Event]]:
+    """The subscription after one station's track moved: starts when enough tracks fire."""
+    new = state.copy()
+    events: list[Event] = []
+    new.tracks[station] = track
     firing = _firing(new)
     need = max(1, rule.min_stations)
     if not new.active and len(firing) >= need:
@@ -299,16 +358,22 @@ def apply_reading(
         if rule.kind == "stuck":  # since the first reading of the run
             since = min(new.tracks[s].since or ts for s in firing)
             new.started_at = since
-        events.append(Event(rule.id, "start", ts, firing, value, since))
+        ref = _mean(new, firing, "ref") if rule.kind == "drift" else None
+        events.append(Event(rule.id, "start", ts, firing, value, since, ref))
     elif new.active and len(firing) < need:
         new.active, new.last_sent = False, ts
-        stations = tuple(sorted(new.tracks))
-        events.append(Event(rule.id, "resolve", ts, stations, _mean(new, stations), new.started_at))
+        if rule.kind == "drift":  # the station that came back to its neighbours
+            stations: tuple[str, ...] = (station,)
+            ref = track.ref
+        else:
+            stations, ref = tuple(sorted(new.tracks)), None
+        value = _mean(new, stations)
+        events.append(Event(rule.id, "resolve", ts, stations, value, new.started_at, ref))
     return new, events
 
 
-def _mean(state: State, stations: tuple[str, ...]) -> float | None:
-    values = [v for s in stations if (v := state.tracks[s].value) is not None]
+def _mean(state: State, stations: tuple[str, ...], attr: str = "value") -> float | None:
+    values = [v for s in stations if (v := getattr(state.tracks[s], attr)) is not None]
     return sum(values) / len(values) if values else None
 
 
@@ -334,7 +399,8 @@ def apply_clock(rule: Rule, state: State, now: float) -> tuple[State, list[Event
             new.last_sent = now
             stations = new.silent if rule.kind == "silent" else _firing(new)
             value = None if rule.kind == "silent" else _mean(new, stations)
-            events.append(Event(rule.id, "repeat", now, stations, value, new.started_at))
+            ref = _mean(new, stations, "ref") if rule.kind == "drift" else None
+            events.append(Event(rule.id, "repeat", now, stations, value, new.started_at, ref))
     return new, events
 
 

@@ -26,6 +26,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
+from typing import Any
 
 import orjson
 import paho.mqtt.client as mqtt
@@ -37,9 +38,18 @@ from paho.mqtt.subscribeoptions import SubscribeOptions
 from airq_core import wire
 from airq_core.errors import WireFormatError
 from airq_core.urls import alert_unsubscribe_url, parse_mqtt_url, station_page_url
+from alerts.drift import RecentMeans, neighbours
 from alerts.messages import Links, render
 from alerts.notify import send
-from alerts.rules import Event, Rule, State, apply_clock, apply_reading, release_at
+from alerts.rules import (
+    Event,
+    Rule,
+    State,
+    apply_clock,
+    apply_drift,
+    apply_reading,
+    release_at,
+)
 from alerts.settings import AlertsSettings
 from alerts.store import AlertDb, SubscriptionInfo
 
@@ -85,6 +95,21 @@ def _clock_step(rule: Rule, now: float, state: State) -> tuple[State, list[Event
     return apply_clock(rule, state, now)
 
 
+def _drift_step(
+    rule: Rule, station: str, ts: float, mean: float, median: float, state: State
+) -> tuple[State, list[Event]]:
+    return apply_drift(rule, state, station, ts, mean, median)
+
+
+def _bbox_label(bbox: str) -> str:
+    """``west,south,east,north`` as a message names it."""
+    try:
+        w, s_, e, n = (float(x) for x in bbox.split(","))
+    except ValueError:
+        return bbox[:60]
+    return f"{s_:.3f}, {w:.3f} – {n:.3f}, {e:.3f}"
+
+
 class AlertsService:
     """One replica. ``run(stop)`` blocks until ``stop`` is set."""
 
@@ -98,6 +123,12 @@ class AlertsService:
         self.states: dict[int, tuple[int, State]] = {}
         self.dirty: set[int] = set()
         self.names: dict[str, str] = {}
+        # drift rules: recent means of the watched stations and their neighbours (in memory,
+        # rebuilt within an hour after a restart), neighbour lists per subscription
+        self.means = RecentMeans()
+        self.near: dict[int, dict[str, tuple[str, ...]]] = {}
+        self.feed: dict[str, frozenset[str]] = {}  # station -> quantities kept in ``means``
+        self._near_key: int | None = None
         self.inbox: queue.SimpleQueue[_Msg] = queue.SimpleQueue()
         self.connected = threading.Event()
         self.subscribed = threading.Event()
@@ -114,7 +145,10 @@ class AlertsService:
         subs = self.db.read_subscriptions()
         if subs is None:
             return
-        self.names = self.db.read_station_names() or self.names
+        stations = self.db.read_stations()
+        if stations:
+            self.names = {sid: name for sid, (name, _, _) in stations.items()}
+        self._refresh_drift(subs, stations)
         new_ids = [i for i in subs if i not in self.subs]
         self.subs = subs
         by_station: dict[str, list[int]] = {}
@@ -131,24 +165,55 @@ class AlertsService:
             self.db.ensure_states(new_ids, self.clock())
             self.states.update(self.db.read_states(new_ids))
 
+    def _refresh_drift(
+        self, subs: dict[int, SubscriptionInfo], stations: dict[str, tuple[str, Any, Any]]
+    ) -> None:
+        """Neighbour lists of the drift rules' stations, computed again only when the drift
+        subscriptions or the stations' places change."""
+        drift = {i: s.rule for i, s in subs.items() if s.rule.kind == "drift"}
+        if not drift and not self.near:
+            return
+        coords = {sid: (lat, lon) for sid, (_, lat, lon) in stations.items() if lat is not None}
+        key = hash((tuple(sorted(coords.items())), tuple(sorted(
+            (i, r.radius_km, r.quantity, r.stations) for i, r in drift.items()))))  # fmt: skip
+        if key == self._near_key:
+            return
+        self._near_key = key
+        near: dict[int, dict[str, tuple[str, ...]]] = {}
+        feed: dict[str, set[str]] = {}
+        for i, rule in drift.items():
+            if rule.quantity is None:
+                continue
+            near[i] = neighbours(rule.stations, coords, rule.radius_km or 2.0)
+            for st, others in near[i].items():
+                for x in (st, *others):
+                    feed.setdefault(x, set()).add(rule.quantity)
+        self.near = near
+        self.feed = {st: frozenset(q) for st, q in feed.items()}
+
     # -- evaluation -------------------------------------------------------------------------
     def _messages(
         self, info: SubscriptionInfo, events: list[Event]
     ) -> list[tuple[str, float, str, str]]:
         rule = info.rule
-        first = rule.stations[0] if rule.stations else ""
-        links = Links(
-            station_page=station_page_url(self.settings.public_url, first, info.lang)
-            if first
-            else None,
-            unsubscribe=alert_unsubscribe_url(
-                self.settings.public_url, rule.id, info.unsubscribe_key
-            ),
-            names=self.names,
-            area=info.qpv,
-        )
+        area, area_kind = info.qpv, "qpv"
+        if info.bbox and not area:
+            area, area_kind = _bbox_label(info.bbox), "bbox"
         out = []
         for ev in events:
+            # the station the message is about (a fleet's or an area's first one otherwise)
+            first = (ev.stations or rule.stations or ("",))[0]
+            links = Links(
+                station_page=station_page_url(self.settings.public_url, first, info.lang)
+                if first
+                else None,
+                unsubscribe=alert_unsubscribe_url(
+                    self.settings.public_url, rule.id, info.unsubscribe_key
+                ),
+                names=self.names,
+                area=area,
+                area_kind=area_kind,
+            )
             title, body = render(rule, ev, links, info.lang)
             out.append((ev.kind, release_at(ev.at if ev.kind == "repeat" else self.clock(),
                                             rule.quiet), title, body))  # fmt: skip
@@ -196,8 +261,9 @@ class AlertsService:
         except WireFormatError:
             self.counters.rejected += 1
             return
-        sub_ids = self.by_station.get(station)
-        if not sub_ids:
+        sub_ids = self.by_station.get(station, ())
+        keep = self.feed.get(station)
+        if not sub_ids and not keep:
             return
         if len(payload) > wire.DEFAULT_LIMITS.max_payload_bytes:
             self.counters.rejected += 1
@@ -214,12 +280,32 @@ class AlertsService:
             log.debug("rejected from %s: %s (%r)", station, errors[0], payload[:80])
         for r in sorted(readings, key=lambda r: r.ts):
             self.counters.readings += 1
+            if keep:
+                for q in keep & r.values.keys():
+                    self.means.add(r.station, q, r.ts, r.values[q])
             for sid in sub_ids:
                 try:
                     rule = self.subs[sid].rule
+                    if rule.kind == "drift":
+                        self._drift(sid, rule, r.station, r.ts, r.values)
+                        continue
                     self._change(sid, partial(_reading_step, rule, r.station, r.ts, r.values))
                 except Exception:  # one subscription's failure never stops the others
                     log.exception("subscription %s failed on a reading of %s", sid, station)
+
+    def _drift(
+        self, sid: int, rule: Rule, station: str, ts: float, values: dict[str, float]
+    ) -> None:
+        """A reading of a station a drift rule watches: its recent mean against its
+        neighbours' median (nothing while it has too few neighbours with readings)."""
+        if rule.quantity not in values:
+            return
+        near = self.near.get(sid, {}).get(station, ())
+        got = self.means.compare(station, rule.quantity, ts, near, rule.min_neighbours or 3)
+        if got is None:
+            return
+        mean, median, _ = got
+        self._change(sid, partial(_drift_step, rule, station, ts, mean, median))
 
     def tick(self) -> None:
         """Clock rules (silent stations, reminders) at ``clock()``."""

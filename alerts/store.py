@@ -68,6 +68,7 @@ class SubscriptionInfo:
     lang: str
     qpv: str | None
     unsubscribe_key: str
+    bbox: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +112,12 @@ def _rule(r: Any) -> Rule:
         mode=r.mode or "all",
         created_at=created.timestamp(),
         stuck_readings=r.stuck_readings,
+        drift_ratio=r.drift_ratio,
+        drift_diff=r.drift_diff,
+        radius_km=r.radius_km,
+        min_neighbours=r.min_neighbours,
+        level=r.level,
+        cap_s=r.cap_s or 0.0,
     )
 
 
@@ -134,7 +141,8 @@ class AlertDb:
                     "id", "created_at", "kind", "stations", "min_stations", "quantity",
                     "above", "clear", "for_s", "clear_for_s", "silent_after_s", "repeat_s",
                     "quiet", "mode", "lang", "target", "qpv", "unsubscribe_key",
-                    "stuck_readings",
+                    "stuck_readings", "drift_ratio", "drift_diff", "radius_km",
+                    "min_neighbours", "level", "bbox", "cap_s",
                 )
             ),
         )  # fmt: skip
@@ -156,19 +164,35 @@ class AlertDb:
         for r in rows:
             try:
                 out[r.id] = SubscriptionInfo(
-                    _rule(r), r.target, r.lang or "fr", r.qpv, r.unsubscribe_key
+                    _rule(r), r.target, r.lang or "fr", r.qpv, r.unsubscribe_key, r.bbox
                 )
             except Exception as exc:  # one bad row never stops the others
                 log.warning("subscription %s left out: %s", r.id, exc)
         return out
 
     def read_station_names(self) -> dict[str, str]:
+        return {sid: name for sid, (name, _, _) in self.read_stations().items()}
+
+    def read_stations(self) -> dict[str, tuple[str, float, float] | tuple[str, None, None]]:
+        """Station id -> (name, lat, lon); an indoor or retired station has no coordinates
+        here (it is nobody's neighbour in a drift rule)."""
         try:
             with self.engine.connect() as conn:
-                rows = conn.execute(sa.text(f"SELECT id, name FROM {STATIONS_TABLE}")).all()
+                rows = conn.execute(
+                    sa.text(f"SELECT id, name, lat, lon, indoor, retired_at FROM {STATIONS_TABLE}")
+                ).all()
         except sa.exc.SQLAlchemyError:
             return {}
-        return {r[0]: (r[1] or r[0]) for r in rows}
+        out: dict[str, tuple[str, float, float] | tuple[str, None, None]] = {}
+        for r in rows:
+            try:
+                if r[4] or r[5] is not None or r[2] is None or r[3] is None:
+                    out[r[0]] = (r[1] or r[0], None, None)
+                else:
+                    out[r[0]] = (r[1] or r[0], float(r[2]), float(r[3]))
+            except (TypeError, ValueError):
+                out[r[0]] = (str(r[1] or r[0]), None, None)
+        return out
 
     # -- states ---------------------------------------------------------------------------
     def read_states(self, ids: list[int] | None = None) -> dict[int, tuple[int, State]]:

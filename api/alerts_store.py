@@ -49,6 +49,18 @@ subscriptions_t = sa.Table(
     sa.Column("quiet", sa.String(10), nullable=True),
     sa.Column("mode", sa.String(10), nullable=False, server_default="all"),
     sa.Column("stuck_readings", sa.Integer, nullable=True),
+    # drift rule: neighbours within radius_km, at least min_neighbours, apart by a ratio and/or
+    # an absolute difference of the neighbours' median
+    sa.Column("drift_ratio", sa.Float, nullable=True),
+    sa.Column("drift_diff", sa.Float, nullable=True),
+    sa.Column("radius_km", sa.Float, nullable=True),
+    sa.Column("min_neighbours", sa.Integer, nullable=True),
+    # a named threshold the messages name: "who_24h", "atmo:degrade"
+    sa.Column("level", sa.String(40), nullable=True),
+    # an area given as a box: "west,south,east,north" (the stations inside it when subscribing)
+    sa.Column("bbox", sa.String(100), nullable=True),
+    # at most one message per this period (0: no cap)
+    sa.Column("cap_s", sa.Float, nullable=True),
     sa.Column("lang", sa.String(2), nullable=False, server_default="fr"),
     sa.Column("target", sa.Text, nullable=False),
     sa.Column("unsubscribe_key", sa.String(64), nullable=False),
@@ -84,6 +96,13 @@ class Subscription:
     target: str
     unsubscribe_key: str
     stuck_readings: int | None = None
+    drift_ratio: float | None = None
+    drift_diff: float | None = None
+    radius_km: float | None = None
+    min_neighbours: int | None = None
+    level: str | None = None
+    bbox: str | None = None
+    cap_s: float | None = None
 
     def public(self) -> dict[str, Any]:
         """Everything but the secret parts (the target's credentials, the key)."""
@@ -138,6 +157,13 @@ def _row(r: sa.Row) -> Subscription:  # type: ignore[type-arg]
         r.target,
         r.unsubscribe_key,
         r.stuck_readings,
+        r.drift_ratio,
+        r.drift_diff,
+        r.radius_km,
+        r.min_neighbours,
+        r.level,
+        r.bbox,
+        r.cap_s,
     )
 
 
@@ -147,6 +173,20 @@ class AlertStore:
     def __init__(self, engine: sa.Engine) -> None:
         self.engine = engine
         metadata.create_all(engine)
+        self._add_missing_columns()
+
+    def _add_missing_columns(self) -> None:
+        """A table made by an earlier version gets the newer (nullable) columns."""
+        have = {c["name"] for c in sa.inspect(self.engine).get_columns(subscriptions_t.name)}
+        missing = [c for c in subscriptions_t.columns if c.name not in have]
+        if not missing:
+            return
+        with self.engine.begin() as conn:
+            for c in missing:
+                kind = c.type.compile(dialect=self.engine.dialect)
+                conn.execute(
+                    sa.text(f"ALTER TABLE {subscriptions_t.name} ADD COLUMN {c.name} {kind}")
+                )
 
     def add(
         self,
@@ -169,12 +209,25 @@ class AlertStore:
         mode: str = "all",
         lang: str = "fr",
         stuck_readings: int | None = None,
+        drift_ratio: float | None = None,
+        drift_diff: float | None = None,
+        radius_km: float | None = None,
+        min_neighbours: int | None = None,
+        level: str | None = None,
+        bbox: str | None = None,
+        cap_s: float | None = None,
         check_target: bool = True,
     ) -> Subscription:
         """Store one subscription; AlertStoreError (naming the field) when refused."""
         try:
-            validate_rule(kind, quantity, above, clear, for_s, silent_after_s, mode, stuck_readings)
+            validate_rule(
+                kind, quantity, above, clear, for_s, silent_after_s, mode, stuck_readings,
+                drift_ratio=drift_ratio, drift_diff=drift_diff, radius_km=radius_km,
+                min_neighbours=min_neighbours,
+            )  # fmt: skip
             parse_quiet_hours(quiet)
+            if cap_s is not None and not 0 <= cap_s <= 7 * 86400:
+                raise AlertRuleError("cap: at most one message per period of up to 7 days")
         except AlertRuleError as exc:
             raise AlertStoreError(str(exc)) from None
         ids = list(dict.fromkeys(stations))
@@ -214,6 +267,13 @@ class AlertStore:
             "mode": mode,
             "lang": lang,
             "stuck_readings": stuck_readings if kind == "stuck" else None,
+            "drift_ratio": drift_ratio if kind == "drift" else None,
+            "drift_diff": drift_diff if kind == "drift" else None,
+            "radius_km": radius_km if kind == "drift" else None,
+            "min_neighbours": min_neighbours if kind == "drift" else None,
+            "level": level if kind == "threshold" else None,
+            "bbox": bbox,
+            "cap_s": cap_s or None,
             "target": target,
             "unsubscribe_key": secrets.token_urlsafe(24),
         }

@@ -36,6 +36,20 @@ MESSAGES: dict[str, dict[str, str]] = {
         "fr": "{quantity} figé {n} mesures de suite",
         "en": "{quantity} frozen for {n} readings in a row",
     },
+    "what_drift": {
+        "fr": "{quantity} loin de la médiane de ses voisines à moins de {radius} km ({limits}) "
+        "pendant {window}",
+        "en": "{quantity} far from its neighbours' median within {radius} km ({limits}) "
+        "for {window}",
+    },
+    "ratio": {"fr": "{ratio} fois plus ou moins", "en": "{ratio} times more or less"},
+    "diff": {"fr": "{diff} d'écart", "en": "{diff} apart"},
+    "level_who_24h": {
+        "fr": "valeur guide OMS 24 h",
+        "en": "WHO 24-hour guideline",
+    },
+    "level_atmo": {"fr": "indice ATMO « {cls} » ou pire", "en": "ATMO class “{cls}” or worse"},
+    "cap": {"fr": ", au plus un message par {every}", "en": ", at most one message per {every}"},
     "none": {"fr": "aucun abonnement", "en": "no subscription"},
     "removed": {"fr": "abonnement {id} supprimé", "en": "subscription {id} removed"},
     "unknown": {
@@ -44,8 +58,8 @@ MESSAGES: dict[str, dict[str, str]] = {
     },
     "refused": {"fr": "abonnement refusé : {why}", "en": "subscription refused: {why}"},
     "one_target": {
-        "fr": "donnez une seule cible : --station, --stations, --qpv ou --fleet",
-        "en": "give one target: --station, --stations, --qpv or --fleet",
+        "fr": "donnez une seule cible : --station, --stations, --qpv, --bbox ou --fleet",
+        "en": "give one target: --station, --stations, --qpv, --bbox or --fleet",
     },
     "unknown_station": {
         "fr": "station inconnue : {id} (voir : airq station list)",
@@ -60,10 +74,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "no station in {what}: nothing to watch",
     },
     "need_rule": {
-        "fr": "donnez --quantity et --above, --preset, --silent-after, ou --quantity et "
-        "--stuck-after",
-        "en": "give --quantity and --above, --preset, --silent-after, or --quantity and "
-        "--stuck-after",
+        "fr": "donnez --quantity et --above (ou --above-class), --preset, --silent-after, ou "
+        "--quantity et --stuck-after (ou --drift-for)",
+        "en": "give --quantity and --above (or --above-class), --preset, --silent-after, or "
+        "--quantity and --stuck-after (or --drift-for)",
     },
     "settings_invalid": {
         "fr": "réglages invalides : {why}",
@@ -92,40 +106,95 @@ def _describe(sub: Any) -> str:
 
     if sub.kind == "silent":
         return _t("what_silent", after=format_duration(sub.silent_after_s or 0, lang()))
+    cap = _t("cap", every=format_duration(sub.cap_s, lang())) if sub.cap_s else ""
     if sub.kind == "stuck":
-        return _t("what_stuck", quantity=sub.quantity, n=sub.stuck_readings)
-    return _t(
-        "what_threshold",
-        quantity=sub.quantity,
-        above=f"{sub.above:g}",
-        how=_t("how_mean" if sub.mode == "mean" else "how_all"),
-        window=format_duration(sub.for_s, lang()),
+        return _t("what_stuck", quantity=sub.quantity, n=sub.stuck_readings) + cap
+    if sub.kind == "drift":
+        limits = [_t("ratio", ratio=f"{sub.drift_ratio:g}")] if sub.drift_ratio else []
+        limits += [_t("diff", diff=f"{sub.drift_diff:g}")] if sub.drift_diff else []
+        return (
+            _t(
+                "what_drift",
+                quantity=sub.quantity,
+                radius=f"{sub.radius_km:g}",
+                limits=", ".join(limits),
+                window=format_duration(sub.for_s, lang()),
+            )
+            + cap
+        )
+    above = f"{sub.above:g}"
+    if sub.level == "who_24h":
+        above += f" ({_t('level_who_24h')})"
+    elif sub.level and sub.level.startswith("atmo:"):
+        from airq_core.reference_values import ATMO_CLASSES
+
+        cls = next((c for c in ATMO_CLASSES if c.key == sub.level[5:]), None)
+        label = (cls.label_fr if lang() == "fr" else cls.label_en) if cls else sub.level[5:]
+        above += f" ({_t('level_atmo', cls=label)})"
+    return (
+        _t(
+            "what_threshold",
+            quantity=sub.quantity,
+            above=above,
+            how=_t("how_mean" if sub.mode == "mean" else "how_all"),
+            window=format_duration(sub.for_s, lang()),
+        )
+        + cap
     )
 
 
 def subscribe(args: argparse.Namespace) -> int:
-    from airq_core.alerts import PRESETS, AlertRuleError, parse_duration
+    from airq_core.alerts import (
+        DRIFT_DEFAULTS,
+        PRESETS,
+        AlertRuleError,
+        parse_bbox,
+        parse_duration,
+        resolve_level,
+    )
     from airq_core.i18n import lang
     from airq_core.urls import alert_unsubscribe_url
     from api.alerts_store import AlertStoreError, redact_target
 
-    targets = [args.station, args.stations, args.qpv, args.fleet or None]
+    targets = [args.station, args.stations, args.qpv, args.bbox, args.fleet or None]
     if sum(t is not None for t in targets) != 1:
         raise UsageError(_t("one_target"))
-    kind = "silent" if args.silent_after else "stuck" if args.stuck_after else "threshold"
+    drift = args.drift_for or args.drift_ratio is not None or args.drift_diff is not None
+    kind = (
+        "silent"
+        if args.silent_after
+        else "stuck"
+        if args.stuck_after
+        else "drift"
+        if drift
+        else "threshold"
+    )
     preset = PRESETS[args.preset] if args.preset else None
     quantity = args.quantity or (preset.quantity if preset else None)
-    above = args.above if args.above is not None else (preset.above if preset else None)
-    if kind == "stuck" and quantity is None:
+    level = None
+    above: float | None
+    try:
+        if args.above_class or (args.above and not _is_number(args.above)):
+            level = resolve_level(quantity, args.above_class, args.above)
+            above = level.above
+        else:
+            above = float(args.above) if args.above else (preset.above if preset else None)
+        bbox = parse_bbox(args.bbox) if args.bbox else None
+    except AlertRuleError as exc:
+        raise UsageError(_t("refused", why=exc)) from None
+    if kind in ("stuck", "drift") and quantity is None:
         raise UsageError(_t("need_rule"))
     if kind == "threshold" and (quantity is None or above is None):
         raise UsageError(_t("need_rule"))
     try:
-        window = (
-            parse_duration(args.window, "--for")
-            if args.window
-            else (preset.for_s if preset else 0.0)
-        )
+        if kind == "drift":
+            window = parse_duration(args.drift_for or args.window or "3h", "--drift-for")
+        elif args.window:
+            window = parse_duration(args.window, "--for")
+        else:
+            window = level.for_s if level else (preset.for_s if preset else 0.0)
+        radius = _km(args.radius) if args.radius else DRIFT_DEFAULTS["radius_km"]
+        cap = parse_duration(args.at_most_every, "--at-most-every") if args.at_most_every else None
         clear_for = parse_duration(args.clear_for, "--clear-for") if args.clear_for else None
         silent = parse_duration(args.silent_after, "--silent-after") if args.silent_after else None
         repeat = parse_duration(args.repeat, "--repeat") if args.repeat else 0.0
@@ -142,10 +211,13 @@ def subscribe(args: argparse.Namespace) -> int:
             active = registry.list()
             if args.fleet:
                 stations = sorted(s.id for s in active)
+            elif bbox is not None:
+                w, so, e, n = bbox
+                stations = sorted(s.id for s in active if w <= s.lon <= e and so <= s.lat <= n)
             else:
                 stations = sorted(_qpv_stations(args.qpv, active))
         if not stations:
-            raise CliError(_t("empty_area", what=args.qpv or "fleet"))
+            raise CliError(_t("empty_area", what=args.qpv or args.bbox or "fleet"))
         for sid in stations:
             found = registry.get(sid)
             if found is None or found.retired_at is not None:
@@ -167,9 +239,18 @@ def subscribe(args: argparse.Namespace) -> int:
                 silent_after_s=silent,
                 repeat_s=repeat,
                 quiet=args.quiet,
-                mode=args.mode or (preset.mode if preset else "all"),
+                mode=args.mode or (level.mode if level else preset.mode if preset else "all"),
                 lang=args.message_lang or lang(),
                 stuck_readings=args.stuck_after,
+                drift_ratio=args.drift_ratio
+                if args.drift_ratio is not None or args.drift_diff is not None
+                else DRIFT_DEFAULTS["ratio"],
+                drift_diff=args.drift_diff,
+                radius_km=radius,
+                min_neighbours=int(args.min_neighbours or DRIFT_DEFAULTS["min_neighbours"]),
+                level=level.level if level else None,
+                bbox=",".join(f"{x:g}" for x in bbox) if bbox else None,
+                cap_s=cap,
                 target=args.notify,
             )
         except AlertStoreError as exc:
@@ -190,6 +271,31 @@ def subscribe(args: argparse.Namespace) -> int:
         )
     )
     return 0
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _km(text: str) -> float:
+    """``2``, ``2km``, ``500m`` -> kilometres (AlertRuleError otherwise)."""
+    from airq_core.alerts import AlertRuleError
+
+    t = text.strip().lower().replace(",", ".")
+    try:
+        if t.endswith("km"):
+            return float(t[:-2])
+        if t.endswith("m"):
+            return float(t[:-1]) / 1000
+        return float(t)
+    except ValueError:
+        raise AlertRuleError(
+            f"--radius: {text[:20]!r} is not a distance (write 2km or 500m)"
+        ) from None
 
 
 def _qpv_stations(code: str, active: list[Any]) -> set[str]:
@@ -263,9 +369,17 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     s.add_argument("--station", help="une station / one station")
     s.add_argument("--stations", help="plusieurs stations (a,b,c) / several stations")
     s.add_argument("--qpv", help="les stations d'un QPV (code) / a QPV's stations")
+    s.add_argument(
+        "--bbox", help="les stations d'une zone / a box's stations (lon1,lat1,lon2,lat2)"
+    )
     s.add_argument("--fleet", action="store_true", help="toutes les stations / every station")
     s.add_argument("--quantity", help="grandeur / quantity (pm2_5, pm10, co2, radon…)")
-    s.add_argument("--above", type=float, help="seuil / threshold")
+    s.add_argument("--above", help="seuil, ou who-24h (valeur guide OMS) / threshold, or who-24h")
+    s.add_argument(
+        "--above-class",
+        choices=["moyen", "degrade", "mauvais", "tres_mauvais", "extremement_mauvais"],
+        help="classe ATMO atteinte / ATMO class reached",
+    )
     s.add_argument("--clear", type=float, help="fin sous ce niveau / ends below (défaut -10 %%)")
     s.add_argument("--for", dest="window", help="durée au-dessus / how long above (10m, 2h)")
     s.add_argument("--clear-for", help="durée sous le niveau de fin / how long below to end")
@@ -275,9 +389,19 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     s.add_argument(
         "--stuck-after", type=int, help="même valeur N fois de suite / same value N times"
     )
+    s.add_argument(
+        "--drift-for", help="écart aux voisines pendant / apart from the neighbours for (3h)"
+    )
+    s.add_argument(
+        "--drift-ratio", type=float, help="N fois plus ou moins que les voisines (défaut 2)"
+    )
+    s.add_argument("--drift-diff", type=float, help="écart absolu / absolute difference")
+    s.add_argument("--radius", help="voisines à moins de / neighbours within (défaut 2km)")
+    s.add_argument("--min-neighbours", type=int, help="voisines au moins (défaut 3)")
     s.add_argument("--min-stations", type=int, help="stations d'accord / stations that agree")
     s.add_argument("--repeat", help="rappel / reminder every (6h; défaut : aucun / none)")
     s.add_argument("--quiet", help="heures calmes / quiet hours (22-7)")
+    s.add_argument("--at-most-every", help="au plus un message par / at most one message per (1h)")
     s.add_argument(
         "--message-lang", choices=["fr", "en"], help="langue des messages / message language"
     )

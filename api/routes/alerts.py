@@ -25,7 +25,14 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
-from airq_core.alerts import PRESETS, AlertRuleError, parse_duration
+from airq_core.alerts import (
+    DRIFT_DEFAULTS,
+    PRESETS,
+    AlertRuleError,
+    parse_bbox,
+    parse_duration,
+    resolve_level,
+)
 from airq_core.wire import STATION_ID_RE
 from api.alerts_store import AlertStore, AlertStoreError, Subscription
 from api.deps import RegistryDep
@@ -51,16 +58,27 @@ class SubscriptionCreate(BaseModel):
     station: StationId | None = Field(None, description="a station (its token, or admin)")
     stations: list[StationId] | None = Field(None, max_length=5000, description="admin only")
     qpv: str | None = Field(None, max_length=40, description="a QPV code (admin only)")
+    bbox: str | None = Field(
+        None,
+        max_length=100,
+        description="the stations inside lon1,lat1,lon2,lat2 (admin only)",
+        examples=["3.05,50.60,3.10,50.65"],
+    )
     fleet: bool = Field(False, description="every active station (admin only)")
     min_stations: int | None = Field(
         None, ge=1, description="stations that must agree (default: 2 for a QPV or a list)"
     )
-    kind: Literal["threshold", "silent", "stuck"] = "threshold"
+    kind: Literal["threshold", "silent", "stuck", "drift"] = "threshold"
     preset: Literal["radon", "co2", "pm2_5_who_24h"] | None = Field(
         None, description="a ready-made threshold rule (its fields can be overridden)"
     )
     quantity: str | None = Field(None, max_length=40, examples=["pm2_5"])
-    above: float | None = Field(None, examples=[50])
+    above: float | Literal["who-24h"] | None = Field(
+        None, description="a threshold, or who-24h (the WHO 2021 24-h guideline)", examples=[50]
+    )
+    above_class: (
+        Literal["moyen", "degrade", "mauvais", "tres_mauvais", "extremement_mauvais"] | None
+    ) = Field(None, description="the ATMO class reached (its sub-index's statistic)")
     clear: float | None = Field(None, description="ends below this (default above − 10 %)")
     window: Duration = Field("0s", description="how long the value must stay above")
     clear_window: Duration | None = Field(None, description="how long below to end (= window)")
@@ -71,7 +89,20 @@ class SubscriptionCreate(BaseModel):
     stuck_readings: int | None = Field(
         None, ge=3, le=100_000, description="stuck rule: the same value this many times"
     )
+    drift_ratio: float | None = Field(
+        None, gt=1, le=1000, description="drift: times more (or less) than the neighbours' median"
+    )
+    drift_diff: float | None = Field(
+        None, gt=0, le=1e9, description="drift: apart from the neighbours' median by more than"
+    )
+    radius_km: float = Field(2.0, ge=0.05, le=50, description="drift: neighbours within")
+    min_neighbours: int = Field(3, ge=1, le=100, description="drift: neighbours with readings")
     repeat: Duration = Field("0s", description="a reminder this often while on (0: none)")
+    at_most_every: Duration | None = Field(
+        None,
+        description="at most one message per this period (a start and an end held "
+        "together cancel out)",
+    )
     quiet: str | None = Field(None, max_length=10, description="local hours, e.g. 22-7")
     lang: Literal["fr", "en"] = "fr"
     notify: str = Field(
@@ -101,6 +132,13 @@ class SubscriptionPublic(BaseModel):
     mode: str
     lang: str
     stuck_readings: int | None
+    drift_ratio: float | None = None
+    drift_diff: float | None = None
+    radius_km: float | None = None
+    min_neighbours: int | None = None
+    level: str | None = Field(None, description="a named threshold: who_24h, atmo:<class>")
+    bbox: str | None = None
+    cap_s: float | None = None
     target: str = Field(description="the Apprise URL without credentials")
 
 
@@ -184,7 +222,7 @@ async def create_alert_subscription(
     """Subscribe to an alert. With a station's token: that station only (``station``).
     With the admin token: a station, ``stations``, a ``qpv`` or the ``fleet``."""
     caller = await _caller(request, registry, creds, body.station)
-    area = body.stations is not None or body.qpv is not None or body.fleet
+    area = body.stations is not None or body.qpv is not None or body.bbox is not None or body.fleet
     if not caller.admin and area:
         raise HTTPException(403, "a station's token subscribes to that station only")
     scheme = body.notify.partition("://")[0].lower()
@@ -194,8 +232,12 @@ async def create_alert_subscription(
             403, "webhook targets (json://, xml://, form://) are for the admin token only"
         )
     if sum((body.station is not None, body.stations is not None, body.qpv is not None,
-            body.fleet)) != 1:  # fmt: skip
-        raise HTTPException(400, "give exactly one of station, stations, qpv or fleet")
+            body.bbox is not None, body.fleet)) != 1:  # fmt: skip
+        raise HTTPException(400, "give exactly one of station, stations, qpv, bbox or fleet")
+    try:
+        bbox = parse_bbox(body.bbox) if body.bbox is not None else None
+    except AlertRuleError as exc:
+        raise HTTPException(400, str(exc)) from None
     if body.station is not None:
         if not _active(registry, body.station):
             raise HTTPException(404, f"unknown station {body.station!r}")
@@ -209,6 +251,9 @@ async def create_alert_subscription(
         active = await run_in_threadpool(registry.list)
         if body.fleet:
             stations = sorted(s.id for s in active)
+        elif bbox is not None:
+            w, so, e, n = bbox
+            stations = sorted(s.id for s in active if w <= s.lon <= e and so <= s.lat <= n)
         else:
             try:
                 inside = await request.app.state.qpv_selector(request, body.qpv or "", active)
@@ -218,10 +263,26 @@ async def create_alert_subscription(
         if not stations:
             raise HTTPException(400, "no station there yet: nothing to watch")
     preset = PRESETS.get(body.preset) if body.preset else None
+    quantity = body.quantity or (preset.quantity if preset else None)
     try:
+        level = None
+        above = body.above if isinstance(body.above, float | int) else None
+        if body.above_class is not None or isinstance(body.above, str):
+            # both given: a guideline beside the class, refused by resolve_level
+            guideline: str | None = None if body.above is None else str(body.above)
+            level = resolve_level(quantity, body.above_class, guideline)
+            above = level.above
+        elif above is None and preset is not None:
+            above = preset.above
         for_s = parse_duration(body.window, "window")
-        if preset is not None and "window" not in body.model_fields_set:
-            for_s = preset.for_s
+        if "window" not in body.model_fields_set:
+            if level is not None:
+                for_s = level.for_s
+            elif preset is not None:
+                for_s = preset.for_s
+            elif body.kind == "drift":
+                for_s = DRIFT_DEFAULTS["for_s"]
+        cap_s = parse_duration(body.at_most_every, "at_most_every") if body.at_most_every else None
         clear_for_s = (
             parse_duration(body.clear_window, "clear_window") if body.clear_window else None
         )
@@ -239,17 +300,26 @@ async def create_alert_subscription(
                 qpv=body.qpv.strip().upper() if body.qpv else None,
                 stations=stations,
                 min_stations=min(body.min_stations or default_min, len(stations)),
-                quantity=body.quantity or (preset.quantity if preset else None),
-                above=body.above if body.above is not None else (preset.above if preset else None),
+                quantity=quantity,
+                above=above,
                 clear=body.clear,
                 for_s=for_s,
                 clear_for_s=clear_for_s,
                 silent_after_s=silent_s,
                 repeat_s=repeat_s,
                 quiet=body.quiet,
-                mode=body.mode or (preset.mode if preset else "all"),
+                mode=body.mode or (level.mode if level else preset.mode if preset else "all"),
                 lang=body.lang,
                 stuck_readings=body.stuck_readings,
+                drift_ratio=body.drift_ratio
+                if body.drift_ratio is not None or body.drift_diff is not None
+                else DRIFT_DEFAULTS["ratio"],
+                drift_diff=body.drift_diff,
+                radius_km=body.radius_km,
+                min_neighbours=body.min_neighbours,
+                level=level.level if level else None,
+                bbox=",".join(f"{x:g}" for x in bbox) if bbox else None,
+                cap_s=cap_s,
                 target=body.notify,
             )
         )

@@ -58,3 +58,58 @@ def test_refusals_name_the_fix(airq) -> None:
     assert r.returncode == 1 and "abonnement refusé" in r.stderr and "Apprise" in r.stderr
     r = airq("--lang", "en", *base, "--notify", "json://x/y")
     assert r.returncode == 2 and "give one target" in r.stderr
+
+
+def test_drift_named_thresholds_bbox_and_cap(airq, data_dir: Path) -> None:
+    for sid, lat, lon in (("lens-01", 50.43, 2.83), ("lens-02", 50.44, 2.84),
+                          ("lille-01", 50.62, 3.06)):  # fmt: skip
+        assert airq("station", "add", sid, "--lat", str(lat), "--lon", str(lon)).returncode == 0
+    r = airq("alerts", "subscribe", "--station", "lens-01", "--quantity", "pm2_5",
+             "--drift-for", "3h", "--notify", "ntfy://lens-01")  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    assert ("pm2_5 loin de la médiane de ses voisines à moins de 2 km (2 fois plus ou moins) "
+            "pendant 3 h") in r.stdout  # fmt: skip
+    r = airq("--lang", "en", "alerts", "subscribe", "--fleet", "--quantity", "pm10",
+             "--drift-diff", "15", "--radius", "1500m", "--min-neighbours", "4",
+             "--notify", "ntfy://fleet")  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    assert "far from its neighbours' median within 1.5 km (15 apart) for 3 h" in r.stdout
+    r = airq("alerts", "subscribe", "--station", "lens-01", "--quantity", "pm2_5",
+             "--above", "who-24h", "--notify", "ntfy://lens-01")  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    assert "pm2_5 au-dessus de 15 (valeur guide OMS 24 h) en moyenne sur 24 h" in r.stdout
+    r = airq("alerts", "subscribe", "--station", "lens-01", "--quantity", "pm10", "--above-class",
+             "degrade", "--at-most-every", "2h", "--notify", "ntfy://x")  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    assert ("pm10 au-dessus de 40 (indice ATMO « Dégradé » ou pire) en moyenne sur 24 h, "
+            "au plus un message par 2 h") in r.stdout  # fmt: skip
+    r = airq("alerts", "subscribe", "--bbox", "2.8,50.4,2.9,50.5", "--quantity", "pm10",
+             "--above", "80", "--notify", "ntfy://zone")  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    assert "stations : lens-01, lens-02\n" in r.stdout
+
+    db = AlertDb(registry_url(data_dir))
+    try:
+        subs = db.read_subscriptions()
+    finally:
+        db.close()
+    assert subs is not None
+    d = subs[1].rule
+    assert (d.kind, d.for_s, d.drift_ratio, d.radius_km, d.min_neighbours) == (
+        "drift", 10800, 2.0, 2.0, 3,
+    )  # fmt: skip
+    assert (subs[2].rule.drift_diff, subs[2].rule.drift_ratio, subs[2].rule.radius_km) == (
+        15, None, 1.5,
+    )  # fmt: skip
+    assert subs[4].rule.cap_s == 7200 and subs[4].rule.level == "atmo:degrade"
+    assert subs[5].rule.min_stations == 2 and subs[5].bbox == "2.8,50.4,2.9,50.5"
+
+    r = airq("alerts", "subscribe", "--station", "lens-01", "--quantity", "co2", "--above",
+             "who-24h", "--notify", "ntfy://x")  # fmt: skip
+    assert r.returncode == 2 and "WHO 24-h guideline exists for" in r.stderr
+    r = airq("alerts", "subscribe", "--bbox", "2.8,50.4", "--quantity", "pm10", "--above",
+             "80", "--notify", "ntfy://x")  # fmt: skip
+    assert r.returncode == 2 and "lon1,lat1,lon2,lat2" in r.stderr
+    r = airq("alerts", "subscribe", "--station", "lens-01", "--quantity", "pm2_5",
+             "--drift-for", "3h", "--radius", "loin", "--notify", "ntfy://x")  # fmt: skip
+    assert r.returncode == 2 and "500m" in r.stderr

@@ -273,3 +273,47 @@ def test_stuck_rule_needs_a_quantity_and_a_count() -> None:
     with pytest.raises(AlertRuleError, match="quantity"):
         validate_rule("stuck", None, None, None, 0, None, stuck_readings=10)
     validate_rule("stuck", "pm2_5", None, None, 0, None, stuck_readings=10)
+
+
+def test_named_thresholds_atmo_class_and_who_24h() -> None:
+    from airq_core.alerts import resolve_level
+
+    who = resolve_level("pm2_5", None, "who-24h")
+    assert (who.above, who.for_s, who.mode, who.level) == (15.0, 86400.0, "mean", "who_24h")
+    assert resolve_level("pm10_hcorr", None, "who_24h").above == 45.0
+    degrade = resolve_level("pm2_5", "degrade", None)  # Dégradé starts above Moyen's 20
+    assert (degrade.above, degrade.for_s, degrade.level) == (20.0, 86400.0, "atmo:degrade")
+    gas = resolve_level("no2", "mauvais", None)  # gases: the hourly mean
+    assert (gas.above, gas.for_s) == (120.0, 3600.0)
+    for bad, match in (
+        (("co2", None, "who-24h"), "WHO 24-h guideline exists for"),
+        (("radon", "degrade", None), "ATMO classes exist for"),
+        (("pm2_5", "bon", None), "best class"),
+        (("pm2_5", "rouge", None), "not one of"),
+        (("pm2_5", None, "who-1y"), "who-24h"),
+        (("pm2_5", "degrade", "who-24h"), "either"),
+    ):
+        with pytest.raises(AlertRuleError, match=match):
+            resolve_level(*bad)
+    rule = replace(PM, above=20, for_s=86400, mode="mean", level="atmo:degrade")
+    ev = Event(1, "start", T0, ("lens-01",), 23.0, T0)
+    _, body = render(rule, ev, Links(None, "u", {}))
+    assert "plus de 20 µg/m³ (indice ATMO « Dégradé » ou pire) en moyenne sur 24 h" in body
+    _, body = render(replace(rule, above=15, level="who_24h"), ev, Links(None, "u", {}), "en")
+    assert "more than 15 µg/m³ (the WHO 24-hour guideline) as a 24 h mean" in body
+
+
+def test_bbox_parsing_and_its_area_name() -> None:
+    from airq_core.alerts import parse_bbox
+
+    assert parse_bbox("3.10,50.70,3.05,50.60") == (3.05, 50.60, 3.10, 50.70)
+    for bad in ("3.05,50.6,3.1", "a,b,c,d", "50.6,3.05,50.7,200", "3,50,3,51"):
+        with pytest.raises(AlertRuleError, match="bbox"):
+            parse_bbox(bad)
+    area = replace(AREA, stations=("a-01", "c-01"))
+    ev = Event(3, "start", T0, ("a-01", "c-01"), 90.0, T0)
+    title, _ = render(area, ev, Links(None, "u", {}, "50.600, 3.050 – 50.700, 3.100", "bbox"))
+    assert (
+        title
+        == "Alerte Particules fines PM2,5 : la zone 50.600, 3.050 – 50.700, 3.100 (2 stations)"
+    )

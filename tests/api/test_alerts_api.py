@@ -148,3 +148,59 @@ def test_admin_subscribes_a_qpv_whose_alert_needs_two_stations(make_client) -> N
             "radon", 300.0, "mean",
         )  # fmt: skip
         assert r.json()["for_s"] == 7 * 86400
+
+
+def test_named_thresholds_drift_and_boxes_through_the_api(make_client) -> None:
+    with make_client() as api:
+        own = _station(api, "roubaix-01", 50.67370, 3.18841)
+        _station(api, "roubaix-02", 50.67380, 3.18850)
+        _station(api, "lille-01", 50.6212, 3.0583)
+        base = {"station": "roubaix-01", "quantity": "pm10", "notify": "ntfy://roubaix-01"}
+        r = api.post("/v1/alerts/subscriptions", json={**base, "above": "who-24h"}, headers=own)
+        assert r.status_code == 201, r.text
+        got = r.json()
+        assert (got["above"], got["for_s"], got["mode"], got["level"]) == (
+            45.0, 86400.0, "mean", "who_24h",
+        )  # fmt: skip
+        r = api.post("/v1/alerts/subscriptions", json={**base, "above_class": "mauvais"},
+                     headers=own)  # fmt: skip
+        assert r.status_code == 201, r.text
+        assert (r.json()["above"], r.json()["level"]) == (50.0, "atmo:mauvais")
+        r = api.post("/v1/alerts/subscriptions",
+                     json={**base, "quantity": "co2", "above": "who-24h"}, headers=own)  # fmt: skip
+        assert r.status_code == 400 and "WHO" in r.json()["detail"]
+
+        # a resident's drift alert on their own station, defaults documented in docs/alerts.md
+        drift = {**base, "kind": "drift"}
+        r = api.post("/v1/alerts/subscriptions", json=drift, headers=own)
+        assert r.status_code == 201, r.text
+        got = r.json()
+        assert (got["kind"], got["for_s"], got["drift_ratio"], got["radius_km"],
+                got["min_neighbours"]) == ("drift", 3 * 3600.0, 2.0, 2.0, 3)  # fmt: skip
+        r = api.post("/v1/alerts/subscriptions",
+                     json={**drift, "drift_diff": 10, "window": "2h"}, headers=own)  # fmt: skip
+        assert (r.json()["drift_ratio"], r.json()["drift_diff"], r.json()["for_s"]) == (
+            None, 10.0, 7200.0,
+        )  # fmt: skip
+
+        # a box (admin only): the stations inside, two must agree, a cap on messages
+        box = {"bbox": "3.18,50.67,3.19,50.68", "quantity": "pm10", "above": 80,
+               "at_most_every": "1h", "notify": HOOK}  # fmt: skip
+        r = api.post("/v1/alerts/subscriptions", json=box, headers=ADMIN)
+        assert r.status_code == 201, r.text
+        got = r.json()
+        assert (got["stations"], got["min_stations"], got["bbox"], got["cap_s"]) == (
+            ["roubaix-01", "roubaix-02"], 2, "3.18,50.67,3.19,50.68", 3600.0,
+        )  # fmt: skip
+        r = api.post("/v1/alerts/subscriptions", json={**box, "bbox": "3.18,50.67"},
+                     headers=ADMIN)  # fmt: skip
+        assert r.status_code == 400 and "lon1,lat1,lon2,lat2" in r.json()["detail"]
+        r = api.post("/v1/alerts/subscriptions", json={**box, "bbox": "2.0,40.0,2.1,40.1"},
+                     headers=ADMIN)  # fmt: skip
+        assert r.status_code == 400 and "no station" in r.json()["detail"]
+        r = api.post("/v1/alerts/subscriptions",
+                     json={**box, "notify": "ntfy://x", "station": "roubaix-01", "bbox": None},
+                     headers=own)  # fmt: skip
+        assert r.status_code == 201
+        r = api.post("/v1/alerts/subscriptions", json={**box, "notify": "ntfy://x"}, headers=own)
+        assert r.status_code == 401  # a station's token names its station

@@ -1,0 +1,98 @@
+"""The rules added after the first slice, on the real broker: drift against the neighbours,
+the WHO 24-h guideline, a box of stations, the per-period message cap. Reading times are built
+from now (the service decodes them with the real clock)."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from api.alerts_store import AlertStore
+from api.registry import Registry
+from tests.alerts.conftest import PUBLIC, Mailbox, Publisher, Receiver
+from tests.helpers import wait_until
+
+pytestmark = pytest.mark.services
+
+MIN = 60.0
+HOUR = 3600.0
+
+
+def settle(service, n: int) -> None:  # type: ignore[no-untyped-def]
+    wait_until(lambda: service.counters.readings >= n, timeout=15, what=f"{n} readings")
+
+
+def test_a_drifting_station_is_reported_to_its_owner_and_the_fleet_health_subscriber(
+    registry: Registry, store: AlertStore, mailbox: Mailbox, receiver: Receiver,
+    publisher: Publisher, start_service,
+) -> None:  # fmt: skip
+    registry.add("lens-01", 50.4300, 2.8300, name="Lens gare")
+    near = {
+        "lens-02": (50.4390, 2.8300),
+        "lens-03": (50.4300, 2.8460),
+        "lens-04": (50.4250, 2.8200),
+    }
+    for sid, (lat, lon) in near.items():
+        registry.add(sid, lat, lon)
+    registry.add("lille-01", 50.63, 3.06)  # alone: no neighbour, never compared
+    owner = store.add(kind="drift", owner="station", station_id="lens-01", stations=["lens-01"],
+                      quantity="pm2_5", for_s=3 * HOUR, drift_ratio=2.0, radius_km=2.0,
+                      min_neighbours=3, target=mailbox.url())  # fmt: skip
+    fleet = ["lens-01", *near, "lille-01"]
+    store.add(kind="drift", owner="admin", stations=fleet, quantity="pm2_5", for_s=3 * HOUR,
+              drift_ratio=2.0, radius_km=2.0, min_neighbours=3,
+              target=receiver.url())  # fmt: skip
+    service, _ = start_service()
+    now = time.time()
+    slots = [now - HOUR * 3.5 + i * 15 * MIN for i in range(15)]  # 3 h 30 every 15 min
+
+    def publish(ts: float) -> None:
+        for i, sid in enumerate(near):
+            publisher.publish(sid, ts, {"pm2_5": 11.0 + i})
+        publisher.publish("lille-01", ts, {"pm2_5": 80.0})
+        publisher.publish("lens-01", ts, {"pm2_5": 40.0})
+
+    for ts in slots[:12]:  # apart for 2 h 45
+        publish(ts)
+    settle(service, 12 * 5)
+    time.sleep(0.3)
+    assert mailbox.mails == [] and receiver.bodies == []
+    for ts in slots[12:]:  # 3 h and more
+        publish(ts)
+    wait_until(lambda: mailbox.mails and receiver.bodies, timeout=10, what="both messages")
+    subject, body = mailbox.texts()[0]
+    assert subject == "Station à vérifier : la station Lens gare"
+    assert "40 µg/m³ en moyenne sur la dernière heure" in body
+    assert "(12 µg/m³, valeur médiane)" in body and f"{PUBLIC}/stations/lens-01" in body
+    assert f"/v1/alerts/unsubscribe/{owner.id}?key=" in body
+    assert receiver.bodies[0]["title"] == "Station à vérifier : la station Lens gare"
+    settle(service, 15 * 5)
+    time.sleep(0.3)
+    assert len(mailbox.mails) == 1 and len(receiver.bodies) == 1
+    assert len(service.means) <= len(fleet)  # bounded: one entry per station and quantity
+
+
+def test_who_24h_guideline_fires_on_the_24h_mean_and_names_it(
+    registry: Registry, store: AlertStore, receiver: Receiver, publisher: Publisher,
+    start_service,
+) -> None:  # fmt: skip
+    from airq_core.alerts import resolve_level
+
+    registry.add("douai-02", 50.37, 3.08)
+    level = resolve_level("pm10", None, "who-24h")
+    store.add(kind="threshold", owner="station", station_id="douai-02", stations=["douai-02"],
+              quantity="pm10", above=level.above, for_s=level.for_s, mode=level.mode,
+              level=level.level, target=receiver.url())  # fmt: skip
+    service, _ = start_service()
+    now = time.time()
+    for h in range(25, 1, -1):  # hourly for 24 h: 40 µg/m³, under the guideline (45)
+        publisher.publish("douai-02", now - h * HOUR, {"pm10": 40.0})
+    settle(service, 24)
+    time.sleep(0.3)
+    assert receiver.bodies == []
+    for hours in (1.5, 1.0, 0.5):  # three high hours lift the 24-h mean over 45
+        publisher.publish("douai-02", now - hours * HOUR, {"pm10": 120.0})
+    wait_until(lambda: receiver.bodies, timeout=10, what="the WHO guideline message")
+    message = receiver.bodies[0]["message"]
+    assert "plus de 45 µg/m³ (valeur guide de l'OMS pour 24 h) en moyenne sur 24 h" in message
