@@ -5,15 +5,17 @@ Pure: no I/O; the route asks the registry which ids exist (:func:`refuse_existin
 Row numbers are what a person finds in the file: the position in the JSON array (from 1), or
 the CSV line (the header is line 1). Codes (``Row.code``) are stable; reasons are sentences:
 
-==============  ===================================================================
-``bad_row``     not an object, a field of the wrong type, an unknown field, a CSV
-                line that cannot be read or has more fields than the header
-``bad_id``      not a station id (3 to 64 lower-case letters, digits and dashes),
-                or one starting with the reserved ``airq-``
-``bad_coords``  lat outside [-90, 90], lon outside [-180, 180], or not a number
-``duplicate``   the id is given again in the same file (the first row keeps it)
-``exists``      the registry already holds this id (retired stations included)
-==============  ===================================================================
+=================  ===================================================================
+``bad_row``        not an object, a field of the wrong type, an unknown field, a CSV
+                   line that cannot be read or has more fields than the header
+``bad_id``         not a station id (3 to 64 lower-case letters, digits and dashes),
+                   or one starting with the reserved ``airq-``
+``bad_coords``     lat outside [-90, 90], lon outside [-180, 180], or not a number
+``bad_precision``  precision (decimals of lat/lon on public outputs) not a whole number
+                   from 2 to 5 (empty or null: the deployment's default)
+``duplicate``      the id is given again in the same file (the first row keeps it)
+``exists``         the registry already holds this id (retired stations included)
+=================  ===================================================================
 
 Errors: :class:`BulkBodyError` when the body as a whole cannot be used (not JSON, not an
 array, no header with id, lat and lon, no row, too many rows): answer 400 (413 for the size).
@@ -28,7 +30,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from api.registry import NewStation, RegistryError, validate_station
+from api.registry import NewStation, RegistryError, check_precision, validate_station
 
 __all__ = [
     "MAX_ROWS",
@@ -44,7 +46,7 @@ MAX_ROWS = 20_000
 """Stations in one request (13 000 stations of CSV are about 600 kB)."""
 
 MAX_NAME = 200
-FIELDS = ("id", "lat", "lon", "name", "indoor")
+FIELDS = ("id", "lat", "lon", "name", "indoor", "precision")
 _TRUE = {"true", "1", "yes", "oui", "y", "o"}
 _FALSE = {"false", "0", "no", "non", "n", ""}
 
@@ -82,8 +84,11 @@ def _cut(value: object) -> str:
     return repr(value)[:40]
 
 
-def _row(number: int, sid: Any, lat: Any, lon: Any, name: Any, indoor: Any) -> Row:
-    """Checks shared by both formats; values already typed (str, float, bool) or refused."""
+def _row(
+    number: int, sid: Any, lat: Any, lon: Any, name: Any, indoor: Any, precision: Any = None
+) -> Row:
+    """Checks shared by both formats; values already typed (str, float, bool, int or None
+    for the precision) or refused."""
     row = Row(number, sid[:64] if isinstance(sid, str) else None)
     if not isinstance(sid, str) or not sid:
         row.refuse("bad_row", "id missing or not a string")
@@ -103,7 +108,13 @@ def _row(number: int, sid: Any, lat: Any, lon: Any, name: Any, indoor: Any) -> R
     except RegistryError as exc:
         row.refuse("bad_coords" if "coordinates" in str(exc) else "bad_id", str(exc))
         return row
-    row.station = NewStation(sid, lat, lon, name, indoor)
+    if precision is not None:
+        try:
+            check_precision(precision)
+        except RegistryError as exc:
+            row.refuse("bad_precision", str(exc))
+            return row
+    row.station = NewStation(sid, lat, lon, name, indoor, precision)
     return row
 
 
@@ -115,7 +126,8 @@ def _number(value: Any) -> Any:
 
 
 def rows_from_json(items: Any) -> list[Row]:
-    """Rows of a decoded JSON body: an array of ``{"id", "lat", "lon", "name"?, "indoor"?}``."""
+    """Rows of a decoded JSON body: an array of ``{"id", "lat", "lon", "name"?, "indoor"?,
+    "precision"?}``."""
     if not isinstance(items, list):
         raise BulkBodyError("the body must be a JSON array of stations, or a CSV file")
     _check_count(len(items))
@@ -139,6 +151,7 @@ def rows_from_json(items: Any) -> list[Row]:
                 _number(item.get("lon")),
                 item.get("name", ""),
                 item.get("indoor", False),
+                item.get("precision"),
             )
         )
     return rows
@@ -154,6 +167,14 @@ def _csv_number(text: str) -> float | str:
     return raw
 
 
+def _csv_int(text: str) -> int | str | None:
+    """A whole number, None for an empty cell, else the text (refused by the checks)."""
+    raw = text.strip()
+    if not raw:
+        return None
+    return int(raw) if raw.isascii() and raw.isdigit() and len(raw) < 4 else raw
+
+
 def _csv_bool(text: str) -> bool | str:
     v = text.strip().lower()
     if v in _TRUE:
@@ -164,10 +185,11 @@ def _csv_bool(text: str) -> bool | str:
 
 
 def rows_from_csv(data: bytes) -> list[Row]:
-    """Rows of a CSV body: a header naming ``id``, ``lat``, ``lon`` and optionally ``name``
-    and ``indoor`` (any order, any case), separated by ``,`` ``;`` or tabs; UTF-8 (a BOM is
-    skipped). ``indoor``: true/false, 1/0, yes/no, oui/non, empty for false. With ``;`` or
-    tabs, a decimal comma is read (``50,449``)."""
+    """Rows of a CSV body: a header naming ``id``, ``lat``, ``lon`` and optionally ``name``,
+    ``indoor`` and ``precision`` (any order, any case), separated by ``,`` ``;`` or tabs;
+    UTF-8 (a BOM is skipped). ``indoor``: true/false, 1/0, yes/no, oui/non, empty for false;
+    ``precision``: decimals of lat/lon on public outputs, empty for the deployment's
+    default. With ``;`` or tabs, a decimal comma is read (``50,449``)."""
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -178,12 +200,14 @@ def rows_from_csv(data: bytes) -> list[Row]:
     try:
         header = [h.strip().lower() for h in next(reader)]
     except (StopIteration, csv.Error):
-        raise BulkBodyError("the CSV body needs a header line: id,lat,lon,name,indoor") from None
+        raise BulkBodyError(
+            "the CSV body needs a header line: id,lat,lon,name,indoor,precision"
+        ) from None
     missing = [f for f in ("id", "lat", "lon") if f not in header]
     if missing:
         raise BulkBodyError(
             f"the CSV header lacks {', '.join(missing)} (found: {', '.join(header)[:120]}); "
-            "expected id,lat,lon,name,indoor"
+            "expected id,lat,lon,name,indoor,precision"
         )
     unknown = [h for h in header if h not in FIELDS]
     if unknown:
@@ -221,6 +245,7 @@ def rows_from_csv(data: bytes) -> list[Row]:
                 _csv_number(v.get("lon", "")),
                 v.get("name", "").strip(),
                 _csv_bool(v.get("indoor", "")),
+                _csv_int(v.get("precision", "")),
             )
         )
     if not rows:

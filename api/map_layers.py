@@ -268,6 +268,16 @@ class AnswerCache:
             entry.task = asyncio.create_task(self._run(key, entry))
         return entry.answer
 
+    def forget(self, match: Callable[[Hashable], bool]) -> int:
+        """Drop the answers whose key ``match`` accepts, when what they were built from
+        changed in a way visitors must see at once (a station's public precision): the next
+        request builds afresh, after any build under way (which read the older data).
+        Returns how many were dropped."""
+        keys = [k for k in self._entries if match(k)]
+        for k in keys:
+            del self._entries[k]
+        return len(keys)
+
     def _evict(self) -> None:
         while len(self._entries) > self.max_entries:
             for k, e in self._entries.items():

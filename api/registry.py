@@ -23,7 +23,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 import sqlalchemy as sa
 
@@ -53,13 +53,18 @@ stations = sa.Table(
     sa.Column("retired_at", sa.DateTime(timezone=True), nullable=True),
     # where the data comes from: "airquartiers" (our stations) or "sensor.community" (imported)
     sa.Column("source", sa.String(40), nullable=False, server_default=SOURCE_OWN),
+    # decimals of lat/lon on public outputs chosen for this station (its owner's choice);
+    # NULL: the deployment's AIRQ_PUBLIC_LOCATION_DECIMALS, whatever it is when published
+    sa.Column("precision", sa.Integer, nullable=True),
 )
 
 
 # where each station was: one row per placement, [valid_from, valid_to) in UTC, valid_to NULL
 # for the current one. A station's data is attributed to the placement of the time it was
 # measured (QPV statistics); ``precision`` is the number of decimals of lat/lon on public
-# outputs for this placement.
+# outputs for this placement: the precision it was published at when it ended (coarsened
+# since if the owner asked for a coarser one, see Registry.update); the current placement is
+# published at its station's precision (Registry.placements gives that one).
 PLACEMENTS_TABLE = "station_placements"
 placements_t = sa.Table(
     PLACEMENTS_TABLE,
@@ -75,6 +80,12 @@ placements_t = sa.Table(
 )
 
 DEFAULT_PUBLIC_DECIMALS = 3  # ApiSettings.public_location_decimals' default
+# the precisions an owner may choose for a station (docs/api.md "Privacy"): 2 decimals
+# (~1.1 km, coarser than a QPV's streets) to 5 (~1 m, a station on a public building)
+PRECISION_MIN = 2
+PRECISION_MAX = 5
+# Registry.update(precision=...): back to the deployment's AIRQ_PUBLIC_LOCATION_DECIMALS
+DEPLOYMENT_DEFAULT: Literal["default"] = "default"
 
 
 class RegistryError(ValueError):
@@ -91,6 +102,8 @@ class Station:
     created_at: datetime
     retired_at: datetime | None
     source: str = SOURCE_OWN
+    # decimals of lat/lon on public outputs chosen for it; None: the deployment's default
+    precision: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,6 +135,7 @@ class NewStation:
     lon: float
     name: str = ""
     indoor: bool = False
+    precision: int | None = None  # None: the deployment's default
 
 
 def hash_token(token: str, iterations: int = 101) -> str:
@@ -153,6 +167,19 @@ def validate_station(station_id: str, lat: float, lon: float) -> None:
         raise RegistryError(f"invalid coordinates lat={lat} lon={lon}")
 
 
+def check_precision(precision: object) -> None:
+    """Refuse a public precision outside PRECISION_MIN..PRECISION_MAX decimals."""
+    if (
+        isinstance(precision, bool)
+        or not isinstance(precision, int)
+        or not PRECISION_MIN <= precision <= PRECISION_MAX
+    ):
+        raise RegistryError(
+            f"invalid precision {precision!r}: give {PRECISION_MIN} to {PRECISION_MAX} "
+            "decimals of lat/lon on public outputs (2 ≈ 1 km, 3 ≈ 100 m, 4 ≈ 10 m, 5 ≈ 1 m)"
+        )
+
+
 def _utc(t: datetime | None) -> datetime | None:
     """Times are written in UTC; SQLite gives them back without a zone, PostgreSQL in the
     session's zone: both come out as aware UTC datetimes (RFC 3339 with ``Z`` in JSON)."""
@@ -165,15 +192,28 @@ def _row(r: sa.Row) -> Station:  # type: ignore[type-arg]
     created = _utc(r.created_at)
     assert created is not None  # NOT NULL column
     return Station(
-        r.id, r.name, r.lat, r.lon, bool(r.indoor), created, _utc(r.retired_at), r.source
+        r.id,
+        r.name,
+        r.lat,
+        r.lon,
+        bool(r.indoor),
+        created,
+        _utc(r.retired_at),
+        r.source,
+        r.precision,
     )
 
 
-def _placement(r: sa.Row) -> Placement:  # type: ignore[type-arg]
+def _placement(r: sa.Row, current_precision: int | None = None) -> Placement:  # type: ignore[type-arg]
+    """A placement row; the current one (no ``valid_to``) at ``current_precision`` when
+    given (its station's precision as published now)."""
     start = _utc(r.valid_from)
     assert start is not None  # NOT NULL column
+    precision = r.precision
+    if r.valid_to is None and current_precision is not None:
+        precision = current_precision
     return Placement(
-        r.id, r.station_id, start, _utc(r.valid_to), r.lat, r.lon, bool(r.indoor), r.precision
+        r.id, r.station_id, start, _utc(r.valid_to), r.lat, r.lon, bool(r.indoor), precision
     )
 
 
@@ -196,6 +236,9 @@ def _migrate(engine: sa.Engine, public_decimals: int = DEFAULT_PUBLIC_DECIMALS) 
                     f"NOT NULL DEFAULT '{SOURCE_OWN}'"
                 )
             )
+    if "precision" not in columns:  # NULL: the deployment's default, as before
+        with engine.begin() as conn:
+            conn.execute(sa.text(f'ALTER TABLE {STATIONS_TABLE} ADD COLUMN "precision" INTEGER'))
     placed = sa.select(placements_t.c.id).where(placements_t.c.station_id == stations.c.id)
     missing = sa.select(
         stations.c.id,
@@ -298,9 +341,14 @@ class Registry:
         name: str = "",
         indoor: bool = False,
         source: str = SOURCE_OWN,
+        precision: int | None = None,
     ) -> str:
-        """Create a station; returns its secret token (shown once, stored hashed)."""
+        """Create a station; returns its secret token (shown once, stored hashed).
+        ``precision``: decimals of its location on public outputs (None: the deployment's
+        default), :data:`PRECISION_MIN` to :data:`PRECISION_MAX`."""
         validate_station(station_id, lat, lon)
+        if precision is not None:
+            check_precision(precision)
         token = secrets.token_urlsafe(24)
         # imported stations (sensor.community) publish nothing: no broker account
         accounts = self.accounts if source == SOURCE_OWN else None
@@ -318,6 +366,7 @@ class Registry:
                         token_hash=hash_token(token),
                         created_at=now,
                         source=source,
+                        precision=precision,
                     )
                 )
                 conn.execute(
@@ -327,7 +376,7 @@ class Registry:
                         lat=lat,
                         lon=lon,
                         indoor=indoor,
-                        precision=self.public_decimals,
+                        precision=self.public_decimals if precision is None else precision,
                     )
                 )
                 if accounts is not None:  # before the commit: refused, nothing is stored
@@ -354,6 +403,8 @@ class Registry:
         ``airq broker sync``): stations the registry lacks are never left able to publish."""
         for st in new:
             validate_station(st.id, st.lat, st.lon)
+            if st.precision is not None:
+                check_precision(st.precision)
         ids = [st.id for st in new]
         if len(set(ids)) != len(ids):
             twice = sorted(i for i, n in Counter(ids).items() if n > 1)[:5]
@@ -370,6 +421,7 @@ class Registry:
                 token_hash=hash_token(token),
                 created_at=now,
                 source=SOURCE_OWN,
+                precision=st.precision,
             )
             for st, token in zip(new, tokens, strict=True)
         ]
@@ -380,7 +432,7 @@ class Registry:
                 lat=st.lat,
                 lon=st.lon,
                 indoor=st.indoor,
-                precision=self.public_decimals,
+                precision=self.public_decimals if st.precision is None else st.precision,
             )
             for st in new
         ]
@@ -456,6 +508,11 @@ class Registry:
         with self.engine.connect() as conn:
             return [_row(r) for r in conn.execute(q)]
 
+    def effective_precision(self, station: Station) -> int:
+        """Decimals the station's current location is published at: its own, or the
+        deployment's default (the ``public_decimals`` this registry was opened with)."""
+        return self.public_decimals if station.precision is None else station.precision
+
     def update(
         self,
         station_id: str,
@@ -465,14 +522,23 @@ class Registry:
         lon: float | None = None,
         indoor: bool | None = None,
         moved_at: datetime | None = None,
+        precision: int | Literal["default"] | None = None,
     ) -> Station:
-        """Change the name, location or indoor flag of a station; returns the new record.
+        """Change the name, location, indoor flag or public precision of a station; returns
+        the new record.
 
         A new location or indoor flag is a move: the current placement ends at ``moved_at``
         (default now) and a new one starts there, so the data measured before stays
         attributed to where it was measured. ``moved_at`` in the future or before the
         current placement's start is refused; at its very start, the current placement is
-        corrected instead. A name alone changes no placement."""
+        corrected instead. A name alone changes no placement.
+
+        ``precision`` (decimals of lat/lon on public outputs, or :data:`DEPLOYMENT_DEFAULT`)
+        moves nothing: the current placement is published at it from now on, and every past
+        placement published more precisely is coarsened to it (a past placement is never
+        made more precise). A move without ``precision`` keeps the station's precision,
+        except one finer than the deployment's default: the new place gets the default (a
+        precision chosen for a public building does not follow the station into a home)."""
         current = self.get(station_id)
         if current is None:
             raise RegistryError(f"no station {station_id!r}")
@@ -491,6 +557,20 @@ class Registry:
             raise RegistryError(
                 "moved_at given without a new location or indoor flag: nothing moves"
             )
+        chosen = current.precision
+        if isinstance(precision, int):
+            check_precision(precision)
+            chosen = precision
+        elif precision == DEPLOYMENT_DEFAULT:
+            chosen = None
+        elif precision is not None:
+            check_precision(precision)  # a wrong value: refused, naming it
+        elif moves and chosen is not None and chosen > self.public_decimals:
+            chosen = None
+        if chosen != current.precision:
+            values["precision"] = chosen
+        published = self.effective_precision(current)
+        publish = self.public_decimals if chosen is None else chosen
         now = datetime.now(UTC)
         when = now if moved_at is None else _as_utc(moved_at)
         if moves and when > now:
@@ -498,14 +578,35 @@ class Registry:
                 f"moved_at {when.isoformat()} is in the future: give the time the station "
                 "was actually moved (UTC), or leave it out for now"
             )
-        if values:
+        if values or precision is not None:
             with self.engine.begin() as conn:
                 if moves:
-                    self._move(conn, station_id, new_lat, new_lon, new_indoor, when)
-                conn.execute(stations.update().where(stations.c.id == station_id).values(values))
+                    self._move(
+                        conn, station_id, new_lat, new_lon, new_indoor, when, published, publish
+                    )
+                if precision is not None:
+                    self._publish_at(conn, station_id, publish)
+                if values:
+                    conn.execute(
+                        stations.update().where(stations.c.id == station_id).values(values)
+                    )
         updated = self.get(station_id)
         assert updated is not None
         return updated
+
+    def _publish_at(self, conn: sa.Connection, station_id: str, precision: int) -> None:
+        """The current placement published at ``precision``, every past one at most."""
+        p = placements_t.c
+        conn.execute(
+            placements_t.update()
+            .where(p.station_id == station_id, p.valid_to.is_(None))
+            .values(precision=precision)
+        )
+        conn.execute(
+            placements_t.update()
+            .where(p.station_id == station_id, p.valid_to.is_not(None), p.precision > precision)
+            .values(precision=precision)
+        )
 
     def _move(
         self,
@@ -515,19 +616,21 @@ class Registry:
         lon: float,
         indoor: bool,
         when: datetime,
+        published: int,
+        publish: int,
     ) -> None:
+        """Close the current placement at ``when`` (at the precision it was ``published``
+        at) and open one at the new place (published at ``publish``)."""
         r = conn.execute(
             placements_t.select()
             .where(placements_t.c.station_id == station_id, placements_t.c.valid_to.is_(None))
             .order_by(placements_t.c.valid_from.desc())
             .with_for_update()
         ).first()
-        place = dict(lat=lat, lon=lon, indoor=indoor)
+        place = dict(lat=lat, lon=lon, indoor=indoor, precision=publish)
         if r is None:  # cannot happen after _migrate; kept so a move never loses the history
             conn.execute(
-                placements_t.insert().values(
-                    station_id=station_id, valid_from=when, precision=self.public_decimals, **place
-                )
+                placements_t.insert().values(station_id=station_id, valid_from=when, **place)
             )
             return
         current = _placement(r)
@@ -541,29 +644,39 @@ class Registry:
             conn.execute(placements_t.update().where(placements_t.c.id == current.id).values(place))
             return
         conn.execute(
-            placements_t.update().where(placements_t.c.id == current.id).values(valid_to=when)
+            placements_t.update()
+            .where(placements_t.c.id == current.id)
+            .values(valid_to=when, precision=published)
         )
-        conn.execute(
-            placements_t.insert().values(
-                station_id=station_id, valid_from=when, precision=self.public_decimals, **place
-            )
+        conn.execute(placements_t.insert().values(station_id=station_id, valid_from=when, **place))
+
+    def _placements_query(self) -> sa.Select:  # type: ignore[type-arg]
+        """Placements with their station's chosen precision (for the current one)."""
+        return sa.select(placements_t, stations.c.precision.label("station_precision")).join(
+            stations, stations.c.id == placements_t.c.station_id, isouter=True
         )
 
+    def _with_precision(self, r: sa.Row) -> Placement:  # type: ignore[type-arg]
+        chosen = r.station_precision
+        return _placement(r, self.public_decimals if chosen is None else chosen)
+
     def placements(self, station_id: str) -> builtins.list[Placement]:
-        """The station's placements, oldest first (empty for an unknown station)."""
+        """The station's placements, oldest first (empty for an unknown station); the
+        current one at the precision its station is published at now."""
         with self.engine.connect() as conn:
             rows = conn.execute(
-                placements_t.select()
+                self._placements_query()
                 .where(placements_t.c.station_id == station_id)
                 .order_by(placements_t.c.valid_from, placements_t.c.id)
             ).all()
-        return [_placement(r) for r in rows]
+        return [self._with_precision(r) for r in rows]
 
     def placements_between(
         self, ids: Iterable[str], start: datetime | float, end: datetime | float
     ) -> dict[str, builtins.list[Placement]]:
         """station id -> its placements overlapping [start, end) (datetimes, or epoch
-        seconds), oldest first; stations without any are left out."""
+        seconds), oldest first; stations without any are left out. The current placements
+        at the precision their station is published at now."""
         wanted = sorted(set(ids))
         out: dict[str, builtins.list[Placement]] = {}
         if not wanted:
@@ -572,7 +685,7 @@ class Registry:
         with self.engine.connect() as conn:
             for i in range(0, len(wanted), 500):
                 rows = conn.execute(
-                    placements_t.select()
+                    self._placements_query()
                     .where(
                         placements_t.c.station_id.in_(wanted[i : i + 500]),
                         placements_t.c.valid_from < t1,
@@ -581,7 +694,7 @@ class Registry:
                     .order_by(placements_t.c.station_id, placements_t.c.valid_from)
                 ).all()
                 for r in rows:
-                    out.setdefault(r.station_id, []).append(_placement(r))
+                    out.setdefault(r.station_id, []).append(self._with_precision(r))
         return out
 
     def ensure(

@@ -92,8 +92,10 @@ def validate_station_ids(ids: Sequence[str], limit: int) -> list[str]:
 
 
 def public_location(station: Station, decimals: int) -> tuple[float, float]:
-    """(lon, lat) rounded for public outputs."""
-    return round(station.lon, decimals), round(station.lat, decimals)
+    """(lon, lat) rounded for public outputs: at the precision chosen for the station, else
+    at ``decimals`` (the deployment's AIRQ_PUBLIC_LOCATION_DECIMALS)."""
+    d = decimals if station.precision is None else station.precision
+    return round(station.lon, d), round(station.lat, d)
 
 
 def public_placement(placement: Placement) -> tuple[float, float]:

@@ -9,7 +9,7 @@ import os
 import re
 import threading
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -146,7 +146,8 @@ class StationRef:
     current placement and ``"<station>@<placement>"`` for an earlier one, so placements (and
     their cache entries) are keyed on where the station was, not on the station;
     ``station_id`` is the station and [valid_from, valid_to) (epoch seconds) the time it was
-    there: its readings count only for those hours."""
+    there: its readings count only for those hours. ``precision``: the decimals of lat/lon
+    it is published at (None: the deployment's default)."""
 
     id: str
     name: str
@@ -155,6 +156,7 @@ class StationRef:
     station_id: str = ""
     valid_from: float = -math.inf
     valid_to: float = math.inf
+    precision: int | None = field(default=None, compare=False)
 
     @property
     def station(self) -> str:
@@ -187,6 +189,7 @@ def placement_refs(
                     # was registered (imported archives)
                     -math.inf if i == 0 and first_open else p.valid_from.timestamp(),
                     math.inf if p.valid_to is None else p.valid_to.timestamp(),
+                    p.precision,
                 )
             )
     return out

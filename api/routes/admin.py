@@ -1,7 +1,7 @@
 """Station registry administration, behind the admin token (``AIRQ_ADMIN_TOKEN``, sent as
-``Authorization: Bearer <token>``): create, update name/location/indoor flag, retire, rotate
-the station token. Station tokens are shown once and stored hashed; exact locations are shown
-here only.
+``Authorization: Bearer <token>``): create, update name/location/indoor flag/public
+precision, retire, rotate the station token. Station tokens are shown once and stored hashed;
+exact locations are shown here only.
 
 With the broker's admin account configured (``AIRQ_BROKER_ADMIN_URL``), creating, rotating and
 retiring take effect on the broker before the answer (api/broker_accounts.py): the station can
@@ -29,7 +29,15 @@ from api.hardware import book_for
 from api.paging import LINK_HEADER, MAX_PAGE, PAGE, next_page
 from api.problems import problem_responses
 from api.protection import RateLimitDep, read_body_limited
-from api.registry import Registry, RegistryError, Station
+from api.registry import (
+    DEPLOYMENT_DEFAULT,
+    PRECISION_MAX,
+    PRECISION_MIN,
+    Registry,
+    RegistryError,
+    Station,
+)
+from api.routes.qpv import forget_station_answers
 
 _bearer = HTTPBearer(auto_error=False, description="AIRQ_ADMIN_TOKEN")
 
@@ -66,6 +74,18 @@ router = APIRouter(
 Lat = Annotated[float, Field(ge=-90, le=90, description="WGS84 latitude")]
 Lon = Annotated[float, Field(ge=-180, le=180, description="WGS84 longitude")]
 Name = Annotated[str, Field(max_length=200)]
+Precision = Annotated[
+    int,
+    Field(
+        strict=True,
+        ge=PRECISION_MIN,
+        le=PRECISION_MAX,
+        description="decimals of lat/lon on every public output (map, station list, "
+        "placements, exports): 2 ≈ 1 km, 3 ≈ 100 m, 4 ≈ 10 m, 5 ≈ 1 m; the owner's choice, "
+        "the deployment's AIRQ_PUBLIC_LOCATION_DECIMALS when not given (docs/api.md, "
+        '"Privacy")',
+    ),
+]
 
 
 class StationBase(BaseModel):
@@ -78,6 +98,7 @@ class StationCreate(StationBase):
     lon: Lon
     name: Name = ""
     indoor: bool = False
+    precision: Precision | None = None
 
 
 class StationUpdate(StationBase):
@@ -85,6 +106,12 @@ class StationUpdate(StationBase):
     lat: Lat | None = None
     lon: Lon | None = None
     indoor: bool | None = None
+    precision: Precision | None = Field(
+        default=None,
+        description="decimals of lat/lon on public outputs (null: back to the deployment's "
+        "default). Moves nothing: the current placement is published at it from now on, and "
+        "past placements published more precisely are coarsened to it",
+    )
     moved_at: AwareDatetime | None = Field(
         default=None,
         description="when the station was moved (with lat/lon/indoor; default now): its "
@@ -101,6 +128,10 @@ class StationAdmin(BaseModel):
     lon: float
     indoor: bool
     source: str
+    precision: int | None = Field(
+        description="decimals of lat/lon on public outputs chosen for the station; null: the "
+        "deployment's AIRQ_PUBLIC_LOCATION_DECIMALS"
+    )
     created_at: AwareDatetime = Field(description="RFC 3339, UTC")
     retired_at: AwareDatetime | None = Field(description="RFC 3339, UTC; null while active")
 
@@ -126,6 +157,7 @@ def _out(s: Station) -> dict[str, Any]:
         "lon": s.lon,
         "indoor": s.indoor,
         "source": s.source,
+        "precision": s.precision,
         "created_at": s.created_at,
         "retired_at": s.retired_at,
     }
@@ -182,7 +214,8 @@ class BulkRow(BaseModel):
     ok: bool
     code: str | None = Field(
         default=None,
-        description="why the row is refused: bad_row, bad_id, bad_coords, duplicate, exists",
+        description="why the row is refused: bad_row, bad_id, bad_coords, bad_precision, "
+        "duplicate, exists",
     )
     reason: str | None = Field(default=None, description="the same, as a sentence")
     token: str | None = Field(
@@ -197,8 +230,10 @@ class BulkReport(BaseModel):
 
 
 _CSV_DOC = (
-    "a header naming id, lat, lon and optionally name, indoor (any order), separated by , ; or "
-    "tab, then one station per line; UTF-8; indoor: true/false (1/0, yes/no, oui/non)"
+    "a header naming id, lat, lon and optionally name, indoor, precision (any order), "
+    "separated by , ; or tab, then one station per line; UTF-8; indoor: true/false (1/0, "
+    f"yes/no, oui/non); precision: {PRECISION_MIN} to {PRECISION_MAX} decimals of lat/lon on "
+    "public outputs, empty for the deployment's default"
 )
 _BULK_BODY = {
     "requestBody": {
@@ -214,7 +249,9 @@ _BULK_BODY = {
             },
             "text/csv": {
                 "schema": {"type": "string", "description": _CSV_DOC},
-                "example": "id,lat,lon,name,indoor\nlens-01,50.449,2.839,Grande Résidence,false\n",
+                "example": "id,lat,lon,name,indoor,precision\n"
+                "lens-01,50.449,2.839,Grande Résidence,false,2\n"
+                "lens-02,50.432,2.833,Mairie,false,\n",
             },
         },
     }
@@ -300,6 +337,7 @@ async def admin_bulk_create(
         raise HTTPException(409, f"{exc}: nothing was created; send the file again") from None
     except BrokerError as exc:
         raise _broker_refused(exc) from None
+    forget_station_answers(request.app.state)
     for entry, token in zip(report, tokens, strict=True):
         entry["token"] = token
     doc = {"created": len(tokens), "dry_run": False, "rows": report}
@@ -317,18 +355,24 @@ async def admin_bulk_create(
         what={400: "refused, or a body that is not JSON", 409: "station exists", **BROKER_DOWN},
     ),
 )
-async def admin_create(body: StationCreate, registry: RegistryDep) -> dict[str, Any]:
+async def admin_create(
+    request: Request, body: StationCreate, registry: RegistryDep
+) -> dict[str, Any]:
     """Create a station; the answer holds its token, shown only this once. The station can
-    publish over MQTT as soon as the answer is sent (client id: its id)."""
+    publish over MQTT as soon as the answer is sent (client id: its id). ``precision``: the
+    decimals its location is published at (default: the deployment's)."""
     try:
         token = await run_in_threadpool(
-            registry.add, body.id, body.lat, body.lon, body.name, body.indoor
+            lambda: registry.add(
+                body.id, body.lat, body.lon, body.name, body.indoor, precision=body.precision
+            )
         )
     except RegistryError as exc:
         code = 409 if "already exists" in str(exc) else 400
         raise HTTPException(code, str(exc)) from None
     except BrokerError as exc:
         raise _broker_refused(exc) from None
+    forget_station_answers(request.app.state)
     station = await _existing(registry, body.id)
     return {**_out(station), "token": token}
 
@@ -341,12 +385,19 @@ async def admin_create(body: StationCreate, registry: RegistryDep) -> dict[str, 
     ),
 )
 async def admin_update(
-    station_id: str, body: StationUpdate, registry: RegistryDep
+    request: Request, station_id: str, body: StationUpdate, registry: RegistryDep
 ) -> dict[str, Any]:
-    """Change the name, the location or the indoor flag (only the fields given). A new
-    location or indoor flag closes the current placement at ``moved_at`` (default now) and
-    opens a new one (history: GET /v1/stations/{station_id}/placements)."""
+    """Change the name, the location, the indoor flag or the public precision (only the
+    fields given). A new location or indoor flag closes the current placement at
+    ``moved_at`` (default now) and opens a new one (history: GET
+    /v1/stations/{station_id}/placements). A precision alone moves nothing: every public
+    output shows the current location at it at once, and past placements published more
+    precisely are coarsened to it (none is made more precise); a move without ``precision``
+    keeps the station's, unless it is finer than the deployment's default."""
     await _existing(registry, station_id)
+    # null: back to the deployment's default; absent: unchanged
+    default = body.precision is None and "precision" in body.model_fields_set
+    precision = DEPLOYMENT_DEFAULT if default else body.precision
     try:
         station = await run_in_threadpool(
             lambda: registry.update(
@@ -356,10 +407,12 @@ async def admin_update(
                 lon=body.lon,
                 indoor=body.indoor,
                 moved_at=body.moved_at,
+                precision=precision,
             )
         )
     except RegistryError as exc:
         raise HTTPException(400, str(exc)) from None
+    forget_station_answers(request.app.state)
     return _out(station)
 
 

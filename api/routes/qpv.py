@@ -324,6 +324,15 @@ def stations_key(p: Mapping[str, str | None]) -> Hashable:
     return ("stations.geojson", p.get("quantity", PAGE_QUANTITY))
 
 
+def forget_station_answers(state: State) -> None:
+    """Drop the held ``stations.geojson`` answers: a station was added, moved, renamed or
+    given another public precision, which the map must not show late (other API processes
+    rebuild theirs within ``AIRQ_MAP_REFRESH_S``)."""
+    cache: AnswerCache | None = getattr(state, "map_answers", None)
+    if cache is not None:
+        cache.forget(lambda key: isinstance(key, tuple) and key[:1] == ("stations.geojson",))
+
+
 # path -> (its query parameters, its key): ReadyAnswerMiddleware serves the answers held
 # before routing (create_app installs it)
 MAP_ANSWER_PATHS: dict[str, tuple[frozenset[str], Callable[[dict[str, str]], Hashable]]] = {
@@ -523,13 +532,15 @@ def _station_feature(
     value = round(day_value(d, stat), 2) if d else None
     cls = atmo_class(quantity, value) if value is not None else None
     nearest = p.near[0] if p.near else None
+    # public output: coordinates rounded as on the other public endpoints, at the precision
+    # chosen for the station (else the deployment's)
+    digits = decimals if s.precision is None else s.precision
     return {
         "type": "Feature",
         "id": s.id,
-        # public output: coordinates rounded as on the other public endpoints
         "geometry": {
             "type": "Point",
-            "coordinates": [round(s.lon, decimals), round(s.lat, decimals)],
+            "coordinates": [round(s.lon, digits), round(s.lat, digits)],
         },
         "properties": {
             "station_id": s.id,
