@@ -126,7 +126,11 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     # qpv= filters of /v1/stations and /v1/series: stations inside the QPV polygons
     app.state.qpv_selector = QpvStationSelector()
     # ready map answers served before routing, inside CORS and the body limit
-    app.add_middleware(ReadyAnswerMiddleware, paths=qpv.MAP_ANSWER_PATHS)
+    app.add_middleware(
+        ReadyAnswerMiddleware,
+        paths=qpv.MAP_ANSWER_PATHS,
+        pages={"/carte": lambda state: pages.render("carte.html", state.settings)},
+    )
     install_protection(app, settings)  # CORS and the request-body limit
     counts = RequestCounts()
     app.state.metrics_registry = metrics_registry(counts, app.state)

@@ -31,6 +31,7 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Hashable, Mapping
 from dataclasses import dataclass
 from email.utils import formatdate
+from typing import Any
 from urllib.parse import parse_qsl
 
 from pydantic import Field
@@ -105,9 +106,11 @@ def ready_answer(
     max_age: float,
     previous: ReadyAnswer | None = None,
     now: float | None = None,
+    headers: Mapping[str, str] | None = None,
 ) -> ReadyAnswer:
     """The bytes of one answer with their gzip and headers. ``Last-Modified`` is kept from
-    ``previous`` when the bytes did not change."""
+    ``previous`` when the bytes did not change. ``headers`` are sent as well (a
+    ``Cache-Control`` among them replaces the one made from ``max_age``)."""
     digest = hashlib.sha256(body).hexdigest()[:32]
     etag = f'"{digest}"'
     if previous is not None and previous.etag == etag:
@@ -116,10 +119,17 @@ def ready_answer(
     # mtime=0: the gzip bytes depend on the body alone, as the tag does
     gzipped = gzip.compress(body, compresslevel=6, mtime=0)
     age = max(1, round(max_age))
+    extra = {k.lower(): v for k, v in (headers or {}).items()}
+    cache_control = extra.pop(
+        "cache-control", f"public, max-age={age}, stale-while-revalidate={4 * age}"
+    )
+    for k in ("content-type", "content-length", "content-encoding", "etag", "vary"):
+        extra.pop(k, None)
     common = [
-        (b"cache-control", f"public, max-age={age}, stale-while-revalidate={4 * age}".encode()),
+        (b"cache-control", cache_control.encode()),
         (b"last-modified", formatdate(modified, usegmt=True).encode()),
         (b"vary", b"Accept-Encoding"),
+        *((k.encode("latin-1"), v.encode("latin-1")) for k, v in extra.items()),
     ]
     etag_gzip = f'"{digest}-gz"'
     typ = (b"content-type", media_type.encode())
@@ -340,6 +350,7 @@ class AnswerCache:
 
 
 KeyOf = Callable[[dict[str, str]], Hashable]
+PageOf = Callable[[Any], tuple[str, dict[str, str]]]  # app state -> (HTML, headers)
 
 
 class ReadyAnswerMiddleware:
@@ -348,28 +359,75 @@ class ReadyAnswerMiddleware:
     limiter's check, a dictionary look-up and the send. ``paths`` maps a path to the function
     giving the cache key of a query (the route's own); anything else (a miss, a query with
     unknown, repeated or empty parameters, a client over its rate) goes on to the app, whose
-    route builds, validates and answers errors (the 429 included) as usual."""
+    route builds, validates and answers errors (the 429 included) as usual.
 
-    def __init__(self, app: ASGIApp, paths: Mapping[str, tuple[frozenset[str], KeyOf]]) -> None:
+    ``pages`` maps a page's path to its renderer (the one its route calls, which keeps the
+    page while its files do not change): once the route has answered a first time, the page is
+    served from here, whatever the query (the page reads it in the browser), with the route's
+    headers plus an ETag, gzip and 304s. Pages are not rate limited, as their route is not."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        paths: Mapping[str, tuple[frozenset[str], KeyOf]],
+        pages: Mapping[str, PageOf] | None = None,
+    ) -> None:
         self.app = app
         self.paths = paths
+        self.pages = pages or {}
         self._routes: dict[str, object] = {}
+        self._pages: dict[str, tuple[str, dict[str, str], ReadyAnswer]] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["method"] == "GET":
             path = scope["path"]
+            page = self.pages.get(path)
+            if page is not None and path in self._routes:
+                ready = self._page(scope, page)
+                if ready is not None:
+                    await respond_to(scope, ready)(scope, receive, send)
+                    return
             found = self.paths.get(path)
+            if found is None and page is not None:
+                await self._learn_route(scope, receive, send)
+                return
             if found is not None:
                 answer = self._answer(scope, *found)
                 if answer is not None:
                     await respond_to(scope, answer)(scope, receive, send)
                     return
-                await self.app(scope, receive, send)
-                # the route the router matched, for the metrics of the answers served here
-                if path not in self._routes and scope.get("route") is not None:
-                    self._routes[path] = scope["route"]
+                await self._learn_route(scope, receive, send)
                 return
         await self.app(scope, receive, send)
+
+    async def _learn_route(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """On to the app, keeping the route the router matched: the answers served here then
+        count under it in the metrics (and a page is served here once its route is known)."""
+        await self.app(scope, receive, send)
+        route = scope.get("route")
+        if route is not None:
+            self._routes.setdefault(scope["path"], route)
+
+    def _page(self, scope: Scope, page: PageOf) -> ReadyAnswer | None:
+        """A page as its route renders it (the renderer keeps it while its files do not
+        change), with validators and gzip made once per rendering."""
+        path = scope["path"]
+        try:
+            html, headers = page(scope["app"].state)
+        except Exception:  # the route answers (and logs) whatever went wrong
+            return None
+        held = self._pages.get(path)
+        if held is None or held[0] is not html or held[1] is not headers:
+            answer = ready_answer(
+                html.encode(),
+                "text/html; charset=utf-8",
+                300,
+                held[2] if held else None,
+                headers=headers,
+            )
+            held = self._pages[path] = (html, headers, answer)
+        scope["route"] = self._routes.get(path)
+        return held[2]
 
     def _answer(self, scope: Scope, allowed: frozenset[str], key_of: KeyOf) -> ReadyAnswer | None:
         app = scope.get("app")

@@ -186,3 +186,22 @@ def test_the_map_routes_are_rate_limited(
         assert codes == [200, 200, 200, 429]
         r = c.get(path, headers={"If-None-Match": "*"})  # a revalidation counts as well
         assert r.status_code == 429 and int(r.headers["retry-after"]) > 0
+
+
+def test_the_map_page_is_served_ready_with_its_headers(client: httpx.Client) -> None:
+    first = client.get("/carte", headers={"Accept-Encoding": "identity"})  # by its route
+    assert first.status_code == 200 and "etag" not in first.headers
+    for query in ({}, {"lang": "en"}, {"station": "in-1"}):
+        r = client.get("/carte", params=query, headers={"Accept-Encoding": "identity"})
+        assert r.status_code == 200 and r.content == first.content
+        for name in ("content-security-policy", "cache-control", "x-content-type-options"):
+            assert r.headers[name] == first.headers[name], name
+        assert r.headers["content-type"] == "text/html; charset=utf-8"
+    tag = r.headers["etag"]
+    with client.stream("GET", "/carte", headers={"Accept-Encoding": "gzip"}) as z:
+        raw = b"".join(z.iter_raw())
+    assert z.headers["content-encoding"] == "gzip" and gzip.decompress(raw) == first.content
+    again = client.get("/carte", headers={"If-None-Match": tag, "Accept-Encoding": "identity"})
+    assert again.status_code == 304 and again.headers["etag"] == tag
+    metrics = client.get("/metrics").text
+    assert 'route="/carte",status="304"' in metrics
