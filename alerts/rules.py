@@ -53,6 +53,7 @@ __all__ = [
     "apply_clock",
     "apply_drift",
     "apply_reading",
+    "cap_message",
     "drift_score",
     "release_at",
     "step_stuck",
@@ -402,6 +403,30 @@ def apply_clock(rule: Rule, state: State, now: float) -> tuple[State, list[Event
             ref = _mean(new, stations, "ref") if rule.kind == "drift" else None
             events.append(Event(rule.id, "repeat", now, stations, value, new.started_at, ref))
     return new, events
+
+
+def cap_message(
+    kind: str, due: float, held: str | None, last_due: float | None, cap_s: float
+) -> tuple[str, float]:
+    """The per-period cap (``cap_s``: at most one message per period): what to do with a new
+    message of ``kind`` due at ``due``, given the kind of the subscription's message still
+    held (not yet sent) and the due time of its last message kept. Returns (action, due):
+
+    - ``"add"``: queue it, not before ``last_due + cap_s``;
+    - ``"cancel"``: drop it and the held one (a start and an end the recipient never read:
+      nothing happened for them; an end and a new start: the alert they know goes on);
+    - ``"replace"``: the end takes the place of a held reminder (at its time);
+    - ``"drop"``: a reminder while another message is held says nothing more.
+    """
+    if held is None:
+        return "add", due if last_due is None else max(due, last_due + cap_s)
+    if {held, kind} == {"start", "resolve"}:
+        return "cancel", due
+    if held == "repeat" and kind == "resolve":
+        return "replace", due
+    if kind == "repeat":
+        return "drop", due
+    return "add", due if last_due is None else max(due, last_due + cap_s)
 
 
 def release_at(t: float, quiet: tuple[int, int] | None, tz: ZoneInfo = LOCAL_TZ) -> float:

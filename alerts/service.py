@@ -236,7 +236,11 @@ class AlertsService:
                 self.dirty.add(sub_id)  # runs, last readings, sums: written by ``flush``
                 return
             msgs = self._messages(info, events)
-            if self.db.write_state(sub_id, version, new, self.clock(), msgs):
+            quiet = info.rule.quiet
+            if self.db.write_state(
+                sub_id, version, new, self.clock(), msgs, info.rule.cap_s,
+                partial(release_at, quiet=quiet),
+            ):  # fmt: skip
                 self.states[sub_id] = (version + 1, new)
                 self.dirty.discard(sub_id)
                 self.counters.transitions += 1

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,7 +25,7 @@ from airq_core.storage import (
     ALERT_SUBSCRIPTIONS_TABLE,
     STATIONS_TABLE,
 )
-from alerts.rules import Rule, State
+from alerts.rules import Rule, State, cap_message
 
 __all__ = ["AlertDb", "Outgoing", "SubscriptionInfo"]
 
@@ -255,9 +256,13 @@ class AlertDb:
         state: State,
         now: float,
         messages: list[tuple[str, float, str, str]] = (),  # type: ignore[assignment]
+        cap_s: float = 0.0,
+        release: Callable[[float], float] = lambda t: t,
     ) -> bool:
         """Writes ``state`` if the row is still at ``version`` (then at version + 1), with its
-        messages ``(kind, due_at, title, body)``, in one transaction; False on a conflict."""
+        messages ``(kind, due_at, title, body)``, in one transaction; False on a conflict.
+        With ``cap_s``, at most one message per period (:func:`alerts.rules.cap_message`;
+        ``release`` moves a due time out of the quiet hours)."""
         with self.engine.begin() as conn:
             n = conn.execute(
                 state_t.update()
@@ -266,6 +271,8 @@ class AlertDb:
             ).rowcount
             if n != 1:
                 return False
+            if messages and cap_s > 0:
+                messages = self._cap(conn, sub_id, now, messages, cap_s, release)
             if messages:
                 conn.execute(
                     outbox_t.insert(),
@@ -282,6 +289,57 @@ class AlertDb:
                     ],
                 )
         return True
+
+    @staticmethod
+    def _cap(
+        conn: sa.Connection,
+        sub_id: int,
+        now: float,
+        messages: list[tuple[str, float, str, str]],
+        cap_s: float,
+        release: Callable[[float], float],
+    ) -> list[tuple[str, float, str, str]]:
+        """The messages to queue under the cap, the held ones cancelled or replaced (marked
+        sent with an error starting ``dropped``, so they never count as a message)."""
+        kept: list[tuple[str, float, str, str]] = []
+        for kind, due, title, body in messages:
+            live = outbox_t.c.error.is_(None) | ~outbox_t.c.error.startswith("dropped")
+            held = conn.execute(
+                sa.select(outbox_t.c.id, outbox_t.c.kind, outbox_t.c.due_at)
+                .where(
+                    outbox_t.c.subscription_id == sub_id,
+                    outbox_t.c.sent_at.is_(None),
+                    outbox_t.c.claimed_at.is_(None),
+                    live,
+                )
+                .order_by(outbox_t.c.id.desc())
+                .limit(1)
+            ).first()
+            last = conn.execute(
+                sa.select(sa.func.max(outbox_t.c.due_at)).where(
+                    outbox_t.c.subscription_id == sub_id, live
+                )
+            ).scalar()
+            action, at = cap_message(kind, due, held.kind if held else None, last, cap_s)
+            if action == "add":
+                kept.append((kind, release(at), title, body))
+                continue
+            if action == "drop":
+                continue
+            assert held is not None
+            conn.execute(
+                outbox_t.update()
+                .where(outbox_t.c.id == held.id)
+                .values(sent_at=now, error=f"dropped: {action} by a {kind} (cap)")
+            )
+            if action == "replace":
+                conn.execute(
+                    outbox_t.insert().values(
+                        subscription_id=sub_id, kind=kind, created_at=now,
+                        due_at=held.due_at, title=title, body=body,
+                    )
+                )  # fmt: skip
+        return kept
 
     def write_states(self, items: list[tuple[int, int, State]], now: float) -> set[int]:
         """:meth:`write_state` for many states (no messages) in one transaction; returns the

@@ -317,3 +317,16 @@ def test_bbox_parsing_and_its_area_name() -> None:
         title
         == "Alerte Particules fines PM2,5 : la zone 50.600, 3.050 – 50.700, 3.100 (2 stations)"
     )
+
+
+def test_the_cap_keeps_one_message_per_period_and_cancels_what_was_never_read() -> None:
+    from alerts.rules import cap_message
+
+    assert cap_message("start", T0, None, None, 3600) == ("add", T0)
+    assert cap_message("resolve", T0 + 60, None, T0, 3600) == ("add", T0 + 3600)
+    assert cap_message("start", T0 + 7200, None, T0, 3600) == ("add", T0 + 7200)
+    # a start and an end both unread cancel out, and so do an end and a new start
+    assert cap_message("resolve", T0 + 60, "start", T0, 3600)[0] == "cancel"
+    assert cap_message("start", T0 + 60, "resolve", T0, 3600)[0] == "cancel"
+    assert cap_message("resolve", T0 + 60, "repeat", T0, 3600)[0] == "replace"
+    assert cap_message("repeat", T0 + 60, "start", T0, 3600)[0] == "drop"

@@ -96,3 +96,29 @@ def test_who_24h_guideline_fires_on_the_24h_mean_and_names_it(
     wait_until(lambda: receiver.bodies, timeout=10, what="the WHO guideline message")
     message = receiver.bodies[0]["message"]
     assert "plus de 45 µg/m³ (valeur guide de l'OMS pour 24 h) en moyenne sur 24 h" in message
+
+
+def test_at_most_one_message_per_period_and_a_flap_nobody_read_is_not_sent(
+    registry: Registry, store: AlertStore, receiver: Receiver, publisher: Publisher,
+    start_service,
+) -> None:  # fmt: skip
+    registry.add("arras-03", 50.29, 2.78)
+    sub = store.add(kind="threshold", owner="station", station_id="arras-03",
+                    stations=["arras-03"], quantity="co2", above=1500, for_s=0, clear_for_s=0,
+                    cap_s=HOUR, target=receiver.url())  # fmt: skip
+    service, _ = start_service()
+    now = time.time()
+    publisher.publish("arras-03", now - 4 * MIN, {"co2": 2100.0})
+    wait_until(lambda: receiver.bodies, timeout=10, what="the start message")
+    for m, v in ((3, 900.0), (2, 2000.0), (1, 800.0)):  # end, start, end within the hour
+        publisher.publish("arras-03", now - m * MIN, {"co2": v})
+    settle(service, 4)
+    time.sleep(0.5)
+    assert len(receiver.bodies) == 1
+    kept = [(m["kind"], m["error"]) for m in service.db.outbox()]
+    # the end held by the cap and the new start cancel out; the last end waits for the hour
+    assert kept == [("start", None), ("resolve", "dropped: cancel by a start (cap)"),
+                    ("resolve", None)]  # fmt: skip
+    first, last = service.db.outbox()[0], service.db.outbox()[-1]
+    assert last["due_at"] == pytest.approx(first["due_at"] + HOUR) and last["sent_at"] is None
+    assert sub.cap_s == HOUR
