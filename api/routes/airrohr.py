@@ -21,6 +21,7 @@ from airq_core.airrohr import MAX_VALUES, decode_body, parse_body
 from airq_core.errors import WireFormatError
 from airq_core.readings import Reading
 from airq_core.wire import STATION_ID_RE, reading_to_obj
+from api.access import ViewerDep, access_responses
 from api.deps import PublisherDep, RegistryDep
 from api.hardware import FOREIGN, book_for, chip_from_header, mask_chip
 from api.problems import problem_responses
@@ -169,16 +170,16 @@ class StationHardware(BaseModel):
     "/v1/stations/{station_id}/hardware",
     tags=["stations"],
     response_model=StationHardware,
-    responses=problem_responses(404, what={404: "unknown station"}),
+    responses=access_responses(),
 )
-async def station_hardware(station_id: str, registry: RegistryDep) -> Response:
+async def station_hardware(station_id: str, registry: RegistryDep, viewer: ViewerDep) -> Response:
     """The boards that have sent for this station (airrohr chip ids, from ``X-Sensor``):
     when the first was bound, hardware changes, and pushes from another station's chip
     (flagged). Chip ids are masked here; the admin listing shows them whole."""
     station = None
     if STATION_ID_RE.fullmatch(station_id):
         station = await run_in_threadpool(registry.get, station_id)
-    if station is None:
+    if station is None or not viewer.sees(station):
         raise HTTPException(404, f"unknown station {station_id[:64]!r}")
     events = await run_in_threadpool(book_for(registry).history, station_id)
     current = [e for e in events if e.kind != FOREIGN]

@@ -22,12 +22,14 @@ from airq_core.calibration import (
 )
 from airq_core.readings import format_time
 from airq_core.wire import STATION_ID_RE
-from api.calibration_data import fetch_station_hours
+from api.access import ViewerDep, access_responses, read_public_spans
+from api.calibration_data import StationHours, fetch_station_hours
 from api.calibration_store import CalibrationRecord, CalibrationStore
 from api.deps import InfluxDep, RegistryDep, parse_time_param
 from api.problems import problem_responses
 from api.protection import RateLimitDep
 from api.registry import Registry
+from api.spans import Spans
 
 router = APIRouter(
     tags=["calibration"], dependencies=[RateLimitDep], responses=problem_responses(429, 503)
@@ -211,6 +213,18 @@ async def colocated_pairs(
     )
 
 
+def public_hours(hours: StationHours, spans: Spans) -> StationHours:
+    """``hours`` without the hours that are not whole inside ``spans``."""
+
+    def public(t: int) -> bool:
+        return any(a <= t and t + HOUR_MS <= b for a, b in spans)
+
+    return StationHours(
+        pm={s: {t: v for t, v in per.items() if public(t)} for s, per in hours.pm.items()},
+        rh={t: v for t, v in hours.rh.items() if public(t)},
+    )
+
+
 def _window(t_ms: int, every_ms: int) -> int:
     return t_ms - t_ms % every_ms
 
@@ -239,9 +253,8 @@ def _downsample(
 @router.get(
     "/v1/stations/{station_id}/calibrated",
     response_model=CalibratedSeries,
-    responses=problem_responses(
+    responses=access_responses(
         400,
-        404,
         409,
         what={
             404: "unknown station, or no PM data for it in the period",
@@ -254,6 +267,7 @@ async def station_calibrated(
     station_id: str,
     registry: RegistryDep,
     influx: InfluxDep,
+    viewer: ViewerDep,
     quantity: Annotated[Literal["pm2_5"], Query(description="only pm2_5 for now")] = "pm2_5",
     start: Annotated[
         str | None, Query(max_length=40, description="RFC 3339 or Unix seconds")
@@ -270,7 +284,7 @@ async def station_calibrated(
         if STATION_ID_RE.fullmatch(station_id)
         else None
     )
-    if station is None:
+    if station is None or not viewer.sees(station):
         raise HTTPException(404, f"unknown station {station_id[:64]!r}")
     now = time.time()
     end_s = parse_time_param("end", end, now)
@@ -283,6 +297,9 @@ async def station_calibrated(
     end_ms = int(end_s * 1000)
     store = await _store(request, registry)
     hours = await fetch_station_hours(influx, station.id, quantity, start_ms, end_ms)
+    if not viewer.sees_all_of(station.id):  # the hours it stood indoors stay private
+        spans = await run_in_threadpool(read_public_spans, registry, [station], start_ms, end_ms)
+        hours = public_hours(hours, spans.get(station.id, ()))
     record = await run_in_threadpool(store.for_station, station.id, sorted(hours.pm), quantity)
     if record is None:
         raise HTTPException(

@@ -30,12 +30,14 @@ from airq_core.indices import (
 )
 from airq_core.reference_values import ATMO_POLLUTANTS
 from airq_core.wire import STATION_ID_RE
+from api.access import Viewer, ViewerDep, access_responses, read_public_spans
 from api.daily_stats import PARIS, DailyStats, build_daily_query, paris_midnight, parse_daily
 from api.deps import InfluxDep, RegistryDep, SettingsDep
 from api.influx import InfluxReader
 from api.problems import problem_responses
 from api.protection import RateLimitDep
 from api.qpv.selector import qpv_intervals
+from api.registry import Station
 from api.routes.qpv import QpvDep
 
 router = APIRouter(
@@ -263,11 +265,36 @@ def _add_days(out: DailyStats, more: DailyStats) -> None:
                 have[day] = DayStat(hours, d.day_hours, mean, max(old.max, d.max))
 
 
-async def _station(registry: RegistryDep, station_id: str) -> str:
+async def _station(registry: RegistryDep, station_id: str, viewer: Viewer) -> Station:
     st = await run_in_threadpool(registry.get, station_id)
-    if st is None or not STATION_ID_RE.fullmatch(station_id):
+    if st is None or not STATION_ID_RE.fullmatch(station_id) or not viewer.sees(st):
         raise HTTPException(404, f"unknown station {station_id[:64]!r}")
-    return st.id
+    return st
+
+
+async def _public_days(
+    registry: RegistryDep, viewer: Viewer, st: Station, stats: DailyStats, first: date, last: date
+) -> DailyStats:
+    """``stats`` without the Paris days ``viewer`` may not read whole (the station stood
+    indoors during part of them: ``api.access``)."""
+    if viewer.sees_all_of(st.id):
+        return stats
+    start_ms = int(paris_midnight(first) * 1000)
+    end_ms = int(paris_midnight(last + timedelta(days=1)) * 1000)
+    spans = (await run_in_threadpool(read_public_spans, registry, [st], start_ms, end_ms)).get(
+        st.id, ()
+    )
+
+    def public(day: str) -> bool:
+        d = date.fromisoformat(day)
+        a = paris_midnight(d) * 1000
+        b = paris_midnight(d + timedelta(days=1)) * 1000
+        return any(s <= a and b <= e for s, e in spans)
+
+    return {
+        sid: {q: {d: v for d, v in days.items() if public(d)} for q, days in per.items()}
+        for sid, per in stats.items()
+    }
 
 
 async def _qpv(
@@ -307,24 +334,28 @@ def _day_of(stats: DailyStats, sid: str, day: str) -> dict[str, DayStat]:
 
 
 _ATMO_RESPONSES = problem_responses(404, what={404: "unknown station or QPV"})
+_STATION_RESPONSES = access_responses()
 
 
-@router.get("/v1/indices/atmo/stations/{station_id}", responses=_ATMO_RESPONSES)
+@router.get("/v1/indices/atmo/stations/{station_id}", responses=_STATION_RESPONSES)
 async def station_atmo_index(
     station_id: StationPath,
     registry: RegistryDep,
     influx: InfluxDep,
     settings: SettingsDep,
+    viewer: ViewerDep,
     day: DayQ = None,
 ) -> AtmoAnswer:
     """Indice ATMO global d'un jour pour une station (indicatif) : le plus mauvais sous-indice
     et le polluant qui le détermine. *Overall daily ATMO index of one station (indicative):
     the worst sub-index and the pollutant driving it.*"""
-    sid = await _station(registry, station_id)
+    st = await _station(registry, station_id, viewer)
+    sid = st.id
     d = day or _yesterday()
     stats = await fetch_daily(
         influx, ATMO_POLLUTANTS, [sid], d, d, settings.qpv_min_window_coverage
     )
+    stats = await _public_days(registry, viewer, st, stats, d, d)
     idx = atmo_index(_day_of(stats, sid, d.isoformat()))
     return AtmoAnswer(
         indicatif=INDICATIF,
@@ -380,22 +411,25 @@ def _days_in(y: int) -> int:
     return (date(y + 1, 1, 1) - date(y, 1, 1)).days if y < 9999 else 365
 
 
-@router.get("/v1/indices/annual/stations/{station_id}", responses=_ATMO_RESPONSES)
+@router.get("/v1/indices/annual/stations/{station_id}", responses=_STATION_RESPONSES)
 async def station_annual(
     station_id: StationPath,
     registry: RegistryDep,
     influx: InfluxDep,
     settings: SettingsDep,
+    viewer: ViewerDep,
     year: YearQ = None,
 ) -> AnnualAnswer:
     """Moyennes annuelles d'une station comparées aux valeurs guides OMS 2021 et aux valeurs
     limites UE, avec la couverture (indicatif). *Annual means of one station against the WHO
     2021 guidelines and the EU limit values, with coverage (indicative).*"""
-    sid = await _station(registry, station_id)
+    st = await _station(registry, station_id, viewer)
+    sid = st.id
     y, first, last, complete = _year(year)
     stats = await fetch_daily(
         influx, ANNUAL_QUANTITIES, [sid], first, last, settings.qpv_min_window_coverage
     )
+    stats = await _public_days(registry, viewer, st, stats, first, last)
     out = []
     for q in ANNUAL_QUANTITIES:
         days = stats.get(sid, {}).get(q, {})

@@ -18,6 +18,7 @@ from airq_core.quantities import QUANTITIES
 from airq_core.readings import format_time
 from airq_core.sensors import SENSORS
 from airq_core.wire import STATION_ID_RE
+from api.access import ANYONE, Viewer, ViewerDep, read_public_spans
 from api.deps import InfluxDep, RegistryDep, SettingsDep, parse_time_param
 from api.exports import (
     FORMATS,
@@ -190,10 +191,12 @@ async def serve_series(
     filename: str,
     include_flagged: bool = False,
     placed: PlaceFilter | None = None,
+    visible: PlaceFilter | None = None,
 ) -> Any:
     """Validate, check the size of the answer, and stream it. With ``placed``, only the
     stations it keeps over the period asked, each for the times it gives (the header's
-    ``stations`` then lists them)."""
+    ``stations`` then lists them); with ``visible`` (the caller's view of indoor stations,
+    :func:`visible_filter`), likewise, silently."""
     quantities = _check_quantities(quantity)
     aggs = _check_aggs(agg)
     if sensor is not None and sensor not in SENSORS:
@@ -214,13 +217,19 @@ async def serve_series(
         )
     start_ms, end_ms = window.align(int(start_t * 1000), int(end_t * 1000))
     clip: tuple[tuple[str, Spans], ...] = ()
-    if placed is not None:
-        spans = await placed(start_ms, end_ms)
-        stations = [s for s in stations if s.id in spans]
-        _check_count(stations, settings)
-        header = {**header, "stations": [s.id for s in stations]}
-        # only the stations not there all along are clipped (none, when no station moved)
+    if placed is not None or visible is not None:
         whole = ((start_ms, end_ms),)
+        spans = await placed(start_ms, end_ms) if placed else {s.id: whole for s in stations}
+        if visible is not None:
+            seen = await visible(start_ms, end_ms)
+            both = {sid: intersect_spans(sp, seen[sid]) for sid, sp in spans.items() if sid in seen}
+            spans = {sid: sp for sid, sp in both.items() if sp}
+        stations = [s for s in stations if s.id in spans]
+        if placed is not None:
+            _check_count(stations, settings)
+        if "stations" in header:
+            header = {**header, "stations": [s.id for s in stations]}
+        # only the stations not there (or not public) all along are clipped
         clip = tuple((s.id, spans[s.id]) for s in stations if spans[s.id] != whole)
     ids = tuple(s.id for s in stations)
     plan = SeriesPlan(
@@ -332,16 +341,38 @@ async def serve_series(
     return StreamingResponse(chained(), media_type=FORMATS[fmt], headers=headers)
 
 
-async def _get_station(registry: Registry, station_id: str) -> Station:
+async def _get_station(registry: Registry, station_id: str, viewer: Viewer) -> Station:
+    """The station, or 404 (an indoor station to anyone but its owner and the admin too)."""
     if not STATION_ID_RE.fullmatch(station_id):
         raise HTTPException(404, f"unknown station {station_id[:64]!r}")
     if registry.embedded:  # SQLite: a key lookup (~0.1 ms) costs less than a thread hop
         station = registry.get(station_id)
     else:
         station = await run_in_threadpool(registry.get, station_id)
-    if station is None:
+    if station is None or not viewer.sees(station):
         raise HTTPException(404, f"unknown station {station_id[:64]!r}")
     return station
+
+
+def visible_filter(
+    registry: Registry, viewer: Viewer, stations: Sequence[Station]
+) -> PlaceFilter | None:
+    """The times of each station's readings ``viewer`` may read (``api.access``): all of
+    them for its own station or the admin, else those of outdoor placements; None when the
+    viewer reads everything of ``stations``."""
+    others = [s for s in stations if not viewer.sees_all_of(s.id)]
+    if not others:
+        return None
+
+    async def visible(start_ms: int, end_ms: int) -> dict[str, Spans]:
+        if registry.embedded:  # SQLite: one indexed query costs less than a thread hop
+            spans = read_public_spans(registry, others, start_ms, end_ms)
+        else:
+            spans = await run_in_threadpool(read_public_spans, registry, others, start_ms, end_ms)
+        whole = ((start_ms, end_ms),)
+        return {**{s.id: whole for s in stations if viewer.sees_all_of(s.id)}, **spans}
+
+    return visible
 
 
 class SeriesDocument(BaseModel):
@@ -381,12 +412,15 @@ _RESPONSES: dict[int | str, dict[str, Any]] = {
     },
     **problem_responses(
         400,
+        401,
         404,
         413,
         429,
         503,
         what={
-            404: "unknown station (or QPV)",
+            401: "credentials given but wrong (none: the public view)",
+            404: "unknown station (or QPV); an indoor station to anyone but its owner and "
+            "the admin",
             413: "the answer would exceed a limit (the detail gives it and how to get under it)",
             503: "InfluxDB (or the QPV layer) unavailable",
         },
@@ -401,6 +435,7 @@ async def station_series(
     registry: RegistryDep,
     influx: InfluxDep,
     settings: SettingsDep,
+    viewer: ViewerDep,
     quantity: QuantityQ,
     start: TimeQ = None,
     end: TimeQ = None,
@@ -424,7 +459,7 @@ async def station_series(
     `model_unknown`) are always returned, with their flags. Windows leave the excluded
     values out of their statistics, as the stored aggregates do.
     """
-    station = await _get_station(registry, station_id)
+    station = await _get_station(registry, station_id, viewer)
     lon, lat = public_location(station, settings.public_location_decimals)
     header = {"station": station.id, "location": {"lat": lat, "lon": lon}}
     return await serve_series(
@@ -443,6 +478,7 @@ async def station_series(
         header,
         f"airq_{station.id}",
         include_flagged,
+        visible=visible_filter(registry, viewer, [station]),
     )
 
 
@@ -452,6 +488,7 @@ async def series(
     registry: RegistryDep,
     influx: InfluxDep,
     settings: SettingsDep,
+    viewer: ViewerDep,
     quantity: QuantityQ,
     station: Annotated[
         list[str] | None, Query(description="station ids (repeat the parameter)", max_length=1000)
@@ -485,7 +522,7 @@ async def series(
     if not ids and bbox is None and qpv is None:
         raise HTTPException(400, "select stations with 'station', 'bbox' or 'qpv'")
     chosen, placed = await select_stations(
-        request, registry, settings, ids, bbox, qpv, include_retired=True
+        request, registry, settings, ids, bbox, qpv, include_retired=True, viewer=viewer
     )
     return await serve_series(
         request,
@@ -504,6 +541,7 @@ async def series(
         "airq_series",
         include_flagged,
         placed,
+        visible_filter(registry, viewer, chosen),
     )
 
 
@@ -515,8 +553,11 @@ async def select_stations(
     bbox: str | None,
     qpv: str | None,
     include_retired: bool,
+    viewer: Viewer = ANYONE,
 ) -> tuple[list[Station], PlaceFilter | None]:
-    """Stations of the explicit ids (all must exist), else every station; and, when a place
+    """Stations of the explicit ids (all must exist for ``viewer``: an indoor station is
+    unknown to anyone but its owner and the admin), else every station ``viewer`` sees; and,
+    when a place
     is given (``bbox``, ``qpv``), the filter that keeps of them, over the period asked, the
     times their placement was in every place given (see :data:`PlaceFilter`)."""
     wanted = validate_station_ids(ids, settings.api_max_stations) if ids else []
@@ -524,13 +565,15 @@ async def select_stations(
     if qpv is not None:
         qpv_selector(request, qpv)  # a malformed code or no selector: refused before reading
     if wanted:
-        by_id = {s.id: s for s in await run_in_threadpool(registry.list, True)}
+        listed = await run_in_threadpool(registry.list, True)
+        by_id = {s.id: s for s in listed if viewer.sees(s)}
         missing = [i for i in wanted if i not in by_id]
         if missing:
             raise HTTPException(404, f"unknown station(s): {', '.join(missing[:10])}")
         chosen = [by_id[i] for i in wanted]
     else:
-        chosen = await run_in_threadpool(registry.list, include_retired)
+        listed = await run_in_threadpool(registry.list, include_retired)
+        chosen = [s for s in listed if viewer.sees(s)]
     if box is None and qpv is None:
         _check_count(chosen, settings)
         return chosen, None

@@ -18,13 +18,14 @@ from airq_core.quantities import QUANTITIES
 from airq_core.readings import format_time
 from airq_core.storage import TAG_SENSOR, TAG_STATION
 from airq_core.wire import STATION_ID_RE
+from api.access import Viewer, ViewerDep, access_responses, count_hidden
 from api.deps import InfluxDep, RegistryDep, SettingsDep
 from api.influx import InfluxReader
 from api.paging import LINK_HEADER, MAX_PAGE, PAGE, next_page
 from api.problems import problem_responses
 from api.protection import RateLimitDep
 from api.queries import build_last_seen_query
-from api.registry import Placement, Station
+from api.registry import Placement, Registry, Station
 from api.selection import parse_bbox, public_location, public_placement, select_by_qpv
 from api.settings import ApiSettings
 
@@ -162,9 +163,14 @@ def station_feature(s: Station, act: Activity, settings: ApiSettings) -> dict[st
         },
         **problem_responses(
             400,
+            401,
             404,
             503,
-            what={404: "unknown QPV (qpv=)", 503: "InfluxDB or the QPV layer unavailable"},
+            what={
+                401: "credentials given but wrong (none: the public view)",
+                404: "unknown QPV (qpv=)",
+                503: "InfluxDB or the QPV layer unavailable",
+            },
         ),
     },
 )
@@ -173,6 +179,7 @@ async def list_stations(
     registry: RegistryDep,
     influx: InfluxDep,
     settings: SettingsDep,
+    viewer: ViewerDep,
     bbox: Annotated[
         str | None,
         Query(description="min_lon,min_lat,max_lon,max_lat (WGS84)", max_length=120),
@@ -195,7 +202,8 @@ async def list_stations(
 ) -> Response:
     """Stations as a GeoJSON FeatureCollection (locations rounded for privacy), ordered by id,
     ``limit`` at a time: while more stations match, ``links`` holds the next page
-    (``rel="next"``, also in the ``Link`` header); ``numberMatched`` counts them all."""
+    (``rel="next"``, also in the ``Link`` header); ``numberMatched`` counts them all.
+    Indoor stations are listed to their owner (with its credentials) and the admin only."""
     names = [p.strip(" ") for v in quantity or () for p in v.split(",") if p.strip(" ")]
     for q in names:
         if q not in QUANTITIES:
@@ -205,12 +213,14 @@ async def list_stations(
     if box is None and not names and qpv is None and active is None:
         # no filter: the page is read from the registry, not the whole fleet (~1000 rows
         # instead of 13 000: reading a station costs ~50 µs)
-        page = await run_in_threadpool(registry.list_page, after, limit + 1, include_retired)
+        page = await _visible_page(registry, viewer, after, limit + 1, include_retired)
         matched = await run_in_threadpool(registry.count, include_retired)
+        matched -= await run_in_threadpool(count_hidden, registry, viewer, include_retired)
         more = len(page) > limit
         page = page[:limit]
     else:
         stations = await run_in_threadpool(registry.list, include_retired)
+        stations = [s for s in stations if viewer.sees(s)]
         d = settings.public_location_decimals
         if box is not None:
             stations = [s for s in stations if box.contains(*public_location(s, d))]
@@ -247,27 +257,43 @@ async def list_stations(
     return Response(orjson.dumps(doc), media_type="application/json", headers=headers)
 
 
+async def _visible_page(
+    registry: Registry, viewer: Viewer, after: str | None, limit: int, include_retired: bool
+) -> list[Station]:
+    """At most ``limit`` stations after ``after`` that exist for ``viewer`` (read a page at
+    a time from the registry, skipping the indoor stations it may not see)."""
+    out: list[Station] = []
+    while len(out) < limit:
+        want = limit - len(out)
+        page = await run_in_threadpool(registry.list_page, after, want, include_retired)
+        out += [s for s in page if viewer.sees(s)]
+        if len(page) < want:
+            break
+        after = page[-1].id
+    return out
+
+
 def _seen_within(act: Activity, station_id: str, now_ms: float, within_ms: float) -> bool:
     """The ``active`` property of :func:`station_feature`, without building the feature."""
     last = act.last_seen(station_id)
     return last is not None and now_ms - last <= within_ms
 
 
-@router.get(
-    "/v1/stations/{station_id}", responses=problem_responses(404, what={404: "unknown station"})
-)
+@router.get("/v1/stations/{station_id}", responses=access_responses())
 async def get_station(
     request: Request,
     station_id: str,
     registry: RegistryDep,
     influx: InfluxDep,
     settings: SettingsDep,
+    viewer: ViewerDep,
 ) -> StationFeature:
-    """One station as a GeoJSON Feature (retired stations too)."""
+    """One station as a GeoJSON Feature (retired stations too; an indoor station for its
+    owner and the admin only)."""
     station = None
     if STATION_ID_RE.fullmatch(station_id):
         station = await run_in_threadpool(registry.get, station_id)
-    if station is None:
+    if station is None or not viewer.sees(station):
         raise HTTPException(404, f"unknown station {station_id[:64]!r}")
     act = await cached_activity(request, influx, settings.api_stations_cache_s)
     return station_feature(station, act, settings)  # type: ignore[return-value]
@@ -301,18 +327,23 @@ def placement_out(p: Placement) -> dict[str, Any]:
 
 @router.get(
     "/v1/stations/{station_id}/placements",
-    responses=problem_responses(404, what={404: "unknown station"}),
+    responses=access_responses(),
 )
-async def station_placements(station_id: str, registry: RegistryDep) -> PlacementList:
+async def station_placements(
+    station_id: str, registry: RegistryDep, viewer: ViewerDep
+) -> PlacementList:
     """Where the station was, oldest first: each placement's period and its location rounded
-    at the placement's public precision (indoor placements as indoor stations: rounded, with
-    their flag). Data measured during a placement is attributed to it (QPV statistics)."""
+    at the placement's public precision. Data measured during a placement is attributed to it
+    (QPV statistics). Indoor placements (a home) are listed to the station's owner and the
+    admin only; a station indoor now is unknown to anyone else."""
     station = None
     if STATION_ID_RE.fullmatch(station_id):
         station = await run_in_threadpool(registry.get, station_id)
-    if station is None:
+    if station is None or not viewer.sees(station):
         raise HTTPException(404, f"unknown station {station_id[:64]!r}")
     found = await run_in_threadpool(registry.placements, station_id)
+    if not viewer.sees_all_of(station_id):
+        found = [p for p in found if not p.indoor]
     return PlacementList.model_validate(
         {"station": station_id, "placements": [placement_out(p) for p in found]}
     )

@@ -48,8 +48,11 @@ def test_registry_endpoints(make_client, registry_url: str) -> None:
         assert r.status_code == 200 and r.json()["retired_at"] is not None
         r = api.get("/v1/stations")
         assert r.json()["features"] == [], r.text
-        listed = api.get("/v1/stations", params={"include_retired": True}).json()["features"]
+        params = {"include_retired": True}
+        listed = api.get("/v1/stations", params=params, headers=AUTH).json()["features"]
         assert [f["properties"]["retired"] for f in listed] == [True]
+        # indoor: listed to the admin (and its owner) only
+        assert api.get("/v1/stations", params=params).json()["features"] == []
         (admin_view,) = api.get("/v1/admin/stations", headers=AUTH).json()
         assert admin_view["lat"] == 50.45  # exact location for the admin
 
@@ -104,6 +107,11 @@ def test_placeholder_admin_tokens_are_refused_at_start(value: str) -> None:
 
 def test_station_list_filters_and_rounding(make_client, series_db, series_registry_url) -> None:
     with make_client(db=series_db, database_url=series_registry_url) as api:
+        # lille-02 is indoor: to anyone else than its owner and the admin it does not exist
+        feats = api.get("/v1/stations").json()["features"]
+        assert [f["properties"]["id"] for f in feats] == ["lens-01"]
+        assert api.get("/v1/stations/lille-02").status_code == 404
+        api.headers["Authorization"] = AUTH["Authorization"]
         feats = api.get("/v1/stations").json()["features"]
         by_id = {f["properties"]["id"]: f for f in feats}
         assert by_id["lens-01"]["geometry"]["coordinates"] == [2.839, 50.449]
@@ -160,7 +168,12 @@ def test_qpv_filter_uses_the_real_polygons(make_client, series_db, tmp_path) -> 
         assert ids(qpv="QP062025") == ["lens-01", "lens-grande-residence"]
         # Lens, "Cité 2": lens-centre is ~270 m outside it
         assert ids(qpv="QP062026") == ["lens-cite-2"]
-        assert ids(qpv="qp059074") == ["lille-02", "lille-secteur-sud"]  # code case ignored
+        assert ids(qpv="qp059074") == ["lille-secteur-sud"]  # code case ignored
+        r = api.get("/v1/stations", params={"qpv": "QP059074"}, headers=AUTH)  # lille-02: indoor
+        assert [f["properties"]["id"] for f in r.json()["features"]] == [
+            "lille-02",
+            "lille-secteur-sud",
+        ]
         assert ids(qpv="QP059076") == []  # lille-secteur-nord is 4 m outside the polygon
         assert ids(qpv="QP062025", bbox="2.7,50.3,2.9,50.5") == ["lens-01", "lens-grande-residence"]
         assert ids(qpv="QP062025", bbox="3.0,50.6,3.1,50.7") == []

@@ -13,9 +13,18 @@ import pyarrow.parquet as pq
 import pytest
 
 from api.stored_windows import QUALITY
+from tests.api.api_server import ADMIN_TOKEN
 from tests.api.series_data import T0, T1, expected_windows
 
 pytestmark = pytest.mark.services
+
+
+@pytest.fixture(scope="module")
+def client(client):  # type: ignore[no-untyped-def]
+    """The module's API client, as the admin: lille-02 is indoor (private to its owner)."""
+    client.headers["Authorization"] = f"Bearer {ADMIN_TOKEN}"
+    return client
+
 
 # Dates in this file are inside the fixed dataset of series_data.py (kept forever: see there).
 ALL = ["lens-01", "lille-02"]

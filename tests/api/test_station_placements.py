@@ -137,7 +137,9 @@ def test_placements_route_and_patch_moved_at(make_client) -> None:  # type: igno
             headers=AUTH,
         )
         assert r.status_code == 200, r.text
-        r = api.get("/v1/stations/lens-01/placements")
+        # indoor now: unknown to anyone but its owner and the admin
+        assert api.get("/v1/stations/lens-01/placements").status_code == 404
+        r = api.get("/v1/stations/lens-01/placements", headers=AUTH)
         assert r.status_code == 200, r.text
         doc = r.json()
         assert doc["station"] == "lens-01"

@@ -327,6 +327,7 @@ def test_the_station_page_is_live_with_class_advice_and_sensor_state(
         assert script_errors(driver) == []
 
         # an indoor station's public page shows no reading, only the way to the private page
+        # (the API answers it as an unknown station: 404, issue 17)
         driver.get(f"{base}/stations/maison-07")
         wait_until(
             lambda: "Station intérieure" in driver.find_element(By.ID, "status").text,
@@ -334,7 +335,8 @@ def test_the_station_page_is_live_with_class_advice_and_sensor_state(
             what="the indoor notice",
         )
         assert not driver.find_elements(By.CSS_SELECTOR, ".card")
-        assert script_errors(driver) == []
+        # the 404 of /v1/stations/maison-07 is logged by the browser; no script error besides
+        assert [e for e in script_errors(driver) if "/v1/stations/maison-07 " not in e] == []
 
 
 def test_the_owner_sees_the_indoor_station_with_the_token_in_the_fragment(
