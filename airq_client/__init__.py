@@ -10,6 +10,11 @@ the server code::
                     end="2026-02-01T00:00:00Z", every="1h", agg=["mean", "count"])
     df.attrs["licence"]   # licence and provenance of the data (ODbL, attribution, correction)
 
+Indoor stations (radon, CO2 at home) answer only to their owner and the admin: pass
+``token=`` (the admin token, or a station's token when you ask for that one station) or
+``auth=("station-id", "token")`` (HTTP Basic); without them they are unknown (404) and left
+out of bounding-box and QPV selections.
+
 Errors: ``ClientError`` (the API refused the request: the message is the API's reason) and
 ``httpx.HTTPError`` (transport).
 """
@@ -99,9 +104,19 @@ class Client:
         base_url: str = "http://127.0.0.1:8000",
         timeout: float = 300,
         transport: httpx.BaseTransport | None = None,
+        token: str | None = None,
+        auth: tuple[str, str] | None = None,
     ) -> None:
+        """``token``: sent as a Bearer token (the admin token, or a station's token for
+        requests about that station only); ``auth``: a station's (id, token), sent as HTTP
+        Basic. Either one opens that station's indoor readings (see the module docstring)."""
+        headers = {"Authorization": f"Bearer {token}"} if token else None
         self._http = httpx.Client(
-            base_url=base_url.rstrip("/"), timeout=timeout, transport=transport
+            base_url=base_url.rstrip("/"),
+            timeout=timeout,
+            transport=transport,
+            headers=headers,
+            auth=auth,
         )
 
     def close(self) -> None:
@@ -184,8 +199,9 @@ def fetch_series(
     base_url: str,
     station: str | Sequence[str] | None = None,
     quantity: str | Sequence[str] = "pm2_5",
+    token: str | None = None,
     **kw: Any,
 ) -> Any:
     """One call: ``fetch_series(url, "lens-01", "pm2_5", every="1d")`` -> DataFrame."""
-    with Client(base_url) as c:
+    with Client(base_url, token=token) as c:
         return c.series(station, quantity, **kw)

@@ -42,8 +42,9 @@ def pull(args: argparse.Namespace) -> int:
         raise UsageError(t("pull_need_selection"))
     fmt = output_format(args.output, args.format)
     base = args.api or os.environ.get("AIRQ_API_URL") or "http://127.0.0.1:8000"
+    token = os.environ.get("AIRQ_API_TOKEN") or None
     try:
-        with Client(base) as client:
+        with Client(base, token=token) as client:
             path = client.download(
                 args.output,
                 station=args.station or None,
@@ -72,7 +73,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "pull",
         help="télécharger des séries en CSV/Parquet/JSON / download series as CSV/Parquet/JSON",
         description="Exemple : airq pull --station lens-01 -q pm2_5 -q pm10 --every 1h "
-        "--start 2026-01-01T00:00:00Z --end 2026-02-01T00:00:00Z -o lens.parquet",
+        "--start 2026-01-01T00:00:00Z --end 2026-02-01T00:00:00Z -o lens.parquet. "
+        "Stations d'intérieur : AIRQ_API_TOKEN=<jeton de la station ou d'admin> (indoor "
+        "stations: their station's token or the admin token in AIRQ_API_TOKEN).",
     )
     p.add_argument("-o", "--output", required=True, help="fichier .csv, .parquet ou .json")
     p.add_argument("--api", help="URL de l'API (défaut : AIRQ_API_URL ou http://127.0.0.1:8000)")

@@ -14,6 +14,7 @@ import pytest
 from airq.cli import main
 from airq_client import Client, ClientError
 from api.stored_windows import QUALITY
+from tests.api.api_server import ADMIN_TOKEN
 from tests.api.series_data import T0, T1, expected_windows
 
 pytestmark = pytest.mark.services
@@ -22,7 +23,7 @@ KEY = ["station", "sensor", "quantity", "time"]
 
 
 def test_series_as_a_dataframe(client, dataset) -> None:
-    with Client(str(client.base_url)) as api:
+    with Client(str(client.base_url), token=ADMIN_TOKEN) as api:  # lille-02 is indoor
         df = api.series(
             ["lens-01", "lille-02"],
             ["pm2_5", "humidity"],
@@ -106,6 +107,27 @@ def test_airq_pull_writes_csv_and_parquet(client, dataset, tmp_path, capsys) -> 
     )
     assert rc == 1 and "every" in capsys.readouterr().err  # refused by the API
     assert not (tmp_path / "bad.csv").exists()
+
+
+def test_the_client_and_airq_pull_pass_a_token_for_indoor_stations(
+    client, tmp_path, capsys, monkeypatch
+) -> None:
+    """lille-02 is indoor: unknown without a token, served with the admin's (a Bearer token
+    from ``token=`` or ``AIRQ_API_TOKEN``)."""
+    period = {"start": T0.isoformat(), "end": T1.isoformat(), "every": "1d"}
+    with Client(str(client.base_url)) as api, pytest.raises(ClientError) as err:
+        api.series("lille-02", "pm10", **period)
+    assert err.value.status == 404
+    with Client(str(client.base_url), token=ADMIN_TOKEN) as api:
+        assert set(api.series("lille-02", "pm10", **period)["station"]) == {"lille-02"}
+    args = ["pull", "--api", str(client.base_url), "--station", "lille-02", "-q", "pm10"]
+    args += ["--start", period["start"], "--end", period["end"], "--every", "1d"]
+    monkeypatch.delenv("AIRQ_API_TOKEN", raising=False)
+    assert main([*args, "-o", str(tmp_path / "anon.csv")]) == 1
+    assert "404" in capsys.readouterr().err and not (tmp_path / "anon.csv").exists()
+    monkeypatch.setenv("AIRQ_API_TOKEN", ADMIN_TOKEN)
+    assert main([*args, "-o", str(tmp_path / "lille.csv")]) == 0
+    assert set(pd.read_csv(tmp_path / "lille.csv", comment="#")["station"]) == {"lille-02"}
 
 
 def test_the_client_needs_no_server_code() -> None:
