@@ -122,3 +122,24 @@ def test_at_most_one_message_per_period_and_a_flap_nobody_read_is_not_sent(
     first, last = service.db.outbox()[0], service.db.outbox()[-1]
     assert last["due_at"] == pytest.approx(first["due_at"] + HOUR) and last["sent_at"] is None
     assert sub.cap_s == HOUR
+
+
+def test_a_box_alert_needs_two_of_its_stations_and_names_the_zone(
+    registry: Registry, store: AlertStore, receiver: Receiver, publisher: Publisher,
+    start_service,
+) -> None:  # fmt: skip
+    for sid in ("wattrelos-01", "wattrelos-02", "wattrelos-03"):
+        registry.add(sid, 50.70, 3.21)
+    store.add(kind="threshold", owner="admin", bbox="3.2,50.69,3.22,50.71",
+              stations=["wattrelos-01", "wattrelos-02", "wattrelos-03"], min_stations=2,
+              quantity="pm10", above=80, for_s=0, target=receiver.url())  # fmt: skip
+    service, _ = start_service()
+    now = time.time()
+    publisher.publish("wattrelos-01", now - 3 * MIN, {"pm10": 300.0})  # one sensor alone
+    settle(service, 1)
+    time.sleep(0.3)
+    assert receiver.bodies == []
+    publisher.publish("wattrelos-02", now - 2 * MIN, {"pm10": 110.0})
+    wait_until(lambda: receiver.bodies, timeout=10, what="the zone's message")
+    title = receiver.bodies[0]["title"]
+    assert title == "Alerte Particules PM10 : la zone 50.690, 3.200 – 50.710, 3.220 (2 stations)"

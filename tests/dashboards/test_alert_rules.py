@@ -13,7 +13,7 @@ import httpx
 import pytest
 import yaml
 
-from airq_core.alerts import PRESETS
+from airq_core.alerts import PRESETS, resolve_level
 from airq_core.storage import HEALTH_MEASUREMENT, RAW_MEASUREMENT, RAW_RP
 from dashboards.build import PROVISIONING_DIR
 from dashboards.grafana import DATASOURCE_UID
@@ -38,7 +38,9 @@ def _threshold(rule: dict[str, Any]) -> float:
 
 def test_rules_are_well_formed_and_match_the_platform() -> None:
     rules = _rules()
-    assert set(rules) == {"airq-pm2-5-high", "airq-station-silent", "airq-co2-high"}
+    assert set(rules) == {
+        "airq-pm2-5-high", "airq-station-silent", "airq-co2-high", "airq-pm2-5-who-24h",
+    }  # fmt: skip
     for rule in rules.values():
         refs = {d["refId"] for d in rule["data"]}
         assert rule["condition"] in refs
@@ -48,6 +50,10 @@ def test_rules_are_well_formed_and_match_the_platform() -> None:
             assert d["datasourceUid"] == "__expr__" and d["model"]["expression"] in refs
     assert _threshold(rules["airq-co2-high"]) == PRESETS["co2"].above
     assert rules["airq-co2-high"]["data"][0]["relativeTimeRange"]["from"] == PRESETS["co2"].for_s
+    who = rules["airq-pm2-5-who-24h"]  # the platform's --above who-24h on PM2.5
+    level = resolve_level("pm2_5", None, "who-24h")
+    assert _threshold(who) == level.above == PRESETS["pm2_5_who_24h"].above
+    assert who["data"][0]["relativeTimeRange"]["from"] == level.for_s
     compose = (ROOT / "docker-compose.yml").read_text()
     assert "./dashboards/provisioning/alerting:/etc/grafana/provisioning/alerting:ro" in compose
 
@@ -94,6 +100,10 @@ def test_rule_queries_single_out_the_stations_the_platform_alerts_on(
         lines.append(
             f"{RAW_MEASUREMENT},station=room-01,sensor=scd30 co2=1800 {now_ms - m * minute}"
         )
+    for h in (20, 12, 6, 2):  # a day's mean over 15 µg/m³ / under it, never above 50
+        for sid, v in (("who-01", 19), ("who-02", 11)):
+            ts = now_ms - h * 60 * minute
+            lines.append(f"{RAW_MEASUREMENT},station={sid},sensor=sds011 pm2_5={v} {ts}")
     lines.append(
         f"{HEALTH_MEASUREMENT},station=gone-01,worker=w last_seen_age_s=3600 {now_ms - minute}"
     )
@@ -106,4 +116,7 @@ def test_rule_queries_single_out_the_stations_the_platform_alerts_on(
     rules = _rules()
     assert _firing(influxd, influx_db, rules["airq-pm2-5-high"]) == {"high-01"}
     assert _firing(influxd, influx_db, rules["airq-co2-high"]) == {"room-01"}
+    assert _firing(influxd, influx_db, rules["airq-pm2-5-who-24h"]) == {
+        "high-01", "dip-01", "who-01",
+    }  # fmt: skip
     assert _firing(influxd, influx_db, rules["airq-station-silent"]) == {"gone-01"}
