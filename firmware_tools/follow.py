@@ -47,12 +47,20 @@ class Update:
 
 class Follower:
     def __init__(
-        self, api_url: str, station: str, lookback_s: float = 3600, timeout: float = 10
+        self,
+        api_url: str,
+        station: str,
+        lookback_s: float = 3600,
+        timeout: float = 10,
+        token: str | None = None,
     ) -> None:
+        """``token``: the station's own (sent as HTTP Basic): an indoor station is unknown to
+        the public API without it."""
         import httpx
 
         self.station = station
-        self._client = httpx.Client(base_url=api_url.rstrip("/"), timeout=timeout)
+        auth = (station, token) if token else None
+        self._client = httpx.Client(base_url=api_url.rstrip("/"), timeout=timeout, auth=auth)
         self._since = time.time() - lookback_s
         self._seen: dict[str, float] = {}
         self.reachable = True

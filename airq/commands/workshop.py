@@ -69,13 +69,14 @@ def _say(show: bool, text: str = "") -> None:
         print(text, flush=True)
 
 
-def _first_reading(api: str, station: str, timeout: float) -> tuple[float, str] | None:
-    """(seconds waited, the values as shown) once the station's first value is served."""
+def _first_reading(api: str, station: str, token: str, timeout: float) -> tuple[float, str] | None:
+    """(seconds waited, the values as shown) once the station's first value is served (read
+    with the station's token: an indoor station is private to it)."""
     from firmware_tools.follow import Follower
     from firmware_tools.sensor_check import describe_sample
 
     t0 = time.monotonic()
-    follower = Follower(api, station, lookback_s=600)
+    follower = Follower(api, station, lookback_s=600, token=token)
     try:
         while time.monotonic() - t0 < timeout:
             try:
@@ -166,7 +167,7 @@ def _participant(args: argparse.Namespace, n: int, station: str, token: str, sho
             status = 0
             _say(show, f"{type(exc).__name__}: {exc}")
         out.steps["envoi"] = "ok" if status == 200 else f"HTTP {status}"
-    seen = _first_reading(args.api, station, args.timeout) if status == 200 else None
+    seen = _first_reading(args.api, station, token, args.timeout) if status == 200 else None
     if seen is None:
         out.steps["carte"] = _word(FAILURES["no_reading"])
         _say(show, t("rehearse_no_reading", station=station, seconds=f"{args.timeout:g}"))

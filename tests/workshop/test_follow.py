@@ -14,6 +14,7 @@ from airq.services import free_port
 from airq_core.readings import Reading
 from api.app import create_app
 from api.settings import ApiSettings
+from firmware_tools.errors import WorkshopError
 from firmware_tools.follow import Follower
 from ingest.influx import InfluxWriter
 from ingest.lineproto import encode_lines
@@ -160,3 +161,27 @@ def test_follow_shows_the_board_and_its_hardware_changes(
     assert "Carte : esp8266-…4444" in out
     assert "ALERTE" in out and "celle d'une autre station" in out
     assert "CHANGEMENT DE CARTE" in out and "l'historique reste à la station" in out
+
+
+def test_an_indoor_station_is_followed_with_its_token(
+    registry,
+    api: str,
+    writer: InfluxWriter,  # type: ignore[no-untyped-def]
+) -> None:
+    """An indoor station is unknown to the public API (issue 17): the follower reads it with
+    the station's token, as the workshop does right after registering it."""
+    token = registry.add("maison-03", 50.45, 2.84, indoor=True)
+    writer.write_lines(
+        encode_lines([Reading("maison-03", "mhz19b", time.time() - 1, {"co2": 812.0})])
+    )
+    anonymous = Follower(api, "maison-03")
+    try:
+        with pytest.raises(WorkshopError):
+            anonymous.poll()
+    finally:
+        anonymous.close()
+    owner = Follower(api, "maison-03", token=token)
+    try:
+        assert [u.values for u in owner.poll()] == [{"co2": 812.0}]
+    finally:
+        owner.close()
