@@ -350,6 +350,9 @@ class AnswerCache:
 
 
 KeyOf = Callable[[dict[str, str]], Hashable]
+# a page's files are looked at (by its renderer) at most this often: an edited page is served
+# within a second
+PAGE_CHECK_S = 1.0
 PageOf = Callable[[Any], tuple[str, dict[str, str]]]  # app state -> (HTML, headers)
 
 
@@ -364,7 +367,8 @@ class ReadyAnswerMiddleware:
     ``pages`` maps a page's path to its renderer (the one its route calls, which keeps the
     page while its files do not change): once the route has answered a first time, the page is
     served from here, whatever the query (the page reads it in the browser), with the route's
-    headers plus an ETag, gzip and 304s. Pages are not rate limited, as their route is not."""
+    headers plus an ETag, gzip and 304s; the renderer is asked again after ``PAGE_CHECK_S``.
+    Pages are not rate limited, as their route is not."""
 
     def __init__(
         self,
@@ -376,7 +380,8 @@ class ReadyAnswerMiddleware:
         self.paths = paths
         self.pages = pages or {}
         self._routes: dict[str, object] = {}
-        self._pages: dict[str, tuple[str, dict[str, str], ReadyAnswer]] = {}
+        # path -> (HTML and headers as rendered, the answer, when the renderer was asked)
+        self._pages: dict[str, tuple[str, dict[str, str], ReadyAnswer, float]] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["method"] == "GET":
@@ -412,20 +417,24 @@ class ReadyAnswerMiddleware:
         """A page as its route renders it (the renderer keeps it while its files do not
         change), with validators and gzip made once per rendering."""
         path = scope["path"]
-        try:
-            html, headers = page(scope["app"].state)
-        except Exception:  # the route answers (and logs) whatever went wrong
-            return None
         held = self._pages.get(path)
-        if held is None or held[0] is not html or held[1] is not headers:
-            answer = ready_answer(
-                html.encode(),
-                "text/html; charset=utf-8",
-                300,
-                held[2] if held else None,
-                headers=headers,
-            )
-            held = self._pages[path] = (html, headers, answer)
+        now = time.monotonic()
+        if held is None or now - held[3] >= PAGE_CHECK_S:
+            try:
+                html, headers = page(scope["app"].state)
+            except Exception:  # the route answers (and logs) whatever went wrong
+                return None
+            if held is None or held[0] is not html or held[1] is not headers:
+                answer = ready_answer(
+                    html.encode(),
+                    "text/html; charset=utf-8",
+                    300,
+                    held[2] if held else None,
+                    headers=headers,
+                )
+            else:
+                answer = held[2]
+            held = self._pages[path] = (html, headers, answer, now)
         scope["route"] = self._routes.get(path)
         return held[2]
 
