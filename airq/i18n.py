@@ -128,8 +128,24 @@ MESSAGES: dict[str, dict[str, str]] = {
         "a move can only close the current placement",
     },
     "station_nothing_to_update": {
-        "fr": "rien à changer : donnez --name, --lat/--lon ou --indoor/--outdoor",
-        "en": "nothing to change: give --name, --lat/--lon or --indoor/--outdoor",
+        "fr": "rien à changer : donnez --name, --lat/--lon, --indoor/--outdoor ou --precision",
+        "en": "nothing to change: give --name, --lat/--lon, --indoor/--outdoor or --precision",
+    },
+    "station_bad_precision": {
+        "fr": "précision « {value} » invalide : donnez le nombre de décimales de la position "
+        "publiée, de {min} (≈ 1 km) à {max} (≈ 1 m), ex. --precision 3 (≈ 100 m)",
+        "en": "invalid precision '{value}': give the decimals of the published location, "
+        "from {min} (≈ 1 km) to {max} (≈ 1 m), e.g. --precision 3 (≈ 100 m)",
+    },
+    "station_bad_precision_update": {
+        "fr": "précision « {value} » invalide : donnez le nombre de décimales de la position "
+        "publiée, de {min} (≈ 1 km) à {max} (≈ 1 m), ou « défaut » pour celle du déploiement",
+        "en": "invalid precision '{value}': give the decimals of the published location, "
+        "from {min} (≈ 1 km) to {max} (≈ 1 m), or 'default' for the deployment's",
+    },
+    "station_published_at": {
+        "fr": "position publiée à {decimals} décimales (à {metres} près)",
+        "en": "location published at {decimals} decimals (to about {metres})",
     },
     "station_updated": {"fr": "station « {id} » mise à jour", "en": "station '{id}' updated"},
     "station_moved": {

@@ -69,6 +69,18 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "station '{id}' already exists in the registry: choose another id or leave the "
         "id column empty",
     },
+    "row_bad_precision": {
+        "fr": "précision « {value} » invalide : nombre de décimales de la position publiée, "
+        "de {lo} (≈ 1 km) à {hi} (≈ 1 m), vide pour celle du déploiement",
+        "en": "invalid precision '{value}': decimals of the published location, from {lo} "
+        "(≈ 1 km) to {hi} (≈ 1 m), empty for the deployment's",
+    },
+    "row_precision_needs_exact": {
+        "fr": "précision {value} : plus de {d} décimales demande position_exacte = oui "
+        "(l'accord du participant), sinon la position est arrondie à {d} décimales",
+        "en": "precision {value}: more than {d} decimals needs position_exacte = oui (the "
+        "participant's consent), otherwise the position is rounded to {d} decimals",
+    },
     "row_name_too_long": {
         "fr": "nom trop long (200 caractères au plus)",
         "en": "name too long (200 characters at most)",

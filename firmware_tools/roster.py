@@ -11,6 +11,10 @@ Columns (header names are case- and accent-insensitive; English aliases in brack
 ``position_exacte`` ``oui`` only if the participant agreed to publish the exact position;
                     otherwise coordinates are rounded to 3 decimals (about 100 m) before they
                     are stored, since the registry position is public [exact_location]
+``precision``       decimals of the published location, 2 (about 1 km) to 5 (about 1 m);
+                    empty: the deployment's (``AIRQ_PUBLIC_LOCATION_DECIMALS``, 3 by
+                    default). More than 3 needs ``position_exacte`` ``oui`` (the stored
+                    position is rounded to 3 decimals otherwise) [decimales]
 ``capteurs``        sensors fitted, e.g. ``sds011 bme280`` [sensors]
 ``adresse``         postal address, kept for the facilitator only [address]
 ``participant``     the resident's name, facilitator only
@@ -68,6 +72,9 @@ _ALIASES = {
     "position_exacte": "exact",
     "exact_location": "exact",
     "exact": "exact",
+    "precision": "precision",
+    "precision_publique": "precision",
+    "decimales": "precision",
     "capteurs": "sensors",
     "sensors": "sensors",
     "adresse": "address",
@@ -105,6 +112,7 @@ class Station:
     indoor: bool
     exact: bool
     sensors: tuple[str, ...] = ()
+    precision: int | None = None  # decimals published; None: the deployment's
     address: str = ""
     participant: str = ""
     contact: str = ""
@@ -158,6 +166,22 @@ def _bool(text: str, what: str, problems: list[str]) -> bool:
         return False
     problems.append(t("row_yes_no", what=what, value=text.strip()[:30]))
     return False
+
+
+PRECISION_MIN, PRECISION_MAX = 2, 5  # api.registry's bounds (firmware_tools does not import it)
+
+
+def _precision(text: str, exact: bool, problems: list[str]) -> int | None:
+    raw = text.strip()
+    if not raw:
+        return None
+    if not (raw.isascii() and raw.isdigit() and PRECISION_MIN <= int(raw) <= PRECISION_MAX):
+        problems.append(t("row_bad_precision", value=raw[:30], lo=PRECISION_MIN, hi=PRECISION_MAX))
+        return None
+    if int(raw) > PUBLIC_DECIMALS and not exact:
+        problems.append(t("row_precision_needs_exact", value=raw, d=PUBLIC_DECIMALS))
+        return None
+    return int(raw)
 
 
 def _placement(text: str, problems: list[str]) -> bool:
@@ -253,6 +277,7 @@ def parse_roster(
         else:
             indoor = _bool(row.get("indoor", ""), "interieur", problems)
         exact = _bool(row.get("exact", ""), "position_exacte", problems)
+        precision = _precision(row.get("precision", ""), exact, problems)
         sensors = _sensors(row.get("sensors", ""), problems)
         name = row.get("name", "").strip()
         if len(name) > 200:
@@ -278,6 +303,7 @@ def parse_roster(
                 indoor=indoor,
                 exact=exact,
                 sensors=sensors,
+                precision=precision,
                 address=row.get("address", "").strip(),
                 participant=row.get("participant", "").strip(),
                 contact=row.get("contact", "").strip(),
@@ -292,13 +318,13 @@ class Registered:
     token: str
 
 
-CreateFn = Callable[[str, float, float, str, bool], str]
+CreateFn = Callable[[str, float, float, str, bool, int | None], str]
 
 
 def register_stations(
     stations: Iterable[Station], create: CreateFn
 ) -> tuple[list[Registered], list[RowProblem]]:
-    """Create each station with ``create(id, lat, lon, name, indoor) -> token``.
+    """Create each station with ``create(id, lat, lon, name, indoor, precision) -> token``.
 
     A ``ValueError`` from ``create`` (e.g. the id already exists) becomes a row problem; the
     other stations are still created.
@@ -307,7 +333,7 @@ def register_stations(
     failed: list[RowProblem] = []
     for s in stations:
         try:
-            token = create(s.id, s.lat, s.lon, s.name, s.indoor)
+            token = create(s.id, s.lat, s.lon, s.name, s.indoor, s.precision)
         except ValueError as exc:
             failed.append(RowProblem(s.line, (t("row_refused", id=s.id, why=str(exc)),)))
             continue

@@ -124,9 +124,11 @@ class ApiRegistrar:
 def _csv_body(stations: list[Station]) -> bytes:
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
-    w.writerow(["id", "lat", "lon", "name", "indoor"])
+    w.writerow(["id", "lat", "lon", "name", "indoor", "precision"])
     for s in stations:
-        w.writerow([s.id, repr(s.lat), repr(s.lon), s.name, "true" if s.indoor else "false"])
+        indoor = "true" if s.indoor else "false"
+        precision = "" if s.precision is None else str(s.precision)
+        w.writerow([s.id, repr(s.lat), repr(s.lon), s.name, indoor, precision])
     return buf.getvalue().encode()
 
 

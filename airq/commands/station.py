@@ -10,18 +10,25 @@ be reached, the command fails and the registry is unchanged.
 ``airq station list --json`` prints a JSON array, one object per station, ordered by id::
 
     [{"id": "lens-01", "name": "Grande Résidence", "lat": 50.449, "lon": 2.839,
-      "indoor": false, "source": "airquartiers", "created_at": "2026-12-05T09:00:00+00:00",
-      "retired_at": null}]
+      "indoor": false, "source": "airquartiers", "precision": null,
+      "created_at": "2026-12-05T09:00:00+00:00", "retired_at": null}]
 
-(times in RFC 3339, UTC; ``retired_at`` is null for a station in service).
+(times in RFC 3339, UTC; ``retired_at`` is null for a station in service; ``precision`` is
+the decimals of lat/lon chosen for public outputs, null for the deployment's
+``AIRQ_PUBLIC_LOCATION_DECIMALS``).
+
+``--precision N`` (``add``, ``update``; 2 to 5) is the owner's choice of how precisely the
+station's location is published; ``update --precision défaut`` goes back to the deployment's.
+A precision alone moves nothing; past placements published more precisely are coarsened to
+it (docs/api.md "Privacy").
 
 ``airq station update ID --lat/--lon/--indoor/--outdoor [--moved-at TIME]`` moves a station:
 its current placement ends at ``--moved-at`` (default now) and a new one starts, so what it
 measured before stays attributed to where it was (QPV statistics). ``--name`` alone moves
 nothing. ``airq station placements ID [--json]`` lists where it has been: exact locations
 (the registry is the operator's, as ``GET /v1/admin/stations``), then each as the public API
-shows it, rounded at the placement's own precision (``precision`` in the JSON: the
-``AIRQ_PUBLIC_LOCATION_DECIMALS`` of when it was opened).
+shows it, rounded at the placement's own precision (``precision`` in the JSON: for the
+current one, the station's; for an earlier one, the precision it was published at).
 """
 
 from __future__ import annotations
@@ -32,7 +39,7 @@ import os
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from airq.commands import workshop_station
 from airq.commands.common import describe_registry, open_registry
@@ -43,6 +50,18 @@ if TYPE_CHECKING:  # imported where used: `airq` starts without the apps' depend
     from api.registry import Placement, Registry, Station
 
 RESERVED_PREFIX = "airq-"
+DEFAULT_WORDS = ("défaut", "defaut", "default")
+
+
+def parse_precision(text: str, update: bool = False) -> int:
+    """``--precision``: 2 to 5 decimals (the registry's bounds), else :class:`UsageError`."""
+    from api.registry import PRECISION_MAX, PRECISION_MIN
+
+    word = text.strip()
+    if word.isascii() and word.isdigit() and PRECISION_MIN <= int(word) <= PRECISION_MAX:
+        return int(word)
+    key = "station_bad_precision_update" if update else "station_bad_precision"
+    raise UsageError(t(key, value=text[:20], min=PRECISION_MIN, max=PRECISION_MAX))
 
 
 def check_station(station_id: str, lat: float, lon: float) -> None:
@@ -59,7 +78,13 @@ def check_station(station_id: str, lat: float, lon: float) -> None:
 
 
 def add_station(
-    reg: Registry, station_id: str, lat: float, lon: float, name: str = "", indoor: bool = False
+    reg: Registry,
+    station_id: str,
+    lat: float,
+    lon: float,
+    name: str = "",
+    indoor: bool = False,
+    precision: int | None = None,
 ) -> str:
     """Create a station and return its token; refusals are :class:`CliError` (or
     :class:`UsageError`) in the reader's language."""
@@ -70,7 +95,8 @@ def add_station(
     if reg.get(station_id) is not None:
         raise CliError(t("station_exists", id=station_id, registry=describe_registry(reg)))
     try:
-        return reg.add(station_id, lat, lon, name, indoor)  # and its broker account
+        # and its broker account
+        return reg.add(station_id, lat, lon, name, indoor, precision=precision)
     except BrokerError as exc:
         raise CliError(t("broker_refused", why=exc)) from None
     except RegistryError as exc:  # another process added it meanwhile, or a new rule
@@ -83,15 +109,26 @@ def add_station(
 
 def add(args: argparse.Namespace) -> int:
     check_station(args.id, args.lat, args.lon)
+    precision = None if args.precision is None else parse_precision(args.precision)
     reg = open_registry()
     try:
-        token = add_station(reg, args.id, args.lat, args.lon, args.name or "", args.indoor)
+        token = add_station(
+            reg, args.id, args.lat, args.lon, args.name or "", args.indoor, precision
+        )
+        published = reg.public_decimals if precision is None else precision
     finally:
         reg.close()
     if not args.quiet:
         print(t("station_created", id=args.id))
+        print(t("station_published_at", decimals=published, metres=_metres(published)))
     print(token)
     return 0
+
+
+def _metres(decimals: int) -> str:
+    """The size of a rounding step in latitude, for people: 3 -> '100 m'."""
+    step = 111_000 / 10**decimals
+    return f"{step / 1000:.0f} km" if step >= 1000 else f"{step:.0f} m"
 
 
 def _iso(when: datetime | None) -> str | None:
@@ -111,6 +148,7 @@ def station_json(s: Station) -> dict[str, object]:
         "lon": s.lon,
         "indoor": s.indoor,
         "source": s.source,
+        "precision": s.precision,
         "created_at": _iso(s.created_at),
         "retired_at": _iso(s.retired_at),
     }
@@ -144,10 +182,16 @@ def parse_moved_at(text: str) -> datetime:
 
 
 def update(args: argparse.Namespace) -> int:
-    from api.registry import RegistryError
+    from api.registry import DEPLOYMENT_DEFAULT, RegistryError
 
     moved_at = parse_moved_at(args.moved_at) if args.moved_at is not None else None
-    if args.name is None and args.lat is None and args.lon is None and args.indoor is None:
+    precision: int | Literal["default"] | None = None
+    if args.precision is not None and args.precision.strip().lower() in DEFAULT_WORDS:
+        precision = DEPLOYMENT_DEFAULT
+    elif args.precision is not None:
+        precision = parse_precision(args.precision, update=True)
+    given = (args.name, args.lat, args.lon, args.indoor, precision)
+    if all(v is None for v in given):
         raise UsageError(t("station_nothing_to_update"))
     if args.lat is not None or args.lon is not None:
         lat = 0.0 if args.lat is None else args.lat
@@ -177,6 +221,7 @@ def update(args: argparse.Namespace) -> int:
                 lon=args.lon,
                 indoor=args.indoor,
                 moved_at=moved_at,
+                precision=precision,
             )
         except RegistryError as exc:
             raise CliError(t("station_refused", id=args.id, why=exc)) from None
@@ -187,6 +232,9 @@ def update(args: argparse.Namespace) -> int:
         print(t("station_moved", id=args.id, when=_iso(placements[-1].valid_from)))
     else:
         print(t("station_updated", id=args.id))
+    if placements and placements[-1].precision != history[-1].precision:
+        d = placements[-1].precision
+        print(t("station_published_at", decimals=d, metres=_metres(d)))
     return 0
 
 
@@ -263,6 +311,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     sa.add_argument("--lon", type=float, required=True)
     sa.add_argument("--name")
     sa.add_argument("--indoor", action="store_true", help="station en intérieur / indoor")
+    sa.add_argument(
+        "--precision",
+        metavar="N",
+        help="décimales de la position publiée, 2 (≈ 1 km) à 5 (≈ 1 m) ; défaut : celle du "
+        "déploiement (AIRQ_PUBLIC_LOCATION_DECIMALS) / decimals of the published location",
+    )
     sa.add_argument("--quiet", action="store_true", help="n'afficher que le jeton / token only")
     sa.set_defaults(func=add)
     sl = ss.add_parser("list", help="lister / list")
@@ -270,8 +324,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     sl.add_argument(
         "--json",
         action="store_true",
-        help="tableau JSON (id, name, lat, lon, indoor, source, created_at, retired_at) / "
-        "JSON array",
+        help="tableau JSON (id, name, lat, lon, indoor, source, precision, created_at, "
+        "retired_at) / JSON array",
     )
     sl.set_defaults(func=list_)
     su = ss.add_parser(
@@ -292,6 +346,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     place.add_argument(
         "--outdoor", dest="indoor", action="store_false", help="en extérieur / outdoor"
+    )
+    su.add_argument(
+        "--precision",
+        metavar="N",
+        help="décimales de la position publiée, 2 à 5, ou « défaut » ; ne déplace rien, "
+        "les emplacements passés plus précis sont arrondis aussi / decimals of the published "
+        "location (2 to 5, or 'default'); moves nothing, coarsens past placements too",
     )
     su.add_argument(
         "--moved-at",

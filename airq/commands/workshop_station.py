@@ -39,7 +39,9 @@ def _single_row_csv(args: argparse.Namespace) -> str:
 
     buf = io.StringIO()
     w = csv.writer(buf, delimiter=";", lineterminator="\n")
-    w.writerow(["id", "nom", "lat", "lon", "emplacement", "position_exacte", "capteurs"])
+    w.writerow(
+        ["id", "nom", "lat", "lon", "emplacement", "position_exacte", "precision", "capteurs"]
+    )
     w.writerow(
         [
             args.id,
@@ -48,6 +50,7 @@ def _single_row_csv(args: argparse.Namespace) -> str:
             repr(args.lon),
             "intérieur" if args.indoor else "extérieur",
             "oui" if args.exact else "non",
+            args.precision or "",
             " ".join(args.sensors or []),
         ]
     )
@@ -150,9 +153,11 @@ def _creator(reg: Registry) -> CreateFn:
     """``reg.add`` whose refusals are ValueErrors in the reader's language (a row problem)."""
     from airq.commands.station import add_station
 
-    def create(station_id: str, lat: float, lon: float, name: str, indoor: bool) -> str:
+    def create(
+        station_id: str, lat: float, lon: float, name: str, indoor: bool, precision: int | None
+    ) -> str:
         try:
-            return add_station(reg, station_id, lat, lon, name, indoor)
+            return add_station(reg, station_id, lat, lon, name, indoor, precision)
         except CliError as exc:
             raise ValueError(str(exc)) from None
 
@@ -358,7 +363,8 @@ def add_to(ss: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "register",
         help="inscrire des stations depuis un tableau de participants / bulk registration",
         description="Crée les stations d'un fichier CSV (colonnes : id;nom;lat;lon;emplacement;"
-        "position_exacte;capteurs;adresse;participant;contact — voir docs/workshop.md), puis "
+        "position_exacte;precision;capteurs;adresse;participant;contact — voir "
+        "docs/workshop.md), puis "
         "écrit le récapitulatif avec les jetons et les étiquettes à imprimer.",
     )
     r.add_argument("--csv", help="fichier des participants (CSV ; ou ,)")
@@ -391,6 +397,12 @@ def add_to(ss: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "--exact",
         action="store_true",
         help="position exacte publiée (avec l'accord du participant)",
+    )
+    one.add_argument(
+        "--precision",
+        metavar="N",
+        help="décimales de la position publiée, 2 à 5 (plus de 3 : avec --exact) / decimals "
+        "of the published location",
     )
     one.add_argument("--sensors", nargs="*", help="capteurs installés, ex. sds011 bme280")
     r.set_defaults(func=register_cmd)

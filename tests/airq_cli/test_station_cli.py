@@ -162,7 +162,18 @@ def test_station_list_json(airq, data_dir) -> None:
     stations = json.loads(r.stdout)
     assert [s["id"] for s in stations] == ["lens-01", "lille-02"]
     lens, lille = stations
-    assert set(lens) == {"id", "name", "lat", "lon", "indoor", "source", "created_at", "retired_at"}
+    assert set(lens) == {
+        "id",
+        "name",
+        "lat",
+        "lon",
+        "indoor",
+        "source",
+        "precision",
+        "created_at",
+        "retired_at",
+    }
+    assert lens["precision"] is None  # the deployment's default
     assert (lens["name"], lens["lat"], lens["lon"], lens["indoor"]) == (
         "Cité 2",
         50.449,

@@ -1,0 +1,64 @@
+"""The map's stations layer (stations.geojson) publishes each station at its chosen precision,
+and a change of precision (or a new station) through the admin API shows on the next request,
+not after the ready answer's refresh interval (real influxd, the API on a real uvicorn)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from airq.services import InfluxDB
+from api.registry import Registry
+from tests.api.api_server import ADMIN_TOKEN, running, settings_for
+from tests.qpv.conftest import QPV1, latlon
+
+pytestmark = pytest.mark.services
+
+AUTH = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+STATIONS = "/v1/qpv/stations.geojson"
+
+
+def _coordinates(c: httpx.Client) -> dict[str, list[float]]:
+    r = c.get(STATIONS, headers={"Accept-Encoding": "identity"})
+    assert r.status_code == 200, r.text
+    return {f["id"]: f["geometry"]["coordinates"] for f in r.json()["features"]}
+
+
+def _rounded(lat: float, lon: float, d: int) -> list[float]:
+    return [round(lon, d), round(lat, d)]
+
+
+def test_the_map_shows_a_new_precision_at_once(
+    qpv_file: Path,
+    registry: Registry,
+    influxd: InfluxDB,
+    influx_db: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("AIRQ_QPV_FILE", str(qpv_file))
+    # an hour between rebuilds: only the change itself can renew the answer held
+    monkeypatch.setenv("AIRQ_MAP_REFRESH_S", "3600")
+    lat, lon = latlon(QPV1)
+    registry.add("home-1", lat, lon, name="Balcon", precision=2)
+    registry.add("school-1", lat, lon, name="École")
+    url = str(registry.engine.url)
+    with running(settings_for(influxd.url, influx_db, url, public_location_decimals=3)) as c:
+        held = _coordinates(c)
+        assert held == {"home-1": _rounded(lat, lon, 2), "school-1": _rounded(lat, lon, 3)}
+        r = c.patch("/v1/admin/stations/school-1", json={"precision": 5}, headers=AUTH)
+        assert r.status_code == 200, r.text
+        r = c.patch("/v1/admin/stations/home-1", json={"precision": None}, headers=AUTH)
+        assert r.status_code == 200, r.text
+        assert _coordinates(c) == {
+            "home-1": _rounded(lat, lon, 3),
+            "school-1": _rounded(lat, lon, 5),
+        }
+        body: dict[str, Any] = {"id": "new-1", "lat": lat, "lon": lon, "precision": 4}
+        assert c.post("/v1/admin/stations", json=body, headers=AUTH).status_code == 201
+        assert _coordinates(c)["new-1"] == _rounded(lat, lon, 4)
+        items = [{"id": "new-2", "lat": lat, "lon": lon, "precision": 2}]
+        assert c.post("/v1/admin/stations/bulk", json=items, headers=AUTH).status_code == 201
+        assert _coordinates(c)["new-2"] == _rounded(lat, lon, 2)
