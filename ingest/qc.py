@@ -41,11 +41,20 @@ class HumidityQC:
     """Adds the corrected PM and the humidity flag to PM readings of stations that measure
     humidity (with any of their sensors).
 
-    The humidity used is the station's reading at the same time, else its latest before,
-    else its first after, within ``max_age_s``. A short
-    history per station is kept, so a backlog (hours of readings in one batch) is matched
-    reading by reading. Readings without a humidity match are left unchanged.
+    The rule, the same on every path (the importer's too): a PM reading takes the station's
+    humidity at the same instant, else its latest before, within ``max_age_s``; never a later
+    one. The humidity readings it can take are those of its own batch, all of them whatever
+    the batch spans (a backlog of hours in one batch is matched reading by reading), and those
+    of earlier batches that the QC holds: per station, the last ``history_s`` before the
+    station's newest humidity, at most ``max_held`` readings (the bound on memory, applied
+    after each batch). So for readings that arrive in time order the result does not depend
+    on how they are cut into batches, as long as the readings of one instant are not split: a
+    humidity arriving in a later batch than a PM reading of its own instant cannot be used for
+    it (that reading is already stored with the latest humidity before). Readings without a
+    humidity match are left unchanged.
     """
+
+    max_held = 4096
 
     def __init__(
         self, threshold: float = 75.0, max_age_s: float = 300.0, history_s: float = 6 * 3600
@@ -58,69 +67,77 @@ class HumidityQC:
         self.flagged = 0
         self.corrected = 0
 
+    def held(self, station: str) -> int:
+        """How many humidity readings of ``station`` are held for the next batches."""
+        return len(self._ts.get(station, ()))
+
     def _remember(self, station: str, ts: float, rh: float) -> None:
+        """Adds a humidity reading, in time order (the last one wins at an instant)."""
         tss = self._ts.get(station)
         if tss is None:
             self._ts[station] = [ts]
             self._rh[station] = [rh]
             return
         rhs = self._rh[station]
-        if ts >= tss[-1]:
-            if ts == tss[-1]:
-                rhs[-1] = rh
-                return
+        if ts > tss[-1]:
             tss.append(ts)
             rhs.append(rh)
+            return
+        i = bisect.bisect_left(tss, ts)
+        if tss[i] == ts:
+            rhs[i] = rh
         else:
-            i = bisect.bisect_left(tss, ts)
-            if i < len(tss) and tss[i] == ts:
-                rhs[i] = rh
-                return
             tss.insert(i, ts)
             rhs.insert(i, rh)
-        if len(tss) > 4096 or tss[0] < tss[-1] - self._history_s:
-            cut = max(len(tss) - 4096, bisect.bisect_left(tss, tss[-1] - self._history_s))
+
+    def _trim(self, station: str) -> None:
+        """Keeps the last ``history_s`` of the station's humidity, at most ``max_held``."""
+        tss = self._ts[station]
+        if len(tss) > self.max_held or tss[0] < tss[-1] - self._history_s:
+            cut = max(len(tss) - self.max_held, bisect.bisect_left(tss, tss[-1] - self._history_s))
             del tss[:cut]
-            del rhs[:cut]
+            del self._rh[station][:cut]
 
     def humidity_at(self, station: str, ts: float) -> float | None:
+        """The station's humidity at ``ts`` by the rule: the same instant, else the latest
+        before, within ``max_age_s``; ``None`` when there is none."""
         tss = self._ts.get(station)
         if not tss:
             return None
-        rhs = self._rh[station]
-        i = bisect.bisect_left(tss, ts)
-        # the same instant, else the latest before, else the first after (within max_age_s)
-        if i < len(tss) and tss[i] == ts:
-            return rhs[i]
-        if i > 0 and ts - tss[i - 1] <= self.max_age_s:
-            return rhs[i - 1]
-        if i < len(tss) and tss[i] - ts <= self.max_age_s:
-            return rhs[i]
+        i = bisect.bisect_right(tss, ts)  # tss[i - 1] is the same instant or the latest before
+        if i and ts - tss[i - 1] <= self.max_age_s:
+            return self._rh[station][i - 1]
         return None
 
     def apply(self, readings: Iterable[Reading]) -> list[Reading]:
         """The readings, PM ones completed with ``<pm>_hcorr``, ``qc_rh`` and the ``humid``
         flag when a humidity is known. Humidity readings of the batch count for the batch."""
         readings = list(readings)
+        grown: set[str] = set()  # stations whose held humidity grew: trimmed after the batch
         pm_seen = False
         for r in readings:
             v = r.values
             rh = v.get("humidity")
             if rh is not None:
                 self._remember(r.station, r.ts, rh)
+                grown.add(r.station)
             if not pm_seen and ("pm2_5" in v or "pm10" in v):
                 pm_seen = True
-        if not pm_seen or not self._ts:
-            return readings
-        out = []
-        for r in readings:
-            v = r.values
-            if ("pm2_5" in v or "pm10" in v) and r.station in self._ts:
-                rh = self.humidity_at(r.station, r.ts)
-                if rh is not None:
-                    r = self._correct(r, rh)
-            out.append(r)
-        return out
+        try:
+            if not pm_seen or not self._ts:
+                return readings
+            out = []
+            for r in readings:
+                v = r.values
+                if ("pm2_5" in v or "pm10" in v) and r.station in self._ts:
+                    rh = self.humidity_at(r.station, r.ts)
+                    if rh is not None:
+                        r = self._correct(r, rh)
+                out.append(r)
+            return out
+        finally:
+            for station in grown:
+                self._trim(station)
 
     def _correct(self, r: Reading, rh: float) -> Reading:
         values = dict(r.values)
