@@ -40,6 +40,7 @@ from airq_core.errors import WireFormatError
 from airq_core.urls import alert_unsubscribe_url, parse_mqtt_url, station_page_url
 from alerts.drift import RecentMeans, neighbours
 from alerts.messages import Links, render
+from alerts.metrics import AlertsCollector, Histograms, serve_metrics
 from alerts.notify import send
 from alerts.rules import (
     Event,
@@ -74,6 +75,7 @@ class Counters:
     conflicts: int = 0
     sent: int = 0
     failed: int = 0
+    retried: int = 0
 
 
 @dataclass(slots=True)
@@ -118,6 +120,11 @@ class AlertsService:
         self.clock = clock
         self.db = AlertDb(settings.database_url)
         self.counters = Counters()
+        self.histograms = Histograms()
+        self.histograms.registry.register(
+            AlertsCollector(lambda: self.counters, lambda: len(self.subs))
+        )
+        self.metrics_server: Any = None
         self.subs: dict[int, SubscriptionInfo] = {}
         self.by_station: dict[str, list[int]] = {}
         self.states: dict[int, tuple[int, State]] = {}
@@ -360,8 +367,10 @@ class AlertsService:
                 continue
             error = send(info.target, msg.title, msg.body)
             if error is None:
-                self.db.mark_sent(msg.id, self.clock())
+                sent_at = self.clock()
+                self.db.mark_sent(msg.id, sent_at)
                 self.counters.sent += 1
+                self.histograms.delivery.observe(max(0.0, sent_at - msg.due_at))
                 done += 1
                 log.info("alert %s sent (subscription %s)", msg.id, msg.subscription_id)
             elif msg.attempts + 1 >= self.settings.alerts_max_attempts:
@@ -373,6 +382,7 @@ class AlertsService:
                 )  # fmt: skip
             else:
                 delay = min(RETRY_BASE_S * 2**msg.attempts, 3600)
+                self.counters.retried += 1
                 self.db.mark_failed(msg.id, self.clock() + delay, error)
                 log.warning("alert %s not delivered (%s); retried in %.0f s", msg.id, error, delay)
         return done
@@ -451,6 +461,17 @@ class AlertsService:
         """Evaluates until ``stop`` is set (or the broker refuses our credentials)."""
         self.refresh()
         self.states.update(self.db.read_states(list(self.subs)))
+        if self.settings.alerts_metrics_port is not None and self.metrics_server is None:
+            self.metrics_server = serve_metrics(
+                self.histograms.registry,
+                lambda: {
+                    "mqtt_connected": self.connected.is_set(),
+                    "subscribed": self.subscribed.is_set(),
+                },
+                self.settings.alerts_metrics_host,
+                self.settings.alerts_metrics_port,
+            )
+            log.info("metrics on port %s", self.metrics_server.server_port)
         delivery = threading.Thread(
             target=self._delivery_loop, args=(stop,), name="alerts-delivery", daemon=True
         )
@@ -488,9 +509,11 @@ class AlertsService:
                 except queue.Empty:
                     pass
                 for m in batch:
+                    started = time.perf_counter()
                     try:
                         if not m.retain:  # a retained message is a replay, not a new reading
                             self.handle(m.topic, m.payload)
+                            self.histograms.evaluation.observe(time.perf_counter() - started)
                     except Exception:
                         log.exception("message on %s failed", m.topic[:80])
                     if m.qos > 0:
@@ -504,5 +527,9 @@ class AlertsService:
             delivery.join(10)
             self.flush()
             self.db.close()
+            if self.metrics_server is not None:
+                self.metrics_server.shutdown()
+                self.metrics_server.server_close()
+                self.metrics_server = None
         if self.fatal:
             raise RuntimeError(self.fatal)

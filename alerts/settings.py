@@ -37,6 +37,14 @@ class AlertsSettings(BaseSettings):
         default=60, gt=0, description="a message claimed by a replica that died is retried after"
     )
 
+    alerts_metrics_port: int | None = Field(
+        default=None,
+        ge=0,
+        le=65535,
+        description="serve Prometheus /metrics and the /livez, /readyz checks on this port",
+    )
+    alerts_metrics_host: str = "127.0.0.1"
+
     alerts_heartbeat_file: str | None = Field(
         default=None,
         description="touched every few seconds while the loop runs (a container healthcheck)",

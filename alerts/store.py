@@ -79,6 +79,7 @@ class Outgoing:
     title: str
     body: str
     attempts: int
+    due_at: float = 0.0
 
 
 def _rule(r: Any) -> Rule:
@@ -387,7 +388,9 @@ class AlertDb:
                     .values(claimed_by=worker, claimed_at=now)
                 ).rowcount
                 if n == 1:
-                    mine.append(Outgoing(r.id, r.subscription_id, r.title, r.body, r.attempts))
+                    mine.append(
+                        Outgoing(r.id, r.subscription_id, r.title, r.body, r.attempts, r.due_at)
+                    )
         return mine
 
     def mark_sent(self, msg_id: int, now: float, error: str | None = None) -> None:

@@ -6,12 +6,18 @@ from __future__ import annotations
 
 import time
 
+import httpx
 import pytest
 
+import alerts.service
+from airq.services import ALERTS_USER, Mosquitto
+from airq_core.alerts import resolve_level
+from alerts.service import AlertsService
+from alerts.settings import AlertsSettings
 from api.alerts_store import AlertStore
 from api.registry import Registry
-from tests.alerts.conftest import PUBLIC, Mailbox, Publisher, Receiver
-from tests.helpers import wait_until
+from tests.alerts.conftest import ALERTS_PASSWORD, PUBLIC, Mailbox, Publisher, Receiver
+from tests.helpers import ThreadRunner, wait_until
 
 pytestmark = pytest.mark.services
 
@@ -77,8 +83,6 @@ def test_who_24h_guideline_fires_on_the_24h_mean_and_names_it(
     registry: Registry, store: AlertStore, receiver: Receiver, publisher: Publisher,
     start_service,
 ) -> None:  # fmt: skip
-    from airq_core.alerts import resolve_level
-
     registry.add("douai-02", 50.37, 3.08)
     level = resolve_level("pm10", None, "who-24h")
     store.add(kind="threshold", owner="station", station_id="douai-02", stations=["douai-02"],
@@ -143,3 +147,42 @@ def test_a_box_alert_needs_two_of_its_stations_and_names_the_zone(
     wait_until(lambda: receiver.bodies, timeout=10, what="the zone's message")
     title = receiver.bodies[0]["title"]
     assert title == "Alerte Particules PM10 : la zone 50.690, 3.200 – 50.710, 3.220 (2 stations)"
+
+
+def test_metrics_count_readings_messages_and_latencies(
+    registry: Registry, store: AlertStore, receiver: Receiver, publisher: Publisher,
+    broker: Mosquitto, monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    registry.add("arras-04", 50.29, 2.78)
+    store.add(kind="threshold", owner="station", station_id="arras-04", stations=["arras-04"],
+              quantity="co2", above=1500, for_s=0, target=receiver.url())  # fmt: skip
+    settings = AlertsSettings(
+        mqtt_url=broker.url(ALERTS_USER, ALERTS_PASSWORD), database_url=str(registry.engine.url),
+        public_url=PUBLIC, alerts_refresh_s=0.2, alerts_tick_s=0.1, alerts_metrics_port=0,
+    )  # fmt: skip
+    service = AlertsService(settings)
+    runner = ThreadRunner(service.run, "alerts-metrics")
+    try:
+        wait_until(service.subscribed.is_set, what="alerts subscription")
+        base = f"http://127.0.0.1:{service.metrics_server.server_port}"
+        assert httpx.get(f"{base}/readyz").json() == {
+            "ready": True, "mqtt_connected": True, "subscribed": True,
+        }  # fmt: skip
+        receiver.fail_next = 1
+        monkeypatch.setattr(alerts.service, "RETRY_BASE_S", 0.2)
+        publisher.publish("arras-04", time.time() - 2, {"co2": 1900.0})
+        publisher.publish("arras-04", time.time() - 1, {"co2": 1950.0})
+        wait_until(lambda: receiver.bodies, timeout=10, what="the message after a retry")
+        text = httpx.get(f"{base}/metrics").text
+        lines = dict(line.rsplit(" ", 1) for line in text.splitlines() if line and line[0] != "#")
+        assert float(lines["airq_alerts_readings_total"]) == 2
+        assert float(lines["airq_alerts_messages_sent_total"]) == 1
+        assert float(lines["airq_alerts_messages_failed_total"]) == 0
+        assert float(lines["airq_alerts_delivery_retries_total"]) == 1
+        assert float(lines["airq_alerts_subscriptions"]) == 1
+        assert float(lines["airq_alerts_evaluation_seconds_count"]) == 2
+        assert float(lines["airq_alerts_delivery_seconds_count"]) == 1
+        assert float(lines["airq_alerts_delivery_seconds_sum"]) >= 0.2  # waited for the retry
+    finally:
+        runner.stop()
+    assert service.metrics_server is None
