@@ -238,6 +238,8 @@ def render(rule: Rule, event: Event, links: Links, lang: str = "fr") -> tuple[st
             above = f"{above} ({named})"
         window = format_duration(rule.for_s, lang)
         mean = rule.mode == "mean"
+        recent_fr = "moyenne récente des stations" if rule.area_mean else "valeur récente"
+        recent_en = "recent mean of the stations" if rule.area_mean else "recent value"
         if event.kind in ("start", "repeat"):
             prefix = ("Rappel – " if fr else "Reminder – ") if event.kind == "repeat" else ""
             title = f"{prefix}Alerte {label} : {where}" if fr else f"{prefix}{label} alert: {where}"
@@ -245,14 +247,14 @@ def render(rule: Rule, event: Event, links: Links, lang: str = "fr") -> tuple[st
                 how = f"en moyenne sur {window}" if mean else f"depuis plus de {window}"
                 lines.append(
                     f"{label} : {where} mesure plus de {above} {how} "
-                    f"(valeur récente : {_num(event.value, lang)} {unit}, "
+                    f"({recent_fr} : {_num(event.value, lang)} {unit}, "
                     f"depuis le {_time(event.since, lang)})."
                 )
             else:
                 how = f"as a {window} mean" if mean else f"for more than {window}"
                 lines.append(
                     f"{label}: {where} measures more than {above} {how} "
-                    f"(recent value: {_num(event.value, lang)} {unit}, "
+                    f"({recent_en}: {_num(event.value, lang)} {unit}, "
                     f"since {_time(event.since, lang)})."
                 )
             lines.append(ADVICE[_advice_key(rule.quantity)][lang])
@@ -261,12 +263,12 @@ def render(rule: Rule, event: Event, links: Links, lang: str = "fr") -> tuple[st
             clear = f"{_num(rule.clear_level, lang)} {unit}"
             lines.append(
                 f"{label} : {where} est redescendu sous {clear} "
-                f"(valeur récente : {_num(event.value, lang)} {unit}, le "
+                f"({recent_fr} : {_num(event.value, lang)} {unit}, le "
                 f"{_time(event.at, lang)}). L'alerte commencée le "
                 f"{_time(event.since, lang)} est terminée."
                 if fr
                 else f"{label}: {where} is back below {clear} "
-                f"(recent value: {_num(event.value, lang)} {unit}, {_time(event.at, lang)}). "
+                f"({recent_en}: {_num(event.value, lang)} {unit}, {_time(event.at, lang)}). "
                 f"The alert that began {_time(event.since, lang)} is over."
             )
     if links.station_page:

@@ -17,7 +17,11 @@ than ``MAX_GAP_S`` (or the window) starts a pending run again.
 
 A subscription holds one track per station; it *starts* when at least ``min_stations`` tracks
 are firing (1 for a station, 2 or more for an area, so one faulty sensor cannot raise a
-neighbourhood alert) and *resolves* when fewer are.
+neighbourhood alert) and *resolves* when fewer are. With ``area_mean``, an area instead
+follows one more track (``AREA_TRACK``) fed with the mean of its stations' values (each
+station's last reading, or its window mean in ``mean`` mode) whenever at least
+``min_stations`` of them were heard recently (from 3 stations on, the highest and the lowest
+value are left out of that mean, so one faulty sensor cannot carry it).
 
 Stuck rule: the same value of the quantity ``stuck_readings`` times in a row starts the alert
 (a frozen sensor or a board resending its last frame); another value ends it.
@@ -44,6 +48,7 @@ from zoneinfo import ZoneInfo
 from airq_core.alerts import DEFAULT_HYSTERESIS
 
 __all__ = [
+    "AREA_TRACK",
     "BUCKETS",
     "MAX_GAP_S",
     "Event",
@@ -61,6 +66,7 @@ __all__ = [
 ]
 
 MAX_GAP_S = 900.0
+AREA_TRACK = "*area"  # not a station id: the track of an area's mean
 _FIRING = frozenset({"firing", "resolving"})
 BUCKETS = 60
 LOCAL_TZ = ZoneInfo("Europe/Paris")
@@ -91,6 +97,7 @@ class Rule:
     min_neighbours: int | None = None
     level: str | None = None  # "who_24h", "atmo:degrade": what the messages name
     cap_s: float = 0.0  # at most one message per this period (0: no cap)
+    area_mean: bool = False  # an area starts on its stations' mean, not on stations agreeing
 
     @property
     def clear_level(self) -> float:
@@ -316,7 +323,7 @@ def apply_drift(
 
 
 def _firing(state: State) -> tuple[str, ...]:
-    return tuple(sorted(s for s, t in state.tracks.items() if t.firing))
+    return tuple(sorted(s for s, t in state.tracks.items() if t.firing and s != AREA_TRACK))
 
 
 def apply_reading(
@@ -350,6 +357,8 @@ def _decide(
     new = state.copy()
     events: list[Event] = []
     new.tracks[station] = track
+    if rule.area_mean and rule.kind == "threshold":
+        return _decide_area_mean(rule, new, ts)
     firing = _firing(new)
     need = max(1, rule.min_stations)
     if not new.active and len(firing) >= need:
@@ -371,6 +380,48 @@ def _decide(
         value = _mean(new, stations)
         events.append(Event(rule.id, "resolve", ts, stations, value, new.started_at, ref))
     return new, events
+
+
+def _decide_area_mean(rule: Rule, new: State, ts: float) -> tuple[State, list[Event]]:
+    """An area on its stations' mean: the stations heard within the window (at least 15 min)
+    with a value, at least ``min_stations`` of them, feed the area's own track."""
+    horizon = max(MAX_GAP_S, rule.for_s if rule.mode == "all" else 0.0)
+    fresh = tuple(
+        sorted(
+            s
+            for s, t in new.tracks.items()
+            if s != AREA_TRACK and t.value is not None and ts - t.last_ts <= horizon
+        )
+    )
+    area = new.tracks.get(AREA_TRACK, Track())
+    if len(fresh) >= max(1, rule.min_stations):
+        mean = _trimmed_mean([v for s in fresh if (v := new.tracks[s].value) is not None])
+        # the window is already in each station's mean in "mean" mode
+        windowed = rule.mode == "all"
+        as_all = Rule(
+            rule.id, "threshold", rule.stations, rule.quantity, rule.above, rule.clear_level,
+            rule.for_s if windowed else 0.0, rule.clear_for_s if windowed else 0.0,
+        )  # fmt: skip
+        if ts == area.last_ts:  # another station's reading of the same instant counts too
+            area = Track(area.status, area.since, ts - 1e-6, area.value)
+        area = step_track(as_all, area, ts, mean)
+        new.tracks[AREA_TRACK] = area
+    events: list[Event] = []
+    if not new.active and area.firing:
+        new.active, new.started_at, new.last_sent = True, ts, ts
+        events.append(Event(rule.id, "start", ts, fresh, area.value, ts))
+    elif new.active and not area.firing:
+        new.active, new.last_sent = False, ts
+        events.append(Event(rule.id, "resolve", ts, fresh, area.value, new.started_at))
+    return new, events
+
+
+def _trimmed_mean(values: list[float]) -> float:
+    """The mean, the highest and the lowest value left out from 3 values on (the median of
+    3): one faulty sensor of an area cannot carry its mean alone."""
+    if len(values) >= 3:
+        values = sorted(values)[1:-1]
+    return sum(values) / len(values)
 
 
 def _mean(state: State, stations: tuple[str, ...], attr: str = "value") -> float | None:
@@ -400,6 +451,9 @@ def apply_clock(rule: Rule, state: State, now: float) -> tuple[State, list[Event
             new.last_sent = now
             stations = new.silent if rule.kind == "silent" else _firing(new)
             value = None if rule.kind == "silent" else _mean(new, stations)
+            if rule.area_mean and AREA_TRACK in new.tracks:
+                stations = tuple(s for s in sorted(new.tracks) if s != AREA_TRACK)
+                value = new.tracks[AREA_TRACK].value
             ref = _mean(new, stations, "ref") if rule.kind == "drift" else None
             events.append(Event(rule.id, "repeat", now, stations, value, new.started_at, ref))
     return new, events

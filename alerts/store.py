@@ -120,6 +120,7 @@ def _rule(r: Any) -> Rule:
         min_neighbours=r.min_neighbours,
         level=r.level,
         cap_s=r.cap_s or 0.0,
+        area_mean=bool(r.area_mean),
     )
 
 
@@ -144,7 +145,7 @@ class AlertDb:
                     "above", "clear", "for_s", "clear_for_s", "silent_after_s", "repeat_s",
                     "quiet", "mode", "lang", "target", "qpv", "unsubscribe_key",
                     "stuck_readings", "drift_ratio", "drift_diff", "radius_km",
-                    "min_neighbours", "level", "bbox", "cap_s",
+                    "min_neighbours", "level", "bbox", "cap_s", "area_mean",
                 )
             ),
         )  # fmt: skip

@@ -61,6 +61,8 @@ subscriptions_t = sa.Table(
     sa.Column("bbox", sa.String(100), nullable=True),
     # at most one message per this period (0: no cap)
     sa.Column("cap_s", sa.Float, nullable=True),
+    # an area starts when its stations' mean crosses (instead of min_stations agreeing)
+    sa.Column("area_mean", sa.Boolean, nullable=True),
     sa.Column("lang", sa.String(2), nullable=False, server_default="fr"),
     sa.Column("target", sa.Text, nullable=False),
     sa.Column("unsubscribe_key", sa.String(64), nullable=False),
@@ -103,6 +105,7 @@ class Subscription:
     level: str | None = None
     bbox: str | None = None
     cap_s: float | None = None
+    area_mean: bool = False
 
     def public(self) -> dict[str, Any]:
         """Everything but the secret parts (the target's credentials, the key)."""
@@ -164,6 +167,7 @@ def _row(r: sa.Row) -> Subscription:  # type: ignore[type-arg]
         r.level,
         r.bbox,
         r.cap_s,
+        bool(r.area_mean),
     )
 
 
@@ -216,6 +220,7 @@ class AlertStore:
         level: str | None = None,
         bbox: str | None = None,
         cap_s: float | None = None,
+        area_mean: bool = False,
         check_target: bool = True,
     ) -> Subscription:
         """Store one subscription; AlertStoreError (naming the field) when refused."""
@@ -274,6 +279,7 @@ class AlertStore:
             "level": level if kind == "threshold" else None,
             "bbox": bbox,
             "cap_s": cap_s or None,
+            "area_mean": bool(area_mean and kind == "threshold" and len(ids) > 1),
             "target": target,
             "unsubscribe_key": secrets.token_urlsafe(24),
         }

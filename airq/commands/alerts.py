@@ -27,6 +27,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "{quantity} above {above} {how} {window}",
     },
     "how_all": {"fr": "pendant", "en": "for"},
+    "area_mean": {"fr": " (moyenne des stations)", "en": " (the stations' mean)"},
     "how_mean": {"fr": "en moyenne sur", "en": "as a mean over"},
     "what_silent": {
         "fr": "station muette depuis plus de {after}",
@@ -139,6 +140,7 @@ def _describe(sub: Any) -> str:
             how=_t("how_mean" if sub.mode == "mean" else "how_all"),
             window=format_duration(sub.for_s, lang()),
         )
+        + (_t("area_mean") if sub.area_mean else "")
         + cap
     )
 
@@ -223,6 +225,8 @@ def subscribe(args: argparse.Namespace) -> int:
             if found is None or found.retired_at is not None:
                 raise CliError(_t("unknown_station", id=sid))
         default_min = 2 if area and kind == "threshold" and len(stations) > 1 else 1
+        if default_min == 2 and args.area_mean and len(stations) >= 3:
+            default_min = 3  # a mean of two can be carried by one faulty sensor
         try:
             sub = store.add(
                 kind=kind,
@@ -251,6 +255,7 @@ def subscribe(args: argparse.Namespace) -> int:
                 level=level.level if level else None,
                 bbox=",".join(f"{x:g}" for x in bbox) if bbox else None,
                 cap_s=cap,
+                area_mean=args.area_mean,
                 target=args.notify,
             )
         except AlertStoreError as exc:
@@ -399,6 +404,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     s.add_argument("--radius", help="voisines à moins de / neighbours within (défaut 2km)")
     s.add_argument("--min-neighbours", type=int, help="voisines au moins (défaut 3)")
     s.add_argument("--min-stations", type=int, help="stations d'accord / stations that agree")
+    s.add_argument(
+        "--area-mean",
+        action="store_true",
+        help="la moyenne des stations de la zone / the area's stations' mean",
+    )
     s.add_argument("--repeat", help="rappel / reminder every (6h; défaut : aucun / none)")
     s.add_argument("--quiet", help="heures calmes / quiet hours (22-7)")
     s.add_argument("--at-most-every", help="au plus un message par / at most one message per (1h)")

@@ -68,6 +68,11 @@ class SubscriptionCreate(BaseModel):
     min_stations: int | None = Field(
         None, ge=1, description="stations that must agree (default: 2 for a QPV or a list)"
     )
+    area_mean: bool = Field(
+        False,
+        description="an area starts when its stations' mean crosses, with at least "
+        "min_stations of them heard (instead of min_stations each above)",
+    )
     kind: Literal["threshold", "silent", "stuck", "drift"] = "threshold"
     preset: Literal["radon", "co2", "pm2_5_who_24h"] | None = Field(
         None, description="a ready-made threshold rule (its fields can be overridden)"
@@ -139,6 +144,7 @@ class SubscriptionPublic(BaseModel):
     level: str | None = Field(None, description="a named threshold: who_24h, atmo:<class>")
     bbox: str | None = None
     cap_s: float | None = None
+    area_mean: bool = False
     target: str = Field(description="the Apprise URL without credentials")
 
 
@@ -291,6 +297,8 @@ async def create_alert_subscription(
     except AlertRuleError as exc:
         raise HTTPException(400, str(exc)) from None
     default_min = 2 if (area and body.kind == "threshold" and len(stations) > 1) else 1
+    if default_min == 2 and body.area_mean and len(stations) >= 3:
+        default_min = 3  # a mean of two can be carried by one faulty sensor
     try:
         sub = await run_in_threadpool(
             lambda: store.add(
@@ -320,6 +328,7 @@ async def create_alert_subscription(
                 level=level.level if level else None,
                 bbox=",".join(f"{x:g}" for x in bbox) if bbox else None,
                 cap_s=cap_s,
+                area_mean=body.area_mean,
                 target=body.notify,
             )
         )

@@ -88,6 +88,11 @@ def test_drift_named_thresholds_bbox_and_cap(airq, data_dir: Path) -> None:
     assert r.returncode == 0, r.stderr
     assert "stations : lens-01, lens-02\n" in r.stdout
 
+    r = airq("alerts", "subscribe", "--bbox", "2.8,50.4,3.1,50.7", "--area-mean", "--quantity",
+             "pm10", "--above", "80", "--notify", "ntfy://zone")  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    assert "pm10 au-dessus de 80 pendant 0 s (moyenne des stations)" in r.stdout
+
     db = AlertDb(registry_url(data_dir))
     try:
         subs = db.read_subscriptions()
@@ -103,6 +108,8 @@ def test_drift_named_thresholds_bbox_and_cap(airq, data_dir: Path) -> None:
     )  # fmt: skip
     assert subs[4].rule.cap_s == 7200 and subs[4].rule.level == "atmo:degrade"
     assert subs[5].rule.min_stations == 2 and subs[5].bbox == "2.8,50.4,2.9,50.5"
+    assert (subs[6].rule.area_mean, subs[6].rule.min_stations) == (True, 3)
+    assert not subs[5].rule.area_mean
 
     r = airq("alerts", "subscribe", "--station", "lens-01", "--quantity", "co2", "--above",
              "who-24h", "--notify", "ntfy://x")  # fmt: skip

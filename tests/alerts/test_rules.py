@@ -330,3 +330,37 @@ def test_the_cap_keeps_one_message_per_period_and_cancels_what_was_never_read() 
     assert cap_message("start", T0 + 60, "resolve", T0, 3600)[0] == "cancel"
     assert cap_message("resolve", T0 + 60, "repeat", T0, 3600)[0] == "replace"
     assert cap_message("repeat", T0 + 60, "start", T0, 3600)[0] == "drop"
+
+
+def test_an_area_mean_rule_starts_on_the_stations_mean_not_on_agreement() -> None:
+    rule = replace(AREA, stations=("a-01", "b-01", "c-01", "d-01"), min_stations=3,
+                   area_mean=True)  # fmt: skip
+    state = State()
+    events: list[Event] = []
+
+    def read(*series: tuple[str, float, float]) -> None:
+        nonlocal state
+        for station, minute, value in series:
+            state, ev = feed(rule, [(minute, value)], station=station, state=state)
+            events.extend(ev)
+
+    read(("a-01", 0, 400), ("b-01", 1, 20))
+    assert events == [] and "*area" not in state.tracks  # two stations heard: not judged
+    read(("c-01", 2, 30), ("d-01", 3, 25))
+    assert not state.active  # a faulty sensor: 20, 25, 30, 400 -> trimmed mean 27.5
+    read(("b-01", 4, 70), ("c-01", 5, 80))
+    # 25, 70, 80, 400 -> 75, the area's trimmed mean
+    assert [(e.kind, e.value) for e in events] == [("start", 75.0)]
+    assert events[0].stations == ("a-01", "b-01", "c-01", "d-01")
+    _, body = render(rule, events[0], Links(None, "u", {}, "QN05901M"))
+    assert "moyenne récente des stations : 75 µg/m³" in body
+    read(("b-01", 6, 10), ("c-01", 7, 10))
+    assert [e.kind for e in events] == ["start", "resolve"]
+    # the same stations under the agreement rule: two of them above is enough there, and a
+    # mean with two stations far below is not: 55, 60, 0, 0 (trimmed mean 27.5)
+    agree, mean = replace(rule, area_mean=False, min_stations=2), rule
+    for r, expected in ((agree, ["start"]), (mean, [])):
+        state, events = State(), []
+        rule = r
+        read(("c-01", 10, 0), ("d-01", 11, 0), ("a-01", 12, 55), ("b-01", 13, 60))
+        assert [e.kind for e in events] == expected, r.area_mean

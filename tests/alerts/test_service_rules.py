@@ -186,3 +186,31 @@ def test_metrics_count_readings_messages_and_latencies(
     finally:
         runner.stop()
     assert service.metrics_server is None
+
+
+def test_an_area_mean_alert_on_the_real_broker(
+    registry: Registry, store: AlertStore, receiver: Receiver, publisher: Publisher,
+    start_service,
+) -> None:  # fmt: skip
+    stations = ["tourcoing-01", "tourcoing-02", "tourcoing-03"]
+    for sid in stations:
+        registry.add(sid, 50.72, 3.16)
+    store.add(kind="threshold", owner="admin", qpv="QN05905M", stations=stations,
+              min_stations=3, area_mean=True, quantity="pm10", above=80, for_s=0, lang="en",
+              target=receiver.url())  # fmt: skip
+    service, _ = start_service()
+    now = time.time()
+    for sid, m, v in (
+        ("tourcoing-01", 5, 400.0),
+        ("tourcoing-02", 4, 30.0),
+        ("tourcoing-03", 3, 40.0),
+    ):  # one faulty sensor: the median is 40
+        publisher.publish(sid, now - m * MIN, {"pm10": v})
+    settle(service, 3)
+    time.sleep(0.3)
+    assert receiver.bodies == []
+    publisher.publish("tourcoing-02", now - 2 * MIN, {"pm10": 95.0})  # 40, 95, 400 -> 95
+    wait_until(lambda: receiver.bodies, timeout=10, what="the area's mean message")
+    body = receiver.bodies[0]
+    assert body["title"] == "PM10 particles alert: the area QN05905M (3 stations)"
+    assert "recent mean of the stations: 95 µg/m³" in body["message"]

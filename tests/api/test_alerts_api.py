@@ -192,6 +192,8 @@ def test_named_thresholds_drift_and_boxes_through_the_api(make_client) -> None:
         assert (got["stations"], got["min_stations"], got["bbox"], got["cap_s"]) == (
             ["roubaix-01", "roubaix-02"], 2, "3.18,50.67,3.19,50.68", 3600.0,
         )  # fmt: skip
+        r = api.post("/v1/alerts/subscriptions", json={**box, "area_mean": True}, headers=ADMIN)
+        assert (r.json()["area_mean"], r.json()["min_stations"]) == (True, 2)  # two inside
         r = api.post("/v1/alerts/subscriptions", json={**box, "bbox": "3.18,50.67"},
                      headers=ADMIN)  # fmt: skip
         assert r.status_code == 400 and "lon1,lat1,lon2,lat2" in r.json()["detail"]
