@@ -38,6 +38,7 @@ from api.spans import Spans, merge_spans
 
 __all__ = [
     "ANYONE",
+    "OPTIONAL_AUTH",
     "Viewer",
     "ViewerDep",
     "access_responses",
@@ -108,6 +109,9 @@ def read_public_spans(
 
 
 WRONG_CREDENTIALS = "credentials given but wrong (none: the public view)"
+# the routes' ``openapi_extra``: the schemes are optional (an empty requirement added to the
+# declared ones): without credentials, the public view
+OPTIONAL_AUTH: dict[str, Any] = {"security": [{}]}
 INDOOR_404 = "; an indoor station, to anyone but its owner and the admin"
 
 

@@ -21,7 +21,7 @@ from airq_core.airrohr import MAX_VALUES, decode_body, parse_body
 from airq_core.errors import WireFormatError
 from airq_core.readings import Reading
 from airq_core.wire import STATION_ID_RE, reading_to_obj
-from api.access import ViewerDep, access_responses
+from api.access import OPTIONAL_AUTH, ViewerDep, access_responses
 from api.deps import PublisherDep, RegistryDep
 from api.hardware import FOREIGN, book_for, chip_from_header, mask_chip
 from api.problems import problem_responses
@@ -168,6 +168,7 @@ class StationHardware(BaseModel):
 
 @router.get(
     "/v1/stations/{station_id}/hardware",
+    openapi_extra=OPTIONAL_AUTH,
     tags=["stations"],
     response_model=StationHardware,
     responses=access_responses(),

@@ -22,7 +22,7 @@ from airq_core.calibration import (
 )
 from airq_core.readings import format_time
 from airq_core.wire import STATION_ID_RE
-from api.access import ViewerDep, access_responses, read_public_spans
+from api.access import OPTIONAL_AUTH, ViewerDep, access_responses, read_public_spans
 from api.calibration_data import StationHours, fetch_station_hours
 from api.calibration_store import CalibrationRecord, CalibrationStore
 from api.deps import InfluxDep, RegistryDep, parse_time_param
@@ -252,6 +252,7 @@ def _downsample(
 
 @router.get(
     "/v1/stations/{station_id}/calibrated",
+    openapi_extra=OPTIONAL_AUTH,
     response_model=CalibratedSeries,
     responses=access_responses(
         400,

@@ -30,7 +30,7 @@ from airq_core.indices import (
 )
 from airq_core.reference_values import ATMO_POLLUTANTS
 from airq_core.wire import STATION_ID_RE
-from api.access import Viewer, ViewerDep, access_responses, read_public_spans
+from api.access import OPTIONAL_AUTH, Viewer, ViewerDep, access_responses, read_public_spans
 from api.daily_stats import PARIS, DailyStats, build_daily_query, paris_midnight, parse_daily
 from api.deps import InfluxDep, RegistryDep, SettingsDep
 from api.influx import InfluxReader
@@ -337,7 +337,11 @@ _ATMO_RESPONSES = problem_responses(404, what={404: "unknown station or QPV"})
 _STATION_RESPONSES = access_responses()
 
 
-@router.get("/v1/indices/atmo/stations/{station_id}", responses=_STATION_RESPONSES)
+@router.get(
+    "/v1/indices/atmo/stations/{station_id}",
+    openapi_extra=OPTIONAL_AUTH,
+    responses=_STATION_RESPONSES,
+)
 async def station_atmo_index(
     station_id: StationPath,
     registry: RegistryDep,
@@ -411,7 +415,11 @@ def _days_in(y: int) -> int:
     return (date(y + 1, 1, 1) - date(y, 1, 1)).days if y < 9999 else 365
 
 
-@router.get("/v1/indices/annual/stations/{station_id}", responses=_STATION_RESPONSES)
+@router.get(
+    "/v1/indices/annual/stations/{station_id}",
+    openapi_extra=OPTIONAL_AUTH,
+    responses=_STATION_RESPONSES,
+)
 async def station_annual(
     station_id: StationPath,
     registry: RegistryDep,

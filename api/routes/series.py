@@ -18,7 +18,7 @@ from airq_core.quantities import QUANTITIES
 from airq_core.readings import format_time
 from airq_core.sensors import SENSORS
 from airq_core.wire import STATION_ID_RE
-from api.access import ANYONE, Viewer, ViewerDep, read_public_spans
+from api.access import ANYONE, OPTIONAL_AUTH, Viewer, ViewerDep, read_public_spans
 from api.deps import InfluxDep, RegistryDep, SettingsDep, parse_time_param
 from api.exports import (
     FORMATS,
@@ -428,7 +428,12 @@ _RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
-@router.get("/v1/stations/{station_id}/series", responses=_RESPONSES, response_model=None)
+@router.get(
+    "/v1/stations/{station_id}/series",
+    openapi_extra=OPTIONAL_AUTH,
+    responses=_RESPONSES,
+    response_model=None,
+)
 async def station_series(
     request: Request,
     station_id: str,
@@ -482,7 +487,7 @@ async def station_series(
     )
 
 
-@router.get("/v1/series", responses=_RESPONSES, response_model=None)
+@router.get("/v1/series", openapi_extra=OPTIONAL_AUTH, responses=_RESPONSES, response_model=None)
 async def series(
     request: Request,
     registry: RegistryDep,

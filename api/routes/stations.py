@@ -1,5 +1,6 @@
 """Public station list (GeoJSON) with filters, and one station's record. Locations are rounded
-to ``AIRQ_PUBLIC_LOCATION_DECIMALS`` on these public outputs."""
+at each station's public precision on these outputs: its owner's choice, else
+``AIRQ_PUBLIC_LOCATION_DECIMALS`` (docs/api.md, "Privacy")."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from airq_core.quantities import QUANTITIES
 from airq_core.readings import format_time
 from airq_core.storage import TAG_SENSOR, TAG_STATION
 from airq_core.wire import STATION_ID_RE
-from api.access import Viewer, ViewerDep, access_responses, count_hidden
+from api.access import OPTIONAL_AUTH, Viewer, ViewerDep, access_responses, count_hidden
 from api.deps import InfluxDep, RegistryDep, SettingsDep
 from api.influx import InfluxReader
 from api.paging import LINK_HEADER, MAX_PAGE, PAGE, next_page
@@ -39,7 +40,7 @@ router = APIRouter(
 class PointGeometry(BaseModel):
     type: Literal["Point"]
     coordinates: tuple[float, float] = Field(
-        description="[lon, lat], rounded to AIRQ_PUBLIC_LOCATION_DECIMALS"
+        description="[lon, lat], rounded to the station's precision (properties.precision)"
     )
 
 
@@ -53,6 +54,10 @@ class StationProperties(BaseModel):
     last_seen: str | None = Field(description="time of its last value (RFC 3339, UTC)")
     active: bool = Field(description="seen within AIRQ_API_ACTIVE_WITHIN_H hours")
     retired: bool
+    precision: int = Field(
+        description="decimals of the coordinates: the precision chosen for the station, else "
+        "the deployment's AIRQ_PUBLIC_LOCATION_DECIMALS"
+    )
 
 
 class StationFeature(BaseModel):
@@ -131,6 +136,7 @@ async def cached_activity(request: Request, influx: InfluxReader, ttl: float) ->
 
 def station_feature(s: Station, act: Activity, settings: ApiSettings) -> dict[str, Any]:
     lon, lat = public_location(s, settings.public_location_decimals)
+    precision = settings.public_location_decimals if s.precision is None else s.precision
     last = act.last_seen(s.id)
     active = (
         last is not None and time.time() * 1000 - last <= settings.api_active_within_h * 3_600_000
@@ -148,12 +154,14 @@ def station_feature(s: Station, act: Activity, settings: ApiSettings) -> dict[st
             "last_seen": format_time(last / 1000) if last else None,
             "active": active,
             "retired": s.retired_at is not None,
+            "precision": precision,
         },
     }
 
 
 @router.get(
     "/v1/stations",
+    openapi_extra=OPTIONAL_AUTH,
     response_model=None,
     responses={
         200: {
@@ -279,7 +287,7 @@ def _seen_within(act: Activity, station_id: str, now_ms: float, within_ms: float
     return last is not None and now_ms - last <= within_ms
 
 
-@router.get("/v1/stations/{station_id}", responses=access_responses())
+@router.get("/v1/stations/{station_id}", openapi_extra=OPTIONAL_AUTH, responses=access_responses())
 async def get_station(
     request: Request,
     station_id: str,
@@ -327,6 +335,7 @@ def placement_out(p: Placement) -> dict[str, Any]:
 
 @router.get(
     "/v1/stations/{station_id}/placements",
+    openapi_extra=OPTIONAL_AUTH,
     responses=access_responses(),
 )
 async def station_placements(
