@@ -153,7 +153,9 @@ def test_precision_through_the_admin_api_and_the_public_outputs(make_client) -> 
         r = api.post("/v1/admin/stations", json=body, headers=AUTH)
         assert r.status_code == 201, r.text
         assert r.json()["precision"] == 2 and r.json()["lat"] == LAT  # exact for the admin
-        assert _feature(api, "lens-01")["geometry"]["coordinates"] == [2.84, 50.45]
+        feature = _feature(api, "lens-01")
+        assert feature["geometry"]["coordinates"] == [2.84, 50.45]
+        assert feature["properties"]["precision"] == 2
         listed = api.get("/v1/stations").json()["features"]
         assert [f["geometry"]["coordinates"] for f in listed] == [[2.84, 50.45]]
         # a box around the exact position but off the published one does not find it
@@ -186,7 +188,9 @@ def test_precision_through_the_admin_api_and_the_public_outputs(make_client) -> 
         assert r.json()["precision"] == 4
         r = api.patch("/v1/admin/stations/lens-01", json={"precision": None}, headers=AUTH)
         assert r.status_code == 200 and r.json()["precision"] is None, r.text
-        assert _feature(api, "lens-01")["geometry"]["coordinates"] == [2.839, 50.449]
+        feature = _feature(api, "lens-01")
+        assert feature["geometry"]["coordinates"] == [2.839, 50.449]
+        assert feature["properties"]["precision"] == 3  # the deployment's
         (p,) = api.get("/v1/stations/lens-01/placements").json()["placements"]
         assert (p["lat"], p["precision"]) == (50.449, 3)
 
