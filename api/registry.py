@@ -467,6 +467,17 @@ class Registry:
                 found.update(r.id for r in conn.execute(q))
         return found
 
+    def get_many(self, ids: Iterable[str]) -> dict[str, Station]:
+        """station id -> station for the ids among ``ids`` that the registry holds (retired
+        stations included): only their rows are read, whatever the fleet's size."""
+        wanted = sorted(set(ids))
+        out: dict[str, Station] = {}
+        with self.engine.connect() as conn:
+            for i in range(0, len(wanted), 500):
+                q = stations.select().where(stations.c.id.in_(wanted[i : i + 500]))
+                out.update((r.id, _row(r)) for r in conn.execute(q))
+        return out
+
     def list_page(
         self, after: str | None = None, limit: int = 1000, include_retired: bool = False
     ) -> builtins.list[Station]:
