@@ -545,6 +545,7 @@ def _station_feature(
         "properties": {
             "station_id": s.id,
             "name": s.name,
+            "precision": digits,
             "qpv": list(p.inside),
             "nearest_qpv": nearest[0] if nearest else None,
             "nearest_qpv_m": nearest[1] if nearest else None,

@@ -24,6 +24,10 @@ STATIONS = "/v1/qpv/stations.geojson"
 def _coordinates(c: httpx.Client) -> dict[str, list[float]]:
     r = c.get(STATIONS, headers={"Accept-Encoding": "identity"})
     assert r.status_code == 200, r.text
+    for f in r.json()["features"]:  # the decimals given are the decimals used
+        lon, lat = f["geometry"]["coordinates"]
+        d = f["properties"]["precision"]
+        assert [round(lon, d), round(lat, d)] == [lon, lat] and 2 <= d <= 5
     return {f["id"]: f["geometry"]["coordinates"] for f in r.json()["features"]}
 
 
