@@ -101,7 +101,8 @@ def stations(registry: Registry, influxd, influx_db) -> dict[str, str]:  # type:
     them, its weather sensor silent for two hours), a second one in Lens, an indoor station
     with CO2 and radon (three daily radon means over 300 Bq/m³). Returns the tokens."""
     tokens = {
-        "lens-01": registry.add("lens-01", 50.4491, 2.8392, name="École Jean-Macé"),
+        # a school: published to about 10 m (its owner's choice)
+        "lens-01": registry.add("lens-01", 50.4491, 2.8392, name="École Jean-Macé", precision=4),
         "lens-02": registry.add("lens-02", 50.4420, 2.8250, name="Rue de Liévin"),
         "maison-07": registry.add("maison-07", 50.4470, 2.8310, name="Chez Amina", indoor=True),
     }
@@ -179,6 +180,7 @@ def test_the_map_opens_on_a_new_station_with_its_first_value(
         )
         assert "École Jean-Macé" in text and "12,3 µg/m³" in text
         assert "Moyen" in text and "valeur instantanée" in text
+        assert "position publiée à 10 m près" in text
         wait_until(lambda: asked, what="tiles asked")
         wait_until(
             lambda: driver.execute_script(
@@ -207,6 +209,7 @@ def test_the_map_opens_on_a_new_station_with_its_first_value(
             what="the popup in English",
         )
         assert "12.3 µg/m³" in text and "Fair" in text
+        assert "location published to about 10 m" in text
         assert driver.find_element(By.TAG_NAME, "html").get_attribute("lang") == "en"
         assert "What the colours mean" in driver.find_element(By.TAG_NAME, "aside").text
         # the marker is reachable with the keyboard, and Enter opens its popup
