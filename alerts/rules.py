@@ -333,9 +333,9 @@ def apply_reading(
     ``state`` is not changed."""
     if station not in rule.stations or rule.kind == "drift":  # drift: see apply_drift
         return state, []
-    new = state.copy()
-    events: list[Event] = []
     if rule.kind == "silent":
+        new = state.copy()
+        events: list[Event] = []
         new.last_seen[station] = max(ts, new.last_seen.get(station, -math.inf))
         if station in new.silent:
             new.silent = tuple(s for s in new.silent if s != station)
@@ -345,7 +345,7 @@ def apply_reading(
         return new, events
     if rule.quantity is None or rule.quantity not in values:
         return state, []
-    track = new.tracks.get(station, Track())
+    track = state.tracks.get(station, Track())
     step = step_stuck if rule.kind == "stuck" else step_track
     return _decide(rule, state, station, step(rule, track, ts, values[rule.quantity]), ts)
 
