@@ -24,7 +24,13 @@ from airq_core.readings import format_time
 from airq_core.reference_values import ATMO_CLASSES, atmo_class, daily_statistic
 from api.deps import InfluxDep, RegistryDep, SettingsDep, parse_time_param
 from api.influx import InfluxReader
-from api.map_layers import AnswerCache, MapLayerSettings, ReadyResponse, respond
+from api.map_layers import (
+    AnswerCache,
+    HourlyWindows,
+    MapLayerSettings,
+    ReadyResponse,
+    respond,
+)
 from api.problems import problem_responses
 from api.protection import RateLimitDep
 from api.qpv.exposure import HOUR, daily_values, day_value, hour_bounds, zone_statistics
@@ -109,6 +115,20 @@ def _answers(state: State) -> AnswerCache:
         s = MapLayerSettings()
         cache = state.map_answers = AnswerCache(s.refresh_s, s.cache_entries)
     return cache
+
+
+def hourly_windows(state: State, key: Hashable) -> HourlyWindows:
+    """The hourly windows kept between the rebuilds of ``stations.geojson`` for ``key``
+    (quantity and minimum window coverage); they outlive the answers, which a station's
+    change drops, since a station's hours do not depend on its place."""
+    kept: dict[Hashable, HourlyWindows] | None = getattr(state, "map_hourly", None)
+    if kept is None:
+        kept = state.map_hourly = {}
+    windows = kept.get(key)
+    if windows is None:
+        s = MapLayerSettings()
+        windows = kept[key] = HourlyWindows(s.reread_s, s.full_read_s)
+    return windows
 
 
 QpvDep = Annotated[QpvService, Depends(_service)]
@@ -497,9 +517,17 @@ async def build_stations(state: State, quantity: str) -> bytes:
     stations = await _stations(state.registry)
     placements = await run_in_threadpool(svc.placements, stations)
     now = time.time()
-    series = await fetch_placed_hourly(
-        state.influx, quantity, stations, now - 2 * 86400, now, settings.qpv_min_window_coverage
-    )
+    t0, t1 = hour_bounds(now - 2 * 86400, now)
+    min_coverage = settings.qpv_min_window_coverage
+    influx = state.influx
+
+    async def fetch(ids: list[str], start: int, end: int) -> dict[str, dict[int, float]]:
+        return await fetch_hourly(influx, quantity, ids, start, end, min_coverage)
+
+    # only the hours that may have changed since the last rebuild are read (HourlyWindows)
+    windows = hourly_windows(state, (quantity, min_coverage))
+    hourly = await windows.read(fetch, sorted({r.station for r in stations}), t0, t1)
+    series = await run_in_threadpool(clip_to_placements, hourly, stations)
     stat = daily_statistic(quantity)
     decimals = settings.public_location_decimals
     min_day = svc.settings.min_day_coverage
@@ -516,6 +544,16 @@ async def build_stations(state: State, quantity: str) -> bytes:
         )
 
     return await run_in_threadpool(build)
+
+
+def public_distance(metres: float | None, digits: int) -> float | None:
+    """A distance published with a station, no finer than its published location: rounded
+    to the step of its precision (2 decimals: 1000 m, 3: 100 m, 4: 10 m, 5: 1 m), so that the
+    distance to a QPV's edge cannot narrow down a location rounded for privacy."""
+    if metres is None:
+        return None
+    step = 10.0 ** (5 - digits)
+    return round(round(metres / step) * step, 1)
 
 
 def _station_feature(
@@ -548,7 +586,7 @@ def _station_feature(
             "precision": digits,
             "qpv": list(p.inside),
             "nearest_qpv": nearest[0] if nearest else None,
-            "nearest_qpv_m": nearest[1] if nearest else None,
+            "nearest_qpv_m": public_distance(nearest[1], digits) if nearest else None,
             "quantity": quantity,
             "day": day,
             "day_complete": bool(d and d["valid"]),
@@ -596,8 +634,11 @@ async def qpv_exposure(
     for zone, st in stats.items():
         for entry in st["stations"]:
             key = entry["id"]
-            entry["distance_m"] = placements[key].distance_to(area.code)
             ref = by_key.get(key)
+            digits = settings.public_location_decimals
+            if ref is not None and ref.precision is not None:
+                digits = ref.precision
+            entry["distance_m"] = public_distance(placements[key].distance_to(area.code), digits)
             if ref is not None:  # the station (and, once moved, the time it was here)
                 entry["id"] = ref.station
             if ref is not None and (ref.valid_from > -math.inf or ref.valid_to < math.inf):

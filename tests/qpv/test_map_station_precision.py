@@ -12,8 +12,9 @@ import pytest
 
 from airq.services import InfluxDB
 from api.registry import Registry
+from api.routes.qpv import public_distance
 from tests.api.api_server import ADMIN_TOKEN, running, settings_for
-from tests.qpv.conftest import QPV1, latlon
+from tests.qpv.conftest import QPV1, STATIONS_L93, latlon
 
 pytestmark = pytest.mark.services
 
@@ -29,6 +30,16 @@ def _coordinates(c: httpx.Client) -> dict[str, list[float]]:
         d = f["properties"]["precision"]
         assert [round(lon, d), round(lat, d)] == [lon, lat] and 2 <= d <= 5
     return {f["id"]: f["geometry"]["coordinates"] for f in r.json()["features"]}
+
+
+def _nearest_m(c: httpx.Client) -> dict[str, float | None]:
+    r = c.get(STATIONS, headers={"Accept-Encoding": "identity"})
+    return {f["id"]: f["properties"]["nearest_qpv_m"] for f in r.json()["features"]}
+
+
+def test_published_distances_are_no_finer_than_the_location() -> None:
+    assert [public_distance(712.3, d) for d in (2, 3, 4, 5)] == [1000.0, 700.0, 710.0, 712.0]
+    assert public_distance(None, 3) is None and public_distance(0.0, 2) == 0.0
 
 
 def _rounded(lat: float, lon: float, d: int) -> list[float]:
@@ -48,18 +59,22 @@ def test_the_map_shows_a_new_precision_at_once(
     lat, lon = latlon(QPV1)
     registry.add("home-1", lat, lon, name="Balcon", precision=2)
     registry.add("school-1", lat, lon, name="École")
+    # 700 m from QPTEST01's edge
+    registry.add("ring-2", *latlon(STATIONS_L93["ring-1"]), precision=2)
+    registry.add("ring-4", *latlon(STATIONS_L93["ring-1"]), precision=4)
     url = str(registry.engine.url)
     with running(settings_for(influxd.url, influx_db, url, public_location_decimals=3)) as c:
         held = _coordinates(c)
-        assert held == {"home-1": _rounded(lat, lon, 2), "school-1": _rounded(lat, lon, 3)}
+        assert (held["home-1"], held["school-1"]) == (_rounded(lat, lon, 2), _rounded(lat, lon, 3))
+        # the distance to the nearest QPV at the same precision as the location
+        near = _nearest_m(c)
+        assert near["ring-2"] == 1000.0 and near["ring-4"] == pytest.approx(700.0, abs=10)
         r = c.patch("/v1/admin/stations/school-1", json={"precision": 5}, headers=AUTH)
         assert r.status_code == 200, r.text
         r = c.patch("/v1/admin/stations/home-1", json={"precision": None}, headers=AUTH)
         assert r.status_code == 200, r.text
-        assert _coordinates(c) == {
-            "home-1": _rounded(lat, lon, 3),
-            "school-1": _rounded(lat, lon, 5),
-        }
+        now = _coordinates(c)
+        assert (now["home-1"], now["school-1"]) == (_rounded(lat, lon, 3), _rounded(lat, lon, 5))
         body: dict[str, Any] = {"id": "new-1", "lat": lat, "lon": lon, "precision": 4}
         assert c.post("/v1/admin/stations", json=body, headers=AUTH).status_code == 201
         assert _coordinates(c)["new-1"] == _rounded(lat, lon, 4)
