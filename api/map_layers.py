@@ -44,6 +44,7 @@ from api.protection import rate_wait
 
 __all__ = [
     "AnswerCache",
+    "HourlyWindows",
     "MapLayerSettings",
     "ReadyAnswer",
     "ReadyAnswerMiddleware",
@@ -57,6 +58,10 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 Builder = Callable[[], Awaitable[bytes]]
+HOUR = 3600
+Hourly = dict[str, dict[int, float]]  # station -> hour start (Unix s) -> mean
+# (stations, start, end) -> their hourly means over [start, end) (whole hours)
+HourlyFetch = Callable[[list[str], int, int], Awaitable[Hourly]]
 
 
 class MapLayerSettings(BaseSettings):
@@ -73,6 +78,21 @@ class MapLayerSettings(BaseSettings):
     )
     cache_entries: int = Field(
         default=32, ge=2, le=1024, description="parameter sets kept (least recently used out)"
+    )
+    reread_s: float = Field(
+        default=7200,
+        ge=0,
+        le=172800,
+        description="a rebuild of stations.geojson reads again the hourly windows that ended "
+        "less than this ago (the ingest writes a window once its hour is over plus its rollup "
+        "grace, and rewrites it for a late reading); older ones are kept from earlier rebuilds",
+    )
+    full_read_s: float = Field(
+        default=3600,
+        gt=0,
+        le=86400,
+        description="at most this long between two rebuilds of stations.geojson that read "
+        "every hourly window again: a reading later than reread_s shows within it",
     )
 
 
@@ -456,3 +476,69 @@ class ReadyAnswerMiddleware:
         # the request counts under its route in the metrics (api/metrics.py reads it)
         scope["route"] = self._routes.get(scope["path"])
         return answer
+
+
+class HourlyWindows:
+    """Hourly means per station over a sliding window of whole hours, kept between the
+    rebuilds of a map layer so that a rebuild reads only what may have changed: the hours
+    that ended less than ``reread_s`` ago (the ingest writes an hourly window once its hour
+    is over plus its rollup grace, and rewrites it when a late reading arrives), and the
+    whole window for a station not seen before. Every ``full_read_s`` a rebuild reads the
+    whole window again, for readings later than ``reread_s`` (an archive imported, a gateway
+    back after hours offline). What :meth:`read` returns is what one read of the whole
+    window returns when no window older than ``reread_s`` changed since the last full read.
+    Use from one task at a time (the answer cache runs one rebuild at a time)."""
+
+    def __init__(
+        self, reread_s: float, full_read_s: float, clock: Callable[[], float] = time.time
+    ) -> None:
+        self.reread_s = reread_s
+        self.full_read_s = full_read_s
+        self._clock = clock
+        self._held: Hourly = {}  # the hours before _settled, per station with any
+        self._known: frozenset[str] = frozenset()  # stations whose hours are held
+        self._lo = 0  # first hour of the window held
+        self._settled = 0  # hours from here on are read again at each rebuild
+        self._full_at = -math.inf
+        self.reads: list[tuple[int, int, int]] = []  # last read: (stations, start, end)
+
+    async def read(self, fetch: HourlyFetch, stations: list[str], t0: int, t1: int) -> Hourly:
+        """The hourly means of ``stations`` over [t0, t1) (whole hours), reading through
+        ``fetch`` only what the windows held do not cover."""
+        now = self._clock()
+        settled = max(t0, min(t1, int((now - self.reread_s) // HOUR * HOUR)))
+        whole = (
+            now - self._full_at >= self.full_read_s
+            or not self._known
+            or not self._lo <= t0 <= self._settled
+        )
+        reads: list[tuple[list[str], int, int]]
+        if whole:
+            read_from, reads = t0, [(stations, t0, t1)]
+        else:
+            read_from = min(self._settled, settled)
+            new = [s for s in stations if s not in self._known]
+            old = [s for s in stations if s in self._known]
+            reads = [(old, read_from, t1), (new, t0, t1)]
+        fresh: Hourly = {}
+        self.reads = []
+        for ids, start, end in reads:
+            if ids and start < end:
+                self.reads.append((len(ids), start, end))
+                fresh.update(await fetch(ids, start, end))
+        out: Hourly = {}
+        for sid in stations:
+            hours = {t: v for t, v in self._held.get(sid, {}).items() if t0 <= t < read_from}
+            hours.update(fresh.get(sid, {}))
+            if hours:
+                out[sid] = hours
+        self._held = {}
+        for sid, hours in out.items():
+            kept = {t: v for t, v in hours.items() if t < settled}
+            if kept:
+                self._held[sid] = kept
+        self._known = frozenset(stations)
+        self._lo, self._settled = t0, settled
+        if whole:
+            self._full_at = now
+        return out

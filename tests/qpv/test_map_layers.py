@@ -6,6 +6,7 @@ and the rate limit of the map routes."""
 
 from __future__ import annotations
 
+import asyncio
 import gzip
 import time
 from collections.abc import Iterator
@@ -18,7 +19,11 @@ import pytest
 from airq.services import InfluxDB
 from airq_core.readings import format_time
 from airq_core.storage import AGG_RP
+from api.influx import InfluxReader
+from api.map_layers import HOUR, HourlyWindows
+from api.qpv.exposure import hour_bounds
 from api.registry import Registry
+from api.routes.qpv import fetch_hourly
 from ingest.influx import InfluxWriter
 from tests.api.api_server import running, settings_for
 from tests.helpers import wait_until
@@ -205,3 +210,106 @@ def test_the_map_page_is_served_ready_with_its_headers(client: httpx.Client) -> 
     assert again.status_code == 304 and again.headers["etag"] == tag
     metrics = client.get("/metrics").text
     assert 'route="/carte",status="304"' in metrics
+
+
+def _hourly_lines(windows: dict[tuple[str, str], dict[int, float]]) -> bytes:
+    return "\n".join(
+        f"readings_1h,sensor={sensor},station={sid} pm2_5_mean={v},pm2_5_count=30,"
+        f"pm2_5_coverage=1 {t * 1000}"
+        for (sid, sensor), hours in windows.items()
+        for t, v in hours.items()
+    ).encode()
+
+
+def test_hourly_windows_read_incrementally_equal_a_full_read(
+    influxd: InfluxDB, influx_db: str
+) -> None:
+    """Three days of hourly windows; a rebuild after a new reading (and a late one within
+    ``reread_s``, and a new station) reads only the recent hours and the new station's, and
+    returns what one read of the whole window returns."""
+    now = time.time()
+    hour = int(now) // HOUR * HOUR
+    t0, t1 = hour_bounds(now - 2 * 86400, now)
+    history = {
+        (sid, sensor): {hour - HOUR * i: 5.0 + (i * 7 + k) % 23 for i in range(1, 72)}
+        for k, (sid, sensor) in enumerate(
+            [("a-1", "sds011"), ("a-1", "pms5003"), ("b-2", "sds011"), ("c-3", "sds011")]
+        )
+    }
+    w = InfluxWriter(influxd.url, influx_db)
+    w.ensure_database()
+    w.write_lines(_hourly_lines(history), rp=AGG_RP)
+    clock = [now]
+    windows = HourlyWindows(reread_s=7200, full_read_s=3600, clock=lambda: clock[0])
+
+    async def run() -> tuple[list[Any], list[Any]]:
+        reader = InfluxReader(influxd.url, influx_db)
+
+        async def fetch(ids: list[str], start: int, end: int) -> dict[str, dict[int, float]]:
+            return await fetch_hourly(reader, "pm2_5", ids, start, end, 0.75)
+
+        try:
+            stations = ["a-1", "b-2", "c-3", "d-4"]
+            first = await windows.read(fetch, stations, t0, t1)
+            pairs = [(first, await fetch(stations, t0, t1))]
+            reads = [windows.reads]
+            # a new reading rolled up, a late one rewriting the hour before, a new station
+            w.write_lines(
+                _hourly_lines(
+                    {
+                        ("a-1", "sds011"): {hour: 41.0},
+                        ("b-2", "sds011"): {hour - HOUR: 77.0},
+                        ("n-5", "sds011"): {hour - HOUR * i: 9.0 + i for i in range(60)},
+                    }
+                ),
+                rp=AGG_RP,
+            )
+            clock[0] += 30
+            stations = [*stations, "n-5"]
+            second = await windows.read(fetch, stations, t0, t1)
+            pairs.append((second, await fetch(stations, t0, t1)))
+            reads.append(windows.reads)
+            return pairs, reads
+        finally:
+            await reader.aclose()
+
+    try:
+        pairs, reads = asyncio.run(run())
+    finally:
+        w.close()
+    for got, full in pairs:
+        assert got == full
+    assert pairs[1][0]["a-1"][hour] == 41.0 and pairs[1][0]["b-2"][hour - HOUR] == 77.0
+    assert "n-5" in pairs[1][0]
+    assert reads[0] == [(4, t0, t1)]
+    recent = int((clock[0] - 7200) // HOUR * HOUR)
+    # the known stations: only the last two hours or so; the new one: the whole window
+    assert reads[1] == [(4, recent, t1), (1, t0, t1)]
+    assert (t1 - recent) // HOUR <= 3 < (t1 - t0) // HOUR
+
+
+def test_the_stations_layer_after_an_incremental_rebuild_equals_a_full_build(
+    data: str, influxd: InfluxDB, influx_db: str
+) -> None:
+    """The API's own rebuild after a new reading reads the recent hours only, and serves the
+    bytes a fresh instance (one full read) serves."""
+    settings = settings_for(influxd.url, influx_db, data)
+    write_recent(influxd, influx_db, "in-1", 12.0)
+    with running(settings) as c:
+        assert (station(c, "in-1") or {}).get("value") == 12.0
+        write_recent(influxd, influx_db, "in-1", 30.0)
+        wait_until(
+            lambda: (station(c, "in-1") or {}).get("value") == 30.0,
+            timeout=REFRESH_S + 10,
+            interval=0.1,
+            what="the new hourly value on the map",
+        )
+        kept = c.app.state.map_hourly  # type: ignore[attr-defined]
+        (windows,) = kept.values()
+        ((_n, start, end),) = windows.reads
+        assert (end - start) // HOUR <= 3  # not the two days
+        served = identity(c, STATIONS)
+        with running(settings) as fresh:
+            again = identity(fresh, STATIONS)
+        assert served.content == again.content
+        assert served.headers["etag"] == again.headers["etag"]
