@@ -123,3 +123,23 @@ def test_dry_run_and_a_wrong_admin_token(
     monkeypatch.delenv("AIRQ_ADMIN_TOKEN")
     assert _register(api, src, tmp_path / "o") == 2
     assert "--admin-token ou AIRQ_ADMIN_TOKEN" in capsys.readouterr().err
+
+
+def test_the_precision_column_reaches_the_platform(api: httpx.Client, tmp_path: Path) -> None:
+    src = tmp_path / "participants.csv"
+    src.write_text(
+        "id;lat;lon;position_exacte;precision\n"
+        "lens-08;50.4491;2.8391;non;2\n"
+        "lens-09;50.4561234;2.8412345;oui;5\n"
+        "lens-10;50.43;2.83;non;\n",
+        encoding="utf-8",
+    )
+    assert _register(api, src, tmp_path / "atelier") == 0
+    reg = Registry(api.registry_url)  # type: ignore[attr-defined]
+    try:
+        got = {sid: reg.get(sid).precision for sid in ("lens-08", "lens-09", "lens-10")}  # type: ignore[union-attr]
+    finally:
+        reg.close()
+    assert got == {"lens-08": 2, "lens-09": 5, "lens-10": None}
+    r = api.get("/v1/stations/lens-09")
+    assert r.json()["geometry"]["coordinates"] == [2.84123, 50.45612]
