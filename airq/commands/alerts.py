@@ -328,7 +328,7 @@ def list_subscriptions(args: argparse.Namespace) -> int:
     from api.alerts_store import redact_target
 
     for s in subs:
-        where = s.qpv or s.station_id or f"{len(s.stations)} station(s)"
+        where = s.qpv or s.station_id or s.bbox or f"{len(s.stations)} station(s)"
         print(f"{s.id:>5}  {where:<20}  {_describe(s):<48}  {redact_target(s.target)}  {s.lang}")
     return 0
 

@@ -206,3 +206,41 @@ def test_named_thresholds_drift_and_boxes_through_the_api(make_client) -> None:
         assert r.status_code == 201
         r = api.post("/v1/alerts/subscriptions", json={**box, "notify": "ntfy://x"}, headers=own)
         assert r.status_code == 401  # a station's token names its station
+
+
+def test_a_subscriptions_table_of_the_first_slice_gains_the_new_columns(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import sqlalchemy as sa
+
+    from api.alerts_store import AlertStore
+
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'old.sqlite'}")
+    with engine.begin() as conn:  # the table as the first slice made it
+        conn.execute(sa.text(
+            "CREATE TABLE alert_subscriptions (id INTEGER PRIMARY KEY, created_at DATETIME "
+            "NOT NULL, kind VARCHAR(20) NOT NULL, owner VARCHAR(20) NOT NULL, station_id "
+            "VARCHAR(64), qpv VARCHAR(40), stations TEXT NOT NULL, min_stations INTEGER NOT "
+            "NULL DEFAULT 1, quantity VARCHAR(40), above FLOAT, clear FLOAT, for_s FLOAT NOT "
+            "NULL DEFAULT 0, clear_for_s FLOAT, silent_after_s FLOAT, repeat_s FLOAT NOT NULL "
+            "DEFAULT 0, quiet VARCHAR(10), mode VARCHAR(10) NOT NULL DEFAULT 'all', "
+            "stuck_readings INTEGER, lang VARCHAR(2) NOT NULL DEFAULT 'fr', target TEXT NOT "
+            "NULL, unsubscribe_key VARCHAR(64) NOT NULL)"
+        ))  # fmt: skip
+        conn.execute(sa.text(
+            "INSERT INTO alert_subscriptions (created_at, kind, owner, stations, target, "
+            "unsubscribe_key, quantity, above) VALUES ('2026-12-01 10:00:00', 'threshold', "
+            "'admin', 'lens-01', 'ntfy://x', 'k', 'pm2_5', 50)"
+        ))  # fmt: skip
+    store = AlertStore(engine)
+    (old,) = store.list()
+    assert (old.above, old.level, old.cap_s, old.area_mean) == (50, None, None, False)
+    new = store.add(kind="drift", owner="admin", stations=["lens-01"], quantity="pm2_5",
+                    for_s=3600, drift_ratio=2, radius_km=2, min_neighbours=3,
+                    target="ntfy://y")  # fmt: skip
+    assert (new.kind, new.drift_ratio) == ("drift", 2)
+    db = AlertDb(str(engine.url))
+    try:
+        subs = db.read_subscriptions()
+    finally:
+        db.close()
+    assert subs is not None and sorted(subs) == [old.id, new.id]
+    engine.dispose()
