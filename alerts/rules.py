@@ -359,6 +359,8 @@ def _decide(
     new.tracks[station] = track
     if rule.area_mean and rule.kind == "threshold":
         return _decide_area_mean(rule, new, ts)
+    if rule.kind == "drift":
+        return _decide_per_station(rule, state, new, station, track, ts)
     firing = _firing(new)
     need = max(1, rule.min_stations)
     if not new.active and len(firing) >= need:
@@ -368,17 +370,31 @@ def _decide(
         if rule.kind == "stuck":  # since the first reading of the run
             since = min(new.tracks[s].since or ts for s in firing)
             new.started_at = since
-        ref = _mean(new, firing, "ref") if rule.kind == "drift" else None
-        events.append(Event(rule.id, "start", ts, firing, value, since, ref))
+        events.append(Event(rule.id, "start", ts, firing, value, since))
     elif new.active and len(firing) < need:
         new.active, new.last_sent = False, ts
-        if rule.kind == "drift":  # the station that came back to its neighbours
-            stations: tuple[str, ...] = (station,)
-            ref = track.ref
-        else:
-            stations, ref = tuple(sorted(new.tracks)), None
-        value = _mean(new, stations)
-        events.append(Event(rule.id, "resolve", ts, stations, value, new.started_at, ref))
+        stations = tuple(sorted(new.tracks))
+        events.append(Event(rule.id, "resolve", ts, stations, _mean(new, stations), new.started_at))
+    return new, events
+
+
+def _decide_per_station(
+    rule: Rule, state: State, new: State, station: str, track: Track, ts: float
+) -> tuple[State, list[Event]]:
+    """Drift: each station is its own alert (a fleet's subscriber hears of every station that
+    drifts and of every one that comes back); the subscription is on while any is."""
+    before = state.tracks.get(station)
+    was = before is not None and before.firing
+    events: list[Event] = []
+    if track.firing and not was:
+        if not new.active:
+            new.active, new.started_at = True, ts
+        new.last_sent = ts
+        events.append(Event(rule.id, "start", ts, (station,), track.value, ts, track.ref))
+    elif was and not track.firing:
+        new.active = bool(_firing(new))
+        new.last_sent = ts
+        events.append(Event(rule.id, "resolve", ts, (station,), track.value, None, track.ref))
     return new, events
 
 

@@ -118,3 +118,18 @@ def test_drift_rule_checks_and_message() -> None:
     assert title == "Station à vérifier : la station Lens gare"
     assert "41 µg/m³ en moyenne" in body and "(12 µg/m³, valeur médiane)" in body
     assert "moins de 2 km" in body and "contactez l'équipe AirQuartiers" in body
+
+
+def test_a_fleet_subscriber_hears_of_each_station_that_drifts_and_comes_back() -> None:
+    fleet = replace(DRIFT, stations=("a-01", "b-01", "c-01"), for_s=H)
+    state, kinds = State(), []
+    for hour, station, mean in ((0, "a-01", 40.0), (1, "a-01", 40.0), (1.5, "b-01", 2.0),
+                                (2.5, "b-01", 2.0), (3, "a-01", 12.0), (4, "a-01", 12.0),
+                                (4, "b-01", 12.0), (5, "b-01", 12.0)):  # fmt: skip
+        state, ev = apply_drift(fleet, state, station, T0 + hour * H, mean, 12.0)
+        kinds += [(e.kind, e.stations) for e in ev]
+        if hour == 4 and station == "a-01":
+            assert state.active  # b-01 still apart
+    assert kinds == [("start", ("a-01",)), ("start", ("b-01",)),
+                     ("resolve", ("a-01",)), ("resolve", ("b-01",))]  # fmt: skip
+    assert not state.active
