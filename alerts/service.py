@@ -246,7 +246,7 @@ class AlertsService:
             quiet = info.rule.quiet
             if self.db.write_state(
                 sub_id, version, new, self.clock(), msgs, info.rule.cap_s,
-                partial(release_at, quiet=quiet),
+                partial(release_at, quiet=quiet), merge=info.rule.kind != "drift",
             ):  # fmt: skip
                 self.states[sub_id] = (version + 1, new)
                 self.dirty.discard(sub_id)

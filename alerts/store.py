@@ -260,11 +260,13 @@ class AlertDb:
         messages: list[tuple[str, float, str, str]] = (),  # type: ignore[assignment]
         cap_s: float = 0.0,
         release: Callable[[float], float] = lambda t: t,
+        merge: bool = True,
     ) -> bool:
         """Writes ``state`` if the row is still at ``version`` (then at version + 1), with its
         messages ``(kind, due_at, title, body)``, in one transaction; False on a conflict.
         With ``cap_s``, at most one message per period (:func:`alerts.rules.cap_message`;
-        ``release`` moves a due time out of the quiet hours)."""
+        ``release`` moves a due time out of the quiet hours; without ``merge`` held messages are
+        only spaced, never cancelled: a drift rule's messages are about different stations)."""
         with self.engine.begin() as conn:
             n = conn.execute(
                 state_t.update()
@@ -274,7 +276,7 @@ class AlertDb:
             if n != 1:
                 return False
             if messages and cap_s > 0:
-                messages = self._cap(conn, sub_id, now, messages, cap_s, release)
+                messages = self._cap(conn, sub_id, now, messages, cap_s, release, merge)
             if messages:
                 conn.execute(
                     outbox_t.insert(),
@@ -300,6 +302,7 @@ class AlertDb:
         messages: list[tuple[str, float, str, str]],
         cap_s: float,
         release: Callable[[float], float],
+        merge: bool = True,
     ) -> list[tuple[str, float, str, str]]:
         """The messages to queue under the cap, the held ones cancelled or replaced (marked
         sent with an error starting ``dropped``, so they never count as a message)."""
@@ -322,7 +325,8 @@ class AlertDb:
                     outbox_t.c.subscription_id == sub_id, live
                 )
             ).scalar()
-            action, at = cap_message(kind, due, held.kind if held else None, last, cap_s)
+            held_kind = held.kind if held is not None and merge else None
+            action, at = cap_message(kind, due, held_kind, last, cap_s)
             if action == "add":
                 kept.append((kind, release(at), title, body))
                 continue

@@ -12,8 +12,10 @@ import pytest
 import alerts.service
 from airq.services import ALERTS_USER, Mosquitto
 from airq_core.alerts import resolve_level
+from alerts.rules import State
 from alerts.service import AlertsService
 from alerts.settings import AlertsSettings
+from alerts.store import AlertDb
 from api.alerts_store import AlertStore
 from api.registry import Registry
 from tests.alerts.conftest import ALERTS_PASSWORD, PUBLIC, Mailbox, Publisher, Receiver
@@ -214,3 +216,26 @@ def test_an_area_mean_alert_on_the_real_broker(
     body = receiver.bodies[0]
     assert body["title"] == "PM10 particles alert: the area QN05905M (3 stations)"
     assert "recent mean of the stations: 95 µg/m³" in body["message"]
+
+
+def test_the_cap_only_spaces_messages_about_different_stations(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    db = AlertDb(f"sqlite:///{tmp_path / 'cap.sqlite'}")
+    try:
+        db.ensure_states([1, 2], 0.0)
+        t0 = 1_800_000_000.0
+        for sub, merge in ((1, True), (2, False)):
+            db.write_state(sub, 0, State(), t0, [("start", t0, "a", "a")], HOUR, merge=merge)
+            db.write_state(sub, 1, State(), t0, [("start", t0 + 60, "b", "b")], HOUR, merge=merge)
+            db.write_state(sub, 2, State(), t0, [("resolve", t0 + 90, "c", "c")], HOUR,
+                           merge=merge)  # fmt: skip
+        kept = {
+            sub: [(m["title"], m["due_at"] - t0, m["error"]) for m in db.outbox()
+                  if m["subscription_id"] == sub]
+            for sub in (1, 2)
+        }  # fmt: skip
+    finally:
+        db.close()
+    # one alert: the start "b" and the end "c" nobody read cancel out
+    assert kept[1] == [("a", 0, None), ("b", HOUR, "dropped: cancel by a resolve (cap)")]
+    # drift (messages about different stations): spaced by the period, none dropped
+    assert kept[2] == [("a", 0, None), ("b", HOUR, None), ("c", 2 * HOUR, None)]
