@@ -527,16 +527,29 @@ class HourlyWindows:
                 self.reads.append((len(ids), start, end))
                 fresh.update(await fetch(ids, start, end))
         out: Hourly = {}
+        # within the same hour, the hours held are the ones to serve and to keep as they are
+        # (copied, not filtered: most of a rebuild's work with thousands of stations)
+        same = not whole and t0 == self._lo and read_from == self._settled == settled
+        empty: dict[int, float] = {}
         for sid in stations:
-            hours = {t: v for t, v in self._held.get(sid, {}).items() if t0 <= t < read_from}
-            hours.update(fresh.get(sid, {}))
+            held = self._held.get(sid, empty)
+            if same:
+                hours = {**held, **fresh.get(sid, empty)}
+            else:
+                hours = {t: v for t, v in held.items() if t0 <= t < read_from}
+                hours.update(fresh.get(sid, empty))
             if hours:
                 out[sid] = hours
-        self._held = {}
+        kept: Hourly = {}
         for sid, hours in out.items():
-            kept = {t: v for t, v in hours.items() if t < settled}
-            if kept:
-                self._held[sid] = kept
+            if same and sid in self._known:  # nothing before ``settled`` was read for it
+                if sid in self._held:
+                    kept[sid] = self._held[sid]
+                continue
+            before = {t: v for t, v in hours.items() if t < settled}
+            if before:
+                kept[sid] = before
+        self._held = kept
         self._known = frozenset(stations)
         self._lo, self._settled = t0, settled
         if whole:

@@ -240,7 +240,7 @@ def test_hourly_windows_read_incrementally_equal_a_full_read(
     w.ensure_database()
     w.write_lines(_hourly_lines(history), rp=AGG_RP)
     clock = [now]
-    windows = HourlyWindows(reread_s=7200, full_read_s=3600, clock=lambda: clock[0])
+    windows = HourlyWindows(reread_s=7200, full_read_s=3 * 3600, clock=lambda: clock[0])
 
     async def run() -> tuple[list[Any], list[Any]]:
         reader = InfluxReader(influxd.url, influx_db)
@@ -269,6 +269,12 @@ def test_hourly_windows_read_incrementally_equal_a_full_read(
             second = await windows.read(fetch, stations, t0, t1)
             pairs.append((second, await fetch(stations, t0, t1)))
             reads.append(windows.reads)
+            # an hour later: the window slides, the held hours are cut to it
+            clock[0] += HOUR
+            later = hour_bounds(clock[0] - 2 * 86400, clock[0])
+            third = await windows.read(fetch, stations, *later)
+            pairs.append((third, await fetch(stations, *later)))
+            reads.append(windows.reads)
             return pairs, reads
         finally:
             await reader.aclose()
@@ -282,10 +288,12 @@ def test_hourly_windows_read_incrementally_equal_a_full_read(
     assert pairs[1][0]["a-1"][hour] == 41.0 and pairs[1][0]["b-2"][hour - HOUR] == 77.0
     assert "n-5" in pairs[1][0]
     assert reads[0] == [(4, t0, t1)]
-    recent = int((clock[0] - 7200) // HOUR * HOUR)
+    recent = int((now - 7200) // HOUR * HOUR)  # what the first read settled
     # the known stations: only the last two hours or so; the new one: the whole window
     assert reads[1] == [(4, recent, t1), (1, t0, t1)]
     assert (t1 - recent) // HOUR <= 3 < (t1 - t0) // HOUR
+    ((n, start, end),) = reads[2]
+    assert n == 5 and end > t1 and (end - start) // HOUR <= 4
 
 
 def test_the_stations_layer_after_an_incremental_rebuild_equals_a_full_build(
