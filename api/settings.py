@@ -123,6 +123,19 @@ class ApiSettings(BaseSettings):
     )
     map_tiles_attribution_url: str = "https://www.openstreetmap.org/copyright"
     map_tiles_max_zoom: int = Field(default=19, ge=1, le=22)
+    # the pages' language when neither ?lang= nor the browser's Accept-Language names one
+    # that has a catalogue (api/locale, docs/translations.md)
+    lang: str = "fr"
+
+    @field_validator("lang")
+    @classmethod
+    def _check_lang(cls, v: str) -> str:
+        from api.i18n import LANGUAGES
+
+        if v.lower() not in LANGUAGES:
+            offered = ", ".join(LANGUAGES)
+            raise ValueError(f"AIRQ_LANG={v!r} has no catalogue; one of: {offered}")
+        return v.lower()
 
     @field_validator("trusted_proxies")
     @classmethod

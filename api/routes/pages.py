@@ -1,7 +1,11 @@
 """Public pages for residents: the map (``/carte``, ``?station=ID`` opens on one station), one
 page per station (``/stations/{id}``, the address printed on workshop labels) and the owner's
 private page of a station (``/stations/{id}/prive``, the token in the URL fragment). Static
-HTML that reads the API; French first, ``?lang=en`` for English.
+HTML that reads the API, in the language of ``?lang=``, else of the browser
+(``Accept-Language``), else ``AIRQ_LANG`` (French): the server sets ``<html lang dir>``
+(``rtl`` for Arabic) and puts the pages' messages in a ``<script type="application/json"
+id="i18n">`` block (a data block, never run: the CSP is unchanged), where the page's ``_()``
+finds them; see api/i18n.py and docs/translations.md.
 
 The map draws with Leaflet and Leaflet.markercluster, npm packages pinned by
 ``api/static/package-lock.json`` and installed in ``api/static/node_modules`` by
@@ -32,10 +36,11 @@ from importlib.resources import files
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from api.deps import SettingsDep
+from api.i18n import LANGUAGES, SOURCE_LANGUAGE, messages_json, pick_language
 from api.settings import ApiSettings
 
 log = logging.getLogger(__name__)
@@ -140,19 +145,28 @@ def _tiles(s: ApiSettings | None) -> dict[str, str]:
     }
 
 
-def render(name: str, settings: ApiSettings | None = None) -> tuple[str, dict[str, str]]:
-    """The page ``name`` as served, and its headers: library tags get their ``integrity``
-    (dropped when the library is not installed: the page then shows its fallback), the tile
-    settings fill the ``__TILES_…__`` placeholders (HTML-escaped)."""
+def render(
+    name: str, settings: ApiSettings | None = None, lang: str | None = None
+) -> tuple[str, dict[str, str]]:
+    """The page ``name`` as served in ``lang`` (default: ``AIRQ_LANG``), and its headers:
+    library tags get their ``integrity`` (dropped when the library is not installed: the page
+    then shows its fallback), the tile settings fill the ``__TILES_…__`` placeholders
+    (HTML-escaped), the pages' messages fill ``__I18N__`` and ``<html>`` gets ``lang``
+    and ``dir``."""
+    if lang is None:
+        lang = settings.lang if settings is not None else SOURCE_LANGUAGE
     path = Path(str(_STATIC / name))
     tiles = _tiles(settings)
     stamp = _stamp(path)
     assets = {n: read_asset(n) for n in VENDOR}
+    messages = messages_json()
     key = (
         name,
         stamp,
         tuple(tiles.values()),
         tuple(a.stamp if a else None for a in assets.values()),
+        lang,
+        messages,
     )
     kept = _pages.get(key)
     if kept is not None:
@@ -177,6 +191,8 @@ def render(name: str, settings: ApiSettings | None = None) -> tuple[str, dict[st
         v = asset.sha256[:10].replace("/", "_").replace("+", "-")
         return f'<link rel="stylesheet" href="/vendor/{m.group(1)}?v={v}">'
 
+    html = html.replace("__I18N__", messages, 1)
+    html = html.replace('<html lang="fr">', f'<html lang="{lang}" dir="{LANGUAGES[lang][1]}">', 1)
     html = _VENDOR_SCRIPT_RE.sub(script, html)
     html = _VENDOR_LINK_RE.sub(link, html)
     images: tuple[str, ...] = ()
@@ -189,6 +205,7 @@ def render(name: str, settings: ApiSettings | None = None) -> tuple[str, dict[st
         "Content-Security-Policy": csp_for(html, tuple(used), images),
         "X-Content-Type-Options": "nosniff",
         "Referrer-Policy": "same-origin",
+        "Vary": "Accept-Language",
     }
     if len(_pages) > 64:
         _pages.clear()
@@ -196,8 +213,14 @@ def render(name: str, settings: ApiSettings | None = None) -> tuple[str, dict[st
     return html, headers
 
 
-def _page(name: str, settings: ApiSettings | None = None) -> HTMLResponse:
-    html, headers = render(name, settings)
+def _language(request: Request, settings: ApiSettings) -> str:
+    return pick_language(
+        request.query_params.get("lang"), request.headers.get("accept-language"), settings.lang
+    )
+
+
+def _page(name: str, request: Request, settings: ApiSettings) -> HTMLResponse:
+    html, headers = render(name, settings, _language(request, settings))
     return HTMLResponse(html, headers=headers)
 
 
@@ -207,13 +230,13 @@ async def home() -> RedirectResponse:
 
 
 @router.get("/carte")
-async def map_page(settings: SettingsDep) -> HTMLResponse:
-    return _page("carte.html", settings)
+async def map_page(request: Request, settings: SettingsDep) -> HTMLResponse:
+    return _page("carte.html", request, settings)
 
 
 @router.get("/stations/{station_id}")
-async def station_page(station_id: str) -> HTMLResponse:
-    return _page("station.html")
+async def station_page(station_id: str, request: Request, settings: SettingsDep) -> HTMLResponse:
+    return _page("station.html", request, settings)
 
 
 @router.get("/stations/{station_id}/prive")
@@ -221,6 +244,7 @@ async def private_page(station_id: str) -> HTMLResponse:
     """The owner's page of a station: the token comes in the URL fragment (``#jeton=…``),
     which browsers never send to the server nor in a ``Referer``; the page posts it to
     ``/v1/owner/station``. Never cached, never indexed, no referrer at all."""
+    # not translated through the catalogues yet: its own French/English table (?lang=en)
     html, headers = render("prive.html")
     headers = dict(headers)
     headers.update(

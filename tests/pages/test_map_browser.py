@@ -229,6 +229,25 @@ def test_the_map_opens_on_a_new_station_with_its_first_value(
         artefact(driver, "carte-en")
         assert script_errors(driver) == []
 
+        # in Arabic: right to left, the page's messages from the ar catalogue (api/locale)
+        driver.get(f"{base}/carte?station=lens-01&lang=ar")
+        text = wait_until(
+            lambda: "".join(
+                e.text for e in driver.find_elements(By.CSS_SELECTOR, ".leaflet-popup-content")
+            ),
+            timeout=30,
+            what="the popup in Arabic",
+        )
+        assert "متوسط" in text and "صفحة المحطة" in text  # "Fair", "Station page"
+        html = driver.find_element(By.TAG_NAME, "html")
+        assert (html.get_attribute("lang"), html.get_attribute("dir")) == ("ar", "rtl")
+        assert "ماذا تعني الألوان" in driver.find_element(By.TAG_NAME, "aside").text
+        assert driver.execute_script("return getComputedStyle(document.body).direction") == "rtl"
+        links = {a.get_attribute("lang") for a in driver.find_elements(By.CSS_SELECTOR, "#langs a")}
+        assert links == {"fr", "en"}
+        artefact(driver, "carte-ar")
+        assert script_errors(driver) == []
+
         # on a phone: the map on top, full width, nothing wider than the screen
         driver.set_window_size(390, 844)
         driver.get(f"{base}/carte?station=lens-01")
@@ -327,6 +346,28 @@ def test_the_station_page_is_live_with_class_advice_and_sensor_state(
         )
         assert "sds011: working" in driver.find_element(By.ID, "sensors").text.replace(" :", ":")
         artefact(driver, "station-en")
+        assert script_errors(driver) == []
+
+        # in Arabic: right to left, class, sensors and links translated
+        driver.get(f"{base}/stations/lens-01?lang=ar")
+        wait_until(
+            lambda: (
+                driver.find_elements(By.ID, "class-badge")
+                and driver.find_element(By.ID, "class-badge").text == "متوسط"
+            ),
+            timeout=30,
+            what="the class in Arabic",
+        )
+        html = driver.find_element(By.TAG_NAME, "html")
+        assert (html.get_attribute("lang"), html.get_attribute("dir")) == ("ar", "rtl")
+        assert "يعمل" in driver.find_element(By.ID, "sensors").text  # "working"
+        assert driver.find_element(By.ID, "back").text == "عرض على الخريطة"
+        assert (
+            driver.find_element(By.ID, "back")
+            .get_attribute("href")
+            .endswith("/carte?station=lens-01&lang=ar")
+        )
+        artefact(driver, "station-ar")
         assert script_errors(driver) == []
 
         # an indoor station's public page shows no reading, only the way to the private page

@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 
 from api.app import create_app
+from api.i18n import read_messages
 from api.settings import ApiSettings
 from tests.api.api_server import running
 
@@ -65,8 +66,10 @@ def test_page_tables_agree_with_the_shared_package() -> None:
             js = re.search(rf"{q}: \[([^\]]*)\]", thresholds)
             assert js and [float(v) for v in js.group(1).split(",")] == list(ATMO_THRESHOLDS[q])
         rows = _classes(page)
+        english = read_messages("en")
         for cls, row in zip(ATMO_CLASSES, rows, strict=False):
-            assert row[:4] == [cls.key, cls.label_fr, cls.label_en, cls.colour], page
+            assert row[:3] == [cls.key, cls.label_fr, cls.colour], page
+            assert english[cls.label_fr] == cls.label_en, page
     kept = re.findall(r'"([a-z_0-9]+)"', _js_table("station.html", "KEPT_FLAGS"))
     assert set(kept) == KEPT_FLAGS
 
@@ -83,7 +86,7 @@ def _luminance(hex_colour: str) -> float:
 def test_marker_text_meets_wcag_aa_on_every_class_colour() -> None:
     for page in ("carte.html", "station.html"):
         for row in _classes(page):
-            bg, fg = row[3], row[4]
+            bg, fg = row[2], row[3]
             hi, lo = sorted((_luminance(bg), _luminance(fg)), reverse=True)
             ratio = (hi + 0.05) / (lo + 0.05)
             assert ratio >= 4.5, f"{page} {row[0]}: {fg} on {bg} is {ratio:.2f}:1"
