@@ -535,6 +535,39 @@ MESSAGES: dict[str, dict[str, str]] = {
         "address reachable from the home Wi-Fi, e.g. data.airquartiers.fr. Nothing was sent "
         "to the board",
     },
+    "platform_loopback": {
+        "fr": "AIRQ_WORKSHOP_PLATFORM_URL vaut {url}, une adresse de cette machine : les "
+        "étiquettes, leurs QR codes et les étapes imprimées enverraient le téléphone de chaque "
+        "participant chercher le site sur lui-même. Réglez AIRQ_WORKSHOP_PLATFORM_URL sur "
+        "l'adresse publique du site, celle qu'un téléphone ouvre depuis chez soi, ex. "
+        "https://airquartiers.fr (un essai sur cette machine seulement : --allow-local). "
+        "Aucune station n'a été créée",
+        "en": "AIRQ_WORKSHOP_PLATFORM_URL is {url}, an address of this machine: the labels, "
+        "their QR codes and the printed steps would send each participant's phone looking for "
+        "the site on itself. Set AIRQ_WORKSHOP_PLATFORM_URL to the site's public address, the "
+        "one a phone opens from home, e.g. https://airquartiers.fr (a trial on this machine "
+        "only: --allow-local). No station was created",
+    },
+    "platform_local_allowed": {
+        "fr": "--allow-local : les étiquettes pointent vers {url}, lisible sur cette machine "
+        "seulement ; ne les distribuez pas",
+        "en": "--allow-local: the labels point to {url}, readable on this machine only; do not "
+        "hand them out",
+    },
+    "rehearse_platform": {
+        "fr": "Répétition : les étiquettes et étapes pointent vers l'API répétée {api} (les "
+        "cartes simulées sont sur cette machine, une adresse locale est donc normale ici). Le "
+        "jour de l'atelier, elles pointeront vers AIRQ_WORKSHOP_PLATFORM_URL ({platform}).",
+        "en": "Rehearsal: the labels and steps point to the rehearsed API {api} (the stand-in "
+        "boards are on this machine, so a local address is fine here). On the workshop day "
+        "they will point to AIRQ_WORKSHOP_PLATFORM_URL ({platform}).",
+    },
+    "rehearse_platform_local": {
+        "fr": " Attention : cette adresse est locale, `airq station register` la refusera ; "
+        "réglez-la sur l'adresse publique du site.",
+        "en": " Beware: that address is local, `airq station register` will refuse it; set it "
+        "to the site's public address.",
+    },
     "ingest_unknown_host": {
         "fr": "le nom {host} (AIRQ_WORKSHOP_INGEST_HOST) est introuvable ({why}) : "
         "vérifiez-le. {board_wifi}Rien n'a été envoyé à la carte",

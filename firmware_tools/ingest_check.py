@@ -11,6 +11,9 @@ board's own DNS answers every name with ``192.168.4.1``: a probe made there prov
 successful probe is therefore remembered for :data:`REMEMBER_S` in the user's cache directory,
 so that the facilitator checks once from the usual Wi-Fi and then configures boards one after
 another from their set-up Wi-Fi.
+
+The same loopback test guards the platform address printed for residents (labels, their QR
+codes, printed steps, ``AIRQ_WORKSHOP_PLATFORM_URL``): :func:`check_platform_url`.
 """
 
 from __future__ import annotations
@@ -22,10 +25,11 @@ import os
 import socket
 import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from firmware_tools.errors import WorkshopError
 
-__all__ = ["REMEMBER_S", "check_ingest", "is_loopback"]
+__all__ = ["REMEMBER_S", "check_ingest", "check_platform_url", "is_loopback"]
 
 REMEMBER_S = 12 * 3600
 BOARD_AP_IP = "192.168.4.1"  # the firmware's set-up access point and DNS answer
@@ -43,6 +47,19 @@ def is_loopback(host: str) -> bool:
     except ValueError:
         return False
     return ip.is_loopback or ip.is_unspecified
+
+
+def check_platform_url(url: str, allow_local: bool = False) -> bool:
+    """Refuse, unless ``allow_local``, a platform URL that names this machine.
+
+    Labels and printed steps leave with the residents: their phones would look for the site on
+    themselves. Returns whether the URL is loopback (so that an allowed one can be pointed
+    out); raises WorkshopError naming ``AIRQ_WORKSHOP_PLATFORM_URL`` otherwise.
+    """
+    local = is_loopback(urlsplit(url).hostname or "")
+    if local and not allow_local:
+        raise WorkshopError("platform_loopback", url=url)
+    return local
 
 
 def _cache_file() -> Path:

@@ -190,11 +190,14 @@ def rehearse(args: argparse.Namespace) -> int:
     from firmware_tools.airrohr import SETUP_WIFI_PASSWORD
     from firmware_tools.errors import WorkshopError
     from firmware_tools.i18n import number, t
+    from firmware_tools.ingest_check import is_loopback
     from firmware_tools.printouts import label_steps, write_labels_pdf
     from firmware_tools.roster import parse_roster, register_stations
 
     settings = workshop_settings()
     args.api = (args.api or settings.api_url).rstrip("/")
+    # the stand-in boards and this laptop reach the rehearsed API: labels point there
+    platform = args.api
     prefix = args.prefix or f"rep-{datetime.now():%H%M%S}"
     out_dir = Path(args.out or f"repetition-{datetime.now():%Y%m%d-%H%M}")
     rows = [
@@ -214,15 +217,21 @@ def rehearse(args: argparse.Namespace) -> int:
         if failed:
             raise CliError("; ".join(str(p) for p in failed))
         print(t("rehearse_start", n=len(done), api=args.api))
-        urls = {r.station.id: settings.station_url(r.station.id) for r in done}
-        write_labels_pdf(out_dir / "etiquettes.pdf", done, urls, settings.platform_url)
+        note = t("rehearse_platform", api=platform, platform=settings.platform_url)
+        if is_loopback(urlsplit(settings.platform_url).hostname or ""):
+            note += t("rehearse_platform_local")
+        print(note)
+        urls = {
+            r.station.id: platform + settings.station_path.format(id=r.station.id) for r in done
+        }
+        write_labels_pdf(out_dir / "etiquettes.pdf", done, urls, platform)
         print(t("register_wrote", path=out_dir / "etiquettes.pdf"))
         outcomes: list[Outcome] = []
         for n, r in enumerate(done, 1):
             show = n == 1 or args.show_all
             _say(show, "\n" + t("rehearse_participant", station=r.station.id))
             _say(show, t("rehearse_label"))
-            for k, step in enumerate(label_steps(settings.platform_url), 1):
+            for k, step in enumerate(label_steps(platform), 1):
                 _say(show, f"  {k}. {step}")
             _say(show, t("rehearse_flash_dry"))
             _say(

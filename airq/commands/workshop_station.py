@@ -60,10 +60,16 @@ def _single_row_csv(args: argparse.Namespace) -> str:
 def register_cmd(args: argparse.Namespace) -> int:
     from firmware_tools.errors import WorkshopError
     from firmware_tools.i18n import t
+    from firmware_tools.ingest_check import check_platform_url
     from firmware_tools.printouts import write_labels_pdf, write_recap_csv, write_recap_pdf
     from firmware_tools.roster import decode_csv_bytes, parse_roster, register_stations
 
     settings = workshop_settings()
+    try:  # before anything is created: the labels would carry this address home
+        if check_platform_url(settings.platform_url, allow_local=args.allow_local):
+            print(t("platform_local_allowed", url=settings.platform_url), file=sys.stderr)
+    except WorkshopError as exc:
+        raise workshop_error(exc) from None
     if args.csv:
         try:
             text = decode_csv_bytes(Path(args.csv).read_bytes())
@@ -386,6 +392,12 @@ def add_to(ss: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "--gateway-configs",
         action="store_true",
         help="écrire aussi la configuration TOML de passerelle de chaque station",
+    )
+    r.add_argument(
+        "--allow-local",
+        action="store_true",
+        help="accepter une AIRQ_WORKSHOP_PLATFORM_URL locale (127.0.0.1, localhost) : essai "
+        "sur cette machine, étiquettes à ne pas distribuer / accept a loopback platform URL",
     )
     one = r.add_argument_group("une seule station / a single station")
     one.add_argument("--id")

@@ -101,9 +101,10 @@ def fleet(stack: Stack) -> Iterator[Fleet]:
         "AIRQ_WORKSHOP_MQTT_URL": f"mqtt://127.0.0.1:{stack.mosquitto.port}",
         "AIRQ_WORKSHOP_PLATFORM_URL": stack.api_url,
     }
+    # --allow-local: this deployment's platform (stack.api_url) is on this machine
     r = stack.airq(
         "station", "register", "--csv", str(src), "--prefix", "lens", "--out", str(out),
-        "--no-pdf", "--gateway-configs", env=workshop_env,
+        "--no-pdf", "--gateway-configs", "--allow-local", env=workshop_env,
     )  # fmt: skip
     assert r.returncode == 0, r.stderr
     assert "2 station(s) créée(s) : lens-01, lens-02" in r.stdout

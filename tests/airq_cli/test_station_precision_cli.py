@@ -7,6 +7,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+# `station register` refuses the loopback default of the platform URL printed on labels
+PUBLIC = {"AIRQ_WORKSHOP_PLATFORM_URL": "https://carte.airquartiers.fr"}
+
 
 def _stations(airq) -> dict[str, object]:  # type: ignore[no-untyped-def]
     r = airq("station", "list", "--json")
@@ -58,8 +61,9 @@ def test_register_reads_a_precision_column(airq, tmp_path: Path) -> None:  # typ
         encoding="utf-8",
     )
     r = airq(
-        "station", "register", "--csv", str(roster), "--out", str(tmp_path / "out"), "--no-pdf"
-    )
+        "station", "register", "--csv", str(roster), "--out", str(tmp_path / "out"), "--no-pdf",
+        env=PUBLIC,
+    )  # fmt: skip
     assert r.returncode == 0, r.stderr
     assert _stations(airq) == {"lens-01": 2, "lens-02": 5, "lens-03": None}
 
@@ -68,7 +72,10 @@ def test_register_reads_a_precision_column(airq, tmp_path: Path) -> None:  # typ
         "id;lat;lon;position_exacte;precision\nlens-04;50.4;2.8;non;4\nlens-05;50.4;2.8;oui;9\n",
         encoding="utf-8",
     )
-    r = airq("station", "register", "--csv", str(bad), "--out", str(tmp_path / "bad"), "--no-pdf")
+    r = airq(
+        "station", "register", "--csv", str(bad), "--out", str(tmp_path / "bad"), "--no-pdf",
+        env=PUBLIC,
+    )  # fmt: skip
     assert r.returncode == 1, r.stdout
     assert "position_exacte = oui" in r.stderr and "précision « 9 » invalide" in r.stderr
     assert "lens-04" not in _stations(airq)

@@ -18,6 +18,7 @@ def db_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     monkeypatch.setenv("AIRQ_DATABASE_URL", url)
     monkeypatch.setenv("AIRQ_LANG", "fr")
     monkeypatch.setenv("AIRQ_WORKSHOP_MQTT_URL", "mqtts://mqtt.airquartiers.fr:8883")
+    monkeypatch.setenv("AIRQ_WORKSHOP_PLATFORM_URL", "https://carte.airquartiers.fr")
     return url
 
 

@@ -180,3 +180,46 @@ def test_excel_windows_file_with_commas(tmp_path: Path, db_url: str) -> None:
     (s,) = reg.list()
     reg.close()
     assert (s.id, s.name, s.indoor) == ("arras-01", "Café", True)
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1:8000", "http://localhost:8080/", "http://[::1]"])
+def test_loopback_platform_url_is_refused_before_anything_is_created(
+    tmp_path: Path,
+    db_url: str,
+    url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("AIRQ_WORKSHOP_PLATFORM_URL", url)
+    src = tmp_path / "p.csv"
+    src.write_text("id;lat;lon\nlens-01;50.45;2.84\n")
+    for extra in ([], ["--dry-run"]):
+        rc = _run("station", "register", "--csv", str(src), "--out", str(tmp_path / "o"), *extra)
+        err = " ".join(capsys.readouterr().err.split())
+        assert rc == 1
+        assert "AIRQ_WORKSHOP_PLATFORM_URL vaut" in err and "une adresse de cette machine" in err
+        assert "Réglez AIRQ_WORKSHOP_PLATFORM_URL sur l'adresse publique du site" in err
+        assert "--allow-local" in err and "Traceback" not in err
+    assert not (tmp_path / "o").exists()
+    reg = Registry(db_url)
+    assert reg.list(include_retired=True) == []
+    reg.close()
+
+
+def test_allow_local_registers_with_a_loopback_platform_url_and_says_so(
+    tmp_path: Path,
+    db_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("AIRQ_WORKSHOP_PLATFORM_URL", "http://127.0.0.1:18080")
+    src = tmp_path / "p.csv"
+    src.write_text("id;lat;lon\nlens-01;50.45;2.84\n")
+    out = tmp_path / "o"
+    rc = _run("station", "register", "--csv", str(src), "--out", str(out), "--allow-local")
+    err = " ".join(capsys.readouterr().err.split())
+    assert rc == 0, err
+    assert "--allow-local : les étiquettes pointent vers http://127.0.0.1:18080" in err
+    assert "ne les distribuez pas" in err
+    flat = "".join((p.extract_text() or "") for p in PdfReader(out / "etiquettes.pdf").pages)
+    assert "http://127.0.0.1:18080/stations/lens-01" in "".join(flat.split())

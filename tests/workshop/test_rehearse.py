@@ -68,6 +68,12 @@ def test_rehearsal_of_two_participants_end_to_end(  # type: ignore[no-untyped-de
     assert "Première mesure sur la plateforme après" in out and "PM2,5 7,1 µg/m³" in out
     assert "FONCTIONNE" in out
     assert "essai à blanc" in out
+    # the labels and steps point to the rehearsed API, not to the workshop day's platform
+    api_url = str(api.base_url).rstrip("/")
+    assert f"Vos mesures apparaissent sur {api_url}" in out
+    assert "Vos mesures apparaissent sur https://carte.airquartiers.fr" not in out
+    assert f"pointent vers l'API répétée {api_url}" in out and "une adresse locale est" in out
+    assert "(https://carte.airquartiers.fr)" in out and "la refusera" not in out
     assert "2/2 participant(s) sans accroc" in out
     assert (tmp_path / "o" / "etiquettes.pdf").stat().st_size > 0
     # the boards were bound to their stations; the rehearsal stations are retired

@@ -82,6 +82,7 @@ def test_labels_pdf_prints_the_set_up_wifi_password(
 ) -> None:
     monkeypatch.setenv("AIRQ_LANG", "fr")
     monkeypatch.setenv("AIRQ_DATABASE_URL", f"sqlite:///{tmp_path / 'r.db'}")
+    monkeypatch.setenv("AIRQ_WORKSHOP_PLATFORM_URL", "https://carte.airquartiers.fr")
     rc = main(
         ["station", "register", "--id", "lens-01", "--lat", "50.45", "--lon", "2.84",
          "--name", "Grande Résidence", "--out", str(tmp_path / "o")]
