@@ -245,6 +245,13 @@ def test_analyst_pulls_a_qpv_series_as_csv_and_parquet(stack: Stack, fleet: Flee
 
     code = _qpv_of(stack, "lens-01")
     end = time.time()
+    # the gateway keeps publishing: wait until a reading stamped after `end` is stored, so the
+    # readings of the period have all arrived and the CSV and Parquet answers hold the same rows
+    wait_until(
+        lambda: _series(stack, "lens-01", every="raw", start=format_time(end)),
+        timeout=30,
+        what="a reading of lens-01 after the period's end",
+    )
     params = {
         "qpv": code,
         "quantity": "pm2_5",
