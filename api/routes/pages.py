@@ -240,12 +240,11 @@ async def station_page(station_id: str, request: Request, settings: SettingsDep)
 
 
 @router.get("/stations/{station_id}/prive")
-async def private_page(station_id: str) -> HTMLResponse:
+async def private_page(station_id: str, request: Request, settings: SettingsDep) -> HTMLResponse:
     """The owner's page of a station: the token comes in the URL fragment (``#jeton=…``),
     which browsers never send to the server nor in a ``Referer``; the page posts it to
     ``/v1/owner/station``. Never cached, never indexed, no referrer at all."""
-    # not translated through the catalogues yet: its own French/English table (?lang=en)
-    html, headers = render("prive.html")
+    html, headers = render("prive.html", None, _language(request, settings))
     headers = dict(headers)
     headers.update(
         {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer", "X-Robots-Tag": "noindex"}

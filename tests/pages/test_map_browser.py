@@ -418,6 +418,24 @@ def test_the_owner_sees_the_indoor_station_with_the_token_in_the_fragment(
         )
         assert not driver.find_element(By.ID, "content").is_displayed()
 
+        # the refusal's 401 is in the browser's log: read it out before the next page
+        assert [e for e in script_errors(driver) if "401" not in e] == []
+
+        # in Arabic, right to left; the token again from the fragment
+        driver.get(f"{base}/stations/maison-07/prive?lang=ar#jeton={token}")
+        wait_until(
+            lambda: driver.find_element(By.ID, "co2-box").is_displayed(),
+            timeout=30,
+            what="the CO2 section in Arabic",
+        )
+        html = driver.find_element(By.TAG_NAME, "html")
+        assert (html.get_attribute("lang"), html.get_attribute("dir")) == ("ar", "rtl")
+        assert "هوّوا الآن" in driver.find_element(By.ID, "co2-advice").text  # "air it now"
+        assert "300 Bq/m³" in driver.find_element(By.ID, "radon-advice").text
+        assert token not in driver.current_url
+        artefact(driver, "prive-ar")
+        assert script_errors(driver) == []
+
 
 def test_without_the_map_libraries_the_page_lists_the_stations(
     stations, registry, influxd, influx_db, monkeypatch
