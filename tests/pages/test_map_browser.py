@@ -141,9 +141,11 @@ def script_errors(driver: Any) -> list[str]:
 
 
 @contextmanager
-def api_and_browser(registry: Registry, influxd, influx_db, **kw: Any) -> Iterator[tuple[str, Any]]:  # type: ignore[no-untyped-def]
+def api_and_browser(
+    registry: Registry, influxd, influx_db, languages: str = "fr-FR,fr", **kw: Any
+) -> Iterator[tuple[str, Any]]:  # type: ignore[no-untyped-def]
     settings = settings_for(influxd.url, influx_db, str(registry.engine.url), **kw)
-    driver = open_browser()
+    driver = open_browser(languages)
     try:
         with running(settings) as api:
             yield str(api.base_url).rstrip("/"), driver
@@ -455,4 +457,35 @@ def test_without_the_map_libraries_the_page_lists_the_stations(
         )
         assert "bibliothèque Leaflet absente" in driver.find_element(By.ID, "error").text
         assert not driver.find_element(By.ID, "map").is_displayed()
+        assert script_errors(driver) == []
+
+
+def test_a_browser_in_arabic_gets_the_pages_in_arabic_without_asking(
+    stations, registry, influxd, influx_db
+) -> None:  # type: ignore[no-untyped-def]
+    """No ?lang=: the browser's languages decide, on the map served ready (one document for
+    every query, api/map_layers.py) as on the station page rendered per request."""
+    from selenium.webdriver.common.by import By
+
+    with api_and_browser(registry, influxd, influx_db, languages="ar-MA,ar,fr") as (base, driver):
+        # the first /carte goes through its route, the next is served ready (another address:
+        # not from the browser's cache)
+        for query in ("", "?station=lens-01"):
+            driver.get(f"{base}/carte{query}")
+            wait_until(
+                lambda: "École Jean-Macé" in driver.find_element(By.ID, "list").text,
+                timeout=30,
+                what="the list of stations",
+            )
+            html = driver.find_element(By.TAG_NAME, "html")
+            assert (html.get_attribute("lang"), html.get_attribute("dir")) == ("ar", "rtl")
+            assert driver.find_element(By.TAG_NAME, "h1").text.startswith("جودة الهواء")
+        driver.get(f"{base}/stations/lens-01")
+        wait_until(
+            lambda: driver.find_element(By.ID, "back").text == "عرض على الخريطة",
+            timeout=30,
+            what="the station page in Arabic",
+        )
+        html = driver.find_element(By.TAG_NAME, "html")
+        assert (html.get_attribute("lang"), html.get_attribute("dir")) == ("ar", "rtl")
         assert script_errors(driver) == []
