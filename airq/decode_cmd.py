@@ -13,7 +13,7 @@ from types import ModuleType
 from typing import Any
 
 from airq.errors import CliError, UsageError
-from airq.i18n import MESSAGES, t
+from airq.i18n import known, t
 from airq_core.errors import DecodeError, UnknownSensorError
 from airq_core.protocols import FrameStream
 from airq_core.readings import Sample
@@ -61,7 +61,7 @@ NOT_A_MEASUREMENT = ("NoNewDataError", "DeviceStateError", "ModbusExceptionError
 
 
 def _describe(exc: DecodeError) -> str:
-    name = next(c.__name__ for c in type(exc).__mro__ if c.__name__ in MESSAGES)
+    name = next(c.__name__ for c in type(exc).__mro__ if known(c.__name__))
     key = "no_measurement" if name in NOT_A_MEASUREMENT else "bad_frame"
     return t(key, why=f"{t(name)} ({exc})")
 

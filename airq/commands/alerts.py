@@ -14,83 +14,11 @@ if TYPE_CHECKING:  # imported where used: `airq` starts without the apps' depend
     from api.alerts_store import AlertStore
     from api.registry import Registry
 
-# each app keeps its own message table (airq_core.i18n)
-MESSAGES: dict[str, dict[str, str]] = {
-    "subscribed": {
-        "fr": "abonnement {id} créé : {what}\n  stations : {stations}\n  envoi : {target}\n"
-        "  lien de désabonnement : {unsubscribe}",
-        "en": "subscription {id} created: {what}\n  stations: {stations}\n  sent to: {target}\n"
-        "  unsubscribe link: {unsubscribe}",
-    },
-    "what_threshold": {
-        "fr": "{quantity} au-dessus de {above} {how} {window}",
-        "en": "{quantity} above {above} {how} {window}",
-    },
-    "how_all": {"fr": "pendant", "en": "for"},
-    "area_mean": {"fr": " (moyenne des stations)", "en": " (the stations' mean)"},
-    "how_mean": {"fr": "en moyenne sur", "en": "as a mean over"},
-    "what_silent": {
-        "fr": "station muette depuis plus de {after}",
-        "en": "station silent for more than {after}",
-    },
-    "what_stuck": {
-        "fr": "{quantity} figé {n} mesures de suite",
-        "en": "{quantity} frozen for {n} readings in a row",
-    },
-    "what_drift": {
-        "fr": "{quantity} loin de la médiane de ses voisines à moins de {radius} km ({limits}) "
-        "pendant {window}",
-        "en": "{quantity} far from its neighbours' median within {radius} km ({limits}) "
-        "for {window}",
-    },
-    "ratio": {"fr": "{ratio} fois plus ou moins", "en": "{ratio} times more or less"},
-    "diff": {"fr": "{diff} d'écart", "en": "{diff} apart"},
-    "level_who_24h": {
-        "fr": "valeur guide OMS 24 h",
-        "en": "WHO 24-hour guideline",
-    },
-    "level_atmo": {"fr": "indice ATMO « {cls} » ou pire", "en": "ATMO class “{cls}” or worse"},
-    "cap": {"fr": ", au plus un message par {every}", "en": ", at most one message per {every}"},
-    "none": {"fr": "aucun abonnement", "en": "no subscription"},
-    "removed": {"fr": "abonnement {id} supprimé", "en": "subscription {id} removed"},
-    "unknown": {
-        "fr": "pas d'abonnement {id} (voir : airq alerts list)",
-        "en": "no subscription {id} (see: airq alerts list)",
-    },
-    "refused": {"fr": "abonnement refusé : {why}", "en": "subscription refused: {why}"},
-    "one_target": {
-        "fr": "donnez une seule cible : --station, --stations, --qpv, --bbox ou --fleet",
-        "en": "give one target: --station, --stations, --qpv, --bbox or --fleet",
-    },
-    "unknown_station": {
-        "fr": "station inconnue : {id} (voir : airq station list)",
-        "en": "unknown station: {id} (see: airq station list)",
-    },
-    "unknown_qpv": {
-        "fr": "QPV inconnu : {code} (un code comme QN05912M)",
-        "en": "unknown QPV: {code} (a code such as QN05912M)",
-    },
-    "empty_area": {
-        "fr": "aucune station dans {what} : rien à surveiller",
-        "en": "no station in {what}: nothing to watch",
-    },
-    "need_rule": {
-        "fr": "donnez --quantity et --above (ou --above-class), --preset, --silent-after, ou "
-        "--quantity et --stuck-after (ou --drift-for)",
-        "en": "give --quantity and --above (or --above-class), --preset, --silent-after, or "
-        "--quantity and --stuck-after (or --drift-for)",
-    },
-    "settings_invalid": {
-        "fr": "réglages invalides : {why}",
-        "en": "invalid settings: {why}",
-    },
-}
-
 
 def _t(key: str, **kw: object) -> str:
-    from airq_core.i18n import translate
+    from airq.i18n import t
 
-    return translate(MESSAGES, key, **kw)
+    return t("alerts." + key, **kw)
 
 
 def _store() -> tuple[Registry, AlertStore]:

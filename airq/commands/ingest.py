@@ -24,29 +24,11 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-# each app keeps its own message table (airq_core.i18n)
-DEAD_LETTER_MESSAGES: dict[str, dict[str, str]] = {
-    "none": {
-        "fr": "aucune lettre morte dans {path}",
-        "en": "no dead letters in {path}",
-    },
-    "count": {
-        "fr": "{n} lettre(s) morte(s) dans {path} (messages sur lesquels l'ingestion a échoué)",
-        "en": "{n} dead letter(s) in {path} (messages the ingest failed on)",
-    },
-    "no_dir": {
-        "fr": "pas de dossier d'état (AIRQ_INGEST_STATE_DIR vide) : rien n'est gardé sur disque",
-        "en": "no state directory (AIRQ_INGEST_STATE_DIR empty): nothing is kept on disk",
-    },
-}
-
-
 def dead_letters(args: argparse.Namespace) -> int:
     """Lists the messages the ingest failed on (``ingest.deadletter``)."""
     import json
     from pathlib import Path
 
-    from airq_core.i18n import translate
     from ingest.deadletter import SUBDIR, read_dead_letters
 
     state_dir = args.state_dir
@@ -55,16 +37,16 @@ def dead_letters(args: argparse.Namespace) -> int:
 
         state_dir = IngestSettings().ingest_state_dir
     if not state_dir:
-        raise CliError(translate(DEAD_LETTER_MESSAGES, "no_dir"))
+        raise CliError(t("dead_letters.no_dir"))
     path = Path(state_dir) / SUBDIR
     letters = read_dead_letters(path)
     if args.json:
         print(json.dumps([d.to_json() for d in letters], indent=1))
         return 0
     if not letters:
-        print(translate(DEAD_LETTER_MESSAGES, "none", path=path))
+        print(t("dead_letters.none", path=path))
         return 0
-    print(translate(DEAD_LETTER_MESSAGES, "count", n=len(letters), path=path))
+    print(t("dead_letters.count", n=len(letters), path=path))
     from airq_core.readings import format_time
 
     for d in letters:
