@@ -1,8 +1,8 @@
 """Translations of the public pages: gettext catalogues, French as the source.
 
 The pages' scripts write every message as ``_("French text")``; ``pybabel extract`` (with
-``babel.cfg`` and :func:`extract_html`) gathers them into ``api/locale/pages.pot`` and a
-translator fills ``api/locale/<lang>/LC_MESSAGES/pages.po`` (docs/translations.md). The
+``babel.cfg`` and :func:`extract_html`) gathers them into ``airq_core/locale/pages.pot`` and a
+translator fills ``airq_core/locale/<lang>/LC_MESSAGES/pages.po`` (docs/translations.md). The
 server reads the ``.po`` files (no compile step), picks the language of a request
 (:func:`pick_language`) for ``<html lang dir>`` and puts the messages of every offered
 language in a JSON block of the page (:func:`messages_json`): the page's script applies the
@@ -20,12 +20,13 @@ import logging
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from importlib.resources import files
 from pathlib import Path
 from typing import IO, Any
 
 from babel.messages.extract import extract_javascript
 from babel.messages.pofile import read_po
+
+from airq_core.i18n import LOCALE_DIR
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +38,6 @@ LANGUAGES: dict[str, tuple[str, str]] = {
     "en": ("English", "ltr"),
     "ar": ("العربية", "rtl"),
 }
-LOCALE_DIR = Path(str(files("api") / "locale"))
 _SCRIPT_BODY_RE = re.compile(r"<script>(.*?)</script>", re.DOTALL)
 
 

@@ -124,7 +124,7 @@ class ApiSettings(BaseSettings):
     map_tiles_attribution_url: str = "https://www.openstreetmap.org/copyright"
     map_tiles_max_zoom: int = Field(default=19, ge=1, le=22)
     # the pages' language when neither ?lang= nor the browser's Accept-Language names one
-    # that has a catalogue (api/locale, docs/translations.md)
+    # that has a catalogue (airq_core/locale, docs/translations.md)
     lang: str = "fr"
 
     @field_validator("lang")

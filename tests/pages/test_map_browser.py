@@ -231,7 +231,7 @@ def test_the_map_opens_on_a_new_station_with_its_first_value(
         artefact(driver, "carte-en")
         assert script_errors(driver) == []
 
-        # in Arabic: right to left, the page's messages from the ar catalogue (api/locale)
+        # in Arabic: right to left, the page's messages from the ar catalogue (airq_core/locale)
         driver.get(f"{base}/carte?station=lens-01&lang=ar")
         text = wait_until(
             lambda: "".join(

@@ -1,6 +1,6 @@
-"""The pages' gettext catalogues (api/locale, docs/translations.md): French is the source, every
-offered language translates every message of the template, and the server picks the language
-and gives the page its messages without weakening the Content-Security-Policy."""
+"""The pages' gettext catalogues (airq_core/locale, docs/translations.md): French is the
+source, every offered language translates every message of the template, and the server picks
+the language and gives the page its messages without weakening the Content-Security-Policy."""
 
 from __future__ import annotations
 
