@@ -1,10 +1,11 @@
 """Messages that residents, facilitators and local authorities read: one lookup for the whole
 project over gettext catalogues, French first (docs/translations.md).
 
-The command line (domain ``cli``) and the workshop tools, labels and printed steps (domain
-``workshop``) keep their messages in ``airq_core/locale``: ``<domain>.pot`` holds every
-message as ``msgctxt`` (its key, what the code names) and ``msgid`` (its French text, the source
-of truth), and ``<lang>/LC_MESSAGES/<domain>.po`` its translations. The key as context keeps
+The command line (domain ``cli``), the workshop tools, labels and printed steps (domain
+``workshop``) and the dashboards' titles (domain ``dashboards``) keep their messages in
+``airq_core/locale`` (beside the pages' ``pages`` domain, api/i18n.py): ``<domain>.pot`` holds
+every message as ``msgctxt`` (its key, what the code names) and ``msgid`` (its French text, the
+source of truth), and ``<lang>/LC_MESSAGES/<domain>.po`` its translations. The key as context keeps
 apart two messages that read the same in French but not in another language. The files are read
 as ``.po`` (a small stdlib parser, no compile step and no Babel at run time), once per process.
 
@@ -33,6 +34,7 @@ __all__ = [
     "has_message",
     "lang",
     "message",
+    "message_in",
     "read_po",
 ]
 
@@ -42,7 +44,7 @@ SOURCE_LANGUAGE = "fr"
 # languages a reader may ask for (other code formats durations and numbers for these);
 # a message a catalogue lacks falls back to French
 LANGUAGES = ("fr", "en")
-DOMAINS = ("cli", "workshop")
+DOMAINS = ("cli", "workshop", "dashboards")
 LOCALE_DIR = Path(str(files("airq_core") / "locale"))
 
 
@@ -163,12 +165,19 @@ def has_message(domain: str, key: str, locale_dir: Path = LOCALE_DIR) -> bool:
 def message(domain: str, key: str, locale_dir: Path = LOCALE_DIR, /, **kw: object) -> str:
     """The message ``key`` of ``domain`` in the reader's language (French when its catalogue
     lacks it), formatted with ``kw``. Raises :class:`UnknownMessageError` for an unknown key."""
+    return message_in(lang(), domain, key, locale_dir, **kw)
+
+
+def message_in(
+    language: str, domain: str, key: str, locale_dir: Path = LOCALE_DIR, /, **kw: object
+) -> str:
+    """:func:`message` in a given language rather than the reader's (the dashboards are built
+    in French whatever ``AIRQ_LANG`` says, as they are committed)."""
     french = _french(domain, locale_dir)
     try:
         text = french[key]
     except KeyError:
         raise UnknownMessageError(f"no message {key!r} in the {domain!r} catalogues") from None
-    language = lang()
     if language != SOURCE_LANGUAGE:
         text = _translated(domain, language, locale_dir).get(key, text)
     return text.format(**kw)

@@ -20,8 +20,10 @@ coverage and the flagged values beside them.
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextvars import ContextVar
 from typing import Any
 
+from airq_core.i18n import SOURCE_LANGUAGE, message_in
 from airq_core.reference_values import (
     ATMO_CLASSES,
     ATMO_THRESHOLDS,
@@ -80,6 +82,15 @@ REJECTION_LABELS_FR = {
 TZ = "tz('Europe/Paris')"
 ST_MULTI = f'"{TAG_STATION}" =~ /^$station$/'
 ST_ONE = f"\"{TAG_STATION}\" = '$station'"
+# the language of the titles while build_boards runs
+_LANG: ContextVar[str] = ContextVar("dashboards_lang", default=SOURCE_LANGUAGE)
+
+
+def _t(key: str, **kw: object) -> str:
+    """A title from the ``dashboards`` catalogues (airq_core/locale, docs/translations.md)."""
+    return message_in(_LANG.get(), "dashboards", key, **kw)
+
+
 POLLUTANTS = [("PM2,5", "pm2_5"), ("PM10", "pm10"), ("NO₂", "no2")]
 INDICATIF = (
     "Classe **indicative** calculée sur un capteur citoyen, *pas l'indice ATMO officiel* "
@@ -129,7 +140,7 @@ def _common_variables(b: Board, territory: Territory, station_multi: bool = True
     b.variables.append(
         custom_variable(
             "territoire",
-            "Territoire",
+            _t("var_territory"),
             territory.choices(),
             "Stations dans et autour des QPV d'un département ou d'une commune "
             "(liste construite par `airq dashboards build --api-url`). "
@@ -139,7 +150,7 @@ def _common_variables(b: Board, territory: Territory, station_multi: bool = True
     b.variables.append(
         query_variable(
             "station",
-            "Station",
+            _t("var_station"),
             f'SHOW TAG VALUES FROM "{TIERS["1h"][0]}" WITH KEY = "{TAG_STATION}" '
             f'WHERE "{TAG_STATION}" =~ /^(?:${{territoire:raw}})$/',
             b.datasource_uid,
@@ -153,7 +164,7 @@ def _quantity_variable(b: Board) -> None:
     b.variables.append(
         custom_variable(
             "quantity",
-            "Polluant",
+            _t("var_quantity"),
             POLLUTANTS,
             "Grandeur mesurée. *Measured quantity.*",
         )
@@ -245,7 +256,7 @@ def _geomap_layers(api_url: str, quantity: str, label: str, days: int) -> list[d
 def _geomap(b: Board, api_url: str, quantity: str, label: str, into: Any = None) -> None:
     b.panel(
         "geomap",
-        f"Carte des QPV et des stations — {label}",
+        _t("map_panel", label=label),
         f"Quartiers prioritaires colorés selon la classe indicative (type ATMO) de la moyenne des "
         f"jours valides des 30 derniers jours, mesurée dans le QPV (ou, à défaut, à moins de "
         f"300 m / 1 km). Couleur pâle : couverture insuffisante (< 75 % des heures) ou mesure "
@@ -283,7 +294,7 @@ def regional_map(
 ) -> Board:
     b = Board(
         "airq-carte",
-        "Carte régionale — exposition dans les QPV",
+        _t("board_map"),
         "Quartiers prioritaires et stations citoyennes des Hauts-de-France. "
         "*Regional map: priority neighbourhoods and citizen stations.*",
         TAGS,
@@ -293,7 +304,7 @@ def regional_map(
     _quantity_variable(b)
     legend = " · ".join(f"{c.label_fr} ({c.colour})" for c in ATMO_CLASSES)
     b.text(
-        "Lire la carte",
+        _t("read_the_map"),
         f"**Classes (type ATMO 2021)** : {legend}.\n\n{INDICATIF}\n\n"
         "Les valeurs guides de l'OMS (2021, 24 h) : PM2,5 15 µg/m³, PM10 45 µg/m³, "
         "NO₂ 25 µg/m³. La carte des QPV couvre les 30 derniers jours ; les tableaux suivent la "
@@ -304,7 +315,7 @@ def regional_map(
     _geomap(b, api_url, "pm2_5", "PM2,5")
     b.panel(
         "table",
-        "Dernier jour mesuré par station ($quantity)",
+        _t("last_day_by_station"),
         "Moyenne du dernier jour (heure de Paris) de chaque station, colorée par classe "
         "indicative (particules) ou par rapport à la valeur guide OMS 24 h (NO₂). "
         f"{coverage_note(min_cov)} *Latest daily mean per station.*",
@@ -325,7 +336,7 @@ def regional_map(
     )
     b.panel(
         "timeseries",
-        "Moyennes journalières par station ($quantity)",
+        _t("daily_means_by_station"),
         "Moyennes par jour civil (heure de Paris), trait rouge : valeur guide OMS 24 h. "
         f"Les trous sont des jours sans donnée retenue. {coverage_note(min_cov)} "
         "*Daily means; red dashes: WHO 24-h guideline.*",
@@ -344,7 +355,7 @@ def regional_map(
         options=legend_options(),
     )
     for label, q in POLLUTANTS[1:]:
-        row = b.row(f"Carte — {label}", collapsed=True)
+        row = b.row(_t("map_row", label=label), collapsed=True)
         _geomap(b, api_url, q, label, into=row)
     return b
 
@@ -355,7 +366,7 @@ def station_page(
 ) -> Board:
     b = Board(
         "airq-station",
-        "Station — mesures brutes et corrigées",
+        _t("board_station"),
         "Séries d'une station : particules brutes et corrigées de l'humidité, NO₂, humidité, "
         "couverture. *One station: raw and humidity-corrected PM, NO2, humidity, coverage.*",
         TAGS,
@@ -366,7 +377,7 @@ def station_page(
     b.variables.append(
         custom_variable(
             "pas",
-            "Pas de temps",
+            _t("var_step"),
             [("heure", "1h"), ("minute (courtes périodes)", "1m")],
             "Agrégats lus : horaires, ou à la minute pour quelques jours. "
             "*Aggregates read: hourly, or per minute for short periods.*",
@@ -376,7 +387,7 @@ def station_page(
     for label, q in POLLUTANTS[:2]:
         b.panel(
             "timeseries",
-            f"{label} brut et corrigé de l'humidité",
+            _t("raw_and_corrected", label=label),
             f"Moyennes {label} du capteur (brut) et corrigées de l'humidité (formule hackAIR, "
             f"calculée par l'ingestion à côté de la valeur brute). Trait rouge : valeur guide "
             f"OMS 24 h ({WHO_24H[q]:g} µg/m³), à comparer à des moyennes journalières. Les trous "
@@ -401,7 +412,7 @@ def station_page(
         )
     b.panel(
         "timeseries",
-        "NO₂",
+        _t("no2"),
         "Dioxyde d'azote (capteur électrochimique, indicatif). Trait rouge : valeur guide OMS "
         "24 h (25 µg/m³). *Nitrogen dioxide, indicative.*",
         w=12,
@@ -419,7 +430,7 @@ def station_page(
     )
     b.panel(
         "timeseries",
-        "Humidité relative et température",
+        _t("humidity_temperature"),
         "Au-delà de 70–80 % d'humidité, les capteurs optiques surestiment les particules "
         "(trait à 75 %). *Above 70–80 % RH optical PM sensors over-read.*",
         w=12,
@@ -439,7 +450,7 @@ def station_page(
     for label, q in POLLUTANTS[:2]:
         b.panel(
             "timeseries",
-            f"{label} — moyennes journalières et valeur guide OMS",
+            _t("daily_means_who", label=label),
             f"Moyennes par jour civil (heure de Paris) ; barre au-dessus du trait rouge : jour "
             f"au-dessus de la valeur guide OMS 24 h ({WHO_24H[q]:g} µg/m³). "
             f"{coverage_note(min_cov)} *Daily means.*",
@@ -459,7 +470,7 @@ def station_page(
         )
     b.panel(
         "timeseries",
-        "Couverture journalière (% des heures avec données)",
+        _t("daily_coverage"),
         "Part des heures de chaque jour avec au moins une mesure PM2,5 ; en dessous de 75 % "
         "(trait), la moyenne du jour n'est pas retenue dans les statistiques. "
         "*Share of hours with data per day; below 75 % a day is not counted.*",
@@ -480,7 +491,7 @@ def station_page(
     )
     b.panel(
         "timeseries",
-        "Couverture des fenêtres horaires (% des mesures attendues)",
+        _t("window_coverage"),
         f"Part des mesures attendues dans l'heure qui sont valides, par polluant (calculée par "
         f"l'ingestion). Sous le trait ({min_cov * 100:g} %), l'heure et le jour qui la "
         f"contient sont écartés des moyennes journalières, des comparaisons QPV et des indices. "
@@ -509,7 +520,7 @@ def station_page(
     )
     b.panel(
         "timeseries",
-        "Valeurs signalées, exclues des moyennes",
+        _t("flagged"),
         "Nombre de mesures laissées hors des moyennes à cause d'un drapeau (préchauffage, "
         "horloge douteuse, erreur du capteur… ; « humide » n'exclut pas), par heure et par "
         "polluant. *Readings left out of the means for a flag (warm-up, suspect clock, device "
@@ -589,7 +600,7 @@ def qpv_comparison(
 ) -> Board:
     b = Board(
         "airq-qpv-comparaison",
-        "Comparaison QPV — dans le quartier et hors QPV",
+        _t("board_comparison"),
         "Exposition mesurée dans chaque quartier prioritaire équipé, à ses abords et dans le "
         "reste de la commune. *Inside vs outside the priority neighbourhoods.*",
         TAGS,
@@ -604,7 +615,7 @@ def qpv_comparison(
     base = api_url.rstrip("/")
     b.links.append(
         {
-            "title": "Statistiques complètes (API, JSON)",
+            "title": _t("full_statistics"),
             "type": "link",
             # the API reads Unix seconds; ${__from} alone is milliseconds
             "url": f"{base}/v1/qpv/exposure.geojson?quantity=$quantity"
@@ -615,7 +626,7 @@ def qpv_comparison(
     )
     if not monitored:
         b.text(
-            "Aucun QPV équipé",
+            _t("no_qpv_equipped"),
             f"Aucune station n'est placée dans l'un des {len(territory.qpv)} QPV connus ni à ses "
             "abords dans la liste utilisée pour construire ce tableau de bord. Reconstruisez-le "
             "après l'enregistrement des stations : `airq dashboards build --api-url "
@@ -626,7 +637,7 @@ def qpv_comparison(
         )
         return b
     b.text(
-        "Méthode",
+        _t("method"),
         "Chaque ligne est une zone : le QPV, ses abords (distance au contour calculée en "
         "Lambert-93) et le reste de la commune hors de tout QPV. Valeur horaire d'une zone : "
         "moyenne des moyennes horaires de ses stations. *Heures* = heures avec données sur la "
@@ -641,7 +652,7 @@ def qpv_comparison(
     )
     b.panel(
         "table",
-        "Dans / hors QPV — moyennes horaires sur la période ($quantity)",
+        _t("inside_outside"),
         "Moyenne, maximum horaire et nombre d'heures avec données, par zone. "
         f"{coverage_note(min_cov)} *Mean, hourly maximum and hours with data, per zone.*",
         w=24,
@@ -674,7 +685,7 @@ def qpv_comparison(
         day_targets = _zone_targets(monitored, zones, days_above, ("time", "jours"))
         b.panel(
             "table",
-            f"Jours au-dessus de la valeur guide OMS — {label} (> {limit:g} µg/m³)",
+            _t("days_above_who", label=label, limit=limit),
             "Nombre de jours valides (au moins 18 heures de données) dont la moyenne dépasse la "
             "valeur guide OMS 2021 sur 24 h. Une zone sans ligne n'a aucun jour au-dessus. "
             f"{coverage_note(min_cov)} *Valid days above the WHO 24-h guideline.*",
@@ -735,7 +746,7 @@ def _atmo_index_panels(b: Board, monitored: list[Any], base: str, min_cov: float
     ]
     b.panel(
         "state-timeline",
-        "Indice ATMO global indicatif — sous-indices journaliers dans le QPV",
+        _t("atmo_timeline"),
         "Chaque ligne : un sous-indice (arrêté du 10 juillet 2020), coloré selon sa classe : "
         "moyenne journalière pour PM2,5 et PM10, maximum des moyennes horaires pour NO₂, pour la "
         "station la plus exposée du quartier, jours avec au moins 18 heures de données. "
@@ -762,7 +773,7 @@ def _atmo_index_panels(b: Board, monitored: list[Any], base: str, min_cov: float
         names = ", ".join(f"{r.label_fr} {v:g} µg/m³" for r, v in refs)
         b.panel(
             "table",
-            f"Moyenne annuelle et valeurs de référence — {label}",
+            _t("annual_mean", label=label),
             f"Choisir une année civile dans le sélecteur de période. Moyenne des moyennes "
             f"journalières des jours valides (au moins 18 heures) de la zone ; {names}. "
             f"Couverture : jours valides / jours de l'année ; en dessous de 14 % (51 jours) la "
@@ -805,7 +816,7 @@ def _atmo_index_panels(b: Board, monitored: list[Any], base: str, min_cov: float
 def data_quality(territory: Territory, uid: str = DATASOURCE_UID) -> Board:
     b = Board(
         "airq-qualite",
-        "Qualité des données — stations silencieuses et couverture",
+        _t("board_quality"),
         "Stations muettes, capteurs bloqués, couverture horaire, heures humides. "
         "*Silent stations, stuck sensors, coverage, humid hours.*",
         TAGS,
@@ -816,7 +827,7 @@ def data_quality(territory: Territory, uid: str = DATASOURCE_UID) -> Board:
     _quantity_variable(b)
     b.panel(
         "table",
-        "Stations silencieuses ou capteurs bloqués",
+        _t("silent_stuck"),
         "État écrit par l'ingestion : durée depuis la dernière mesure, station déclarée "
         "silencieuse, nombre de grandeurs bloquées (valeurs identiques pendant des heures). "
         "*Station health written by the ingest.*",
@@ -850,7 +861,7 @@ def data_quality(territory: Territory, uid: str = DATASOURCE_UID) -> Board:
     )
     b.panel(
         "table",
-        "Dernière heure avec des données ($quantity)",
+        _t("last_hour"),
         "Heure du dernier agrégat horaire non vide de chaque station sur la période. "
         "*Last hour with data per station.*",
         w=12,
@@ -876,7 +887,7 @@ def data_quality(territory: Territory, uid: str = DATASOURCE_UID) -> Board:
     )
     b.panel(
         "state-timeline",
-        "Couverture journalière par station ($quantity)",
+        _t("coverage_by_station"),
         "Part des heures de chaque jour avec données : rouge < 50 %, orange < 75 %, vert au-delà. "
         "*Daily share of hours with data.*",
         w=24,
@@ -901,7 +912,7 @@ def data_quality(territory: Territory, uid: str = DATASOURCE_UID) -> Board:
     )
     b.panel(
         "bargauge",
-        "Couverture sur la période ($quantity)",
+        _t("coverage_period"),
         "Moyenne des couvertures journalières : la part des heures avec données. "
         "*Share of hours with data over the period.*",
         w=12,
@@ -929,7 +940,7 @@ def data_quality(territory: Territory, uid: str = DATASOURCE_UID) -> Board:
     )
     b.panel(
         "timeseries",
-        "Heures humides par jour (humidité > 75 %)",
+        _t("humid_hours"),
         "Heures où l'humidité moyenne dépasse 75 % : les particules y sont surestimées et "
         "signalées par l'ingestion ; comparer valeurs brutes et corrigées. "
         "*Hours above 75 % RH, when optical PM sensors over-read.*",
@@ -949,7 +960,7 @@ def data_quality(territory: Territory, uid: str = DATASOURCE_UID) -> Board:
     )
     b.panel(
         "timeseries",
-        "Mesures reçues ($quantity)",
+        _t("readings_received"),
         "Nombre de mesures reçues par intervalle : une chute signale une panne ou une coupure "
         "réseau. *Readings received per interval.*",
         w=24,
@@ -973,7 +984,7 @@ def data_quality(territory: Territory, uid: str = DATASOURCE_UID) -> Board:
     )
     b.panel(
         "timeseries",
-        "Messages rejetés à l'ingestion, par motif",
+        _t("rejected"),
         "Messages refusés par l'ingestion (format, station inconnue, valeur hors plage, "
         "horodatage…) par intervalle et par processus d'ingestion ; les données valides des "
         "mêmes envois sont conservées. *Messages rejected by the ingest, per reason and "
@@ -1000,15 +1011,21 @@ def build_boards(
     api_url: str = "http://localhost:8000",
     datasource_uid: str = DATASOURCE_UID,
     min_window_coverage: float = DEFAULT_MIN_WINDOW_COVERAGE,
+    lang: str = SOURCE_LANGUAGE,
 ) -> list[Board]:
     """The four boards. ``min_window_coverage``: the share of expected readings an hourly or
     daily window needs to count in the council figures (the API's
-    ``AIRQ_QPV_MIN_WINDOW_COVERAGE``); ValueError outside 0..1."""
+    ``AIRQ_QPV_MIN_WINDOW_COVERAGE``); ValueError outside 0..1. ``lang``: the language of the
+    titles (``dashboards`` catalogues; French by default, as committed in dashboards/json)."""
     t = territory or Territory()
     cov = check_min_window_coverage(min_window_coverage)
-    return [
-        regional_map(t, api_url, datasource_uid, cov),
-        station_page(t, datasource_uid, cov),
-        qpv_comparison(t, api_url, datasource_uid, cov),
-        data_quality(t, datasource_uid),
-    ]
+    token = _LANG.set(lang)
+    try:
+        return [
+            regional_map(t, api_url, datasource_uid, cov),
+            station_page(t, datasource_uid, cov),
+            qpv_comparison(t, api_url, datasource_uid, cov),
+            data_quality(t, datasource_uid),
+        ]
+    finally:
+        _LANG.reset(token)

@@ -20,9 +20,10 @@ def dashboards_json(
     api_url: str = "http://localhost:8000",
     datasource_uid: str = DATASOURCE_UID,
     min_window_coverage: float = DEFAULT_MIN_WINDOW_COVERAGE,
+    lang: str = "fr",
 ) -> dict[str, dict[str, Any]]:
-    """file name -> dashboard JSON (``min_window_coverage``: see ``build_boards``)."""
-    boards = build_boards(territory, api_url, datasource_uid, min_window_coverage)
+    """file name -> dashboard JSON (``min_window_coverage``, ``lang``: see ``build_boards``)."""
+    boards = build_boards(territory, api_url, datasource_uid, min_window_coverage, lang)
     return {f"{b.uid}.json": b.to_json() for b in boards}
 
 

@@ -102,6 +102,27 @@ def test_titles_are_french() -> None:
             assert v["label"] in {"Territoire", "Station", "Polluant", "Pas de temps"}
 
 
+def test_titles_come_from_the_catalogues_and_airq_lang_leaves_the_build_french(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The titles are the ``dashboards`` catalogues' (airq_core/locale): in English on request,
+    the rest of each board unchanged; the committed build stays French whatever AIRQ_LANG."""
+    monkeypatch.setenv("AIRQ_LANG", "en")
+    assert dashboards_json(demo_territory(), "http://api.test:8000") == BUILT
+    english = dashboards_json(demo_territory(), "http://api.test:8000", lang="en")
+    assert english["airq-carte.json"]["title"] == "Regional map — exposure in the QPV"
+    assert english["airq-station.json"]["title"] == "Station — raw and corrected readings"
+    for name, dash in english.items():
+        french = BUILT[name]
+        fr_titles = [p["title"] for p in _all_panels(french)] + [french["title"]]
+        en_titles = [p["title"] for p in _all_panels(dash)] + [dash["title"]]
+        assert len(fr_titles) == len(en_titles)
+        assert all(a != b for a, b in zip(fr_titles, en_titles, strict=True) if a != "NO₂")
+        assert [p["id"] for p in _all_panels(dash)] == [p["id"] for p in _all_panels(french)]
+        labels = {v["label"] for v in dash["templating"]["list"]}
+        assert labels <= {"Area", "Station", "Pollutant", "Time step"}, labels
+
+
 def test_map_colours_qpv_by_rule_and_calls_citizen_classes_indicative() -> None:
     carte = BUILT["airq-carte.json"]
     geomaps = [p for p in _all_panels(carte) if p["type"] == "geomap"]
