@@ -12,10 +12,14 @@ from airq_core.storage import STATIONS_TABLE
 
 log = logging.getLogger(__name__)
 
+_MAX_CHECKED = 4096
+
 
 class KnownStations:
-    """A cached set of active station ids, refreshed periodically and on a miss (rate-limited),
-    so a station registered during a workshop is accepted within seconds."""
+    """A cached set of active station ids, refreshed periodically and on a miss (at most every
+    ``miss_refresh_s``); between two such refreshes a missing id is looked up alone (at most
+    once per ``miss_refresh_s`` for each id), so a station registered during a workshop is
+    accepted from its first reading."""
 
     def __init__(
         self,
@@ -31,6 +35,8 @@ class KnownStations:
         self._ids: frozenset[str] = frozenset()
         self._loaded_at = float("-inf")
         self._warned = False
+        # station id -> when it was last looked up alone (bounded: cleared past _MAX_CHECKED)
+        self._checked: dict[str, float] = {}
 
     def _load(self) -> None:
         self._loaded_at = self._clock()
@@ -58,10 +64,39 @@ class KnownStations:
             self._load()
         if station in self._ids:
             return True
-        if self._clock() - self._loaded_at > self._miss_refresh_s:
+        now = self._clock()
+        if now - self._loaded_at > self._miss_refresh_s:
             self._load()
             return station in self._ids
+        # a station registered since the last load, whose first reading comes within
+        # miss_refresh_s of another miss (two stations registered in the same minute of a
+        # workshop): looked up alone, at most once per miss_refresh_s for each id, so that its
+        # first reading is not refused as unknown
+        if not isinstance(station, str):
+            return False
+        last = self._checked.get(station)
+        if last is not None and now - last <= self._miss_refresh_s:
+            return False
+        if len(self._checked) >= _MAX_CHECKED:
+            self._checked.clear()
+        self._checked[station] = now
+        if self._lookup(station):
+            self._ids = self._ids | {station}
+            return True
         return False
+
+    def _lookup(self, station: str) -> bool:
+        try:
+            with self._engine.connect() as conn:
+                row = conn.execute(
+                    sa.text(
+                        f"SELECT 1 FROM {STATIONS_TABLE} WHERE id = :id AND retired_at IS NULL"
+                    ),
+                    {"id": station},
+                ).first()
+        except sa.exc.SQLAlchemyError:
+            return False  # _load logs the registry's unavailability once
+        return row is not None
 
     def all(self) -> frozenset[str]:
         """Every active station id (refreshed when older than the refresh period)."""
