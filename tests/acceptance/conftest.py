@@ -217,7 +217,10 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         )
         wait_until(lambda: s.check_alive() or _port_open(where.ports[8000]), what="the API port")
         wait_http(f"{s.api_url}/v1/quantities", s)
-        wait_http(f"http://127.0.0.1:{where.ports[9108]}/livez", s)  # the ingest's
+        # the ingest's readiness (503 until connected and subscribed): a station's first
+        # reading published before the ingest's shared subscription exists has no subscriber
+        # and is dropped by the broker (it happened on a loaded machine: a station never seen)
+        wait_http(f"http://127.0.0.1:{where.ports[9108]}/readyz", s)
         yield s
     finally:
         s.stop()
