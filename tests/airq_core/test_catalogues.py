@@ -1,5 +1,5 @@
-"""The gettext catalogues of the command line, the workshop and the dashboards' titles
-(airq_core/locale, docs/translations.md): French is the template, each required language
+"""The gettext catalogues of the command line, the workshop, the dashboards' titles and the alert
+e-mails (airq_core/locale, docs/translations.md): French is the template, each required language
 translates every message of it, placeholders are kept, the code asks only for messages the
 template holds, and the stdlib reader of the shared package reads the files as Babel does."""
 
@@ -21,11 +21,17 @@ from airq_core.i18n import (
     message,
     read_po,
 )
+from alerts.messages import ADVICE
 
 ROOT = Path(__file__).resolve().parents[2]
 # domain -> languages whose catalogue must translate every message (the others, if any, may be
 # partial: what they lack is given in French; docs/translations.md)
-REQUIRED: dict[str, tuple[str, ...]] = {"cli": ("en",), "workshop": ("en",), "dashboards": ("en",)}
+REQUIRED: dict[str, tuple[str, ...]] = {
+    "cli": ("en",),
+    "workshop": ("en",),
+    "dashboards": ("en",),
+    "alerts": ("en",),
+}
 # the calls that name a message by its key, and the prefix of their domain's keys
 KEY_CALLS: dict[str, dict[str, str]] = {
     "cli": {"t": "", "t_cli": "", "_t": "alerts."},
@@ -135,6 +141,22 @@ def test_the_code_asks_only_for_messages_the_templates_hold() -> None:
     assert len(calls) > 200, "the scan finds the call sites"
     unknown = sorted({(d, k) for d, k in calls if k not in template(d)})
     assert unknown == []
+
+
+def test_the_alert_messages_use_exactly_the_alerts_template() -> None:
+    """alerts/messages.py names its keys as the second argument of ``_m(lang, key, ...)`` (a
+    literal or a choice between literals); the advice of a quantity is ``advice_<quantity>``."""
+    tree = ast.parse((ROOT / "alerts" / "messages.py").read_text(encoding="utf-8"))
+    keys = {f"advice_{q}" for q in ADVICE} | {"advice_other"}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "_m":
+            assert len(node.args) >= 2, ast.unparse(node)
+            arg = node.args[1]
+            named = [arg.body, arg.orelse] if isinstance(arg, ast.IfExp) else [arg]
+            keys |= {n.value for n in named if isinstance(n, ast.Constant)}
+    assert len(keys) > 30, "the scan finds the call sites"
+    assert sorted(keys - set(template("alerts"))) == [], "keys the template lacks"
+    assert sorted(set(template("alerts")) - keys) == [], "messages no code sends"
 
 
 def test_an_unknown_key_raises() -> None:
