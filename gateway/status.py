@@ -1,67 +1,19 @@
-"""Human-readable ``airq gateway status`` (French first, English with --lang en)."""
+"""Human-readable ``airq gateway status`` (French first, English with --lang en). Its words are
+the ``gateway`` domain of the catalogues (``airq_core/locale``, docs/translations.md)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-WORDS = {
-    "fr": {
-        "station": "Station",
-        "broker": "Broker",
-        "queue": "File d'attente",
-        "readings": "mesures en attente",
-        "dropped": "perdues (disque plein)",
-        "sensors": "Capteurs",
-        "boards": "Cartes sensor.community",
-        "last": "dernière mesure",
-        "none": "aucune",
-        "clock": "Horloge suspecte",
-        "connected": "connecté",
-        "disconnected": "déconnecté",
-        "refused": "identifiants refusés",
-        "connecting": "connexion…",
-        "ok": "fonctionne",
-        "missing": "port absent",
-        "silent": "muet",
-        "lost": "port perdu",
-        "starting": "démarrage",
-        "error": "erreur",
-        "unreachable": "injoignable",
-        "waiting": "en attente d'une mesure",
-    },
-    "en": {
-        "station": "Station",
-        "broker": "Broker",
-        "queue": "Queue",
-        "readings": "readings waiting",
-        "dropped": "dropped (disk full)",
-        "sensors": "Sensors",
-        "boards": "sensor.community boards",
-        "last": "last reading",
-        "none": "none",
-        "clock": "Suspicious clock",
-        "connected": "connected",
-        "disconnected": "disconnected",
-        "refused": "credentials refused",
-        "connecting": "connecting…",
-        "ok": "working",
-        "missing": "port missing",
-        "silent": "silent",
-        "lost": "port lost",
-        "starting": "starting",
-        "error": "error",
-        "unreachable": "unreachable",
-        "waiting": "waiting for a measurement",
-        "i2c": "I2C sensors",
-    },
-}
+from airq_core.i18n import has_message, message_in
 
 
 def format_status(s: dict[str, Any], lang: str = "fr") -> str:
-    words = WORDS["en" if lang.startswith("en") else "fr"]
+    language = "en" if lang.startswith("en") else "fr"
 
     def tr(key: str) -> str:
-        return words.get(key, key)
+        # a state the catalogues do not name (a newer gateway's) is shown as it is
+        return message_in(language, "gateway", key) if has_message("gateway", key) else key
 
     def last_text(last: dict[str, Any] | None) -> str:
         if not last:

@@ -31,6 +31,7 @@ REQUIRED: dict[str, tuple[str, ...]] = {
     "workshop": ("en",),
     "dashboards": ("en",),
     "alerts": ("en",),
+    "gateway": ("en",),
 }
 # the calls that name a message by its key, and the prefix of their domain's keys
 KEY_CALLS: dict[str, dict[str, str]] = {
@@ -157,6 +158,21 @@ def test_the_alert_messages_use_exactly_the_alerts_template() -> None:
     assert len(keys) > 30, "the scan finds the call sites"
     assert sorted(keys - set(template("alerts"))) == [], "keys the template lacks"
     assert sorted(set(template("alerts")) - keys) == [], "messages no code sends"
+
+
+def test_the_gateway_status_names_only_messages_of_its_template() -> None:
+    tree = ast.parse((ROOT / "gateway" / "status.py").read_text(encoding="utf-8"))
+    keys = {
+        node.args[0].value
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Name)
+        and node.func.id == "tr"
+        and node.args
+        and isinstance(node.args[0], ast.Constant)
+    }
+    assert len(keys) >= 8, "the scan finds the call sites"
+    assert sorted(keys - set(template("gateway"))) == []
 
 
 def test_an_unknown_key_raises() -> None:
