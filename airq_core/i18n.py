@@ -2,13 +2,14 @@
 project over gettext catalogues, French first (docs/translations.md).
 
 The command line (domain ``cli``), the workshop tools, labels and printed steps (domain
-``workshop``), the dashboards' titles (domain ``dashboards``), the alert e-mails (domain ``alerts``)
-and ``airq gateway status`` (domain ``gateway``) keep their messages in ``airq_core/locale`` (beside
-the pages' ``pages`` domain, api/i18n.py): ``<domain>.pot`` holds every message as ``msgctxt`` (its
-key, what the code names) and ``msgid`` (its French text, the source of truth), and
-``<lang>/LC_MESSAGES/<domain>.po`` its translations. The key as context keeps apart two messages
-that read the same in French but not in another language. The files are read as ``.po`` (a small
-stdlib parser, no compile step and no Babel at run time), once per process.
+``workshop``), the dashboards' titles (domain ``dashboards``), the alert e-mails (domain
+``alerts``), ``airq gateway status`` (domain ``gateway``) and the API's sentences (domain ``api``)
+keep their messages in ``airq_core/locale`` (beside the pages' ``pages`` domain, api/i18n.py):
+``<domain>.pot`` holds every message as ``msgctxt`` (its key, what the code names) and ``msgid``
+(its French text, the source of truth), and ``<lang>/LC_MESSAGES/<domain>.po`` its translations. The
+key as context keeps apart two messages that read the same in French but not in another language.
+The files are read as ``.po`` (a small stdlib parser, no compile step and no Babel at run time),
+once per process.
 
 :func:`message` is the lookup; an app binds its domain once (``airq.i18n.t``,
 ``firmware_tools.i18n.t``). A key the template lacks raises :class:`UnknownMessageError` (a bug
@@ -45,7 +46,7 @@ SOURCE_LANGUAGE = "fr"
 # languages a reader may ask for (other code formats durations and numbers for these);
 # a message a catalogue lacks falls back to French
 LANGUAGES = ("fr", "en")
-DOMAINS = ("cli", "workshop", "dashboards", "alerts", "gateway")
+DOMAINS = ("cli", "workshop", "dashboards", "alerts", "gateway", "api")
 LOCALE_DIR = Path(str(files("airq_core") / "locale"))
 
 

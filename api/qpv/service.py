@@ -20,6 +20,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from pyproj import Transformer
 from shapely.geometry import mapping
 
+from airq_core.i18n import LANGUAGES, message_in
 from airq_core.quantities import QUANTITIES
 from airq_core.readings import format_time
 from airq_core.storage import AGG_RP, TAG_SENSOR, TAG_STATION, TIERS, agg_field
@@ -355,11 +356,9 @@ class QpvService:
             r = self.settings.reference_radius_m
             km = f"{r / 1000:g}"
             return {
-                "fr": f"stations hors de tout QPV, à moins de {km} km du quartier",
-                "en": f"stations outside every QPV, within {km} km of the neighbourhood",
+                lang: message_in(lang, "api", "outside_within_radius", km=km) for lang in LANGUAGES
             }
         codes = ", ".join(communes.get(code, ())) or "?"
         return {
-            "fr": f"stations de la commune ({codes}) hors de tout QPV",
-            "en": f"stations of the commune ({codes}) outside every QPV",
+            lang: message_in(lang, "api", "outside_in_commune", codes=codes) for lang in LANGUAGES
         }
