@@ -261,17 +261,8 @@ def judge(sensor: str, stats: CheckStats, humidity: float | None = None) -> Verd
     return Verdict("ok", t("verdict_ok", n=len(samples)) + noisy)
 
 
-_SHORT = {
-    "pm1": "PM1",
-    "pm2_5": "PM2,5",
-    "pm4": "PM4",
-    "pm10": "PM10",
-    "co2": "CO₂",
-    "no2": "NO₂",
-    "o3": "O₃",
-    "ch2o": "CH₂O",
-    "co": "CO",
-}
+# quantities with a short name in the labels and printed lines (workshop catalogue, "short_<q>")
+SHORT_NAMED = ("pm1", "pm2_5", "pm4", "pm10", "co2", "no2", "o3", "ch2o", "co")
 
 
 def _main_quantities(sample: Sample) -> tuple[str, ...]:
@@ -294,11 +285,10 @@ def describe_sample(sample: Sample, quantities: tuple[str, ...] | None = None) -
         if q not in sample.values:
             continue
         spec = QUANTITIES.get(q)
-        label = _SHORT.get(q) or (
-            (spec.label_fr if lang() == "fr" else spec.label_en) if spec else q
-        )
-        if lang() != "fr":
-            label = label.replace(",", ".")
+        if q in SHORT_NAMED:
+            label = t(f"short_{q}")
+        else:
+            label = (spec.label_fr if lang() == "fr" else spec.label_en) if spec else q
         unit = spec.unit if spec else ""
         parts.append(f"{label} {_fmt(sample.values[q])} {unit}".rstrip())
     text = " · ".join(parts)

@@ -22,6 +22,7 @@ from airq_core.i18n import (
     read_po,
 )
 from alerts.messages import ADVICE
+from firmware_tools.sensor_check import SHORT_NAMED
 
 ROOT = Path(__file__).resolve().parents[2]
 # domain -> languages whose catalogue must translate every message (the others, if any, may be
@@ -190,6 +191,13 @@ def test_the_api_names_only_messages_of_its_template() -> None:
     ]
     assert calls, "the scan finds the call sites"
     assert sorted({k for d, k in calls if k not in template(d)}) == []
+
+
+def test_every_short_sensor_name_is_in_the_workshop_template() -> None:
+    assert SHORT_NAMED
+    assert (
+        sorted(f"short_{q}" for q in SHORT_NAMED if f"short_{q}" not in template("workshop")) == []
+    )
 
 
 def test_an_unknown_key_raises() -> None:
