@@ -36,6 +36,7 @@ def format_status(s: dict[str, Any], lang: str = "fr") -> str:
         lines.append(f"{tr('clock')}: {s['clock']['reason']}")
     for title, items, where in (
         ("sensors", s.get("sensors", []), "port"),
+        ("i2c", s.get("i2c", []), "bus"),
         ("boards", s.get("boards", []), "url"),
     ):
         if not items:
