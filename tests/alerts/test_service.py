@@ -196,7 +196,8 @@ def test_an_ended_subscription_is_forgotten_and_its_pending_message_dropped(
     service, _ = start_service()
     publisher.publish("arras-02", time.time() - 1, {"co2": 2100.0})
     settle(service, 1)
-    outbox = service.db.outbox()
+    # the reading is counted when evaluated; its message reaches the outbox just after
+    outbox = wait_until(service.db.outbox, timeout=10, what="the held message in the outbox")
     assert [m["kind"] for m in outbox] == ["start"] and outbox[0]["due_at"] > time.time()
     store.remove(sub.id)  # held by the quiet hours, then unsubscribed
     wait_until(lambda: not service.db.read_states([sub.id]), timeout=10, what="state dropped")
