@@ -2,7 +2,7 @@
 visitor asks, and served as bytes.
 
 An :class:`AnswerCache` holds, per parameter set (a hashable key), the last answer as
-:class:`ReadyAnswer`: the JSON bytes, their gzip once compressed, a strong ``ETag`` taken from
+:class:`ReadyAnswer`: the JSON bytes, compressed once with gzip and brotli, a strong ``ETag`` from
 the bytes themselves (so API replicas reading the same data serve the same bytes under the same
 tag: nothing of the process goes into the body or the tag), ``Last-Modified`` (when this process
 first built that content), ``Cache-Control`` and ``Vary``. A request:
@@ -14,8 +14,10 @@ first built that content), ``Cache-Control`` and ``Vary``. A request:
 Pinned keys (the parameter set the map page asks for) are never evicted and are rebuilt every
 ``refresh_s`` by :meth:`AnswerCache.keep_warm` whether visitors come or not; the others are
 kept least-recently-used up to ``max_entries``. :func:`respond` answers ``304`` to a matching
-``If-None-Match`` and picks gzip when the client accepts it. Settings: ``AIRQ_MAP_*``
-(:class:`MapLayerSettings`, docs/api.md "Map layers").
+``If-None-Match`` and picks brotli or gzip as the client accepts them. The bodies are built
+in a separate process (api/map_builder.py) so that a rebuild never holds the event loop that
+serves the held answers. Settings: ``AIRQ_MAP_*`` (:class:`MapLayerSettings`, docs/api.md
+"Map layers").
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from email.utils import formatdate
 from typing import Any
 from urllib.parse import parse_qsl
 
+import brotli
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from starlette.requests import Request
@@ -44,12 +47,14 @@ from api.protection import rate_wait
 
 __all__ = [
     "AnswerCache",
+    "Encoded",
     "HourlyWindows",
     "MapLayerSettings",
     "ReadyAnswer",
     "ReadyAnswerMiddleware",
     "ReadyResponse",
-    "accepts_gzip",
+    "encode",
+    "pick_encoding",
     "ready_answer",
     "respond",
     "respond_to",
@@ -57,7 +62,8 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-Builder = Callable[[], Awaitable[bytes]]
+# a layer's body, encoded or not; or the answer held, when the builder found it unchanged
+Builder = Callable[[], Awaitable["bytes | Encoded | ReadyAnswer"]]
 HOUR = 3600
 Hourly = dict[str, dict[int, float]]  # station -> hour start (Unix s) -> mean
 # (stations, start, end) -> their hourly means over [start, end) (whole hours)
@@ -94,50 +100,100 @@ class MapLayerSettings(BaseSettings):
         description="at most this long between two rebuilds of stations.geojson that read "
         "every hourly window again: a reading later than reread_s shows within it",
     )
+    build_process: bool = Field(
+        default=True,
+        description="build the layers in a separate process (started at the first map "
+        "request), so that a rebuild never holds the event loop serving the answers; false: "
+        "in worker threads of the API process (a registry in memory always is)",
+    )
+
+
+# Brotli's best quality shrinks a map layer by a further ~20 % over its middle ones but costs
+# seconds per megabyte (7 MB of stations: 6.7 s at 11, 57 ms at 6, gzip 35 ms): the best one
+# up to BROTLI_BEST_MAX bytes, BROTLI_QUALITY above (bench/public_crowd.py prints the sizes).
+BROTLI_BEST_MAX = 1 << 20
+BROTLI_QUALITY = 6
+
+
+@dataclass(frozen=True, slots=True)
+class Encoded:
+    """A body with its digest and its compressed forms, made once (by the API process or by
+    the map layers' build process, api/map_builder.py, which sends it whole)."""
+
+    body: bytes
+    digest: str  # hex, from the body alone: replicas serving the same bytes agree on it
+    gzipped: bytes
+    brotli: bytes
+
+
+def digest_of(body: bytes) -> str:
+    return hashlib.sha256(body).hexdigest()[:32]
+
+
+def encode(body: bytes, digest: str | None = None) -> Encoded:
+    """``body`` with its digest, gzip (level 6, no timestamp: the bytes depend on the body
+    alone, as the tag does) and brotli (quality by size, see ``BROTLI_BEST_MAX``)."""
+    quality = 11 if len(body) <= BROTLI_BEST_MAX else BROTLI_QUALITY
+    return Encoded(
+        body=body,
+        digest=digest or digest_of(body),
+        gzipped=gzip.compress(body, compresslevel=6, mtime=0),
+        brotli=brotli.compress(body, quality=quality),
+    )
 
 
 @dataclass(frozen=True, slots=True)
 class ReadyAnswer:
-    """One answer as served: bytes, gzip bytes, validators and the raw headers of each case."""
+    """One answer as served: identity, gzip and brotli bytes, validators and the raw headers
+    of each case."""
 
     body: bytes
     gzipped: bytes
-    etag: str  # strong, quoted; the gzip representation's tag is etag_gzip
+    brotli: bytes
+    etag: str  # strong, quoted; the compressed representations' tags are etag_gzip, etag_br
     etag_gzip: str
+    etag_br: str
     last_modified: float  # Unix s
     headers: list[tuple[bytes, bytes]]
     headers_gzip: list[tuple[bytes, bytes]]
+    headers_br: list[tuple[bytes, bytes]]
     headers_304: list[tuple[bytes, bytes]]
     headers_304_gzip: list[tuple[bytes, bytes]]
+    headers_304_br: list[tuple[bytes, bytes]]
+
+    @property
+    def digest(self) -> str:
+        """The body's digest (the identity representation's tag, unquoted)."""
+        return self.etag[1:-1]
 
     def matches(self, if_none_match: str) -> bool:
         """Whether an ``If-None-Match`` value names this answer (weak comparison, as RFC 9110
         says for this header; ``*`` matches)."""
         for tag in if_none_match.split(","):
             tag = tag.strip().removeprefix("W/")
-            if tag in (self.etag, self.etag_gzip, "*"):
+            if tag in (self.etag, self.etag_gzip, self.etag_br, "*"):
                 return True
         return False
 
 
 def ready_answer(
-    body: bytes,
+    body: bytes | Encoded,
     media_type: str,
     max_age: float,
     previous: ReadyAnswer | None = None,
     now: float | None = None,
     headers: Mapping[str, str] | None = None,
 ) -> ReadyAnswer:
-    """The bytes of one answer with their gzip and headers. ``Last-Modified`` is kept from
-    ``previous`` when the bytes did not change. ``headers`` are sent as well (a
+    """The bytes of one answer (or the body already :func:`encode`-d) with their compressed
+    forms and headers. ``Last-Modified`` is kept from ``previous`` when the bytes did not
+    change (and nothing is compressed again). ``headers`` are sent as well (a
     ``Cache-Control`` among them replaces the one made from ``max_age``)."""
-    digest = hashlib.sha256(body).hexdigest()[:32]
+    digest = body.digest if isinstance(body, Encoded) else digest_of(body)
     etag = f'"{digest}"'
     if previous is not None and previous.etag == etag:
         return previous
+    enc = body if isinstance(body, Encoded) else encode(body, digest)
     modified = math.floor(time.time() if now is None else now)
-    # mtime=0: the gzip bytes depend on the body alone, as the tag does
-    gzipped = gzip.compress(body, compresslevel=6, mtime=0)
     age = max(1, round(max_age))
     extra = {k.lower(): v for k, v in (headers or {}).items()}
     cache_control = extra.pop(
@@ -152,28 +208,33 @@ def ready_answer(
         *((k.encode("latin-1"), v.encode("latin-1")) for k, v in extra.items()),
     ]
     etag_gzip = f'"{digest}-gz"'
+    etag_br = f'"{digest}-br"'
     typ = (b"content-type", media_type.encode())
+
+    def full(data: bytes, tag: str, coding: bytes | None) -> list[tuple[bytes, bytes]]:
+        coded = [(b"content-encoding", coding)] if coding else []
+        return [
+            typ,
+            (b"content-length", str(len(data)).encode()),
+            *coded,
+            (b"etag", tag.encode()),
+            *common,
+        ]
+
     return ReadyAnswer(
-        body=body,
-        gzipped=gzipped,
+        body=enc.body,
+        gzipped=enc.gzipped,
+        brotli=enc.brotli,
         etag=etag,
         etag_gzip=etag_gzip,
+        etag_br=etag_br,
         last_modified=modified,
-        headers=[
-            typ,
-            (b"content-length", str(len(body)).encode()),
-            (b"etag", etag.encode()),
-            *common,
-        ],
-        headers_gzip=[
-            typ,
-            (b"content-length", str(len(gzipped)).encode()),
-            (b"content-encoding", b"gzip"),
-            (b"etag", etag_gzip.encode()),
-            *common,
-        ],
+        headers=full(enc.body, etag, None),
+        headers_gzip=full(enc.gzipped, etag_gzip, b"gzip"),
+        headers_br=full(enc.brotli, etag_br, b"br"),
         headers_304=[(b"etag", etag.encode()), *common],
         headers_304_gzip=[(b"etag", etag_gzip.encode()), *common],
+        headers_304_br=[(b"etag", etag_br.encode()), *common],
     )
 
 
@@ -190,11 +251,17 @@ class ReadyResponse(Response):
         self.raw_headers = list(raw_headers)
 
 
+IDENTITY, GZIP, BROTLI = 0, 1, 2
+
+
 @functools.lru_cache(maxsize=256)
-def accepts_gzip(accept_encoding: str) -> bool:
-    """Whether an ``Accept-Encoding`` value accepts gzip (``gzip``, ``x-gzip`` or ``*`` with a
-    non-zero q). Browsers send a handful of distinct values, hence the small cache."""
-    star = False
+def pick_encoding(accept_encoding: str) -> int:
+    """The coding to send for an ``Accept-Encoding`` value: brotli when accepted at least as
+    much as gzip, else gzip (``gzip``, ``x-gzip``), else identity; ``*`` stands for a coding
+    not named, ``q=0`` refuses. Browsers send a handful of distinct values, hence the small
+    cache."""
+    named: dict[str, float] = {}
+    star: float | None = None
     for item in accept_encoding.lower().split(","):
         name, _, params = item.partition(";")
         name = name.strip()
@@ -206,16 +273,20 @@ def accepts_gzip(accept_encoding: str) -> bool:
                     q = float(v)
                 except ValueError:
                     q = 0.0
-        if name in ("gzip", "x-gzip"):
-            return q > 0
         if name == "*":
-            star = q > 0
-    return star
+            star = q
+        elif name:
+            named[name] = q
+    gz = named.get("gzip", named.get("x-gzip", star or 0.0))
+    br = named.get("br", star or 0.0)
+    if br > 0 and br >= gz:
+        return BROTLI
+    return GZIP if gz > 0 else IDENTITY
 
 
 def respond(request: Request, answer: ReadyAnswer) -> ReadyResponse:
-    """The answer for this request: 304 when its ``If-None-Match`` names it, gzip bytes when
-    accepted, else the identity bytes."""
+    """The answer for this request: 304 when its ``If-None-Match`` names it, brotli or gzip
+    bytes when accepted, else the identity bytes."""
     return respond_to(request.scope, answer)
 
 
@@ -228,10 +299,14 @@ def respond_to(scope: Scope, answer: ReadyAnswer) -> ReadyResponse:
             inm = value.decode("latin-1")
         elif name == b"accept-encoding":
             ae = value.decode("latin-1")
-    gz = bool(ae) and accepts_gzip(ae[:200])
+    coding = pick_encoding(ae[:200]) if ae else IDENTITY
     if inm and answer.matches(inm[:2000]):
-        return ReadyResponse(304, b"", answer.headers_304_gzip if gz else answer.headers_304)
-    if gz:
+        if coding == BROTLI:
+            return ReadyResponse(304, b"", answer.headers_304_br)
+        return ReadyResponse(304, b"", answer.headers_304_gzip if coding else answer.headers_304)
+    if coding == BROTLI:
+        return ReadyResponse(200, answer.brotli, answer.headers_br)
+    if coding == GZIP:
         return ReadyResponse(200, answer.gzipped, answer.headers_gzip)
     return ReadyResponse(200, answer.body, answer.headers)
 
@@ -287,6 +362,11 @@ class AnswerCache:
             entry.task = asyncio.create_task(self._run(key, entry))
         return await asyncio.shield(entry.task)
 
+    def held(self, key: Hashable) -> ReadyAnswer | None:
+        """The answer held for ``key``, if any (nothing else happens)."""
+        entry = self._entries.get(key)
+        return entry.answer if entry is not None else None
+
     def peek(self, key: Hashable) -> ReadyAnswer | None:
         """The answer held for ``key`` (None when there is none yet), starting a background
         rebuild when it is stale, as :meth:`get` does; synchronous, for the hot path."""
@@ -322,9 +402,14 @@ class AnswerCache:
             async with self._one_at_a_time:
                 started = self._clock()
                 body = await entry.build()
-                answer = await asyncio.to_thread(
-                    ready_answer, body, self.media_type, self.refresh_s, entry.answer
-                )
+                if isinstance(body, ReadyAnswer):
+                    answer = body
+                elif isinstance(body, Encoded):  # compressed by the build process: headers only
+                    answer = ready_answer(body, self.media_type, self.refresh_s, entry.answer)
+                else:
+                    answer = await asyncio.to_thread(
+                        ready_answer, body, self.media_type, self.refresh_s, entry.answer
+                    )
                 entry.answer, entry.built_at = answer, started
                 self.builds += 1
                 return answer

@@ -24,10 +24,13 @@ from airq_core.readings import format_time
 from airq_core.reference_values import ATMO_CLASSES, atmo_class, daily_statistic
 from api.deps import InfluxDep, RegistryDep, SettingsDep, parse_time_param
 from api.influx import InfluxReader
+from api.map_builder import BuildFn, layer_builder
 from api.map_layers import (
     AnswerCache,
+    Encoded,
     HourlyWindows,
     MapLayerSettings,
+    ReadyAnswer,
     ReadyResponse,
     respond,
 )
@@ -70,6 +73,9 @@ async def _map_answers(app: FastAPI) -> AsyncIterator[None]:
         warm.cancel()
         await asyncio.gather(warm, return_exceptions=True)
         await cache.aclose()
+        builder = getattr(app.state, "map_builder", None)
+        if builder is not None:
+            await builder.aclose()
 
 
 # every public route of the QPV layer is rate limited per client address (AIRQ_RATE_LIMIT_*)
@@ -383,10 +389,25 @@ async def exposure_geojson(
         {"quantity": quantity, "start": start, "end": end, "departement": departement}
     )
     pinned = key == exposure_key({})  # the page's
+    args = (quantity, start, end, departement)
     answer = await _answers(state).get(
-        key, lambda: build_exposure(state, quantity, start, end, departement), pinned
+        key, lambda: build_layer(state, key, build_exposure, args), pinned
     )
     return respond(request, answer)
+
+
+async def build_layer(
+    state: State, key: Hashable, fn: BuildFn, args: tuple[Any, ...]
+) -> Encoded | ReadyAnswer:
+    """``fn(state, *args)`` built by the app's layer builder (a separate process, see
+    api/map_builder.py), encoded; the answer held for ``key`` when its bytes did not change."""
+    held = _answers(state).held(key)
+    built = await layer_builder(state).build(fn, args, held.digest if held else None)
+    if built is None and held is not None:
+        return held
+    if built is None:  # only when a digest was given
+        raise RuntimeError(f"the build of {key!r} answered 'unchanged' with nothing held")
+    return built
 
 
 async def build_exposure(
@@ -503,7 +524,7 @@ async def stations_geojson(request: Request, quantity: QuantityQ = PAGE_QUANTITY
     state = request.app.state
     key = stations_key({"quantity": quantity})
     answer = await _answers(state).get(
-        key, lambda: build_stations(state, quantity), key == stations_key({})
+        key, lambda: build_layer(state, key, build_stations, (quantity,)), key == stations_key({})
     )
     return respond(request, answer)
 

@@ -8,9 +8,10 @@ from __future__ import annotations
 import asyncio
 import gzip
 
+import brotli
 import pytest
 
-from api.map_layers import AnswerCache, accepts_gzip, ready_answer
+from api.map_layers import BROTLI, GZIP, IDENTITY, AnswerCache, encode, pick_encoding, ready_answer
 
 
 class Clock:
@@ -145,9 +146,10 @@ def test_keep_warm_rebuilds_the_pinned_keys_only() -> None:
 def test_the_answer_validators_depend_on_the_bytes_alone() -> None:
     a = ready_answer(b'{"a": 1}', "application/json", 30, now=1_700_000_000)
     b = ready_answer(b'{"a": 1}', "application/json", 30, now=1_800_000_000)
-    assert a.etag == b.etag and a.gzipped == b.gzipped
-    assert gzip.decompress(a.gzipped) == a.body
+    assert a.etag == b.etag and a.gzipped == b.gzipped and a.brotli == b.brotli
+    assert gzip.decompress(a.gzipped) == a.body == brotli.decompress(a.brotli)
     assert a.matches(a.etag) and a.matches(f"W/{a.etag_gzip}") and a.matches('"x", *')
+    assert a.matches(a.etag_br) and len({a.etag, a.etag_gzip, a.etag_br}) == 3
     assert not a.matches('"x"')
     # unchanged bytes keep their Last-Modified; changed ones get a new one
     assert ready_answer(a.body, "application/json", 30, a, now=1_900_000_000) is a
@@ -156,19 +158,34 @@ def test_the_answer_validators_depend_on_the_bytes_alone() -> None:
     assert (b"cache-control", b"public, max-age=30, stale-while-revalidate=120") in a.headers
 
 
+def test_an_encoded_body_gives_the_answer_of_its_bytes() -> None:
+    """What the build process sends (the body encoded there) is served as the same answer as
+    the bytes encoded here: the same tags and compressed bytes."""
+    body = b'{"features": [' + b", ".join(b'{"v": %d}' % i for i in range(3000)) + b"]}"
+    here = ready_answer(body, "application/json", 30, now=1_700_000_000)
+    there = ready_answer(encode(body), "application/json", 30, now=1_700_000_000)
+    assert here == there
+    assert len(here.brotli) < len(here.gzipped) < len(body)
+
+
 @pytest.mark.parametrize(
-    "header, gz",
+    "header, coding",
     [
-        ("gzip, deflate, br, zstd", True),
-        ("br;q=1.0, gzip;q=0.8, *;q=0.1", True),
-        ("gzip;q=0", False),
-        ("identity", False),
-        ("*", True),
-        ("*;q=0", False),
-        ("x-gzip", True),
-        ("gzip;q=nope", False),
-        ("", False),
+        ("gzip, deflate, br, zstd", BROTLI),
+        ("br;q=1.0, gzip;q=0.8, *;q=0.1", BROTLI),
+        ("br;q=0.5, gzip", GZIP),
+        ("gzip, deflate", GZIP),
+        ("gzip;q=0", IDENTITY),
+        ("br;q=0, gzip;q=0", IDENTITY),
+        ("gzip;q=0, br", BROTLI),
+        ("identity", IDENTITY),
+        ("*", BROTLI),
+        ("*;q=0", IDENTITY),
+        ("x-gzip", GZIP),
+        ("gzip;q=nope", IDENTITY),
+        ("BR", BROTLI),
+        ("", IDENTITY),
     ],
 )
-def test_accept_encoding(header: str, gz: bool) -> None:
-    assert accepts_gzip(header) is gz
+def test_accept_encoding(header: str, coding: int) -> None:
+    assert pick_encoding(header) == coding

@@ -8,11 +8,15 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+import json
+import os
+import signal
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import brotli
 import httpx
 import pytest
 
@@ -20,6 +24,7 @@ from airq.services import InfluxDB
 from airq_core.readings import format_time
 from airq_core.storage import AGG_RP
 from api.influx import InfluxReader
+from api.map_builder import ProcessBuilder
 from api.map_layers import HOUR, HourlyWindows
 from api.qpv.exposure import hour_bounds
 from api.registry import Registry
@@ -111,18 +116,25 @@ def test_a_matching_if_none_match_gets_304(client: httpx.Client) -> None:
     assert 'route="/v1/qpv/exposure.geojson",status="304"' in metrics
 
 
-def test_gzip_bytes_decode_to_the_identity_bytes(client: httpx.Client) -> None:
+@pytest.mark.parametrize(
+    "accept, coding, decompress",
+    [
+        ("gzip, deflate", "gzip", gzip.decompress),
+        ("gzip, deflate, br, zstd", "br", brotli.decompress),  # what browsers send
+    ],
+)
+def test_compressed_bytes_decode_to_the_identity_bytes(
+    client: httpx.Client, accept: str, coding: str, decompress: Callable[[bytes], bytes]
+) -> None:
     for path, params in ((EXPOSURE, PERIOD), (STATIONS, {})):
         plain = identity(client, path, **params)
-        with client.stream(
-            "GET", path, params=params, headers={"Accept-Encoding": "gzip, deflate, br"}
-        ) as r:
+        with client.stream("GET", path, params=params, headers={"Accept-Encoding": accept}) as r:
             raw = b"".join(r.iter_raw())
-        assert r.headers["content-encoding"] == "gzip"
+        assert r.headers["content-encoding"] == coding
         assert int(r.headers["content-length"]) == len(raw) < len(plain.content)
-        assert gzip.decompress(raw) == plain.content
+        assert decompress(raw) == plain.content
         assert r.headers["etag"] != plain.headers["etag"]  # another representation
-        # the gzip representation's tag revalidates too
+        # the compressed representation's tag revalidates too
         again = client.get(path, params=params, headers={"If-None-Match": r.headers["etag"]})
         assert again.status_code == 304
 
@@ -312,12 +324,107 @@ def test_the_stations_layer_after_an_incremental_rebuild_equals_a_full_build(
             interval=0.1,
             what="the new hourly value on the map",
         )
-        kept = c.app.state.map_hourly  # type: ignore[attr-defined]
-        (windows,) = kept.values()
-        ((_n, start, end),) = windows.reads
+        kept = c.app.state.map_builder.hourly_reads  # type: ignore[attr-defined]
+        (reads,) = kept.values()
+        ((_n, start, end),) = reads
         assert (end - start) // HOUR <= 3  # not the two days
         served = identity(c, STATIONS)
         with running(settings) as fresh:
             again = identity(fresh, STATIONS)
         assert served.content == again.content
         assert served.headers["etag"] == again.headers["etag"]
+
+
+def _served(c: httpx.Client) -> list[bytes]:
+    """The map's three layers as a client sees them (the page's and a fixed period's)."""
+    return [
+        identity(c, EXPOSURE, **PERIOD).content,
+        identity(c, EXPOSURE).content,
+        identity(c, STATIONS).content,
+    ]
+
+
+def _write_hour(influxd: InfluxDB, influx_db: str, station: str, hour: int, value: float) -> None:
+    w = InfluxWriter(influxd.url, influx_db)
+    w.write_lines(
+        f"readings_1h,sensor=sds011,station={station} pm2_5_mean={value},pm2_5_count=30 "
+        f"{hour * 1000}".encode(),
+        rp=AGG_RP,
+    )
+    w.close()
+
+
+CHANGES = ["reading", "late reading", "station added", "moved", "retired", "QPV file replaced"]
+
+
+@pytest.mark.parametrize("change", CHANGES)
+def test_the_held_answers_equal_a_fresh_computation_after_each_kind_of_change(
+    data: str,
+    influxd: InfluxDB,
+    influx_db: str,
+    registry: Registry,
+    qpv_file: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    change: str,
+) -> None:
+    """After a change of any kind, the answers an instance holds (built before it, rebuilt
+    since) become, within the documented interval, the bytes a fresh instance computes."""
+    # a reading later than reread_s shows within full_read_s: short here
+    monkeypatch.setenv("AIRQ_MAP_FULL_READ_S", "2")
+    settings = settings_for(influxd.url, influx_db, data)
+    hour = int(time.time()) // HOUR * HOUR
+    write_recent(influxd, influx_db, "in-1", 12.0)
+    with running(settings) as c:
+        before = _served(c)
+        if change == "reading":
+            write_recent(influxd, influx_db, "in-1", 25.0)
+        elif change == "late reading":  # an hour of the past rewritten, long after it ended
+            _write_hour(influxd, influx_db, "in-1", hour - 20 * HOUR, 80.0)
+            _write_hour(influxd, influx_db, "in-1", int(START) + 5 * HOUR, 90.0)
+        elif change == "station added":  # by another API process: nothing tells this one
+            registry.add("new-1", *latlon((690_100.0, 7_040_050.0)), name="NEW")
+        elif change == "moved":
+            lat, lon = latlon((690_000.0, 7_040_000.0))  # into QPTEST01
+            registry.update("far-1", lat=lat, lon=lon)
+        elif change == "retired":
+            registry.retire("in-1")
+        else:
+            doc = json.loads(qpv_file.read_text())
+            doc["features"][1]["properties"]["NOM_QP"] = "Quartier Deux (nouveau périmètre)"
+            tmp = qpv_file.with_suffix(".new")
+            tmp.write_text(json.dumps(doc))
+            tmp.replace(qpv_file)
+        with running(settings) as fresh:
+            expected = _served(fresh)
+        wait_until(
+            lambda: _served(c) == expected,
+            timeout=3 * REFRESH_S + 15,
+            interval=0.2,
+            what=f"the held answers equal to a fresh instance's after '{change}'",
+        )
+        if change != "retired":  # a retired station stays on the map: its data still counts
+            assert expected != before
+        else:
+            assert station(c, "in-1") is not None
+
+
+def test_the_layers_are_built_in_another_process_replaced_when_it_dies(
+    client: httpx.Client,
+) -> None:
+    """The rebuilds run in a child process (never on the event loop serving the answers); a
+    child killed is replaced at the next rebuild, the held answers served meanwhile."""
+    served = _served(client)
+    builder = client.app.state.map_builder  # type: ignore[attr-defined]
+    assert isinstance(builder, ProcessBuilder)
+    pid = builder.pid
+    assert pid is not None and pid != os.getpid()
+    os.kill(pid, signal.SIGKILL)
+    assert _served(client) == served  # at once, from what is held
+    wait_until(
+        lambda: builder.started == 2 and builder.pid not in (None, pid),
+        timeout=3 * REFRESH_S + 15,
+        interval=0.1,
+        what="a new build process",
+    )
+    assert _served(client) == served
+    assert client.get("/v1/qpv/exposure.geojson", params={"quantity": "nope"}).status_code == 400
