@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -121,20 +121,90 @@ def time_formatter(tz: str):  # type: ignore[no-untyped-def]
     return fmt
 
 
+INT_COLUMNS = frozenset({"count", "n", "n_flagged"})
+TEXT_COLUMNS = frozenset({"flags"})
+
+
+# -- one row encoder per format, shared by its paths ---------------------------------------
+# A format has up to three paths: a document built at once from stored windows (JSON), a file
+# built column-wise (CSV, Parquet: ``*_body``), and a stream of rows (``*_stream``). Each
+# encodes a column's values through the same cell function below, so that the paths give the
+# same bytes whatever InfluxDB answered with (its JSON writes 31 for the float 31.0, its
+# MessagePack 31.0: both are the float 31.0 here).
+
+
+def _as_int(v: Any) -> int | None:
+    return None if v is None else int(v)
+
+
+def _as_float(v: Any) -> float | None:
+    return None if v is None else float(v)
+
+
+def _as_text(v: Any) -> str | None:
+    return None if v is None else str(v)
+
+
+def cell_value(column: str) -> Callable[[Any], Any]:
+    """The value of ``column`` as every format holds it: an integer for counts, text for
+    ``flags``, a float for the rest; None stays None (JSON null, an empty CSV cell)."""
+    if column in INT_COLUMNS:
+        return _as_int
+    if column in TEXT_COLUMNS:
+        return _as_text
+    return _as_float
+
+
 def _num(v: Any) -> str:
+    """A CSV cell of a value already typed by ``cell_value``."""
     if v is None:
         return ""
-    if isinstance(v, int):
-        return str(v)
     if isinstance(v, str):  # the ``flags`` of a raw reading: comma-joined, hence quoted
         if any(c in v for c in ',"\n\r'):
             return '"' + v.replace('"', '""') + '"'
         return v
-    return repr(float(v))
+    return repr(v)
 
 
-INT_COLUMNS = frozenset({"count", "n", "n_flagged"})
-TEXT_COLUMNS = frozenset({"flags"})
+def csv_cell(column: str) -> Callable[[Any], str]:
+    """A value of ``column`` -> its CSV cell (the CSV encoder of both CSV paths)."""
+    typed = cell_value(column)
+    return lambda v: _num(typed(v))
+
+
+def json_values(column: str, values: Iterable[Any]) -> list[Any]:
+    """The values of ``column`` typed as the JSON paths write them (the one-to-one document
+    column-wise, the stream row by row: ``json_point``)."""
+    typed = cell_value(column)
+    return [typed(v) for v in values]
+
+
+def json_point(columns: Sequence[str]) -> Callable[[str, Row], bytes]:
+    """``(time text, row) -> the row's JSON object``: the JSON encoder of the stream, byte
+    for byte the objects ``json_points`` builds column-wise from the same values."""
+    typed = [(c, cell_value(c)) for c in columns]
+
+    def encode(time_text: str, row: Row) -> bytes:
+        _, station, sensor, quantity, vals = row
+        obj = {"time": time_text, "station": station, "sensor": sensor, "quantity": quantity}
+        for c, conv in typed:
+            obj[c] = conv(vals.get(c))
+        return orjson.dumps(obj)
+
+    return encode
+
+
+def csv_line(columns: Sequence[str]) -> Callable[[str, Row], str]:
+    """``(time text, row) -> the row's CSV line``: the CSV encoder of the stream, the same
+    cells as ``csv_body`` writes column-wise (``csv_cell``)."""
+    cells = [(c, csv_cell(c)) for c in columns]
+
+    def encode(time_text: str, row: Row) -> str:
+        _, station, sensor, quantity, vals = row
+        values = ",".join(enc(vals.get(c)) for c, enc in cells)
+        return f"{time_text},{station},{sensor},{quantity},{values}\n"
+
+    return encode
 
 
 def _arrow_type(column: str):  # type: ignore[no-untyped-def]
@@ -169,12 +239,12 @@ async def csv_stream(
 ) -> AsyncIterator[bytes]:
     """CSV with ``#`` comment lines first (pandas: ``read_csv(..., comment="#")``)."""
     fmt = time_formatter(tz)
+    encode = csv_line(columns)
     head = _csv_head(columns, prov)
     buf = [head]
     size = len(head)
-    async for t, station, sensor, quantity, vals in rows:
-        cells = ",".join(_num(vals.get(c)) for c in columns)
-        line = f"{fmt(t)},{station},{sensor},{quantity},{cells}\n"
+    async for row in rows:
+        line = encode(fmt(row[0]), row)
         buf.append(line)
         size += len(line)
         if size >= FLUSH_BYTES:
@@ -191,9 +261,8 @@ def csv_body(
     columns: dict[str, list[Any]],
     prov: Provenance,
 ) -> bytes:
-    """The same text as ``csv_stream`` (UTC), from rows already in memory, column by column
-    (numbers written as ``_num`` does: ``repr`` of floats, integers as they are, empty when
-    missing)."""
+    """The same text as ``csv_stream`` (UTC), from rows already in memory, column by column,
+    each cell written by ``csv_cell`` as the stream writes it."""
     head = _csv_head(columns, prov)
     if len(times_ms) == 0:
         return head.encode()
@@ -205,8 +274,9 @@ def csv_body(
         times = cells.astype("U20").tolist()
     label_text = [f"{lab['station']},{lab['sensor']},{lab['quantity']}" for lab in labels]
     texts: list[list[str]] = [times, [label_text[i] for i in label_of.tolist()]]
-    for values in columns.values():
-        texts.append([_num(v) for v in values])
+    for name, values in columns.items():
+        cell = csv_cell(name)
+        texts.append([cell(v) for v in values])
     return (head + "\n".join(map(",".join, zip(*texts, strict=True))) + "\n").encode()
 
 
@@ -219,15 +289,13 @@ async def json_stream(
 ) -> AsyncIterator[bytes]:
     """``{...header, "licence": {...}, "columns": [...], "points": [{...}, ...]}``."""
     fmt = time_formatter(tz)
+    encode = json_point(columns)
     opening = _json_opening(header, columns, prov)
     buf = [opening]
     size = len(buf[0])
     first = True
-    async for t, station, sensor, quantity, vals in rows:
-        obj = {"time": fmt(t), "station": station, "sensor": sensor, "quantity": quantity}
-        for c in columns:
-            obj[c] = vals.get(c)
-        item = ("" if first else ",") + orjson.dumps(obj).decode()
+    async for row in rows:
+        item = ("" if first else ",") + encode(fmt(row[0]), row).decode()
         first = False
         buf.append(item)
         size += len(item)
@@ -457,7 +525,8 @@ def json_points_padded(
     ]
     for i, (name, values) in enumerate(columns.items()):
         cells.append((f"k{i}", b"," + orjson.dumps(name) + b":"))
-        cells.append((f"v{i}", _text_cells(orjson.dumps(values)[1:-1], n)))
+        text = orjson.dumps(json_values(name, values))[1:-1]
+        cells.append((f"v{i}", _text_cells(text, n)))
     cells.append(("close", b"},"))
     row = np.dtype([(k, v.dtype if isinstance(v, np.ndarray) else f"S{len(v)}") for k, v in cells])
     table = np.empty(n, dtype=row)

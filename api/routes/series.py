@@ -6,10 +6,11 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 import numpy as np
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import Response, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
@@ -22,6 +23,8 @@ from api.access import ANYONE, OPTIONAL_AUTH, Viewer, ViewerDep, read_public_spa
 from api.deps import InfluxDep, RegistryDep, SettingsDep, parse_time_param
 from api.exports import (
     FORMATS,
+    Provenance,
+    Row,
     csv_body,
     csv_stream,
     json_body,
@@ -55,7 +58,7 @@ from api.series_source import (
 )
 from api.settings import ApiSettings
 from api.spans import Spans, intersect_spans
-from api.windows import AGGS, DAY, RAW_ONLY_AGGS, plan_window
+from api.windows import AGGS, DAY, RAW_ONLY_AGGS, Window, plan_window
 
 log = logging.getLogger(__name__)
 
@@ -101,6 +104,13 @@ TzQ = Annotated[
 ]
 FormatQ = Annotated[Literal["json", "csv", "parquet"], Query(description="output format")]
 SensorQ = Annotated[str | None, Query(description="only this sensor model", max_length=40)]
+StationQ = Annotated[
+    list[str] | None, Query(description="station ids (repeat the parameter)", max_length=1000)
+]
+BboxQ = Annotated[
+    str | None, Query(description="min_lon,min_lat,max_lon,max_lat (WGS84)", max_length=120)
+]
+QpvQ = Annotated[str | None, Query(description="QPV code (stations of that QPV)", max_length=32)]
 IncludeFlaggedQ = Annotated[
     bool,
     Query(
@@ -174,48 +184,145 @@ def _cache(request: Request) -> ContentCache | None:
     return getattr(request.app.state, "series_cache", None)
 
 
-async def serve_series(
-    request: Request,
-    stations: Sequence[Station],
-    influx: Any,
-    settings: ApiSettings,
-    quantity: Sequence[str],
-    start: str | None,
-    end: str | None,
-    every: str,
-    agg: Sequence[str] | None,
-    tz: str,
-    fmt: str,
-    sensor: str | None,
-    header: dict[str, Any],
-    filename: str,
-    include_flagged: bool = False,
-    placed: PlaceFilter | None = None,
-    visible: PlaceFilter | None = None,
-) -> Any:
-    """Validate, check the size of the answer, and stream it. With ``placed``, only the
-    stations it keeps over the period asked, each for the times it gives (the header's
-    ``stations`` then lists them); with ``visible`` (the caller's view of indoor stations,
-    :func:`visible_filter`), likewise, silently."""
-    quantities = _check_quantities(quantity)
-    aggs = _check_aggs(agg)
+# -- the query: one typed object, built by the routes' dependencies ---------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class SeriesQuery:
+    """The query parameters of a series route, as given (checked by :func:`validate`);
+    ``station``, ``bbox`` and ``qpv`` select the stations of ``/v1/series``."""
+
+    quantity: Sequence[str]
+    start: str | None = None
+    end: str | None = None
+    every: str = "raw"
+    agg: Sequence[str] | None = None
+    tz: str = "UTC"
+    format: str = "json"
+    sensor: str | None = None
+    include_flagged: bool = False
+    station: Sequence[str] = ()
+    bbox: str | None = None
+    qpv: str | None = None
+
+
+async def station_series_query(
+    quantity: QuantityQ,
+    start: TimeQ = None,
+    end: TimeQ = None,
+    every: EveryQ = "raw",
+    agg: AggQ = None,
+    tz: TzQ = "UTC",
+    format: FormatQ = "json",
+    sensor: SensorQ = None,
+    include_flagged: IncludeFlaggedQ = False,
+) -> SeriesQuery:
+    """The query of ``/v1/stations/{station_id}/series`` (raw readings by default). Async,
+    as every dependency that does not block: FastAPI runs a plain ``def`` in a thread."""
+    return SeriesQuery(quantity, start, end, every, agg, tz, format, sensor, include_flagged)
+
+
+async def series_query(
+    quantity: QuantityQ,
+    station: StationQ = None,
+    bbox: BboxQ = None,
+    qpv: QpvQ = None,
+    start: TimeQ = None,
+    end: TimeQ = None,
+    every: EveryQ = "1h",
+    agg: AggQ = None,
+    tz: TzQ = "UTC",
+    format: FormatQ = "json",
+    sensor: SensorQ = None,
+    include_flagged: IncludeFlaggedQ = False,
+) -> SeriesQuery:
+    """The query of ``/v1/series`` (hourly windows by default), with its selection."""
+    return SeriesQuery(
+        quantity,
+        start,
+        end,
+        every,
+        agg,
+        tz,
+        format,
+        sensor,
+        include_flagged,
+        _split(station),
+        bbox,
+        qpv,
+    )
+
+
+# -- validate → plan → size check → render ----------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Checked:
+    """A query found valid: what it asks for, the period aligned to its windows."""
+
+    quantities: tuple[str, ...]
+    aggs: tuple[str, ...]
+    window: Window
+    start_ms: int
+    end_ms: int
+
+
+def validate(query: SeriesQuery, settings: ApiSettings) -> Checked:
+    """The query checked (400 with a sentence saying what is wrong), its period aligned."""
+    quantities = _check_quantities(query.quantity)
+    aggs = _check_aggs(query.agg)
+    sensor = query.sensor
     if sensor is not None and sensor not in SENSORS:
         raise HTTPException(400, f"unknown sensor {sensor[:40]!r}; known: {', '.join(SENSORS)}")
     try:
-        window = plan_window(every, tz, raw_aggs=bool(RAW_ONLY_AGGS.intersection(aggs)))
+        window = plan_window(query.every, query.tz, raw_aggs=bool(RAW_ONLY_AGGS.intersection(aggs)))
     except ValueError as exc:
         raise HTTPException(400, f"invalid 'every'/'tz': {exc}") from None
-    end_t = _time("end", end, time.time())
-    start_t = _time("start", start, end_t - settings.api_default_window_h * 3600)
+    end_t = _time("end", query.end, time.time())
+    start_t = _time("start", query.start, end_t - settings.api_default_window_h * 3600)
     if start_t >= end_t:
         raise HTTPException(400, "'start' must be before 'end'")
-    if include_flagged and not window.is_raw_output:
+    if query.include_flagged and not window.is_raw_output:
         raise HTTPException(
             400,
             "'include_flagged' applies to raw readings (every=raw) only: windows always leave "
             "flagged values out of their statistics (see their n_flagged)",
         )
     start_ms, end_ms = window.align(int(start_t * 1000), int(end_t * 1000))
+    return Checked(tuple(quantities), aggs, window, start_ms, end_ms)
+
+
+@dataclass(frozen=True, slots=True)
+class Selection:
+    """The stations a route serves, before the period is known: with ``placed``, only those
+    it keeps over the period, each for the times it gives (the header's ``stations`` then
+    lists them); with ``visible`` (the caller's view of indoor stations,
+    :func:`visible_filter`), likewise, silently."""
+
+    stations: Sequence[Station]
+    header: dict[str, Any]
+    filename: str
+    placed: PlaceFilter | None = None
+    visible: PlaceFilter | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Planned:
+    """What will be read: the plan, the stations served and the document's header."""
+
+    plan: SeriesPlan
+    stations: Sequence[Station]
+    header: dict[str, Any]
+
+
+async def plan_series(
+    query: SeriesQuery, checked: Checked, selection: Selection, settings: ApiSettings
+) -> Planned:
+    """The plan of a valid query over the stations selected, each clipped to the times the
+    selection keeps it for (413 when a place keeps too many stations)."""
+    stations, header = selection.stations, selection.header
+    start_ms, end_ms = checked.start_ms, checked.end_ms
+    placed, visible = selection.placed, selection.visible
     clip: tuple[tuple[str, Spans], ...] = ()
     if placed is not None or visible is not None:
         whole = ((start_ms, end_ms),)
@@ -231,19 +338,32 @@ async def serve_series(
             header = {**header, "stations": [s.id for s in stations]}
         # only the stations not there (or not public) all along are clipped
         clip = tuple((s.id, spans[s.id]) for s in stations if spans[s.id] != whole)
-    ids = tuple(s.id for s in stations)
     plan = SeriesPlan(
-        ids, tuple(quantities), sensor, start_ms, end_ms, window, aggs, include_flagged, clip
+        tuple(s.id for s in stations),
+        checked.quantities,
+        query.sensor,
+        start_ms,
+        end_ms,
+        checked.window,
+        checked.aggs,
+        query.include_flagged,
+        clip,
     )
+    return Planned(plan, stations, header)
 
+
+async def check_size(plan: SeriesPlan, fmt: str, influx: Any, settings: ApiSettings) -> int | None:
+    """413 when the answer would exceed a limit (the detail says how to get under it). Returns
+    the estimated rows of a window request (windows × stations × quantities), else None."""
+    if not plan.stations:
+        return None
+    window = plan.window
     limit = settings.api_max_points if fmt == "json" else settings.api_max_export_rows
-    what = "points" if fmt == "json" else "rows"
     hint = "ask for a shorter period, fewer stations or quantities, or a coarser 'every'"
     if fmt == "json":
         hint += "; CSV and Parquet exports allow more rows"
-    estimate: int | None = None  # windows × stations × quantities, for window requests
-    if ids and window.tier == "raw":
-        days = (end_ms - start_ms) / 1000 / DAY
+    if window.tier == "raw":
+        days = (plan.end_ms - plan.start_ms) / 1000 / DAY
         if days > settings.api_max_raw_days:
             kind = "raw readings" if window.is_raw_output else "median and p95"
             raise HTTPException(
@@ -258,73 +378,122 @@ async def serve_series(
                 413,
                 f"this request reads {n} raw values, more than the limit of {raw_limit}; {hint}",
             )
-    elif ids:
-        estimate = window.count(start_ms, end_ms) * len(ids) * len(quantities)
-        if estimate > limit:
-            raise HTTPException(
-                413,
-                f"this request could return up to {estimate} {what}, more than the limit of "
-                f"{limit}; {hint}",
-            )
+        return None
+    estimate = window.count(plan.start_ms, plan.end_ms) * len(plan.stations) * len(plan.quantities)
+    if estimate > limit:
+        what = "points" if fmt == "json" else "rows"
+        raise HTTPException(
+            413,
+            f"this request could return up to {estimate} {what}, more than the limit of "
+            f"{limit}; {hint}",
+        )
+    return estimate
 
-    query: dict[str, Any] = {
-        "stations": list(ids),
-        "quantity": quantities,
-        "sensor": sensor,
-        "start": format_time(start_ms / 1000),
-        "end": format_time(end_ms / 1000),
-        "every": every,
-        "agg": list(plan.aggs) if not window.is_raw_output else [],
-        "tz": tz,
+
+@dataclass(frozen=True, slots=True)
+class Document:
+    """What every format carries besides its rows: the licence and provenance, the JSON
+    header, the columns of each row."""
+
+    prov: Provenance
+    header: dict[str, Any]
+    columns: tuple[str, ...]
+
+
+def describe(query: SeriesQuery, planned: Planned) -> Document:
+    """The provenance (with the query as served) and the JSON header of an answer."""
+    plan = planned.plan
+    raw = plan.window.is_raw_output
+    served: dict[str, Any] = {
+        "stations": list(plan.stations),
+        "quantity": list(plan.quantities),
+        "sensor": plan.sensor,
+        "start": format_time(plan.start_ms / 1000),
+        "end": format_time(plan.end_ms / 1000),
+        "every": query.every,
+        "agg": [] if raw else list(plan.aggs),
+        "tz": query.tz,
     }
-    if window.is_raw_output:
-        query["include_flagged"] = include_flagged
-    prov = provenance(stations, _correction(quantities), query)
+    if raw:
+        served["include_flagged"] = plan.include_flagged
+    prov = provenance(planned.stations, _correction(plan.quantities), served)
+    head = _json_header(planned.header, plan.quantities, served, query.every, query.tz)
+    return Document(prov, head, plan.columns)
 
-    if fmt == "json" and ids and is_one_to_one(plan):
-        # every stored window is one output row: read at once, build the document at once
-        points = await fetch_one_to_one(influx, plan, _cache(request))  # JSON text
-        head = _json_header(header, quantities, query, every, tz)
-        return Response(json_body(points, plan.columns, prov, head), media_type=FORMATS[fmt])
-    headers = {}
-    if fmt != "json":
-        headers["Content-Disposition"] = f'attachment; filename="{filename}.{fmt}"'
-    if (
-        fmt in ("csv", "parquet")
-        and is_one_to_one(plan)
-        and estimate is not None
-        and estimate <= settings.api_max_points
-    ):
-        # the same for a CSV or Parquet file of at most api_max_points rows, built column-wise
-        encode_file = csv_body if fmt == "csv" else parquet_body
 
-        def build(rows: Rows | None) -> bytes:
-            if rows is None:
-                empty = np.zeros(0, np.int64)
-                return encode_file(empty, empty, [], {c: [] for c in plan.columns}, prov)
-            return encode_file(rows.times, rows.label_of, rows.labels, rows.columns, prov)
+async def serve_series(
+    request: Request,
+    query: SeriesQuery,
+    selection: Selection,
+    influx: Any,
+    settings: ApiSettings,
+) -> Response:
+    """The series a route selected, in the format asked: validate → plan → size check →
+    render."""
+    checked = validate(query, settings)
+    planned = await plan_series(query, checked, selection, settings)
+    estimate = await check_size(planned.plan, query.format, influx, settings)
+    doc = describe(query, planned)
+    plan, fmt = planned.plan, query.format
+    if plan.stations and is_one_to_one(plan):
+        if fmt == "json":
+            return await render_json(plan, doc, influx, _cache(request))
+        if estimate is not None and estimate <= settings.api_max_points:
+            return await render_file(plan, doc, fmt, selection.filename, influx, _cache(request))
+    return await render_stream(plan, doc, fmt, query.tz, selection.filename, influx)
 
-        variant = f"{fmt} {prov.without_time()}"
-        data = await fetch_one_to_one_file(influx, plan, build, variant, _cache(request))
-        return Response(data, media_type=FORMATS[fmt], headers=headers)
 
-    async def rows() -> AsyncIterator[Any]:
-        if ids:
+async def render_json(
+    plan: SeriesPlan, doc: Document, influx: Any, cache: ContentCache | None
+) -> Response:
+    """Stored windows served one to one: read at once, the document built at once."""
+    points = await fetch_one_to_one(influx, plan, cache)  # JSON text
+    return Response(
+        json_body(points, doc.columns, doc.prov, doc.header), media_type=FORMATS["json"]
+    )
+
+
+async def render_file(
+    plan: SeriesPlan,
+    doc: Document,
+    fmt: str,
+    filename: str,
+    influx: Any,
+    cache: ContentCache | None,
+) -> Response:
+    """Stored windows served one to one as a CSV or Parquet file of at most api_max_points
+    rows, built column-wise (the bytes of :func:`render_stream`)."""
+    encode_file = csv_body if fmt == "csv" else parquet_body
+
+    def build(rows: Rows | None) -> bytes:
+        if rows is None:
+            empty = np.zeros(0, np.int64)
+            return encode_file(empty, empty, [], {c: [] for c in doc.columns}, doc.prov)
+        return encode_file(rows.times, rows.label_of, rows.labels, rows.columns, doc.prov)
+
+    variant = f"{fmt} {doc.prov.without_time()}"
+    data = await fetch_one_to_one_file(influx, plan, build, variant, cache)
+    return Response(data, media_type=FORMATS[fmt], headers=_attachment(fmt, filename))
+
+
+async def render_stream(
+    plan: SeriesPlan, doc: Document, fmt: str, tz: str, filename: str, influx: Any
+) -> Response:
+    """Rows streamed as InfluxDB gives them, one row at a time through the format's encoder.
+    The first piece is produced before the response starts, so that a store failure at the
+    start is a clean 503; a failure later truncates the body (CSV: with a '# ERROR' line)."""
+
+    async def rows() -> AsyncIterator[Row]:
+        if plan.stations:
             async for r in fetch_rows(influx, plan):
                 yield r
 
-    columns = plan.columns
     if fmt == "csv":
-        stream = csv_stream(rows(), columns, prov, tz)
+        stream = csv_stream(rows(), doc.columns, doc.prov, tz)
     elif fmt == "parquet":
-        stream = parquet_stream(rows(), columns, prov, tz)
+        stream = parquet_stream(rows(), doc.columns, doc.prov, tz)
     else:
-        stream = json_stream(
-            rows(), columns, prov, tz, _json_header(header, quantities, query, every, tz)
-        )
-
-    # The first piece is produced before the response starts, so that a store failure at the
-    # start is a clean 503; a failure later truncates the body (CSV: with a '# ERROR' line).
+        stream = json_stream(rows(), doc.columns, doc.prov, tz, doc.header)
     first = await anext(stream)
 
     async def chained() -> AsyncIterator[bytes]:
@@ -338,7 +507,13 @@ async def serve_series(
                 yield f"# ERROR: export interrupted, the data above is incomplete: {exc}\n".encode()
             raise
 
-    return StreamingResponse(chained(), media_type=FORMATS[fmt], headers=headers)
+    return StreamingResponse(chained(), media_type=FORMATS[fmt], headers=_attachment(fmt, filename))
+
+
+def _attachment(fmt: str, filename: str) -> dict[str, str]:
+    if fmt == "json":
+        return {}
+    return {"Content-Disposition": f'attachment; filename="{filename}.{fmt}"'}
 
 
 async def _get_station(registry: Registry, station_id: str, viewer: Viewer) -> Station:
@@ -441,16 +616,8 @@ async def station_series(
     influx: InfluxDep,
     settings: SettingsDep,
     viewer: ViewerDep,
-    quantity: QuantityQ,
-    start: TimeQ = None,
-    end: TimeQ = None,
-    every: EveryQ = "raw",
-    agg: AggQ = None,
-    tz: TzQ = "UTC",
-    format: FormatQ = "json",
-    sensor: SensorQ = None,
-    include_flagged: IncludeFlaggedQ = False,
-) -> Any:
+    query: Annotated[SeriesQuery, Depends(station_series_query)],
+) -> Response:
     """Series of one station (default: raw readings of the last 24 hours).
 
     Rows are long: one per (time, station, sensor, quantity), with `value` and `flags` for
@@ -466,25 +633,13 @@ async def station_series(
     """
     station = await _get_station(registry, station_id, viewer)
     lon, lat = public_location(station, settings.public_location_decimals)
-    header = {"station": station.id, "location": {"lat": lat, "lon": lon}}
-    return await serve_series(
-        request,
+    selection = Selection(
         [station],
-        influx,
-        settings,
-        quantity,
-        start,
-        end,
-        every,
-        agg,
-        tz,
-        format,
-        sensor,
-        header,
+        {"station": station.id, "location": {"lat": lat, "lon": lon}},
         f"airq_{station.id}",
-        include_flagged,
         visible=visible_filter(registry, viewer, [station]),
     )
+    return await serve_series(request, query, selection, influx, settings)
 
 
 @router.get("/v1/series", openapi_extra=OPTIONAL_AUTH, responses=_RESPONSES, response_model=None)
@@ -494,26 +649,8 @@ async def series(
     influx: InfluxDep,
     settings: SettingsDep,
     viewer: ViewerDep,
-    quantity: QuantityQ,
-    station: Annotated[
-        list[str] | None, Query(description="station ids (repeat the parameter)", max_length=1000)
-    ] = None,
-    bbox: Annotated[
-        str | None,
-        Query(description="min_lon,min_lat,max_lon,max_lat (WGS84)", max_length=120),
-    ] = None,
-    qpv: Annotated[
-        str | None, Query(description="QPV code (stations of that QPV)", max_length=32)
-    ] = None,
-    start: TimeQ = None,
-    end: TimeQ = None,
-    every: EveryQ = "1h",
-    agg: AggQ = None,
-    tz: TzQ = "UTC",
-    format: FormatQ = "json",
-    sensor: SensorQ = None,
-    include_flagged: IncludeFlaggedQ = False,
-) -> Any:
+    query: Annotated[SeriesQuery, Depends(series_query)],
+) -> Response:
     """Series of several stations: `station=a&station=b`, a bounding box, or a QPV (the
     stations matching every filter given; retired stations included, for history).
 
@@ -523,31 +660,26 @@ async def series(
     `model_unknown`) are always returned, with their flags (column `flags`). Windows leave
     the excluded values out of their statistics, as the stored aggregates do.
     """
-    ids = _split(station)
-    if not ids and bbox is None and qpv is None:
+    if not query.station and query.bbox is None and query.qpv is None:
         raise HTTPException(400, "select stations with 'station', 'bbox' or 'qpv'")
     chosen, placed = await select_stations(
-        request, registry, settings, ids, bbox, qpv, include_retired=True, viewer=viewer
-    )
-    return await serve_series(
         request,
-        chosen,
-        influx,
+        registry,
         settings,
-        quantity,
-        start,
-        end,
-        every,
-        agg,
-        tz,
-        format,
-        sensor,
+        query.station,
+        query.bbox,
+        query.qpv,
+        include_retired=True,
+        viewer=viewer,
+    )
+    selection = Selection(
+        chosen,
         {"stations": [s.id for s in chosen]},
         "airq_series",
-        include_flagged,
         placed,
         visible_filter(registry, viewer, chosen),
     )
+    return await serve_series(request, query, selection, influx, settings)
 
 
 async def select_stations(
