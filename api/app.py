@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
@@ -12,7 +14,7 @@ from api.influx import InfluxReader
 from api.map_layers import ReadyAnswerMiddleware
 from api.metrics import MetricsMiddleware, RequestCounts, metrics_registry
 from api.problems import install_problem_handlers, problem_openapi, problem_responses
-from api.protection import install_protection
+from api.protection import RATE_LIMIT_EXEMPT, install_protection
 from api.publish import ReadingPublisher
 from api.qpv.selector import QpvStationSelector
 from api.registry import Registry
@@ -59,6 +61,10 @@ ROUTERS = [
 ]
 
 
+# every route may answer 429 but the exempt ones (the rate limiter runs before routing:
+# api/protection.py, RateLimitMiddleware)
+RATE_LIMITED = problem_responses(429)
+
 # error answers of routers declared here rather than in their module
 ROUTER_PROBLEMS = {
     id(qpv.router): problem_responses(
@@ -74,6 +80,19 @@ def operation_id(route: APIRoute) -> str:
     """OpenAPI operation ids are the route functions' names (``station_series``): stable
     across versions, unlike FastAPI's default built from the path and method."""
     return route.name
+
+
+def rate_limit_exempt_openapi(build: Callable[[], dict[str, Any]]) -> Callable[[], dict[str, Any]]:
+    """Wrap ``app.openapi``: no 429 on the paths the rate limiter never refuses (``/livez``)."""
+
+    def openapi() -> dict[str, Any]:
+        schema = build()  # cached by the app: popping twice changes nothing
+        for path in RATE_LIMIT_EXEMPT:
+            for op in schema.get("paths", {}).get(path, {}).values():
+                op.get("responses", {}).pop("429", None)
+        return schema
+
+    return openapi
 
 
 def create_app(settings: ApiSettings | None = None) -> FastAPI:
@@ -131,11 +150,14 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
         paths=qpv.MAP_ANSWER_PATHS,
         pages={"/carte": lambda state: pages.render("carte.html", state.settings)},
     )
-    install_protection(app, settings)  # CORS and the request-body limit
+    # CORS, the rate limit (every request but /livez, before routing) and the body limit
+    install_protection(app, settings)
     counts = RequestCounts()
     app.state.metrics_registry = metrics_registry(counts, app.state)
-    app.add_middleware(MetricsMiddleware, counts=counts)  # outermost: counts 413s, CORS too
+    app.add_middleware(MetricsMiddleware, counts=counts)  # outermost: counts 413s, 429s, CORS
     for router in ROUTERS:
-        app.include_router(router, responses=ROUTER_PROBLEMS.get(id(router), {}))
-    app.openapi = problem_openapi(app.openapi)  # type: ignore[method-assign]
+        app.include_router(
+            router, responses={**RATE_LIMITED, **ROUTER_PROBLEMS.get(id(router), {})}
+        )
+    app.openapi = problem_openapi(rate_limit_exempt_openapi(app.openapi))  # type: ignore[method-assign]
     return app

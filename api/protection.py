@@ -1,12 +1,17 @@
 """Protection of the API: rate limiting per client address (token buckets), request body size
 limits, CORS.
 
-* ``RateLimitDep`` is a dependency the routers of the researchers' API declare; it answers 429
-  with ``Retry-After`` once a client spent its burst and its refill rate.
+* ``RateLimitMiddleware`` counts every HTTP request against its client's bucket once, before
+  routing, whatever the path (pages, map answers served ready, health, unknown paths), except
+  ``RATE_LIMIT_EXEMPT`` (``/livez``); it answers 429 (problem+json, ``Retry-After``) once a
+  client spent its burst and its refill rate.
+* ``rate_wait`` / ``RateLimitDep`` are the same check for a caller or a route; under the
+  middleware they charge nothing more (a request is charged once).
 * ``read_body_limited`` reads a request body and answers 413 past a limit, without reading
   the rest (for endpoints that parse the body themselves).
-* ``install_protection(app, settings)`` adds the CORS middleware (``AIRQ_CORS_ORIGINS``) and a
-  body-size middleware for every route (``AIRQ_MAX_REQUEST_BYTES``); ``create_app`` calls it.
+* ``install_protection(app, settings)`` adds, from the outside in, CORS
+  (``AIRQ_CORS_ORIGINS``), the rate limiter (``AIRQ_RATE_LIMIT_*``, ``AIRQ_TRUSTED_PROXIES``)
+  and the body-size limit (``AIRQ_MAX_REQUEST_BYTES``) for every route; ``create_app`` calls it.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ import math
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import Depends, FastAPI, HTTPException, Request
@@ -26,7 +31,9 @@ from api.problems import PROBLEM_MEDIA_TYPE, problem_bytes
 from api.settings import ApiSettings
 
 __all__ = [
+    "RATE_LIMIT_EXEMPT",
     "RateLimitDep",
+    "RateLimitMiddleware",
     "TokenBuckets",
     "install_protection",
     "rate_wait",
@@ -55,27 +62,67 @@ class TokenBuckets:
         self._lock = threading.Lock()
 
     def take(self, key: str, cost: float = 1.0) -> float:
-        """Spend ``cost`` tokens: 0.0 when allowed, else the seconds to wait."""
+        """Spend ``cost`` tokens: 0.0 when allowed, else the seconds to wait. (It runs on every
+        request: no call it can do without.)"""
         now = self._clock()
+        full = float(self.burst)
+        buckets = self._buckets
         with self._lock:
-            tokens, last = self._buckets.pop(key, (float(self.burst), now))
-            tokens = min(float(self.burst), tokens + (now - last) * self.rate)
+            held = buckets.pop(key, None)  # then put back last: the most recently used
+            if held is None:
+                tokens = full
+            else:
+                tokens = held[0] + (now - held[1]) * self.rate
+                if tokens > full:
+                    tokens = full
             wait = 0.0
             if tokens >= cost:
                 tokens -= cost
             else:
                 wait = (cost - tokens) / self.rate
-            self._buckets[key] = (tokens, now)
-            while len(self._buckets) > self.max_keys:
-                self._buckets.popitem(last=False)
+            buckets[key] = (tokens, now)
+            while len(buckets) > self.max_keys:
+                buckets.popitem(last=False)  # the least recently used
         return wait
 
 
-def _networks(settings: ApiSettings) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
-    return tuple(ipaddress.ip_network(p, strict=False) for p in settings.trusted_proxies)
+Networks = tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]
+
+# Paths the rate limiter never refuses. /livez alone: a liveness probe that gets a 429 makes
+# the orchestrator restart a process that is serving (a flood from the probe's address, or a
+# probe that shares a proxy's bucket, would then take the API down); it asks nothing of
+# InfluxDB or the registry, so answering it costs what a 429 would.
+RATE_LIMIT_EXEMPT = frozenset({"/livez"})
+
+# set in the scope by RateLimitMiddleware once it charged the request
+_CHARGED = "airq.rate_charged"
 
 
-def _trusted(host: str, networks: Sequence[ipaddress.IPv4Network | ipaddress.IPv6Network]) -> bool:
+class TrustedProxies:
+    """The networks of ``AIRQ_TRUSTED_PROXIES``, and which addresses are in them (remembered:
+    behind a proxy every request asks it of the proxy's address and the client's)."""
+
+    __slots__ = ("_known", "networks")
+    MAX_KNOWN = 4096  # then forgotten at once (X-Forwarded-For holds whatever a client sent)
+
+    def __init__(self, networks: Networks) -> None:
+        self.networks = networks
+        self._known: dict[str, bool] = {}
+
+    def __bool__(self) -> bool:
+        return bool(self.networks)
+
+    def trusts(self, host: str) -> bool:
+        known = self._known.get(host)
+        if known is None:
+            known = len(host) <= 64 and _in_networks(host, self.networks)
+            if len(self._known) >= self.MAX_KNOWN:
+                self._known.clear()
+            self._known[host] = known
+        return known
+
+
+def _in_networks(host: str, networks: Networks) -> bool:
     try:
         addr = ipaddress.ip_address(host)
     except ValueError:
@@ -83,21 +130,45 @@ def _trusted(host: str, networks: Sequence[ipaddress.IPv4Network | ipaddress.IPv
     return any(addr in net for net in networks)
 
 
-def client_key(
-    request: Request, proxies: Sequence[ipaddress.IPv4Network | ipaddress.IPv6Network]
-) -> str:
-    """The client address: the peer, or, when the peer is a trusted proxy, the last address of
-    X-Forwarded-For that is not one (each proxy appends the address it saw, so anything left of
-    it is whatever the client chose to send)."""
-    peer = request.client.host if request.client else "unknown"
-    if not proxies or not _trusted(peer, proxies):
+def _networks(settings: ApiSettings) -> TrustedProxies:
+    return TrustedProxies(
+        tuple(ipaddress.ip_network(p, strict=False) for p in settings.trusted_proxies)
+    )
+
+
+def scope_client_key(scope: Scope, proxies: TrustedProxies | Networks) -> str:
+    """The client address of an ASGI request: the peer, or, when the peer is a trusted proxy,
+    the last address of X-Forwarded-For that is not one (each proxy appends the address it
+    saw, so anything left of it is whatever the client chose to send). Read from the scope
+    alone: it runs on every request."""
+    client = scope.get("client")
+    peer: str = client[0] if client else "unknown"
+    if not proxies:
         return peer
-    hops = [h.strip() for h in request.headers.get("x-forwarded-for", "").split(",")]
-    hops = [h for h in hops if h]
+    if not isinstance(proxies, TrustedProxies):
+        proxies = TrustedProxies(proxies)
+    if not proxies.trusts(peer):
+        return peer
+    forwarded = ""
+    for name, value in scope["headers"]:
+        if name == b"x-forwarded-for":  # the first one, as Request.headers.get gives
+            forwarded = value.decode("latin-1")
+            break
+    hops = forwarded.split(",")
     for hop in reversed(hops):
-        if not _trusted(hop, proxies):
+        hop = hop.strip()
+        if hop and not proxies.trusts(hop):
             return hop[:64]
-    return hops[0][:64] if hops else peer
+    for hop in hops:  # proxies only: the first of them
+        hop = hop.strip()
+        if hop:
+            return hop[:64]
+    return peer
+
+
+def client_key(request: Request, proxies: TrustedProxies | Networks) -> str:
+    """:func:`scope_client_key` of a request."""
+    return scope_client_key(request.scope, proxies)
 
 
 def _buckets(request: Request) -> TokenBuckets:
@@ -112,24 +183,73 @@ def _buckets(request: Request) -> TokenBuckets:
 
 def rate_wait(request: Request) -> float:
     """Spend one token of the request's client: 0.0 when allowed, else the seconds to wait
-    (the check alone, for a caller that answers the 429 its own way or lets the route do it)."""
+    (the check alone, for a caller that answers the 429 its own way or lets the route do it).
+    A request :class:`RateLimitMiddleware` let through was charged already: 0.0, nothing spent."""
+    if request.scope.get(_CHARGED):
+        return 0.0
     proxies = getattr(request.app.state, "trusted_proxies", None)
     if proxies is None:
         proxies = request.app.state.trusted_proxies = _networks(request.app.state.settings)
     return _buckets(request).take(client_key(request, proxies))
 
 
+def _too_many(settings: ApiSettings, wait: float) -> tuple[str, str]:
+    """The 429's detail sentence and its Retry-After (whole seconds)."""
+    retry = str(math.ceil(wait))
+    return (
+        f"too many requests: the limit is {settings.rate_limit_per_minute:g} per minute "
+        f"(bursts of {settings.rate_limit_burst}); retry in {retry} s",
+        retry,
+    )
+
+
 async def rate_limit(request: Request) -> None:
     """Async (no thread hop): the token buckets never block."""
-    settings: ApiSettings = request.app.state.settings
     wait = rate_wait(request)
     if wait > 0:
-        raise HTTPException(
-            429,
-            f"too many requests: the limit is {settings.rate_limit_per_minute:g} per minute "
-            f"(bursts of {settings.rate_limit_burst}); retry in {math.ceil(wait)} s",
-            headers={"Retry-After": str(math.ceil(wait))},
+        detail, retry = _too_many(request.app.state.settings, wait)
+        raise HTTPException(429, detail, headers={"Retry-After": retry})
+
+
+class RateLimitMiddleware:
+    """ASGI middleware: one token of the client's bucket for every HTTP request, before
+    routing (so pages, ready map answers, health and unknown paths count as API routes do),
+    429 problem+json with Retry-After past the limit. ``RATE_LIMIT_EXEMPT`` paths are neither
+    charged nor refused. The key comes from the scope (no Request object): a cached answer
+    costs a tuple look-up, a dictionary look-up and the bucket's arithmetic."""
+
+    def __init__(self, app: ASGIApp, settings: ApiSettings, buckets: TokenBuckets) -> None:
+        self.app = app
+        self.settings = settings
+        self.buckets = buckets
+        self.proxies = _networks(settings)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] in RATE_LIMIT_EXEMPT:
+            await self.app(scope, receive, send)
+            return
+        wait = self.buckets.take(scope_client_key(scope, self.proxies))
+        scope[_CHARGED] = True
+        if wait > 0:
+            await self._refuse(scope, send, wait)
+            return
+        await self.app(scope, receive, send)
+
+    async def _refuse(self, scope: Scope, send: Send, wait: float) -> None:
+        detail, retry = _too_many(self.settings, wait)
+        body = problem_bytes(429, detail, scope["path"])
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 429,
+                "headers": [
+                    (b"content-type", PROBLEM_MEDIA_TYPE.encode()),
+                    (b"content-length", str(len(body)).encode()),
+                    (b"retry-after", retry.encode()),
+                ],
+            }
         )
+        await send({"type": "http.response.body", "body": body})
 
 
 RateLimitDep = Depends(rate_limit)
@@ -205,11 +325,22 @@ class BodySizeLimit:
 
 
 def install_protection(app: FastAPI, settings: ApiSettings) -> None:
-    """CORS and the body-size limit for every route (call before the app starts; a second
-    call does nothing)."""
+    """CORS, the rate limiter and the body-size limit for every route (call before the app
+    starts, after the middleware they must wrap; a second call does nothing).
+
+    From the outside in: CORS, so that a 429 or a 413 carries its headers and a browser page
+    can read it (preflights, which CORS answers itself when origins are configured, cost what
+    a 429 would and are not charged); then the rate limiter, so that every other request is
+    charged, a body too large included; then the body limit."""
     if getattr(app.state, "protection_installed", False):
         return
     app.state.protection_installed = True
+    app.add_middleware(BodySizeLimit, limit=settings.max_request_bytes)
+    # one bucket store per app, shared with rate_wait (api/map_layers.py) and RateLimitDep
+    buckets = TokenBuckets(settings.rate_limit_per_minute / 60.0, settings.rate_limit_burst)
+    app.state.rate_buckets = buckets
+    app.state.trusted_proxies = _networks(settings)
+    app.add_middleware(RateLimitMiddleware, settings=settings, buckets=buckets)
     if settings.cors_origins:
         from fastapi.middleware.cors import CORSMiddleware
 
@@ -220,4 +351,3 @@ def install_protection(app: FastAPI, settings: ApiSettings) -> None:
             allow_headers=["Authorization", "Content-Type"],
             max_age=600,
         )
-    app.add_middleware(BodySizeLimit, limit=settings.max_request_bytes)

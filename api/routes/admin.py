@@ -28,7 +28,7 @@ from api.deps import RegistryDep, SettingsDep
 from api.hardware import book_for
 from api.paging import LINK_HEADER, MAX_PAGE, PAGE, next_page
 from api.problems import problem_responses
-from api.protection import RateLimitDep, read_body_limited
+from api.protection import read_body_limited
 from api.registry import (
     DEPLOYMENT_DEFAULT,
     PRECISION_MAX,
@@ -62,7 +62,7 @@ def require_admin(
 router = APIRouter(
     prefix="/v1/admin",
     tags=["admin"],
-    dependencies=[RateLimitDep, Depends(require_admin)],
+    dependencies=[Depends(require_admin)],
     responses=problem_responses(
         401,
         403,

@@ -25,12 +25,12 @@ from api.access import OPTIONAL_AUTH, ViewerDep, access_responses
 from api.deps import PublisherDep, RegistryDep
 from api.hardware import FOREIGN, book_for, chip_from_header, mask_chip
 from api.problems import problem_responses
-from api.protection import RateLimitDep, read_body_limited
+from api.protection import read_body_limited
 from api.publish import PublishError
 from api.routes.ingest_http import authenticated_station
 
 log = logging.getLogger(__name__)
-router = APIRouter(tags=["ingest"], dependencies=[RateLimitDep])
+router = APIRouter(tags=["ingest"])
 
 MAX_BODY = 64 * 1024
 

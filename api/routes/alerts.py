@@ -37,14 +37,13 @@ from airq_core.wire import STATION_ID_RE
 from api.alerts_store import AlertStore, AlertStoreError, Subscription
 from api.deps import RegistryDep
 from api.problems import problem_responses
-from api.protection import RateLimitDep
 from api.registry import Registry
 
 _bearer = HTTPBearer(
     auto_error=False, description="the station's token (with its id) or AIRQ_ADMIN_TOKEN"
 )
 
-router = APIRouter(prefix="/v1/alerts", tags=["alerts"], dependencies=[RateLimitDep])
+router = APIRouter(prefix="/v1/alerts", tags=["alerts"])
 
 Duration = Annotated[str, Field(max_length=20, description="90s, 10m, 2h or 7d", examples=["10m"])]
 StationId = Annotated[str, Field(pattern=STATION_ID_RE.pattern, examples=["lens-01"])]

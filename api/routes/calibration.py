@@ -27,13 +27,10 @@ from api.calibration_data import StationHours, fetch_station_hours
 from api.calibration_store import CalibrationRecord, CalibrationStore
 from api.deps import InfluxDep, RegistryDep, parse_time_param
 from api.problems import problem_responses
-from api.protection import RateLimitDep
 from api.registry import Registry
 from api.spans import Spans
 
-router = APIRouter(
-    tags=["calibration"], dependencies=[RateLimitDep], responses=problem_responses(429, 503)
-)
+router = APIRouter(tags=["calibration"], responses=problem_responses(429, 503))
 
 HOUR_MS = 3_600_000
 DAY_MS = 86_400_000

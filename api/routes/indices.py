@@ -35,14 +35,12 @@ from api.daily_stats import PARIS, DailyStats, build_daily_query, paris_midnight
 from api.deps import InfluxDep, RegistryDep, SettingsDep
 from api.influx import InfluxReader
 from api.problems import problem_responses
-from api.protection import RateLimitDep
 from api.qpv.selector import qpv_intervals
 from api.registry import Station
 from api.routes.qpv import QpvDep
 
 router = APIRouter(
     tags=["indices"],
-    dependencies=[RateLimitDep],
     responses=problem_responses(429, 503),
 )
 

@@ -24,10 +24,10 @@ from airq_core.sensors import SENSORS
 from airq_core.wire import STATION_ID_RE
 from api.deps import PublisherDep, RegistryDep
 from api.problems import problem_response, problem_responses
-from api.protection import RateLimitDep, read_body_limited
+from api.protection import read_body_limited
 from api.publish import PublishError
 
-router = APIRouter(tags=["ingest"], dependencies=[RateLimitDep])
+router = APIRouter(tags=["ingest"])
 
 _AUTH = {"WWW-Authenticate": 'Basic realm="airq station", charset="UTF-8"'}
 MAX_ERRORS_SHOWN = 20

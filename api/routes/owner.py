@@ -23,12 +23,10 @@ from airq_core.wire import STATION_ID_RE
 from api.deps import InfluxDep, RegistryDep
 from api.influx import InfluxReader
 from api.problems import problem_responses
-from api.protection import RateLimitDep
 from api.queries import build_select_query
 
 router = APIRouter(
     tags=["owner"],
-    dependencies=[RateLimitDep],
     responses=problem_responses(429, 503),
 )
 

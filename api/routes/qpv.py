@@ -35,7 +35,6 @@ from api.map_layers import (
     respond,
 )
 from api.problems import problem_responses
-from api.protection import RateLimitDep
 from api.qpv.exposure import HOUR, daily_values, day_value, hour_bounds, zone_statistics
 from api.qpv.placement import ZONE_OUTSIDE, ZONE_QPV, Placement, buffer_zone
 from api.qpv.polygons import Area, PolygonFileError
@@ -78,10 +77,10 @@ async def _map_answers(app: FastAPI) -> AsyncIterator[None]:
             await builder.aclose()
 
 
-# every public route of the QPV layer is rate limited per client address (AIRQ_RATE_LIMIT_*)
+# every request is rate limited per client address before routing (AIRQ_RATE_LIMIT_*:
+# api/protection.py, RateLimitMiddleware)
 router = APIRouter(
     tags=["qpv"],
-    dependencies=[RateLimitDep],
     responses=problem_responses(429),
     lifespan=_map_answers,
 )

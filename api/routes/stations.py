@@ -24,7 +24,6 @@ from api.deps import InfluxDep, RegistryDep, SettingsDep
 from api.influx import InfluxReader
 from api.paging import LINK_HEADER, MAX_PAGE, PAGE, next_page
 from api.problems import problem_responses
-from api.protection import RateLimitDep
 from api.queries import build_last_seen_query
 from api.registry import Placement, Registry, Station
 from api.selection import parse_bbox, public_location, public_placement, select_by_qpv
@@ -32,7 +31,6 @@ from api.settings import ApiSettings
 
 router = APIRouter(
     tags=["stations"],
-    dependencies=[RateLimitDep],
     responses=problem_responses(429, 503),
 )
 
