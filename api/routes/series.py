@@ -35,7 +35,6 @@ from api.exports import (
 )
 from api.influx import InfluxQueryError
 from api.problems import problem_responses
-from api.protection import RateLimitDep
 from api.queries import HCORR_SUFFIX, SERIES_FIELDS
 from api.registry import Registry, Station
 from api.selection import (
@@ -62,7 +61,7 @@ from api.windows import AGGS, DAY, RAW_ONLY_AGGS, Window, plan_window
 
 log = logging.getLogger(__name__)
 
-router = APIRouter(tags=["series"], dependencies=[RateLimitDep])
+router = APIRouter(tags=["series"])
 
 MAX_QUANTITIES = 20
 PlaceFilter = Callable[[int, int], Awaitable[dict[str, Spans]]]
