@@ -262,6 +262,21 @@ def test_the_map_opens_on_a_new_station_with_its_first_value(
             "return [r.width, r.height, d.scrollWidth, d.clientWidth]"
         )
         assert box[0] == box[3] and box[1] >= 300 and box[2] <= box[3], box
+        # the station's popup opens within the screen, clear of the zoom buttons (it opened
+        # under them, cut at the left edge)
+        placed = (
+            "const p = document.querySelector('.leaflet-popup');"
+            "if (!p || getComputedStyle(p).opacity !== '1') return null;"
+            "const r = p.querySelector('.leaflet-popup-content-wrapper').getBoundingClientRect();"
+            "const z = document.querySelector('.leaflet-control-zoom').getBoundingClientRect();"
+            "return [r.left, r.right, z.right, document.documentElement.clientWidth];"
+        )
+
+        def clear() -> bool:
+            at = driver.execute_script(placed)
+            return bool(at) and at[0] >= at[2] and at[1] <= at[3]
+
+        wait_until(clear, timeout=30, what="the popup within the screen, right of the zoom buttons")
         artefact(driver, "carte-telephone")
         assert script_errors(driver) == []
 
