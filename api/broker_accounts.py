@@ -18,6 +18,10 @@ broker holds (Mosquitto 2.0.11, ``plugins/dynamic-security/``):
 - the admin account :data:`ADMIN_USER`, made by ``mosquitto_ctrl dynsec init`` before the
   broker's first start (docker-compose.yml, :class:`airq.services.Mosquitto`).
 
+A broker that is stopped can instead be given all of it at once in its file
+(:func:`first_file`, ``airq broker init``): what the commands would leave, written in seconds
+for a whole fleet where the commands take tens of minutes (docs/api.md, "Bulk registration").
+
 ``deleteClient`` (retirement) and ``setClientPassword`` (rotation) make the broker close the
 connections open with that username (``mosquitto_kick_client_by_username``).
 
@@ -66,6 +70,8 @@ __all__ = [
     "StartupSync",
     "StationAccounts",
     "SyncReport",
+    "dynsec_init",
+    "first_file",
     "hash_fields",
     "station_role",
     "with_users",
@@ -185,6 +191,71 @@ def with_users(config: Mapping[str, Any], users: Mapping[str, str]) -> dict[str,
         members.append({"username": user})
     groups.append({"groupname": STATIONS_GROUP, "clients": members, "roles": []})
     return out
+
+
+ADMIN_ROLE = "admin"
+ADMIN_ACLS: list[dict[str, Any]] = [
+    _acl("publishClientSend", "$CONTROL/dynamic-security/#"),
+    _acl("publishClientReceive", "$CONTROL/dynamic-security/#"),
+    _acl("subscribePattern", "$CONTROL/dynamic-security/#"),
+    _acl("publishClientReceive", "$SYS/#"),
+    _acl("subscribePattern", "$SYS/#"),
+    _acl("publishClientReceive", "#"),
+    _acl("subscribePattern", "#"),
+    _acl("unsubscribePattern", "#"),
+]
+"""The admin role as ``mosquitto_ctrl dynsec init`` makes it (2.0.11)."""
+DEFAULT_ACL_ACCESS = {
+    "publishClientSend": False,
+    "publishClientReceive": True,
+    "subscribe": False,
+    "unsubscribe": True,
+}
+
+
+def dynsec_init(admin_hash: str, admin_user: str = ADMIN_USER) -> dict[str, Any]:
+    """What ``mosquitto_ctrl dynsec init FILE airq-admin PASSWORD`` writes (the deployment's
+    first file, docker-compose.yml), from the password's Mosquitto hash: the admin account, its
+    role, the default ACL access. Made here so that ``airq broker init`` needs no
+    ``mosquitto_ctrl`` (tests/broker/test_broker_init.py compares it with the tool's)."""
+    return {
+        "clients": [
+            {
+                "username": admin_user,
+                "textName": "Dynsec admin user",
+                **hash_fields(admin_hash),
+                "roles": [{"rolename": ADMIN_ROLE}],
+            }
+        ],
+        "roles": [{"rolename": ADMIN_ROLE, "acls": [dict(a) for a in ADMIN_ACLS]}],
+        "defaultACLAccess": dict(DEFAULT_ACL_ACCESS),
+    }
+
+
+def first_file(
+    admin_user: str,
+    admin_password: str,
+    services: Mapping[str, str],
+    stations: Mapping[str, str],
+) -> dict[str, Any]:
+    """The dynamic-security file of a broker not started yet that holds what the live path
+    would leave on it (``mosquitto_ctrl dynsec init``, then :meth:`BrokerAccounts.sync` at the
+    API's start-up, then every station added by command): the admin account, the service
+    accounts of ``services`` (username -> password, :meth:`BrokerAdminSettings.services`),
+    every station of ``stations`` (id -> the registry's hash, :meth:`Registry.mosquitto_users
+    <api.registry.Registry.mosquitto_users>`). Passwords are hashed as the broker hashes
+    them (PBKDF2-SHA512, 101 iterations). ValueError for a station id that is not one, a
+    service that is not one of :data:`SERVICE_ACLS`, or a hash of another format."""
+    from api.registry import hash_token
+
+    for user in services:
+        if user not in SERVICE_ACLS:
+            raise ValueError(f"{user[:64]!r} is not a service account")
+    for sid in stations:  # never a service's or the admin's name
+        if not STATION_ID_RE.fullmatch(sid) or sid.startswith("airq-"):
+            raise ValueError(f"{sid[:64]!r} is not a station id")
+    users = {**{u: hash_token(p) for u, p in services.items()}, **stations}
+    return with_users(dynsec_init(hash_token(admin_password), admin_user), users)
 
 
 # --------------------------------------------------------------------------- the connection

@@ -10,6 +10,16 @@ broker holds only a hash of their token: give them a new one).
 
 ``--json`` prints ``{"created": [...], "bound": [...], "removed": [...], "missing": [...]}``.
 
+``airq broker init --file /var/lib/mosquitto/dynamic-security.json``: the broker's
+dynamic-security file written whole while the broker is stopped, holding what the live path
+would leave on it (``mosquitto_ctrl dynsec init``, the API's start-up sync, every station added
+by command): the admin account of ``AIRQ_BROKER_ADMIN_URL``, the service accounts whose
+passwords the settings give (as ``sync`` creates them), every station in service with the
+hash of its token kept by the registry. A broker started on it accepts the whole fleet at once
+(13 000 stations: seconds, where commands on a live broker take tens of minutes, docs/api.md
+"Bulk registration"). Refuses an existing file unless ``--force``; written atomically (a temp
+file renamed), mode 0600.
+
 ``airq broker tls-cert --domain mqtt.example.org --out deploy/mosquitto/tls``: the broker's
 certificate for its TLS listener (8883) when the operator has none from a public CA. Makes a
 private CA once (``ca.crt``, ``ca.key`` in ``--ca-dir``, by default ``tls-ca`` beside
@@ -73,6 +83,50 @@ def sync(args: argparse.Namespace) -> int:
     return 0
 
 
+def init(args: argparse.Namespace) -> int:
+    from pydantic import ValidationError
+
+    from api.broker_accounts import AdminUrl, BrokerAdminSettings, first_file
+
+    path = Path(args.file)
+    if not args.force and path.exists():
+        raise CliError(t("broker_init_exists", path=path))
+    try:
+        settings = BrokerAdminSettings()
+    except ValidationError as exc:
+        raise CliError(t("settings_invalid", why=exc)) from None
+    if settings.broker_admin_url is None or not settings.broker_admin_url.get_secret_value():
+        raise CliError(t("broker_not_configured"))
+    admin = AdminUrl.parse(settings.broker_admin_url.get_secret_value())
+    services = settings.services()
+    reg = open_registry()
+    try:
+        stations = reg.mosquitto_users()
+    finally:
+        reg.close()
+    try:
+        config = first_file(admin.username, admin.password, services, stations)
+    except ValueError as exc:
+        raise CliError(t("broker_init_bad_account", why=exc)) from None
+    data = json.dumps(config, indent=1).encode()
+    try:
+        _write_atomic(path, data, 0o600, replace=args.force)
+    except FileExistsError:
+        raise CliError(t("broker_init_exists", path=path)) from None
+    except OSError as exc:
+        raise CliError(t("broker_init_write_failed", path=path, why=exc)) from None
+    print(
+        t(
+            "broker_init_done",
+            path=path,
+            stations=len(stations),
+            services=", ".join(sorted(services)) or "-",
+            admin=admin.username,
+        )
+    )
+    return 0
+
+
 # a DNS name: labels of letters, digits and hyphens (a wildcard first label allowed)
 _DNS_NAME = re.compile(
     r"(?=.{1,253}$)(\*\.)?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?",
@@ -125,17 +179,22 @@ def _openssl(what: str, *args: str) -> str:
     return r.stdout
 
 
-def _write_atomic(path: Path, data: bytes, mode: int) -> None:
-    """Replace ``path`` whole (a broker reloading on SIGHUP reads the old or the new file)."""
+def _write_atomic(path: Path, data: bytes, mode: int, replace: bool = True) -> None:
+    """Replace ``path`` whole (a broker reloading on SIGHUP reads the old or the new file).
+    ``replace=False``: FileExistsError when ``path`` exists, even one made meanwhile."""
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     try:
         os.fchmod(fd, mode)
         with os.fdopen(fd, "wb") as f:
             f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
+            f.flush()
+            os.fsync(f.fileno())
+        if replace:
+            os.replace(tmp, path)
+        else:
+            os.link(tmp, path)  # never over an existing file
+    finally:
         Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def make_tls_cert(names: list[str], out: Path, ca_dir: Path, days: int = 825) -> tuple[bool, str]:
@@ -213,6 +272,23 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     s.add_argument("--json", action="store_true", help="rapport JSON / JSON report")
     s.set_defaults(func=sync)
+    i = bs.add_parser(
+        "init",
+        help="écrire le fichier du broker arrêté depuis le registre / write the stopped "
+        "broker's file from the registry",
+    )
+    i.add_argument(
+        "--file",
+        required=True,
+        help="fichier dynamic-security du broker (plugin_opt_config_file), ex. "
+        "/mosquitto/data/dynamic-security.json / the broker's dynamic-security file",
+    )
+    i.add_argument(
+        "--force",
+        action="store_true",
+        help="remplacer un fichier existant / replace an existing file",
+    )
+    i.set_defaults(func=init)
     c = bs.add_parser(
         "tls-cert",
         help="certificat TLS du broker signé par une autorité privée / the broker's TLS "
