@@ -251,9 +251,13 @@ def first_file(
     for user in services:
         if user not in SERVICE_ACLS:
             raise ValueError(f"{user[:64]!r} is not a service account")
-    for sid in stations:  # never a service's or the admin's name
+    for sid, hashed in stations.items():  # never a service's or the admin's name
         if not STATION_ID_RE.fullmatch(sid) or sid.startswith("airq-"):
             raise ValueError(f"{sid[:64]!r} is not a station id")
+        try:
+            hash_fields(hashed)
+        except ValueError as exc:
+            raise ValueError(f"station {sid}: {exc}") from None
     users = {**{u: hash_token(p) for u, p in services.items()}, **stations}
     return with_users(dynsec_init(hash_token(admin_password), admin_user), users)
 

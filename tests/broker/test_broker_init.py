@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 
 from airq.services import ADMIN_USER, ALERTS_USER, API_USER, INGEST_USER, Mosquitto, free_port
 from airq_core import wire
@@ -220,3 +221,10 @@ def test_without_the_admin_account_or_registry_stations_it_says_what_to_do(
     r = airq(deployment_env(registry, 1883), "broker", "init", "--file",
              str(tmp_path / "no-such-folder" / "ds.json"), cwd=tmp_path)  # fmt: skip
     assert r.returncode == 1 and "cannot write" in r.stderr and "Traceback" not in r.stderr
+    # a hash the broker could not read: named, nothing written
+    registry.add("lens-01", 50.4, 2.8)
+    with registry.engine.begin() as conn:
+        conn.execute(sa.text("UPDATE stations SET token_hash = 'plain' WHERE id = 'lens-01'"))
+    r = airq(deployment_env(registry, 1883), "broker", "init", "--file", str(out), cwd=tmp_path)
+    assert r.returncode == 1 and "station lens-01" in r.stderr and "Traceback" not in r.stderr
+    assert not out.exists()
