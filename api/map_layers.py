@@ -43,8 +43,6 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from api.protection import rate_wait
-
 __all__ = [
     "AnswerCache",
     "Encoded",
@@ -463,17 +461,17 @@ PageOf = Callable[[Any], tuple[str, dict[str, str]]]  # app state -> (HTML, head
 
 class ReadyAnswerMiddleware:
     """ASGI middleware serving the answers an :class:`AnswerCache` already holds (the app
-    state's ``map_answers``) before the routing and the dependencies run: a hit costs the rate
-    limiter's check, a dictionary look-up and the send. ``paths`` maps a path to the function
-    giving the cache key of a query (the route's own); anything else (a miss, a query with
-    unknown, repeated or empty parameters, a client over its rate) goes on to the app, whose
-    route builds, validates and answers errors (the 429 included) as usual.
+    state's ``map_answers``) before the routing and the dependencies run: a hit costs a
+    dictionary look-up and the send (the rate limiter, api/protection.py, runs outside, on
+    every request). ``paths`` maps a path to the function giving the cache key of a query (the
+    route's own); anything else (a miss, a query with unknown, repeated or empty parameters)
+    goes on to the app, whose route builds, validates and answers errors as usual.
 
     ``pages`` maps a page's path to its renderer (the one its route calls, which keeps the
     page while its files do not change): once the route has answered a first time, the page is
     served from here, whatever the query (the page reads it in the browser), with the route's
-    headers plus an ETag, gzip and 304s; the renderer is asked again after ``PAGE_CHECK_S``.
-    Pages are not rate limited, as their route is not."""
+    headers plus an ETag, gzip, brotli and 304s; the renderer is asked again after
+    ``PAGE_CHECK_S``."""
 
     def __init__(
         self,
@@ -556,7 +554,7 @@ class ReadyAnswerMiddleware:
                     return None
                 params[k] = v
         answer = cache.peek(key_of(params))
-        if answer is None or rate_wait(Request(scope)) > 0:
+        if answer is None:
             return None
         # the request counts under its route in the metrics (api/metrics.py reads it)
         scope["route"] = self._routes.get(scope["path"])
