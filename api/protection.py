@@ -194,11 +194,14 @@ def rate_wait(request: Request) -> float:
 
 
 def _too_many(settings: ApiSettings, wait: float) -> tuple[str, str]:
-    """The 429's detail sentence and its Retry-After (whole seconds)."""
+    """The 429's detail sentence, French then English (every route answers it, the residents'
+    pages too), and its Retry-After (whole seconds)."""
     retry = str(math.ceil(wait))
+    rate, burst = f"{settings.rate_limit_per_minute:g}", settings.rate_limit_burst
     return (
-        f"too many requests: the limit is {settings.rate_limit_per_minute:g} per minute "
-        f"(bursts of {settings.rate_limit_burst}); retry in {retry} s",
+        f"trop de requêtes : la limite est de {rate} par minute (rafales de {burst}) ; "
+        f"réessayez dans {retry} s. / too many requests: the limit is {rate} per minute "
+        f"(bursts of {burst}); retry in {retry} s",
         retry,
     )
 
