@@ -208,11 +208,12 @@ def freshness(base: str, influx_url: str, db: str, sid: str, limit_s: float) -> 
     """Seconds from writing a new hourly value of ``sid`` to seeing it in stations.geojson."""
     with httpx.Client(base_url=base, timeout=60) as c:
         before = station_value(c, sid)
+        v = round(random.uniform(300, 499), 1)  # a value the map does not show yet
         hour = int(time.time()) // 3600 * 3600
         w = InfluxWriter(influx_url, db)
         w.write_lines(
-            f"readings_1h,sensor=sds011,station={sid} pm2_5_mean=499.0,pm2_5_min=499.0,"
-            f"pm2_5_max=499.0,pm2_5_count=24.0,pm2_5_coverage=1.0 {hour * 1000}".encode(),
+            f"readings_1h,sensor=sds011,station={sid} pm2_5_mean={v},pm2_5_min={v},"
+            f"pm2_5_max={v},pm2_5_count=24.0,pm2_5_coverage=1.0 {hour * 1000}".encode(),
             rp="agg",
         )
         w.close()
@@ -255,69 +256,148 @@ def run(n: int, args: argparse.Namespace, root: Path) -> list[str]:
             "AIRQ_RATE_LIMIT_BURST": "1000000000",
             "AIRQ_MAP_REFRESH_S": str(args.refresh),
         }
-        with api_process(root, env) as (base, api):
-            cold = {}
-            with httpx.Client(base_url=base, timeout=300) as c:
-                for path in (EXPOSURE, STATIONS):
-                    t = time.monotonic()
-                    r = c.get(path, headers=GZIP)
-                    r.raise_for_status()
-                    cold[path] = (
-                        time.monotonic() - t,
-                        len(r.content),
-                        int(r.headers["content-length"]),
-                    )
-                etag = c.get(EXPOSURE, headers=GZIP).headers["etag"]
-            for path, (s, size, wire) in cold.items():
+        for mode in args.builder.split(","):
+            lines += measure(
+                mode,
+                {**env, "AIRQ_MAP_BUILD_PROCESS": str(mode == "process")},
+                series,
+                influx,
+                ids,
+                args,
+                root,
+            )
+    finally:
+        influx.stop()
+    return lines
+
+
+def children(pid: int) -> list[str]:
+    """The child processes of ``pid`` (from /proc/*/stat: their parent's pid)."""
+    out = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            out.append(stat.parent.name)
+    return out
+
+
+def pss_mb(pid: int) -> float:
+    """Proportional set size in MiB (pages shared with the fork server counted once)."""
+    for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+        if line.startswith("Pss:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def family_memory_mb(pid: int) -> list[tuple[str, float, float, float]]:
+    """(what, VmRSS, VmHWM, PSS) in MiB of the API process and of its descendants: the fork
+    server, the multiprocessing resource tracker and the map layers' build process."""
+    out = []
+    todo = [(pid, 0)]
+    while todo:
+        p, depth = todo.pop(0)
+        try:
+            cmd = Path(f"/proc/{p}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+            rss, hwm = memory_mb(p)
+            pss = pss_mb(p)
+            kids = children(p)
+        except OSError:
+            continue
+        if depth == 0:
+            name = "API process"
+        elif "resource_tracker" in cmd:
+            name = "resource tracker"
+        elif depth == 1:
+            name = "fork server"
+        else:
+            name = "map build process"
+        out.append((name, rss, hwm, pss))
+        todo += [(int(k), depth + 1) for k in kids]
+    return out
+
+
+def measure(
+    mode: str,
+    env: dict[str, str],
+    series: str,
+    influx: InfluxDB,
+    ids: list[str],
+    args: argparse.Namespace,
+    root: Path,
+) -> list[str]:
+    """The rows of one API process whose map layers are built by ``mode`` (process: a
+    separate build process; thread: worker threads of the API process)."""
+    lines = [f"\n### map layers built in a {mode} (AIRQ_MAP_BUILD_PROCESS={mode == 'process'})"]
+    print(lines[0], flush=True)
+    with api_process(root, env) as (base, api):
+        cold = {}
+        with httpx.Client(base_url=base, timeout=300) as c:
+            for path in (EXPOSURE, STATIONS):
+                t = time.monotonic()
+                r = c.get(path, headers=GZIP)
+                r.raise_for_status()
+                cold[path] = (
+                    time.monotonic() - t,
+                    len(r.content),
+                    int(r.headers["content-length"]),
+                    r.headers.get("content-encoding", "identity"),
+                )
+            etag = c.get(EXPOSURE, headers=GZIP).headers["etag"]
+        for path, (s, size, wire, coding) in cold.items():
+            line = (
+                f"cold build {path.split('?')[0]}: {s * 1000:.0f} ms, "
+                f"{size / 1024:.0f} kB ({wire / 1024:.0f} kB {coding})"
+            )
+            lines.append(line)
+            print(line, flush=True)
+        paths = [PAGE, EXPOSURE, STATIONS, series]
+        save_reference(base, paths, root / "reference")
+        ref_base, ref = start_reference(root / "reference", root / "reference.log")
+        rows = [
+            (PAGE, [PAGE], GZIP),
+            ("exposure.geojson", [EXPOSURE], GZIP),
+            ("stations.geojson", [STATIONS], GZIP),
+            ("page's 3 requests", [PAGE, EXPOSURE, STATIONS], GZIP),
+            ("exposure.geojson 304", [EXPOSURE], {**GZIP, "If-None-Match": etag}),
+            ("researcher series 1h", [series], GZIP),
+        ]
+        header = "| route | ours req/s | ref req/s | ratio | ours p50 / p99 ms | ref p50 / p99 ms |"
+        lines += [header, "|---|---|---|---|---|---|"]
+        print(header, flush=True)
+        try:
+            for name, ps, headers in rows:
+                ours = wrk(base, ps, headers, args.duration, args.clients, root)
+                theirs = wrk(ref_base, ps, headers, args.duration, args.clients, root)
+                bad = f" ({ours['bad']:.0f} non-2xx/3xx)" if ours["bad"] else ""
                 line = (
-                    f"cold build {path.split('?')[0]}: {s * 1000:.0f} ms, "
-                    f"{size / 1024:.0f} kB ({wire / 1024:.0f} kB gzip)"
+                    f"| {name} | {ours['rps']:.0f}{bad} | {theirs['rps']:.0f} | "
+                    f"{ours['rps'] / theirs['rps']:.2f} | {ours['p50']:.1f} / {ours['p99']:.1f}"
+                    f" | {theirs['p50']:.1f} / {theirs['p99']:.1f} |"
                 )
                 lines.append(line)
                 print(line, flush=True)
-            paths = [PAGE, EXPOSURE, STATIONS, series]
-            save_reference(base, paths, root / "reference")
-            ref_base, ref = start_reference(root / "reference", root / "reference.log")
-            rows = [
-                (PAGE, [PAGE], GZIP),
-                ("exposure.geojson", [EXPOSURE], GZIP),
-                ("stations.geojson", [STATIONS], GZIP),
-                ("page's 3 requests", [PAGE, EXPOSURE, STATIONS], GZIP),
-                ("exposure.geojson 304", [EXPOSURE], {**GZIP, "If-None-Match": etag}),
-                ("researcher series 1h", [series], GZIP),
-            ]
-            header = (
-                "| route | ours req/s | ref req/s | ratio | ours p50 / p99 ms | ref p50 / p99 ms |"
-            )
-            lines += [header, "|---|---|---|---|---|---|"]
-            print(header, flush=True)
-            try:
-                for name, ps, headers in rows:
-                    ours = wrk(base, ps, headers, args.duration, args.clients, root)
-                    theirs = wrk(ref_base, ps, headers, args.duration, args.clients, root)
-                    bad = f" ({ours['bad']:.0f} non-2xx/3xx)" if ours["bad"] else ""
-                    line = (
-                        f"| {name} | {ours['rps']:.0f}{bad} | {theirs['rps']:.0f} | "
-                        f"{ours['rps'] / theirs['rps']:.2f} | {ours['p50']:.1f} / {ours['p99']:.1f}"
-                        f" | {theirs['p50']:.1f} / {theirs['p99']:.1f} |"
-                    )
-                    lines.append(line)
-                    print(line, flush=True)
-            finally:
-                ref.terminate()
-                ref.wait(10)
-            rss, hwm = memory_mb(api.pid)
-            lines.append(f"API memory after the run: RSS {rss:.0f} MiB, peak {hwm:.0f} MiB")
-            print(lines[-1], flush=True)
-            took = freshness(base, influx.url, "bench", ids[0], 3 * args.refresh + 30)
+        finally:
+            ref.terminate()
+            ref.wait(10)
+        family = family_memory_mb(api.pid)
+        for name, rss, hwm, pss in family:
             lines.append(
-                f"a new hourly value showed on the map after "
-                f"{'never' if took is None else f'{took:.1f} s'} "
-                f"(AIRQ_MAP_REFRESH_S={args.refresh:g})"
+                f"memory after the run, {name}: RSS {rss:.0f} MiB (peak {hwm:.0f}), "
+                f"PSS {pss:.0f} MiB"
             )
             print(lines[-1], flush=True)
-    finally:
-        influx.stop()
+        lines.append(f"all of them: PSS {sum(f[3] for f in family):.0f} MiB")
+        print(lines[-1], flush=True)
+        took = freshness(base, influx.url, "bench", ids[0], 3 * args.refresh + 30)
+        lines.append(
+            f"a new hourly value showed on the map after "
+            f"{'never' if took is None else f'{took:.1f} s'} "
+            f"(AIRQ_MAP_REFRESH_S={args.refresh:g})"
+        )
+        print(lines[-1], flush=True)
     return lines
 
 
@@ -334,6 +414,12 @@ def main() -> None:
         help="stations placed around the QPV, the rest spread over Europe",
     )
     ap.add_argument("--refresh", type=float, default=30, help="AIRQ_MAP_REFRESH_S of the API")
+    ap.add_argument(
+        "--builder",
+        default="process",
+        help="where the map layers are built, comma-separated: process (as deployed), thread "
+        "(worker threads of the API process, AIRQ_MAP_BUILD_PROCESS=false)",
+    )
     args = ap.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed: apt-get install wrk")
