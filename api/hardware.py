@@ -4,7 +4,9 @@
 One row per run of one chip on one station (table ``station_hardware``, in the registry's
 database, created on first use like the registry's own tables):
 
-* ``first``: the station's first chip, bound at its first accepted push;
+* ``first``: the station's first chip, bound at its first accepted push; at most one per
+  station (a unique index: of two first pushes at the same instant, one binds and the other is
+  recorded as a change);
 * ``changed``: a later push from another chip; accepted, and the station's history stays
   with the station (a resident replaced a faulty Wi-Fi module, a board was swapped);
 * ``foreign``: a push whose chip is the current chip of **another** station (a board set up
@@ -62,6 +64,17 @@ hardware_t = sa.Table(
     sa.Column("first_seen", sa.DateTime(timezone=True), nullable=False),
     sa.Column("last_seen", sa.DateTime(timezone=True), nullable=False),
 )
+# at most one ``first`` row per station: of two first pushes at the same instant (two boards
+# set up with the same credentials at a workshop), the database lets one bind and the other
+# is recorded as a change (:meth:`HardwareBook.record` reads again). A partial unique index,
+# on SQLite and PostgreSQL alike.
+FIRST_ONCE = sa.Index(
+    "station_hardware_first_once",
+    hardware_t.c.station_id,
+    unique=True,
+    sqlite_where=hardware_t.c.kind == FIRST,
+    postgresql_where=hardware_t.c.kind == FIRST,
+)
 
 _HEADER = re.compile(r"(esp8266|esp32)-([0-9A-Za-z]{1,32})")
 
@@ -112,6 +125,7 @@ class HardwareBook:
     def __init__(self, engine: sa.Engine) -> None:
         self.engine = engine
         metadata.create_all(engine)
+        _ensure_first_once(engine)
         self._lock = threading.Lock()
         self._recent: dict[str, tuple[str, float]] = {}  # station -> (current chip, noted at)
 
@@ -149,56 +163,70 @@ class HardwareBook:
             if noted is not None and noted[0] == chip and t - noted[1] < TOUCH_S:
                 return SAME
         at = datetime.fromtimestamp(t, UTC)
+        for attempt in range(3):
+            try:
+                kind = self._record(station_id, chip, at)
+                break
+            except sa.exc.IntegrityError:
+                # another push bound the station's first chip since we read: read again (this
+                # chip is then the same one, a change, or another station's)
+                if attempt == 2:
+                    raise
+        if kind != FOREIGN:
+            with self._lock:
+                if len(self._recent) > 100_000:
+                    self._recent.clear()
+                self._recent[station_id] = (chip, t)
+        return kind
+
+    def _record(self, station_id: str, chip: str, at: datetime) -> str:
+        """One transaction of :meth:`record`; IntegrityError when a concurrent push bound the
+        station's first chip in between (the unique index :data:`FIRST_ONCE`)."""
         with self.engine.begin() as conn:
             current = self._current(conn, station_id)
             if current is not None and current.chip_id == chip:
                 conn.execute(
                     hardware_t.update().where(hardware_t.c.id == current.id).values(last_seen=at)
                 )
-                kind = SAME
-            else:
-                other = self._owner(conn, station_id, chip)
-                if other is not None:
-                    seen = conn.execute(
-                        sa.select(hardware_t.c.id).where(
-                            hardware_t.c.station_id == station_id,
-                            hardware_t.c.chip_id == chip,
-                            hardware_t.c.kind == FOREIGN,
-                            hardware_t.c.other_station == other,
-                        )
-                    ).scalar()
-                    if seen is None:
-                        conn.execute(
-                            hardware_t.insert().values(
-                                station_id=station_id,
-                                chip_id=chip,
-                                kind=FOREIGN,
-                                other_station=other,
-                                first_seen=at,
-                                last_seen=at,
-                            )
-                        )
-                    else:
-                        conn.execute(
-                            hardware_t.update().where(hardware_t.c.id == seen).values(last_seen=at)
-                        )
-                    return FOREIGN
-                kind = FIRST if current is None else CHANGED
-                conn.execute(
-                    hardware_t.insert().values(
-                        station_id=station_id,
-                        chip_id=chip,
-                        kind=kind,
-                        other_station=None,
-                        first_seen=at,
-                        last_seen=at,
+                return SAME
+            other = self._owner(conn, station_id, chip)
+            if other is not None:
+                seen = conn.execute(
+                    sa.select(hardware_t.c.id).where(
+                        hardware_t.c.station_id == station_id,
+                        hardware_t.c.chip_id == chip,
+                        hardware_t.c.kind == FOREIGN,
+                        hardware_t.c.other_station == other,
                     )
+                ).scalar()
+                if seen is None:
+                    conn.execute(
+                        hardware_t.insert().values(
+                            station_id=station_id,
+                            chip_id=chip,
+                            kind=FOREIGN,
+                            other_station=other,
+                            first_seen=at,
+                            last_seen=at,
+                        )
+                    )
+                else:
+                    conn.execute(
+                        hardware_t.update().where(hardware_t.c.id == seen).values(last_seen=at)
+                    )
+                return FOREIGN
+            kind = FIRST if current is None else CHANGED
+            conn.execute(
+                hardware_t.insert().values(
+                    station_id=station_id,
+                    chip_id=chip,
+                    kind=kind,
+                    other_station=None,
+                    first_seen=at,
+                    last_seen=at,
                 )
-        with self._lock:
-            if len(self._recent) > 100_000:
-                self._recent.clear()
-            self._recent[station_id] = (chip, t)
-        return kind
+            )
+            return kind
 
     def history(self, station_id: str) -> list[ChipEvent]:
         """The station's rows, oldest first."""
@@ -242,6 +270,37 @@ class HardwareBook:
                     }
                 )
         return out
+
+
+def _ensure_first_once(engine: sa.Engine) -> None:
+    """Adds :data:`FIRST_ONCE` to a table created before it. A station that two simultaneous
+    pushes bound twice then keeps its earliest ``first``; the later ones become ``changed``
+    (what they would have been one after the other)."""
+    if _has_first_once(engine):
+        return
+    try:
+        with engine.begin() as conn:
+            earlier = hardware_t.alias("earlier")
+            first_id = (
+                sa.select(sa.func.min(earlier.c.id))
+                .where(earlier.c.station_id == hardware_t.c.station_id, earlier.c.kind == FIRST)
+                .scalar_subquery()
+            )
+            conn.execute(
+                hardware_t.update()
+                .where(hardware_t.c.kind == FIRST, hardware_t.c.id > first_id)
+                .values(kind=CHANGED)
+            )
+            FIRST_ONCE.create(conn, checkfirst=True)
+    except sa.exc.DBAPIError:
+        if not _has_first_once(engine):  # not another process creating it at the same time
+            raise
+
+
+def _has_first_once(engine: sa.Engine) -> bool:
+    return any(
+        ix["name"] == FIRST_ONCE.name for ix in sa.inspect(engine).get_indexes(HARDWARE_TABLE)
+    )
 
 
 def _event(r: sa.Row[tuple[object, ...]]) -> ChipEvent:
