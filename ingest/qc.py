@@ -16,6 +16,7 @@ from __future__ import annotations
 import bisect
 from collections.abc import Iterable
 
+from airq_core.flags import FOREIGN_BOARD
 from airq_core.readings import Reading
 from airq_core.storage import FIELD_QC_RH, HCORR_QUANTITIES, QC_FLAG_HUMID, hcorr_field
 
@@ -51,7 +52,8 @@ class HumidityQC:
     on how they are cut into batches, as long as the readings of one instant are not split: a
     humidity arriving in a later batch than a PM reading of its own instant cannot be used for
     it (that reading is already stored with the latest humidity before). Readings without a
-    humidity match are left unchanged.
+    humidity match are left unchanged. Humidity flagged ``foreign_board`` (another station's
+    board) is not the station's: it is not held.
     """
 
     max_held = 4096
@@ -118,7 +120,9 @@ class HumidityQC:
         for r in readings:
             v = r.values
             rh = v.get("humidity")
-            if rh is not None:
+            # another station's board (pushed with this station's credentials): its humidity
+            # is not this station's air, so it corrects none of the station's PM
+            if rh is not None and FOREIGN_BOARD not in r.flags:
                 self._remember(r.station, r.ts, rh)
                 grown.add(r.station)
             if not pm_seen and ("pm2_5" in v or "pm10" in v):

@@ -19,11 +19,12 @@ from starlette.concurrency import run_in_threadpool
 from airq_core import wire
 from airq_core.airrohr import MAX_VALUES, decode_body, parse_body
 from airq_core.errors import WireFormatError
+from airq_core.flags import FOREIGN_BOARD
 from airq_core.readings import Reading
 from airq_core.wire import STATION_ID_RE, reading_to_obj
 from api.access import OPTIONAL_AUTH, ViewerDep, access_responses
 from api.deps import PublisherDep, RegistryDep
-from api.hardware import FOREIGN, book_for, chip_from_header, mask_chip
+from api.hardware import FOREIGN, SAME, book_for, chip_from_header, mask_chip
 from api.problems import problem_responses
 from api.protection import read_body_limited
 from api.publish import PublishError
@@ -44,7 +45,8 @@ class AirrohrAnswer(BaseModel):
         default=None,
         description="the board's chip (X-Sensor) for this station: first (bound now), same, "
         "changed (a hardware change, recorded), foreign (the chip of another station: "
-        "flagged); null without an X-Sensor header",
+        "recorded, and the readings stored with the flag foreign_board, left out of the "
+        "station's windows and statistics); null without an X-Sensor header",
     )
 
 
@@ -112,11 +114,22 @@ async def ingest_airrohr(
         result = decode_body(parse_body(body, MAX_BODY), pin=x_pin)
     except WireFormatError as exc:
         raise HTTPException(400, {"reason": exc.reason, "message": str(exc)}) from None
+    # the board first (X-Sensor): the readings of a board whose chip is bound to another
+    # station are stored flagged "foreign_board", out of this station's windows and statistics
+    hardware = None
+    chip = chip_from_header(x_sensor)
+    if chip is not None:
+        hardware = await run_in_threadpool(book_for(registry).record, station_id, chip, now)
+        if hardware == FOREIGN:
+            log.warning("airrohr %s: pushed from %s, the chip of another station", station_id, chip)
+        elif hardware != SAME:
+            log.info("airrohr %s: chip %s (%s)", station_id, chip, hardware)
+    extra = (FOREIGN_BOARD,) if hardware == FOREIGN else ()
     # the same validation as every other reading (ranges, vocabulary)
     # a shared X-PIN whose model is unknown keeps its flag ("model_unknown") on the reading;
     # the registry records no sensor models yet, so the value types decide (docs/airrohr.md)
     objs = [
-        reading_to_obj(Reading(station_id, s.sensor, now, s.values, flags=s.flags))
+        reading_to_obj(Reading(station_id, s.sensor, now, s.values, flags=(*s.flags, *extra)))
         for s in result.samples
     ]
     readings, errors = wire.decode_readings(station_id, objs, now) if objs else ([], [])
@@ -125,14 +138,6 @@ async def ingest_airrohr(
             await run_in_threadpool(publisher.publish, station_id, readings)
         except PublishError as exc:
             raise HTTPException(503, str(exc), headers={"Retry-After": "30"}) from None
-    hardware = None
-    chip = chip_from_header(x_sensor)
-    if chip is not None:
-        hardware = await run_in_threadpool(book_for(registry).record, station_id, chip, now)
-        if hardware == FOREIGN:
-            log.warning("airrohr %s: pushed from %s, the chip of another station", station_id, chip)
-        elif hardware != "same":
-            log.info("airrohr %s: chip %s (%s)", station_id, chip, hardware)
     log.debug(
         "airrohr %s (%s, %s): %d readings",
         station_id,

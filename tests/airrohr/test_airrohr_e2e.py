@@ -71,11 +71,13 @@ def test_firmware_bodies_are_stored_and_served(tmp_path, registry, mosquitto, in
             wait_until(
                 lambda: api.app.state.publisher.connected.is_set(), what="API publisher connection"
             )
-            for (station, token), name in zip(tokens.items(), CASES, strict=True):
+            for i, ((station, token), name) in enumerate(zip(tokens.items(), CASES, strict=True)):
+                # a board per station: one chip for several stations flags all but the first
+                # station's readings "foreign_board" (docs/airrohr.md)
                 headers = {
                     **_basic(station, token),
                     "Content-Type": "application/json",
-                    "X-Sensor": "esp8266-3122405",
+                    "X-Sensor": f"esp8266-312240{i}",
                     "X-MAC-ID": "esp8266-5ccf7f123456",
                 } | ({"X-PIN": PINS[name]} if name in PINS else {})
                 r = api.post(
