@@ -468,18 +468,25 @@ def station_page(
             field_config=series_config(UG, WHO_24H[q], bars=True),
             options=legend_options(),
         )
+    pct = f"{min_cov * 100:g}"
     b.panel(
         "timeseries",
-        _t("daily_coverage"),
-        "Part des heures de chaque jour avec au moins une mesure PM2,5 ; en dessous de 75 % "
-        "(trait), la moyenne du jour n'est pas retenue dans les statistiques. "
-        "*Share of hours with data per day; below 75 % a day is not counted.*",
+        _t("daily_coverage", pct=min_cov * 100),
+        f"Part des 24 heures de chaque jour (heure de Paris) dont la fenêtre horaire PM2,5 a "
+        f"une couverture d'au moins {pct} % des mesures attendues, la règle des statistiques "
+        f"QPV de l'API (`AIRQ_QPV_MIN_WINDOW_COVERAGE`) : une heure sans fenêtre, sous {pct} % "
+        f"ou écrite avant le calcul de la couverture (à recalculer avec `airq rollup rebuild`) "
+        f"ne compte pas. En dessous de 75 % des heures (trait, 18 sur 24), le jour n'est pas "
+        f"retenu dans les statistiques. *Share of the day's 24 hours whose PM2,5 hourly window "
+        f"has at least {pct} % of its expected readings (the QPV statistics' rule); below 75 % "
+        f"of the hours a day is not counted.*",
         w=24,
         h=6,
         targets=[
             Target(
                 f'SELECT count("pm2_5_mean") * 100 / 24 AS "couverture" FROM {H1} '
-                f"WHERE {ST_ONE} AND $timeFilter GROUP BY time(1d) fill(0) {TZ}",
+                f"WHERE {ST_ONE} AND $timeFilter AND {covered('pm2_5', min_cov)} "
+                f"GROUP BY time(1d) fill(0) {TZ}",
                 ("time", "couverture"),
             )
         ],

@@ -242,6 +242,33 @@ def test_station_page_shows_every_window_coverage_and_the_flagged_values(
     assert set(map(tuple, counts.values())) == {(7.0, 7.0, 7.0)}
 
 
+DAILY_COVERAGE = "Couverture journalière (% des heures couvertes à 75 % au moins)"
+
+
+def test_station_daily_coverage_counts_only_the_hours_covered_enough(
+    influxd: InfluxDB, coverage_db: str
+) -> None:
+    """Each of days 0-2 has 24 hourly windows: 18 covered (one exactly at 0.75), 5 at 0.5 and
+    one without coverage; the day's coverage is 18 / 24 = 75 % (100 % counting every window,
+    70.8 % if the one at the threshold were left out), as in the QPV statistics."""
+    rows = _series(influxd, coverage_db, "airq-station", DAILY_COVERAGE)[0]["values"]
+    by_day = {t: v for t, v in rows}
+    assert [by_day[_ms(d)] for d in DAY_VALUE] == [75.0, 75.0, 75.0]
+    assert {v for t, v in rows if t not in {_ms(d) for d in DAY_VALUE}} == {0}
+    panel = _panel("airq-station", DAILY_COVERAGE)
+    assert "au moins 75 % des mesures attendues" in panel["description"]
+    assert "AIRQ_QPV_MIN_WINDOW_COVERAGE" in panel["description"]
+    (board,) = [
+        b
+        for b in build_boards(demo_territory(), min_window_coverage=0.6)
+        if b.uid == "airq-station"
+    ]
+    (panel,) = [p for p in board.panels if p["title"].startswith("Couverture journalière")]
+    assert panel["title"] == "Couverture journalière (% des heures couvertes à 60 % au moins)"
+    assert '"pm2_5_coverage" >= 0.6 ' in panel["targets"][0]["query"]
+    assert "au moins 60 % des mesures" in panel["description"]
+
+
 def test_filtered_panels_say_so_and_follow_the_threshold_given() -> None:
     def council_targets(boards: list[Board]) -> list[tuple[dict[str, Any], str]]:
         out = []
