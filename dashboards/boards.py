@@ -13,7 +13,9 @@ days over the WHO guideline, ATMO sub-indices, annual means) read only the windo
 ``AIRQ_QPV_MIN_WINDOW_COVERAGE``). InfluxQL 1.6 cannot test a field for absence (a condition
 on a missing field is false), so windows written before coverage existed are left out too;
 ``airq rollup rebuild --start …`` rewrites them with their coverage (docs/qpv-dashboards.md).
-The raw series of the station page and the data-quality board show every window, with the
+The daily coverage panels (station page, data-quality board) count only the hours whose
+window is covered enough, the share of a day's 24 hours the QPV statistics count. The raw
+series of the station page and the rest of the data-quality board show every window, with the
 coverage and the flagged values beside them.
 """
 
@@ -820,7 +822,9 @@ def _atmo_index_panels(b: Board, monitored: list[Any], base: str, min_cov: float
 
 
 # -- data quality -----------------------------------------------------------------------------
-def data_quality(territory: Territory, uid: str = DATASOURCE_UID) -> Board:
+def data_quality(
+    territory: Territory, uid: str = DATASOURCE_UID, min_cov: float = DEFAULT_MIN_WINDOW_COVERAGE
+) -> Board:
     b = Board(
         "airq-qualite",
         _t("board_quality"),
@@ -895,14 +899,19 @@ def data_quality(territory: Territory, uid: str = DATASOURCE_UID) -> Board:
     b.panel(
         "state-timeline",
         _t("coverage_by_station"),
-        "Part des heures de chaque jour avec données : rouge < 50 %, orange < 75 %, vert au-delà. "
-        "*Daily share of hours with data.*",
+        f"Part des 24 heures de chaque jour dont la fenêtre horaire a une couverture d'au moins "
+        f"{min_cov * 100:g} % des mesures attendues (la règle des statistiques QPV) : rouge "
+        f"< 50 %, orange < 75 %, vert au-delà ; une station sans aucune heure retenue sur la "
+        f"période n'a pas de ligne (voir « Mesures reçues »). *Daily share of the hours whose "
+        f"window has at least {min_cov * 100:g} % of its expected readings; a station with no "
+        f"such hour has no row.*",
         w=24,
         h=10,
         targets=[
             Target(
                 f'SELECT count("${{quantity}}_mean") * 100 / 24 AS "couverture" FROM {H1} '
-                f'WHERE $timeFilter AND {ST_MULTI} GROUP BY time(1d), "{TAG_STATION}" fill(0) {TZ}',
+                f"WHERE $timeFilter AND {ST_MULTI} AND {covered('${quantity}', min_cov)} "
+                f'GROUP BY time(1d), "{TAG_STATION}" fill(0) {TZ}',
                 ("time", "couverture"),
                 alias="$tag_station",
             )
@@ -920,14 +929,18 @@ def data_quality(territory: Territory, uid: str = DATASOURCE_UID) -> Board:
     b.panel(
         "bargauge",
         _t("coverage_period"),
-        "Moyenne des couvertures journalières : la part des heures avec données. "
-        "*Share of hours with data over the period.*",
+        f"Moyenne des couvertures journalières : la part des heures dont la fenêtre a une "
+        f"couverture d'au moins {min_cov * 100:g} % des mesures attendues ; une station sans "
+        f"aucune heure retenue n'a pas de barre. *Share of the hours with at least "
+        f"{min_cov * 100:g} % window coverage over the period; a station with no such hour has "
+        f"no bar.*",
         w=12,
         h=9,
         targets=[
             Target(
                 f'SELECT mean("c") AS "couverture" FROM (SELECT count("${{quantity}}_mean") * 100 '
                 f'/ 24 AS "c" FROM {H1} WHERE $timeFilter AND {ST_MULTI} '
+                f"AND {covered('${quantity}', min_cov)} "
                 f'GROUP BY time(1d), "{TAG_STATION}" fill(0) {TZ}) GROUP BY "{TAG_STATION}"',
                 ("time", "couverture"),
                 alias="$tag_station",
@@ -1032,7 +1045,7 @@ def build_boards(
             regional_map(t, api_url, datasource_uid, cov),
             station_page(t, datasource_uid, cov),
             qpv_comparison(t, api_url, datasource_uid, cov),
-            data_quality(t, datasource_uid),
+            data_quality(t, datasource_uid, cov),
         ]
     finally:
         _LANG.reset(token)

@@ -122,6 +122,7 @@ def _series(
         in (
             "airq-carte",
             "airq-station",
+            "airq-qualite",
         )
         else None
     )
@@ -267,6 +268,35 @@ def test_station_daily_coverage_counts_only_the_hours_covered_enough(
     assert panel["title"] == "Couverture journalière (% des heures couvertes à 60 % au moins)"
     assert '"pm2_5_coverage" >= 0.6 ' in panel["targets"][0]["query"]
     assert "au moins 60 % des mesures" in panel["description"]
+
+
+def test_quality_board_coverage_counts_only_the_hours_covered_enough(
+    influxd: InfluxDB, coverage_db: str
+) -> None:
+    """The data-quality board's daily coverage and coverage over the period follow the same
+    rule: 75 % on days 0-2 (100 % counting every window), the period's mean of those days."""
+    (series,) = _series(
+        influxd, coverage_db, "airq-qualite", "Couverture journalière par station ($quantity)"
+    )
+    assert series["tags"] == {"station": "lens-01"}
+    by_day = dict(series["values"])
+    assert [by_day[_ms(d)] for d in DAY_VALUE] == [75.0, 75.0, 75.0]
+    assert {v for t, v in by_day.items() if t not in {_ms(d) for d in DAY_VALUE}} == {0}
+    (period,) = _series(
+        influxd, coverage_db, "airq-qualite", "Couverture sur la période ($quantity)"
+    )
+    assert period["values"][0][1] == pytest.approx(75.0 * 3 / len(by_day))
+    for title in ("Couverture journalière par station", "Couverture sur la période"):
+        panel = _panel("airq-qualite", f"{title} ($quantity)")
+        assert "au moins 75 % des mesures attendues" in panel["description"]
+        assert '"${quantity}_coverage" >= 0.75 ' in panel["targets"][0]["query"]
+    (board,) = [
+        b
+        for b in build_boards(demo_territory(), min_window_coverage=0.6)
+        if b.uid == "airq-qualite"
+    ]
+    queries = [t["query"] for p in board.panels for t in p.get("targets", [])]
+    assert sum('"${quantity}_coverage" >= 0.6 ' in q for q in queries) == 2
 
 
 def test_filtered_panels_say_so_and_follow_the_threshold_given() -> None:
