@@ -37,6 +37,8 @@ from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from airq_core import wire
 from airq_core.errors import WireFormatError
+from airq_core.flags import FOREIGN_BOARD
+from airq_core.storage import excludes_from_aggregates
 from airq_core.urls import alert_unsubscribe_url, parse_mqtt_url, station_page_url
 from alerts.drift import RecentMeans, neighbours
 from alerts.messages import Links, render
@@ -291,16 +293,22 @@ class AlertsService:
             log.debug("rejected from %s: %s (%r)", station, errors[0], payload[:80])
         for r in sorted(readings, key=lambda r: r.ts):
             self.counters.readings += 1
+            if FOREIGN_BOARD in r.flags:  # another station's board: says nothing of this one
+                continue
+            # a flagged value the statistics leave out (warm-up, …) starts or ends no alert,
+            # but the reading still tells that the station is alive (silent rules)
+            values = {} if excludes_from_aggregates(r.flags) else r.values
             if keep:
-                for q in keep & r.values.keys():
-                    self.means.add(r.station, q, r.ts, r.values[q])
+                for q in keep & values.keys():
+                    self.means.add(r.station, q, r.ts, values[q])
             for sid in sub_ids:
                 try:
                     rule = self.subs[sid].rule
                     if rule.kind == "drift":
-                        self._drift(sid, rule, r.station, r.ts, r.values)
+                        if values:
+                            self._drift(sid, rule, r.station, r.ts, values)
                         continue
-                    self._change(sid, partial(_reading_step, rule, r.station, r.ts, r.values))
+                    self._change(sid, partial(_reading_step, rule, r.station, r.ts, values))
                 except Exception:  # one subscription's failure never stops the others
                     log.exception("subscription %s failed on a reading of %s", sid, station)
 

@@ -117,9 +117,11 @@ class Publisher:
         self.client.connect(t.host, t.port, keepalive=10)
         self.client.loop_start()
 
-    def publish(self, station: str, ts: float, values: dict[str, float]) -> float:
+    def publish(
+        self, station: str, ts: float, values: dict[str, float], flags: tuple[str, ...] = ()
+    ) -> float:
         """One reading; returns the time it was handed to the broker."""
-        payload = wire.encode_reading(Reading(station, "sds011", ts, values))
+        payload = wire.encode_reading(Reading(station, "sds011", ts, values, flags=flags))
         info = self.client.publish(wire.readings_topic(station), payload, qos=1)
         info.wait_for_publish(5)
         return time.time()

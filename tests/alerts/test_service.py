@@ -202,3 +202,32 @@ def test_an_ended_subscription_is_forgotten_and_its_pending_message_dropped(
     store.remove(sub.id)  # held by the quiet hours, then unsubscribed
     wait_until(lambda: not service.db.read_states([sub.id]), timeout=10, what="state dropped")
     assert sub.id not in service.states and receiver.bodies == []
+
+
+def test_flagged_readings_start_no_alert_and_a_foreign_board_keeps_no_station_alive(
+    registry: Registry, store: AlertStore, mailbox: Mailbox, publisher: Publisher,
+    start_service,
+) -> None:  # fmt: skip
+    """A warm-up value, or a value pushed by another station's board, is stored flagged and
+    left out of the statistics: it starts no alert either. A warm-up reading still says the
+    station is alive; a foreign board's reading does not."""
+    registry.add("lens-01", 50.43, 2.83, name="École Jean Jaurès")
+    store.add(kind="threshold", owner="station", station_id="lens-01", stations=["lens-01"],
+              quantity="pm2_5", above=50, for_s=5 * MIN, target=mailbox.url())  # fmt: skip
+    service, _ = start_service()
+    now = time.time()
+    for minutes in (20, 17, 14, 11):  # 9 min above the threshold, every value flagged
+        publisher.publish("lens-01", now - minutes * MIN, {"pm2_5": 900.0}, flags=("warmup",))
+    for minutes in (10, 7, 4, 1):
+        publisher.publish(
+            "lens-01", now - minutes * MIN, {"pm2_5": 900.0}, flags=("foreign_board",)
+        )
+    settle(service, 8)
+    time.sleep(0.3)
+    assert mailbox.mails == []
+    ((_version, sub_state),) = service.states.values()
+    assert sub_state.tracks == {} and not sub_state.active
+    # the same values unflagged start the alert
+    for minutes in (9, 6, 3, 0):
+        publisher.publish("lens-01", now - minutes * MIN, {"pm2_5": 900.0})
+    wait_until(lambda: len(mailbox.mails) == 1, timeout=10, what="the start mail")
