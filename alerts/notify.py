@@ -1,6 +1,6 @@
 """Delivery through Apprise: a subscription's target is an Apprise URL (mailto://, json://,
 ntfy://, tgram://, matrix://, …) or a plain e-mail address, sent through the platform's mail
-relay (``AIRQ_ALERTS_SMTP_URL``, airq_core/alert_targets.py)."""
+relay (``AIRQ_ALERTS_SMTP_URL``, alerts/targets.py)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import logging
 
 import apprise
 
-from airq_core.alert_targets import plain_address, relay_url
+from alerts.targets import plain_address, relay_url
 
 __all__ = ["send"]
 

@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from airq_core.alert_targets import DEFAULT_NTFY_HOSTS, ntfy_hosts, relay_url_problem
 from airq_core.urls import parse_mqtt_url
+
+_HOST_RE = re.compile(r"(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,62}")
 
 
 class AlertTargetSettings(BaseSettings):
-    """Where residents' alerts may go (airq_core/alert_targets.py): the mail relay the service
-    sends plain addresses through, the ntfy servers a station's token may use. ``airq alerts
-    subscribe`` reads them too; the API has its own reading of the same variables
-    (api/routes/alerts.py)."""
+    """Where residents' alerts may go (alerts/targets.py): read by the alerts service, which
+    sends through the relay, and by the API and ``airq alerts subscribe``, which check the
+    targets when subscribing."""
 
     # the relay's and the broker's URLs hold passwords: errors name the setting, not its value
     model_config = SettingsConfigDict(
@@ -30,7 +31,7 @@ class AlertTargetSettings(BaseSettings):
         "addresses are sent through it. Unset or empty: no plain addresses",
     )
     alerts_ntfy_hosts: Annotated[tuple[str, ...], NoDecode] = Field(
-        default=DEFAULT_NTFY_HOSTS,
+        default=("ntfy.sh",),
         description="ntfy servers a station's token may send to (ntfy://host/topic), "
         "comma-separated; ntfy://topic goes to ntfy.sh whatever this says. Empty: ntfy.sh",
     )
@@ -38,27 +39,26 @@ class AlertTargetSettings(BaseSettings):
     @field_validator("alerts_smtp_url", mode="before")
     @classmethod
     def _relay(cls, v: object) -> object:
-        raw = v.get_secret_value() if isinstance(v, SecretStr) else v
-        if raw is None or (isinstance(raw, str) and not raw.strip()):
+        if v is None or (isinstance(v, str) and not v.strip()):
             return None  # docker-compose passes an unset variable as ""
-        url = str(raw).strip()
-        problem = relay_url_problem(url)
-        if problem is not None:
-            raise ValueError(problem)
-        import apprise
+        from alerts.targets import check_relay_url
 
-        ap = apprise.Apprise()
-        if not ap.add(url) or len(ap) != 1:
-            raise ValueError(
-                "AIRQ_ALERTS_SMTP_URL: Apprise does not accept this mail URL (the SMTP host, "
-                "from=…, mode=ssl|starttls|insecure: see Apprise's e-mail page)"
-            )
-        return SecretStr(url)
+        raw = v.get_secret_value() if isinstance(v, SecretStr) else str(v)
+        return SecretStr(check_relay_url(raw.strip()))
 
     @field_validator("alerts_ntfy_hosts", mode="before")
     @classmethod
     def _hosts(cls, v: Any) -> tuple[str, ...]:
-        return ntfy_hosts(v)
+        items = re.split(r"[,\s]+", v) if isinstance(v, str) else list(v)
+        hosts = tuple(dict.fromkeys(str(h).strip().lower().rstrip(".") for h in items))
+        hosts = tuple(h for h in hosts if h) or ("ntfy.sh",)
+        bad = [h for h in hosts if not _HOST_RE.fullmatch(h)]
+        if bad:
+            raise ValueError(
+                f"AIRQ_ALERTS_NTFY_HOSTS: host names, comma-separated (ntfy.sh,ntfy.example.org),"
+                f" not {bad[0][:60]!r}"
+            )
+        return hosts
 
     @property
     def relay(self) -> str | None:

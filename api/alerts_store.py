@@ -18,7 +18,6 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from airq_core.alert_targets import plain_address, redact_address
 from airq_core.alerts import AlertRuleError, parse_quiet_hours, validate_rule
 from airq_core.storage import ALERT_SUBSCRIPTIONS_TABLE
 from airq_core.wire import STATION_ID_RE
@@ -120,6 +119,8 @@ class Subscription:
 def redact_target(url: str) -> str:
     """An Apprise URL for listings: its scheme and host, no credentials nor query; a plain
     e-mail address: its domain (``mailto:…@example.org``)."""
+    from alerts.targets import plain_address, redact_address
+
     address = plain_address(url)
     if address is not None:
         return redact_address(address)
@@ -131,8 +132,10 @@ def redact_target(url: str) -> str:
 def check_apprise_url(url: str) -> None:
     """AlertStoreError unless Apprise knows how to notify ``url`` (mailto://, json://, ntfy://,
     tgram://, …) or ``url`` is a plain e-mail address (sent through the platform's mail relay:
-    whether there is one is the caller's check, airq_core/alert_targets.py)."""
+    whether there is one is the caller's check, alerts/targets.py)."""
     import apprise
+
+    from alerts.targets import plain_address
 
     if url and len(url) <= 2000 and plain_address(url) is not None:
         return
@@ -262,6 +265,8 @@ class AlertStore:
             raise AlertStoreError("owner: station or admin")
         if check_target:
             check_apprise_url(target)
+        from alerts.targets import plain_address
+
         target = plain_address(target) or target  # mailto:lina@… is stored as lina@…
         values = {
             "created_at": datetime.now(UTC),

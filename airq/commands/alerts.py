@@ -130,7 +130,7 @@ def subscribe(args: argparse.Namespace) -> int:
         repeat = parse_duration(args.repeat, "--repeat") if args.repeat else 0.0
     except AlertRuleError as exc:
         raise UsageError(_t("refused", why=exc)) from None
-    from airq_core.alert_targets import plain_address
+    from alerts.targets import plain_address
 
     if plain_address(args.notify) is not None and _relay() is None:
         raise CliError(_t("no_mail_relay"))

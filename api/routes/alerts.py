@@ -7,12 +7,11 @@
   stations inside it; by default the alert needs two of them to agree), a list of stations, or
   the whole fleet (``fleet: true``, e.g. silent stations).
 
-Where a station's token may send (airq_core/alert_targets.py, docs/alerts.md "Targets"): a
-plain e-mail address (through the platform's relay, ``AIRQ_ALERTS_SMTP_URL``), an ntfy topic on
-ntfy.sh or a host of ``AIRQ_ALERTS_NTFY_HOSTS``, or a service of a fixed public API (Telegram,
-Discord…); any target whose host the subscriber chooses needs the admin token (403). The API
-reads those two settings (:class:`AlertTargetSettings`, as the alerts service does) at its
-first subscription.
+Where a station's token may send (alerts/targets.py, docs/alerts.md "Targets"): a plain e-mail
+address (through the platform's relay, ``AIRQ_ALERTS_SMTP_URL``), an ntfy topic on ntfy.sh or a
+host of ``AIRQ_ALERTS_NTFY_HOSTS``, or a service of a fixed public API (Telegram, Discord…);
+any target whose host the subscriber chooses needs the admin token (403). The API reads those
+two settings (:class:`alerts.settings.AlertTargetSettings`) at its first subscription.
 
 Every message carries an unsubscribe link (``/v1/alerts/unsubscribe/{id}?key=…``): its page
 asks for a confirmation (a button, POST), so a mail client that opens links does not end the
@@ -29,28 +28,9 @@ from urllib.parse import parse_qs
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import (
-    AwareDatetime,
-    BaseModel,
-    ConfigDict,
-    Field,
-    SecretStr,
-    ValidationError,
-    field_validator,
-)
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 from starlette.concurrency import run_in_threadpool
 
-from airq_core.alert_targets import (
-    DEFAULT_NTFY_HOSTS,
-    NTFY_SCHEMES,
-    no_relay_message,
-    ntfy_hosts,
-    plain_address,
-    relay_url_problem,
-    resident_refusal,
-    resident_scheme,
-)
 from airq_core.alerts import (
     DRIFT_DEFAULTS,
     PRESETS,
@@ -60,6 +40,8 @@ from airq_core.alerts import (
     resolve_level,
 )
 from airq_core.wire import STATION_ID_RE
+from alerts.settings import AlertTargetSettings
+from alerts.targets import no_relay_message, plain_address, resident_target_problem
 from api.alerts_store import AlertStore, AlertStoreError, Subscription
 from api.deps import RegistryDep
 from api.problems import problem_responses
@@ -193,75 +175,6 @@ def alert_store(request: Request) -> AlertStore:
 StoreDep = Annotated[AlertStore, Depends(alert_store)]
 
 
-class AlertTargetSettings(BaseSettings):
-    """``AIRQ_ALERTS_SMTP_URL`` and ``AIRQ_ALERTS_NTFY_HOSTS`` as the API needs them: whether
-    there is a mail relay (plain addresses), which ntfy servers a station's token may use. The
-    alerts service reads the same variables (alerts/settings.py) and sends through the relay."""
-
-    model_config = SettingsConfigDict(
-        env_prefix="AIRQ_", env_file=".env", extra="ignore", hide_input_in_errors=True
-    )
-
-    alerts_smtp_url: SecretStr | None = None
-    alerts_ntfy_hosts: Annotated[tuple[str, ...], NoDecode] = DEFAULT_NTFY_HOSTS
-
-    @field_validator("alerts_smtp_url", mode="before")
-    @classmethod
-    def _relay(cls, v: object) -> object:
-        raw = v.get_secret_value() if isinstance(v, SecretStr) else v
-        if raw is None or (isinstance(raw, str) and not raw.strip()):
-            return None  # docker-compose passes an unset variable as ""
-        problem = relay_url_problem(str(raw).strip())
-        if problem is not None:
-            raise ValueError(problem)
-        return v
-
-    @field_validator("alerts_ntfy_hosts", mode="before")
-    @classmethod
-    def _hosts(cls, v: Any) -> tuple[str, ...]:
-        return ntfy_hosts(v)
-
-    @property
-    def mail_relay(self) -> bool:
-        return self.alerts_smtp_url is not None
-
-
-def resident_target_problem(notify: str, settings: AlertTargetSettings) -> str | None:
-    """None when a station's token may send to ``notify``; else the 403's detail (what it may
-    use, French then English).
-
-    A plain address and anything Apprise cannot read at all (refused later as a 400) pass here.
-    An Apprise URL must be read by Apprise as one service (it reads ``a://… b://…`` as two) of
-    an allowed scheme its plugin is registered for; an ntfy URL must go to ntfy.sh (Apprise's
-    cloud mode) or to a host of ``AIRQ_ALERTS_NTFY_HOSTS`` on its default port."""
-    if plain_address(notify) is not None or "://" not in notify:
-        return None
-    refused = resident_refusal(settings.alerts_ntfy_hosts, settings.mail_relay)
-    scheme = resident_scheme(notify)
-    if scheme is None:
-        return refused
-    import apprise
-
-    ap = apprise.Apprise()
-    if not ap.add(notify):
-        return None  # not a target at all: the store's check says so (400)
-    if len(ap) != 1:
-        return refused
-    server = ap[0]
-    declared: set[str] = set()
-    for attr in ("protocol", "secure_protocol"):
-        value = getattr(type(server), attr, None)
-        declared.update([value] if isinstance(value, str) else list(value or ()))
-    if scheme not in {d.lower() for d in declared}:
-        return refused
-    if scheme in NTFY_SCHEMES and getattr(server, "mode", None) != "cloud":
-        host = (server.host or "").lower().rstrip(".")
-        default_port = 443 if scheme == "ntfys" else 80
-        if host not in settings.alerts_ntfy_hosts or server.port not in (None, default_port):
-            return refused
-    return None
-
-
 def alert_targets(request: Request) -> AlertTargetSettings:
     """The mail relay and ntfy hosts (``AIRQ_ALERTS_SMTP_URL``, ``AIRQ_ALERTS_NTFY_HOSTS``), read
     from the environment on first use, as the alerts service reads them."""
@@ -353,10 +266,15 @@ async def create_alert_subscription(
     if not caller.admin:
         # the server connects where the target says: a resident may not point it at a host
         # (inside its own network too); checked now, a target stored before stays delivered
-        problem = await run_in_threadpool(resident_target_problem, body.notify, targets)
+        problem = await run_in_threadpool(
+            resident_target_problem,
+            body.notify,
+            targets.alerts_ntfy_hosts,
+            targets.relay is not None,
+        )
         if problem is not None:
             raise HTTPException(403, problem)
-    if plain_address(body.notify) is not None and not targets.mail_relay:
+    if plain_address(body.notify) is not None and targets.relay is None:
         raise HTTPException(400, no_relay_message())
     if sum((body.station is not None, body.stations is not None, body.qpv is not None,
             body.bbox is not None, body.fleet)) != 1:  # fmt: skip

@@ -1,9 +1,8 @@
-"""Where a station's token may send alerts (``POST /v1/alerts/subscriptions``,
-airq_core/alert_targets.py): a plain e-mail address through the platform's relay
-(``AIRQ_ALERTS_SMTP_URL``), an ntfy topic on ntfy.sh or on ``AIRQ_ALERTS_NTFY_HOSTS``, a fixed
-public service; anything that makes the server connect to a host of the resident's choosing is
-refused (403) and stays the admin's. The relay's URL never reaches the registry nor an
-answer."""
+"""Where a station's token may send alerts (``POST /v1/alerts/subscriptions``, alerts/targets.py):
+a plain e-mail address through the platform's relay (``AIRQ_ALERTS_SMTP_URL``), an ntfy topic on
+ntfy.sh or on ``AIRQ_ALERTS_NTFY_HOSTS``, a fixed public service; anything that makes the
+server connect to a host of the resident's choosing is refused (403) and stays the admin's.
+The relay's URL never reaches the registry nor an answer."""
 
 from __future__ import annotations
 
