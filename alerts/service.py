@@ -373,7 +373,7 @@ class AlertsService:
             if info is None:
                 self.db.mark_sent(msg.id, now, "unsubscribed before delivery")
                 continue
-            error = send(info.target, msg.title, msg.body, self.settings.relay)
+            error = send(info.target, msg.title, msg.body)
             if error is None:
                 sent_at = self.clock()
                 self.db.mark_sent(msg.id, sent_at)

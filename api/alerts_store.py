@@ -117,13 +117,7 @@ class Subscription:
 
 
 def redact_target(url: str) -> str:
-    """An Apprise URL for listings: its scheme and host, no credentials nor query; a plain
-    e-mail address: its domain (``mailto:…@example.org``)."""
-    from alerts.targets import plain_address, redact_address
-
-    address = plain_address(url)
-    if address is not None:
-        return redact_address(address)
+    """An Apprise URL for listings: its scheme and host, no credentials nor query."""
     scheme, _, rest = url.partition("://")
     host = rest.split("/", 1)[0].split("?", 1)[0].rpartition("@")[2]
     return f"{scheme}://{host}/…" if rest else scheme
@@ -131,19 +125,13 @@ def redact_target(url: str) -> str:
 
 def check_apprise_url(url: str) -> None:
     """AlertStoreError unless Apprise knows how to notify ``url`` (mailto://, json://, ntfy://,
-    tgram://, …) or ``url`` is a plain e-mail address (sent through the platform's mail relay:
-    whether there is one is the caller's check, alerts/targets.py)."""
+    tgram://, …)."""
     import apprise
 
-    from alerts.targets import plain_address
-
-    if url and len(url) <= 2000 and plain_address(url) is not None:
-        return
     if not url or len(url) > 2000 or not apprise.Apprise().add(url):
         raise AlertStoreError(
-            "notify : ni une adresse e-mail (lina@example.org) ni une URL Apprise utilisable "
-            "(ntfy://sujet, mailto://…). / notify: neither an e-mail address nor an Apprise URL "
-            "Apprise can use (e.g. lina@example.org, ntfy://topic, json://host/path)"
+            "notify: not an Apprise URL Apprise can use (e.g. mailto://user:pass@example.org, "
+            "ntfy://topic, json://host/path)"
         )
 
 
@@ -265,9 +253,6 @@ class AlertStore:
             raise AlertStoreError("owner: station or admin")
         if check_target:
             check_apprise_url(target)
-        from alerts.targets import plain_address
-
-        target = plain_address(target) or target  # mailto:lina@… is stored as lina@…
         values = {
             "created_at": datetime.now(UTC),
             "kind": kind,

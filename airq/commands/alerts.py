@@ -130,10 +130,6 @@ def subscribe(args: argparse.Namespace) -> int:
         repeat = parse_duration(args.repeat, "--repeat") if args.repeat else 0.0
     except AlertRuleError as exc:
         raise UsageError(_t("refused", why=exc)) from None
-    from alerts.targets import plain_address
-
-    if plain_address(args.notify) is not None and _relay() is None:
-        raise CliError(_t("no_mail_relay"))
     registry, store = _store()
     try:
         area = args.station is None
@@ -208,18 +204,6 @@ def subscribe(args: argparse.Namespace) -> int:
         )
     )
     return 0
-
-
-def _relay() -> str | None:
-    """The platform's mail relay (AIRQ_ALERTS_SMTP_URL), as the alerts service reads it."""
-    from pydantic import ValidationError
-
-    from alerts.settings import AlertTargetSettings
-
-    try:
-        return AlertTargetSettings().relay
-    except ValidationError as exc:
-        raise CliError(_t("settings_invalid", why=exc)) from None
 
 
 def _is_number(text: str) -> bool:
@@ -313,7 +297,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "subscribe",
         help="s'abonner à une alerte / subscribe to an alert",
         description="Exemple / example: airq alerts subscribe --station lens-01 --quantity "
-        "pm2_5 --above 50 --for 10m --notify lina@example.org",
+        "pm2_5 --above 50 --for 10m --notify mailto://moi:motdepasse@example.org",
     )
     s.add_argument("--station", help="une station / one station")
     s.add_argument("--stations", help="plusieurs stations (a,b,c) / several stations")
@@ -359,13 +343,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     s.add_argument(
         "--message-lang", choices=["fr", "en"], help="langue des messages / message language"
     )
-    s.add_argument(
-        "--notify",
-        required=True,
-        help="adresse e-mail (lina@example.org, envoyée par le relais de la plateforme) ou URL "
-        "Apprise (ntfy://sujet, tgram://…, mailto://…) / an e-mail address (sent through the "
-        "platform's mail relay) or an Apprise URL",
-    )
+    s.add_argument("--notify", required=True, help="URL Apprise (mailto://, ntfy://, tgram://…)")
     s.set_defaults(func=subscribe)
     ls = asub.add_parser("list", help="abonnements / subscriptions")
     ls.add_argument("--station", help="d'une station / of one station")

@@ -7,12 +7,6 @@
   stations inside it; by default the alert needs two of them to agree), a list of stations, or
   the whole fleet (``fleet: true``, e.g. silent stations).
 
-Where a station's token may send (alerts/targets.py, docs/alerts.md "Targets"): a plain e-mail
-address (through the platform's relay, ``AIRQ_ALERTS_SMTP_URL``), an ntfy topic on ntfy.sh or a
-host of ``AIRQ_ALERTS_NTFY_HOSTS``, or a service of a fixed public API (Telegram, Discord…);
-any target whose host the subscriber chooses needs the admin token (403). The API reads those
-two settings (:class:`alerts.settings.AlertTargetSettings`) at its first subscription.
-
 Every message carries an unsubscribe link (``/v1/alerts/unsubscribe/{id}?key=…``): its page
 asks for a confirmation (a button, POST), so a mail client that opens links does not end the
 subscription. The alerts service (``airq alerts run``) evaluates the rules.
@@ -28,7 +22,7 @@ from urllib.parse import parse_qs
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from airq_core.alerts import (
@@ -40,8 +34,6 @@ from airq_core.alerts import (
     resolve_level,
 )
 from airq_core.wire import STATION_ID_RE
-from alerts.settings import AlertTargetSettings
-from alerts.targets import no_relay_message, plain_address, resident_target_problem
 from api.alerts_store import AlertStore, AlertStoreError, Subscription
 from api.deps import RegistryDep
 from api.problems import problem_responses
@@ -119,10 +111,8 @@ class SubscriptionCreate(BaseModel):
     lang: Literal["fr", "en"] = "fr"
     notify: str = Field(
         max_length=2000,
-        description="an e-mail address (sent through the platform's mail relay), or an Apprise "
-        "URL: ntfy://topic, tgram://…; with the admin token any Apprise URL (mailto://…, "
-        "json://…)",
-        examples=["lina@example.org", "ntfy://ma-station-lens"],
+        description="an Apprise URL: mailto://…, ntfy://…, tgram://…, json://…",
+        examples=["mailto://user:password@example.org"],
     )
 
 
@@ -154,9 +144,7 @@ class SubscriptionPublic(BaseModel):
     bbox: str | None = None
     cap_s: float | None = None
     area_mean: bool = False
-    target: str = Field(
-        description="the Apprise URL without credentials, or mailto:…@domain for an address"
-    )
+    target: str = Field(description="the Apprise URL without credentials")
 
 
 class SubscriptionCreated(SubscriptionPublic):
@@ -173,27 +161,6 @@ def alert_store(request: Request) -> AlertStore:
 
 
 StoreDep = Annotated[AlertStore, Depends(alert_store)]
-
-
-def alert_targets(request: Request) -> AlertTargetSettings:
-    """The mail relay and ntfy hosts (``AIRQ_ALERTS_SMTP_URL``, ``AIRQ_ALERTS_NTFY_HOSTS``), read
-    from the environment on first use, as the alerts service reads them."""
-    targets: AlertTargetSettings | None = getattr(request.app.state, "alert_targets", None)
-    if targets is None:
-        try:
-            targets = AlertTargetSettings()
-        except ValidationError as exc:  # the values are not in it (hide_input_in_errors)
-            why = "; ".join(str(e["msg"]) for e in exc.errors())
-            raise HTTPException(
-                503,
-                "les réglages des alertes de la plateforme sont invalides, l'équipe qui la gère "
-                f"doit les corriger. / the platform's alert settings are invalid: {why}",
-            ) from None
-        request.app.state.alert_targets = targets
-    return targets
-
-
-TargetsDep = Annotated[AlertTargetSettings, Depends(alert_targets)]
 
 
 class Caller(BaseModel):
@@ -239,6 +206,8 @@ def _public(sub: Subscription) -> dict[str, Any]:
     return sub.public()
 
 
+WEBHOOK_SCHEMES = frozenset({"json", "jsons", "xml", "xmls", "form", "forms"})
+
 _AUTH_PROBLEMS = {401: "token missing or wrong", 403: "not allowed with a station's token"}
 
 
@@ -246,36 +215,27 @@ _AUTH_PROBLEMS = {401: "token missing or wrong", 403: "not allowed with a statio
     "/subscriptions",
     status_code=201,
     response_model=SubscriptionCreated,
-    responses=problem_responses(400, 401, 403, 404, 422, 429, 503, what=_AUTH_PROBLEMS),
+    responses=problem_responses(400, 401, 403, 404, 422, 429, what=_AUTH_PROBLEMS),
 )
 async def create_alert_subscription(
     request: Request,
     body: SubscriptionCreate,
     registry: RegistryDep,
     store: StoreDep,
-    targets: TargetsDep,
     creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> dict[str, Any]:
-    """Subscribe to an alert. With a station's token: that station only (``station``), to an
-    e-mail address, an ntfy topic or a service of a fixed public API. With the admin token: a
-    station, ``stations``, a ``qpv`` or the ``fleet``, to any Apprise URL."""
+    """Subscribe to an alert. With a station's token: that station only (``station``).
+    With the admin token: a station, ``stations``, a ``qpv`` or the ``fleet``."""
     caller = await _caller(request, registry, creds, body.station)
     area = body.stations is not None or body.qpv is not None or body.bbox is not None or body.fleet
     if not caller.admin and area:
         raise HTTPException(403, "a station's token subscribes to that station only")
-    if not caller.admin:
-        # the server connects where the target says: a resident may not point it at a host
-        # (inside its own network too); checked now, a target stored before stays delivered
-        problem = await run_in_threadpool(
-            resident_target_problem,
-            body.notify,
-            targets.alerts_ntfy_hosts,
-            targets.relay is not None,
+    scheme = body.notify.partition("://")[0].lower()
+    if not caller.admin and scheme in WEBHOOK_SCHEMES:
+        # the server would post wherever a resident points it, inside its own network too
+        raise HTTPException(
+            403, "webhook targets (json://, xml://, form://) are for the admin token only"
         )
-        if problem is not None:
-            raise HTTPException(403, problem)
-    if plain_address(body.notify) is not None and targets.relay is None:
-        raise HTTPException(400, no_relay_message())
     if sum((body.station is not None, body.stations is not None, body.qpv is not None,
             body.bbox is not None, body.fleet)) != 1:  # fmt: skip
         raise HTTPException(400, "give exactly one of station, stations, qpv, bbox or fleet")

@@ -187,9 +187,7 @@ def start_service(
     runners: list[ThreadRunner] = []
 
     def start(
-        client_id: str = "airq-alerts-1",
-        clock: Callable[[], float] = time.time,
-        **more: Any,
+        client_id: str = "airq-alerts-1", clock: Callable[[], float] = time.time
     ) -> tuple[AlertsService, ThreadRunner]:
         settings = AlertsSettings(
             mqtt_url=broker.url(ALERTS_USER, ALERTS_PASSWORD),
@@ -199,7 +197,6 @@ def start_service(
             alerts_refresh_s=0.2,
             alerts_tick_s=0.1,
             alerts_flush_s=0.5,
-            **more,
         )
         service = AlertsService(settings, clock=clock)
         runner = ThreadRunner(service.run, f"alerts-{client_id}")
